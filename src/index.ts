@@ -1,0 +1,29 @@
+/**
+ * profile-picture: upload, validate, process, store, serve, replace and remove profile pictures.
+ * Public entry: re-exports only.
+ */
+export { createProfilePictures } from './pictures.js';
+export type { ProfilePictures, UploadOptions, SweepOptions, SweepResult } from './pictures.js';
+export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS } from './options.js';
+export type {
+  ProfilePicturesOptions,
+  ResolvedOptions,
+  LimitsOptions,
+  OutputOptions,
+  InputFormat,
+  OutputFormat,
+} from './options.js';
+export { ProfilePictureError, ERROR_CODES, isProfilePictureError, toErrorBody } from './errors.js';
+export type { ErrorCode, ErrorBody, ErrorDetails, ErrorMessages } from './errors.js';
+export { diskStorage } from './storage/disk.js';
+export type { DiskStorageOptions } from './storage/disk.js';
+export { memoryStorage } from './storage/memory.js';
+export type { StorageAdapter, StoredObject, ObjectInfo, PutMeta } from './storage/types.js';
+export { memoryUserRepository } from './users/memory.js';
+export type { UserRepository, PictureRecord, PictureVariant } from './users/types.js';
+export type { CropRect } from './render.js';
+export type { UploadInput } from './read-input.js';
+export type { UploadRequest } from './intake/upload-request.js';
+export type { PlaceholderUser } from './placeholder.js';
+export type { ServeResult, ServeRequest } from './serve.js';
+export { isSafeKey } from './keys.js';

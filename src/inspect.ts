@@ -1,0 +1,138 @@
+/**
+ * Decides whether bytes are an image we accept, by content only: a magic-byte sniff of a bounded prefix against the
+ * allowlist, then a header probe (dimensions, pixel limit) before anything is decoded. Formats outside the
+ * allowlist — SVG above all — never reach the decoder.
+ */
+import { fileTypeFromBuffer } from 'file-type';
+import sharp, { type Sharp, type SharpOptions } from 'sharp';
+import { decodeBmp, readBmpSize } from './codecs/bmp.js';
+import type { ErrorFactory } from './errors.js';
+import type { InputFormat } from './options.js';
+
+/** How many leading bytes the sniff looks at (file-type's own recommendation). */
+const SNIFF_BYTES = 4100;
+
+const FORMAT_BY_EXT: Record<string, InputFormat> = {
+  jpg: 'jpeg',
+  png: 'png',
+  apng: 'png',
+  gif: 'gif',
+  bmp: 'bmp',
+  webp: 'webp',
+  avif: 'avif',
+  tif: 'tiff',
+  heic: 'heif',
+};
+
+/** What sharp's `metadata().format` must say for each sniffed format (AVIF is read by the HEIF loader). */
+const SHARP_FORMAT: Record<InputFormat, string> = {
+  jpeg: 'jpeg',
+  png: 'png',
+  gif: 'gif',
+  bmp: 'raw',
+  webp: 'webp',
+  avif: 'heif',
+  tiff: 'tiff',
+  heif: 'heif',
+};
+
+/** An accepted image, probed but not yet decoded (except BMP, whose decode is its probe). */
+export interface InspectedImage {
+  format: InputFormat;
+  /** Width after EXIF orientation. */
+  width: number;
+  /** Height after EXIF orientation. */
+  height: number;
+  /** A sharp pipeline over the source's first frame, with the pixel limit applied. */
+  open(): Sharp;
+}
+
+export interface InspectLimits {
+  accept: readonly InputFormat[];
+  inputPixels: number;
+  minSide: number;
+}
+
+/**
+ * Sniffs, allowlists and probes `bytes`.
+ * @throws ProfilePictureError `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`, `IMAGE_TOO_LARGE`,
+ *   `IMAGE_TOO_SMALL`.
+ */
+export async function inspectImage(bytes: Uint8Array, limits: InspectLimits, fail: ErrorFactory): Promise<InspectedImage> {
+  if (bytes.byteLength === 0) throw fail('NO_FILE');
+  const format = await sniff(bytes, limits.accept, fail);
+  return format === 'bmp' ? probeBmp(bytes, limits, fail) : probeWithSharp(bytes, format, limits, fail);
+}
+
+// --- internal ---
+
+async function sniff(bytes: Uint8Array, accept: readonly InputFormat[], fail: ErrorFactory): Promise<InputFormat> {
+  const head = bytes.subarray(0, SNIFF_BYTES);
+  const detected = await fileTypeFromBuffer(head);
+  if (!detected) {
+    // file-type does not detect text formats; name SVG so the client learns why its "image" was refused.
+    if (looksLikeSvg(head)) throw fail('UNSUPPORTED_TYPE', { details: { detected: 'image/svg+xml' } });
+    throw fail('NOT_AN_IMAGE');
+  }
+  const format = FORMAT_BY_EXT[detected.ext];
+  if (!format || !accept.includes(format)) {
+    throw fail('UNSUPPORTED_TYPE', { details: { detected: detected.mime, accepted: accept.join(', ') } });
+  }
+  return format;
+}
+
+function looksLikeSvg(head: Uint8Array): boolean {
+  return /<svg[\s>]/i.test(Buffer.from(head).toString('latin1'));
+}
+
+function checkSize(width: number, height: number, limits: InspectLimits, fail: ErrorFactory): void {
+  if (!(width > 0 && height > 0)) throw fail('CORRUPT_IMAGE');
+  if (width * height > limits.inputPixels) {
+    throw fail('IMAGE_TOO_LARGE', { details: { width, height, limit: limits.inputPixels } });
+  }
+  if (Math.min(width, height) < limits.minSide) {
+    throw fail('IMAGE_TOO_SMALL', { details: { width, height, minSide: limits.minSide } });
+  }
+}
+
+function probeBmp(bytes: Uint8Array, limits: InspectLimits, fail: ErrorFactory): InspectedImage {
+  const size = readBmpSize(bytes);
+  if (!size) throw fail('CORRUPT_IMAGE');
+  checkSize(size.width, size.height, limits, fail);
+  let raw;
+  try {
+    raw = decodeBmp(bytes);
+  } catch (cause) {
+    throw fail('CORRUPT_IMAGE', { cause });
+  }
+  const { data, width, height, channels } = raw;
+  return { format: 'bmp', width, height, open: () => sharp(data, { raw: { width, height, channels } }) };
+}
+
+async function probeWithSharp(
+  bytes: Uint8Array,
+  format: InputFormat,
+  limits: InspectLimits,
+  fail: ErrorFactory,
+): Promise<InspectedImage> {
+  // First frame only (animated GIF/WebP); `failOn: 'warning'` turns truncation into an error at decode time.
+  const sharpOptions: SharpOptions = { limitInputPixels: limits.inputPixels, failOn: 'warning', pages: 1 };
+  let meta;
+  try {
+    meta = await sharp(bytes, sharpOptions).metadata();
+  } catch (cause) {
+    throw fail('CORRUPT_IMAGE', { cause });
+  }
+  // The decoder must agree with the sniff; anything else is a polyglot or a lie.
+  if (meta.format !== SHARP_FORMAT[format]) throw fail('CORRUPT_IMAGE', { details: { detected: format } });
+  const frameHeight = meta.pageHeight ?? meta.height;
+  if (meta.width === undefined || frameHeight === undefined) throw fail('CORRUPT_IMAGE');
+  checkSize(meta.width, frameHeight, limits, fail);
+  const swap = (meta.orientation ?? 1) >= 5;
+  return {
+    format,
+    width: swap ? frameHeight : meta.width,
+    height: swap ? meta.width : frameHeight,
+    open: () => sharp(bytes, sharpOptions),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The path policy: the only code that builds storage keys.
+ *
+ * A key is `<prefix>/<user-key>/<hash>-<variant>.<ext>`. Nothing the client sends (file name, username, declared
+ * type) takes part; the user id appears only when it is already a safe slug, otherwise as its hash. The hash is over
+ * the rendered bytes, so a new picture always gets new, forever-cacheable URLs and re-uploading identical bytes
+ * gives identical keys.
+ */
+import { createHash } from 'node:crypto';
+
+const SAFE_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const SAFE_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+
+/** SHA-256 of `data` as lowercase hex. */
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The directory segment for a user: the id itself when it is a safe slug, else a hash of it. */
+export function userKey(userId: string): string {
+  return SAFE_USER_ID.test(userId) ? userId : `h${sha256Hex(`profile-picture:user:${userId}`).slice(0, 40)}`;
+}
+
+/** Prefix (ending in `/`) under which all of a user's objects live. */
+export function userPrefix(prefix: string, userId: string): string {
+  return `${prefix}/${userKey(userId)}/`;
+}
+
+/** The storage key of one variant. */
+export function variantKey(prefix: string, userId: string, contentHash: string, variant: string, ext: string): string {
+  return `${userPrefix(prefix, userId)}${contentHash.slice(0, 24)}-${variant}.${ext}`;
+}
+
+/**
+ * True when `key` is a relative `/`-separated path of safe segments: no `..`, no leading `/`, no backslash, no NUL,
+ * no empty or dot segments. Storages call this before touching their backend.
+ */
+export function isSafeKey(key: unknown): key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 1024) return false;
+  return key.split('/').every((segment) => SAFE_SEGMENT.test(segment) && segment !== '.' && segment !== '..');
+}
+
+/** Throws a `TypeError` naming the key when it is unsafe. */
+export function assertSafeKey(key: unknown): asserts key is string {
+  if (!isSafeKey(key)) throw new TypeError(`[profile-picture] Unsafe storage key: ${JSON.stringify(String(key))}`);
+}
+
+/** True when `prefix` is empty or a safe key followed by `/` (a whole-segment prefix). */
+export function isSafePrefix(prefix: string): boolean {
+  return prefix === '' || (prefix.endsWith('/') && isSafeKey(prefix.slice(0, -1)));
+}

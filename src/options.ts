@@ -1,0 +1,248 @@
+/**
+ * Options of `createProfilePictures()`: types, the one DEFAULTS literal, and `resolveOptions()`, which validates
+ * once at construction and returns a new frozen object (the caller's object is never mutated).
+ */
+import { availableParallelism } from 'node:os';
+import type { ErrorMessages } from './errors.js';
+import type { StorageAdapter } from './storage/types.js';
+import type { UserRepository } from './users/types.js';
+import {
+  integerInRange,
+  invalidOption,
+  isPlainObject,
+  nonEmptyString,
+  oneOf,
+  positiveInteger,
+} from './validate.js';
+
+/** Input formats the library can accept, by detected content. SVG is never accepted: it is not a raster image. */
+export const INPUT_FORMATS = ['jpeg', 'png', 'gif', 'bmp', 'webp', 'avif', 'tiff', 'heif'] as const;
+/** A detected input format. */
+export type InputFormat = (typeof INPUT_FORMATS)[number];
+
+/** Formats the variants can be encoded in. */
+export const OUTPUT_FORMATS = ['webp', 'jpeg', 'png', 'avif'] as const;
+/** An output format. */
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Size and time limits applied to every upload. */
+export interface LimitsOptions {
+  /**
+   * Largest accepted file in bytes. Larger input fails with `FILE_TOO_LARGE` (413); streams stop being read there.
+   * @default 5 * 1024 * 1024 (5 MiB)
+   */
+  fileSize?: number;
+  /**
+   * Largest accepted image in pixels (width × height), checked from the header before decoding, so a
+   * decompression bomb is refused without allocating its pixels. Fails with `IMAGE_TOO_LARGE` (422).
+   * @default 64_000_000 (a 12 MP phone photo passes; a 20000×20000 bomb does not)
+   */
+  inputPixels?: number;
+  /**
+   * Shortest accepted side in pixels. Smaller images fail with `IMAGE_TOO_SMALL` (422).
+   * @default 16
+   */
+  minSide?: number;
+  /**
+   * Milliseconds a multipart request body may take to arrive (`uploadRequest`). Slower bodies fail with
+   * `TIMEOUT` (408).
+   * @default 30_000
+   */
+  bodyTimeout?: number;
+}
+
+/** How the variants are encoded. */
+export interface OutputOptions {
+  /** @default 'webp' */
+  format?: OutputFormat;
+  /** Encoder quality 1–100 (ignored for PNG). @default 82 */
+  quality?: number;
+}
+
+/** Options of `createProfilePictures()`. Only `storage` and `users` are required. */
+export interface ProfilePicturesOptions {
+  /** Where picture bytes live: `diskStorage({ root })`, `memoryStorage()` or your own {@link StorageAdapter}. */
+  storage: StorageAdapter;
+  /** Where each user's current picture record lives: `memoryUserRepository()` or your own {@link UserRepository}. */
+  users: UserRepository;
+  /** Size, pixel and time limits. */
+  limits?: LimitsOptions;
+  /**
+   * Accepted input formats, detected from the bytes (never from the file name or declared type). `tiff`, `avif` and
+   * `heif` are opt-in; SVG is never accepted.
+   * @default ['jpeg', 'png', 'gif', 'bmp', 'webp']
+   */
+  accept?: readonly InputFormat[];
+  /**
+   * Square variants to render, by name → side in pixels. Names become part of storage keys and URLs.
+   * @default { sm: 64, md: 256, lg: 512 }
+   */
+  variants?: Record<string, number>;
+  /** Output encoding. @default { format: 'webp', quality: 82 } */
+  output?: OutputOptions;
+  /**
+   * First path segment of every storage key.
+   * @default 'profile_pictures'
+   */
+  prefix?: string;
+  /**
+   * URL path under which storages without their own `url()` are served (the adapters' media route).
+   * `url(record, variant)` returns `publicPath + key`.
+   * @default '/media/'
+   */
+  publicPath?: string;
+  /**
+   * Most uploads processed at once by `uploadRequest`. Further requests wait in a queue.
+   * @default 2 × available CPUs
+   */
+  concurrency?: number;
+  /**
+   * Most requests waiting for a processing slot; beyond it `uploadRequest` fails fast with `BUSY` (503).
+   * @default 4 × concurrency
+   */
+  maxQueue?: number;
+  /**
+   * Multipart field that carries the file.
+   * @default 'profile_picture'
+   */
+  fieldName?: string;
+  /** Per-code message overrides (i18n), e.g. `{ FILE_TOO_LARGE: (d) => \`Max ${d.limit} bytes\` }`. */
+  messages?: ErrorMessages;
+}
+
+/** The validated, frozen options a service runs with. */
+export interface ResolvedOptions {
+  readonly storage: StorageAdapter;
+  readonly users: UserRepository;
+  readonly limits: Readonly<Required<LimitsOptions>>;
+  readonly accept: readonly InputFormat[];
+  readonly variants: Readonly<Record<string, number>>;
+  readonly output: Readonly<Required<OutputOptions>>;
+  readonly prefix: string;
+  readonly publicPath: string;
+  readonly concurrency: number;
+  readonly maxQueue: number;
+  readonly fieldName: string;
+  readonly messages: ErrorMessages;
+}
+
+/** The defaults, in one place. */
+export const DEFAULTS = Object.freeze({
+  limits: Object.freeze({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000 }),
+  accept: Object.freeze(['jpeg', 'png', 'gif', 'bmp', 'webp'] as InputFormat[]),
+  variants: Object.freeze({ sm: 64, md: 256, lg: 512 }),
+  output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82 }),
+  prefix: 'profile_pictures',
+  publicPath: '/media/',
+  fieldName: 'profile_picture',
+});
+
+const MAX_VARIANT_SIDE = 4096;
+const VARIANT_NAME = /^[a-z0-9][a-z0-9_]{0,15}$/i;
+const PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+
+/**
+ * Validates `options` and resolves defaults into a new frozen object.
+ * @throws TypeError or RangeError with a message naming the option, the expectation and the received value.
+ */
+export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions {
+  if (!isPlainObject(options)) throw invalidOption('options', 'an object', options);
+  const storage = checkStorage(options.storage);
+  const users = checkUsers(options.users);
+
+  const limitsIn = optionalObject('limits', options.limits);
+  const limits = Object.freeze({
+    fileSize: positiveInteger('limits.fileSize', limitsIn.fileSize ?? DEFAULTS.limits.fileSize),
+    inputPixels: positiveInteger('limits.inputPixels', limitsIn.inputPixels ?? DEFAULTS.limits.inputPixels),
+    minSide: positiveInteger('limits.minSide', limitsIn.minSide ?? DEFAULTS.limits.minSide),
+    bodyTimeout: positiveInteger('limits.bodyTimeout', limitsIn.bodyTimeout ?? DEFAULTS.limits.bodyTimeout),
+  });
+
+  const acceptIn: unknown = options.accept ?? DEFAULTS.accept;
+  if (!Array.isArray(acceptIn) || acceptIn.length === 0) {
+    throw invalidOption('accept', 'a non-empty array of input formats', acceptIn);
+  }
+  const accept = Object.freeze([
+    ...new Set(acceptIn.map((format, i) => oneOf(`accept[${i}]`, format, INPUT_FORMATS))),
+  ]);
+
+  const variantsIn = optionalObject('variants', options.variants, DEFAULTS.variants);
+  const variantNames = Object.keys(variantsIn);
+  if (variantNames.length === 0) throw invalidOption('variants', 'at least one variant', variantsIn);
+  const variants: Record<string, number> = {};
+  for (const name of variantNames) {
+    if (!VARIANT_NAME.test(name)) {
+      throw invalidOption('variants', 'variant names of 1–16 letters, digits or _', name);
+    }
+    variants[name] = integerInRange(`variants.${name}`, variantsIn[name], 1, MAX_VARIANT_SIDE);
+  }
+
+  const outputIn = optionalObject('output', options.output);
+  const output = Object.freeze({
+    format: oneOf('output.format', outputIn.format ?? DEFAULTS.output.format, OUTPUT_FORMATS),
+    quality: integerInRange('output.quality', outputIn.quality ?? DEFAULTS.output.quality, 1, 100),
+  });
+
+  const prefix = nonEmptyString('prefix', options.prefix ?? DEFAULTS.prefix);
+  if (!PREFIX.test(prefix)) throw invalidOption('prefix', 'slash-separated segments of [A-Za-z0-9_-]', prefix);
+
+  const publicPath = nonEmptyString('publicPath', options.publicPath ?? DEFAULTS.publicPath);
+  if (!publicPath.endsWith('/')) throw invalidOption('publicPath', 'a path or URL ending in "/"', publicPath);
+
+  const concurrency = positiveInteger('concurrency', options.concurrency ?? 2 * availableParallelism());
+  const maxQueue = options.maxQueue ?? 4 * concurrency;
+  if (typeof maxQueue !== 'number' || !Number.isInteger(maxQueue) || maxQueue < 0) {
+    throw invalidOption('maxQueue', 'a non-negative integer', maxQueue);
+  }
+  const fieldName = nonEmptyString('fieldName', options.fieldName ?? DEFAULTS.fieldName);
+  const messages = optionalObject('messages', options.messages) as ErrorMessages;
+
+  return Object.freeze({
+    storage,
+    users,
+    limits,
+    accept,
+    variants: Object.freeze(variants),
+    output,
+    prefix,
+    publicPath,
+    concurrency,
+    maxQueue,
+    fieldName,
+    messages: Object.freeze({ ...messages }),
+  });
+}
+
+// --- internal ---
+
+function optionalObject(
+  path: string,
+  value: unknown,
+  fallback: Record<string, unknown> = {},
+): Record<string, unknown> {
+  if (value === undefined) return fallback;
+  if (!isPlainObject(value)) throw invalidOption(path, 'an object', value);
+  return value;
+}
+
+function missingMethods(value: Record<string, unknown>, methods: readonly string[]): string[] {
+  return methods.filter((method) => typeof value[method] !== 'function');
+}
+
+function checkStorage(storage: unknown): StorageAdapter {
+  if (!isPlainObject(storage)) throw invalidOption('storage', 'a StorageAdapter such as diskStorage({ root })', storage);
+  const missing = missingMethods(storage, ['put', 'get', 'delete', 'list']);
+  if (missing.length > 0) {
+    throw new TypeError(`[profile-picture] \`storage\` is missing required method(s): ${missing.join(', ')}`);
+  }
+  return storage as unknown as StorageAdapter;
+}
+
+function checkUsers(users: unknown): UserRepository {
+  if (!isPlainObject(users)) throw invalidOption('users', 'a UserRepository such as memoryUserRepository()', users);
+  const missing = missingMethods(users, ['getPicture', 'setPicture']);
+  if (missing.length > 0) {
+    throw new TypeError(`[profile-picture] \`users\` is missing required method(s): ${missing.join(', ')}`);
+  }
+  return users as unknown as UserRepository;
+}

@@ -1,0 +1,296 @@
+/**
+ * The service: orchestrates intake → inspect → render → store → commit → clean up.
+ *
+ * Ordering is what keeps users' pictures safe: every new object is written before the record changes, the record
+ * changes by compare-and-set, and old objects are deleted only after the record points elsewhere. A failure before
+ * the commit removes what this upload wrote; a failure after it leaves at most an unreferenced object for `sweep()`.
+ * Keys referenced by the current record are never deleted on a failure path (identical re-uploads share keys).
+ */
+import { randomUUID } from 'node:crypto';
+import { createErrorFactory, isProfilePictureError, type ErrorFactory } from './errors.js';
+import { inspectImage } from './inspect.js';
+import { createRequestUploader, type UploadRequest } from './intake/upload-request.js';
+import { variantKey } from './keys.js';
+import { createKeyedMutex } from './mutex.js';
+import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
+import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
+import { readInput, type UploadInput } from './read-input.js';
+import { renderVariants, type CropRect, type RenderedPicture } from './render.js';
+import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
+import type { PictureRecord } from './users/types.js';
+
+/** Options of a single {@link ProfilePictures.upload}. */
+export interface UploadOptions {
+  /** Crop rectangle in source pixels (after EXIF orientation), applied before the square cover-crop. */
+  crop?: CropRect;
+  /** Aborts the upload; nothing is stored and the current picture stays. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link ProfilePictures.sweep}. */
+export interface SweepOptions {
+  /**
+   * Only objects older than this many milliseconds are deleted, so in-flight uploads (written, not yet committed)
+   * are safe. Keep it above your longest request time.
+   * @default 3_600_000 (1 hour)
+   */
+  olderThan?: number;
+}
+
+/** What {@link ProfilePictures.sweep} did. */
+export interface SweepResult {
+  /** Objects looked at under the prefix. */
+  scanned: number;
+  /** Unreferenced objects deleted. */
+  deleted: number;
+}
+
+/** The profile-picture service returned by {@link createProfilePictures}. */
+export interface ProfilePictures {
+  /**
+   * Validates, renders and stores a new picture for `userId`, replacing the current one.
+   * @returns the new record.
+   * @throws ProfilePictureError `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
+   *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED`.
+   */
+  upload(userId: string, input: UploadInput, options?: UploadOptions): Promise<PictureRecord>;
+  /**
+   * Reads a `multipart/form-data` request (Express `req`, Koa `ctx.req`, any Node `IncomingMessage`) and uploads
+   * its single file field (`options.fieldName`) plus optional crop fields, with every limit enforced while streaming.
+   * @throws ProfilePictureError as `upload()`, plus `NOT_MULTIPART`, `BAD_REQUEST`, `TOO_MANY_FILES`,
+   *   `UNEXPECTED_FIELD`, `TIMEOUT`, `BUSY`.
+   */
+  uploadRequest(userId: string, request: UploadRequest, options?: { signal?: AbortSignal }): Promise<PictureRecord>;
+  /**
+   * Removes the user's picture: clears the record, then deletes its objects.
+   * @returns true when there was a picture; removing none is a no-op that resolves false.
+   */
+  remove(userId: string): Promise<boolean>;
+  /** The user's current record, or null. */
+  get(userId: string): Promise<PictureRecord | null>;
+  /**
+   * The URL of one variant: the storage's own `url()` when it has one (S3, CDN), else `publicPath + key`.
+   * @throws RangeError for a variant name that is not configured.
+   */
+  url(record: PictureRecord, variant: string): string;
+  /** The initials SVG shown when a user has no picture. */
+  placeholder(user: PlaceholderUser): string;
+  /** Status, headers and body for serving a stored object by key (used by the adapters' media route). */
+  serve(key: string, request?: ServeRequest): Promise<ServeResult>;
+  /**
+   * Deletes stored objects under the prefix that no record references and that are older than `olderThan`.
+   * Needs `users.listPictures()`.
+   */
+  sweep(options?: SweepOptions): Promise<SweepResult>;
+  /** The validated options the service runs with. */
+  readonly options: ResolvedOptions;
+}
+
+const COMMIT_ATTEMPTS = 5;
+const DEFAULT_SWEEP_AGE = 60 * 60 * 1000;
+
+/**
+ * Creates the profile-picture service.
+ *
+ * @example
+ * ```ts
+ * import { createProfilePictures, diskStorage, memoryUserRepository } from 'profile-picture';
+ * const pictures = createProfilePictures({ storage: diskStorage({ root: './media' }), users: memoryUserRepository() });
+ * const record = await pictures.upload('42', await readFile('me.jpg'));
+ * pictures.url(record, 'md'); // '/media/profile_pictures/42/…-md.webp'
+ * ```
+ * @throws TypeError or RangeError for invalid options, naming the option.
+ */
+export function createProfilePictures(options: ProfilePicturesOptions): ProfilePictures {
+  const resolved = resolveOptions(options);
+  const { storage, users, limits } = resolved;
+  const fail = createErrorFactory(resolved.messages);
+  const lock = createKeyedMutex();
+  const backend = <T>(operation: string, run: () => Promise<T>) => callBackend(fail, operation, run);
+
+  async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
+    assertUserId(userId);
+    if (uploadOptions.signal?.aborted) throw fail('ABORTED');
+    const bytes = await readInput(input, limits.fileSize, fail, uploadOptions.signal);
+    return processBytes(userId, bytes, uploadOptions);
+  }
+
+  /** inspect → render → store → commit, for bytes already in memory. */
+  async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: UploadOptions) {
+    const { signal } = uploadOptions;
+    const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
+    const rendered = await renderVariants(
+      image,
+      { variants: resolved.variants, output: resolved.output, crop: uploadOptions.crop },
+      fail,
+    );
+    if (signal?.aborted) throw fail('ABORTED');
+    return store(userId, rendered);
+  }
+
+  /** Puts every variant, then commits the record; rolls back on failure. */
+  async function store(userId: string, rendered: RenderedPicture): Promise<PictureRecord> {
+    const names = Object.keys(rendered.variants);
+    const keys = names.map((name) => variantKey(resolved.prefix, userId, rendered.contentHash, name, rendered.extension));
+    const meta = { contentType: rendered.contentType, cacheControl: IMMUTABLE_CACHE };
+    const puts = await Promise.allSettled(
+      names.map((name, i) => backend('put', () => storage.put(keys[i]!, rendered.variants[name]!.data, meta))),
+    );
+    const failed = puts.find((result) => result.status === 'rejected');
+    if (failed) {
+      await rollback(userId, keys.filter((_, i) => puts[i]!.status === 'fulfilled'));
+      throw failed.reason;
+    }
+    const variants = Object.fromEntries(
+      names.map((name, i) => {
+        const { width, height, data } = rendered.variants[name]!;
+        return [name, { key: keys[i]!, width, height, bytes: data.byteLength }];
+      }),
+    );
+    try {
+      return await lock(userId, () => commit(userId, rendered, variants));
+    } catch (err) {
+      await rollback(userId, keys);
+      throw err;
+    }
+  }
+
+  async function commit(
+    userId: string,
+    rendered: RenderedPicture,
+    variants: PictureRecord['variants'],
+  ): Promise<PictureRecord> {
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const current = await backend('getPicture', () => users.getPicture(userId));
+      const now = new Date().toISOString();
+      const next: PictureRecord = {
+        version: randomUUID(),
+        contentHash: rendered.contentHash,
+        contentType: rendered.contentType,
+        variants,
+        createdAt: current?.createdAt ?? now,
+        updatedAt: now,
+      };
+      const won = await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null));
+      if (won) {
+        if (current) await deleteQuietly(keysOf(current).filter((key) => !keysOf(next).includes(key)));
+        return next;
+      }
+    }
+    throw fail('CONFLICT');
+  }
+
+  /** Deletes objects this upload wrote, except any the user's current record references. */
+  async function rollback(userId: string, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    let current: PictureRecord | null;
+    try {
+      current = await users.getPicture(userId);
+    } catch {
+      return; // cannot tell what is referenced: leave the objects for sweep() rather than risk the live picture
+    }
+    const referenced = current ? keysOf(current) : [];
+    await deleteQuietly(keys.filter((key) => !referenced.includes(key)));
+  }
+
+  async function deleteQuietly(keys: string[]): Promise<void> {
+    // A failed delete leaves an unreferenced object, which sweep() removes later; it never fails the request.
+    await Promise.allSettled(keys.map((key) => storage.delete(key)));
+  }
+
+  async function remove(userId: string): Promise<boolean> {
+    assertUserId(userId);
+    return lock(userId, async () => {
+      for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        const current = await backend('getPicture', () => users.getPicture(userId));
+        if (!current) return false;
+        if (await backend('setPicture', () => users.setPicture(userId, null, current.version))) {
+          await deleteQuietly(keysOf(current));
+          return true;
+        }
+      }
+      throw fail('CONFLICT');
+    });
+  }
+
+  async function sweep(sweepOptions: SweepOptions = {}): Promise<SweepResult> {
+    const olderThan = sweepOptions.olderThan ?? DEFAULT_SWEEP_AGE;
+    if (typeof olderThan !== 'number' || !(olderThan >= 0)) {
+      throw new RangeError(`[profile-picture] Expected a non-negative number for \`sweep({ olderThan })\` but received ${String(olderThan)}`);
+    }
+    const listPictures = users.listPictures?.bind(users);
+    if (!listPictures) {
+      throw new TypeError('[profile-picture] sweep() needs `users.listPictures()` to know which objects are in use');
+    }
+    const cutoff = Date.now() - olderThan;
+    // Collect the candidates first, then the references: an upload that commits in between wrote its objects
+    // after the listing started, so they are younger than the cutoff or already referenced.
+    const candidates: string[] = [];
+    let scanned = 0;
+    await backend('list', async () => {
+      for await (const object of storage.list(`${resolved.prefix}/`)) {
+        scanned++;
+        if (object.lastModified.getTime() <= cutoff) candidates.push(object.key);
+      }
+    });
+    const referenced = new Set<string>();
+    await backend('listPictures', async () => {
+      for await (const { record } of listPictures()) for (const key of keysOf(record)) referenced.add(key);
+    });
+    const orphans = candidates.filter((key) => !referenced.has(key));
+    await Promise.all(orphans.map((key) => backend('delete', () => storage.delete(key))));
+    return { scanned, deleted: orphans.length };
+  }
+
+  const uploadRequest = createRequestUploader(resolved, fail, (userId, bytes, uploadOptions) => {
+    assertUserId(userId);
+    return processBytes(userId, bytes, uploadOptions);
+  });
+
+  return Object.freeze({
+    upload,
+    uploadRequest,
+    remove,
+    async get(userId: string) {
+      assertUserId(userId);
+      return backend('getPicture', () => users.getPicture(userId));
+    },
+    url(record: PictureRecord, variant: string) {
+      const entry = record.variants[variant];
+      if (!entry) {
+        throw new RangeError(
+          `[profile-picture] Unknown variant ${JSON.stringify(variant)}; configured: ${Object.keys(record.variants).join(', ')}`,
+        );
+      }
+      return storage.url ? storage.url(entry.key) : `${resolved.publicPath}${entry.key}`;
+    },
+    placeholder: renderPlaceholder,
+    serve(key: string, request?: ServeRequest) {
+      return backend('get', () => serveObject(storage, resolved.prefix, key, request));
+    },
+    sweep,
+    options: resolved,
+  });
+}
+
+// --- internal ---
+
+function keysOf(record: PictureRecord): string[] {
+  return Object.values(record.variants).map((variant) => variant.key);
+}
+
+function assertUserId(userId: unknown): asserts userId is string {
+  if (typeof userId !== 'string' || userId.length === 0) {
+    throw new TypeError(`[profile-picture] Expected a non-empty string user id but received ${typeof userId}`);
+  }
+}
+
+/** Runs a storage or repository call, wrapping any failure in `STORAGE_FAILED` with the original as `cause`. */
+async function callBackend<T>(fail: ErrorFactory, operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (cause) {
+    if (isProfilePictureError(cause)) throw cause;
+    throw fail('STORAGE_FAILED', { details: { operation }, cause });
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The default avatar: the first letter of the username on a colour derived from the user id. Deterministic (same
+ * user, same SVG, so it caches) and safe to inline: everything embedded is XML-escaped.
+ */
+import { sha256Hex } from './keys.js';
+
+/** The user a placeholder is drawn for. */
+export interface PlaceholderUser {
+  /** Stable user id; picks the background colour. */
+  id: string;
+  /** Display name; its first letter (grapheme, upper-cased) is drawn. */
+  username?: string | null | undefined;
+}
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** The first user-perceived character of `name`, upper-cased ("élodie" → "É", "👩‍💻dev" → "👩‍💻"), or "?". */
+export function initialOf(name: string | null | undefined): string {
+  const trimmed = (name ?? '').trim();
+  const first = segmenter.segment(trimmed)[Symbol.iterator]().next();
+  return first.done ? '?' : first.value.segment.toLocaleUpperCase();
+}
+
+/** A background colour for `id`: a hue from its hash at fixed saturation and lightness, so white text stays legible. */
+export function colourFor(id: string): string {
+  const hue = parseInt(sha256Hex(`profile-picture:colour:${id}`).slice(0, 8), 16) % 360;
+  return `hsl(${hue}, 55%, 42%)`;
+}
+
+/**
+ * Renders the placeholder SVG for `user`.
+ * @example
+ * ```ts
+ * renderPlaceholder({ id: '42', username: 'ada' }) // '<svg … >A</text></svg>'
+ * ```
+ */
+export function renderPlaceholder(user: PlaceholderUser): string {
+  const letter = escapeXml(initialOf(user.username));
+  const label = escapeXml(user.username ? `Avatar of ${user.username}` : 'Avatar');
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64" role="img" aria-label="${label}">` +
+    `<rect width="64" height="64" fill="${colourFor(user.id)}"/>` +
+    `<text x="32" y="32" dy=".35em" text-anchor="middle" fill="#ffffff" ` +
+    `font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="30" font-weight="600">` +
+    `${letter}</text></svg>`
+  );
+}
+
+// --- internal ---
+
+function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

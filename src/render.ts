@@ -1,0 +1,133 @@
+/**
+ * The sharp pipeline: one decode, every variant.
+ *
+ * The source is decoded exactly once, with shrink-on-load straight to the largest variant: EXIF orientation is
+ * applied, the optional crop rectangle (in oriented source pixels) is extracted, the result is cover-cropped to a
+ * square and converted to 8-bit sRGB raw pixels. Every variant is then derived from that small intermediate and
+ * encoded in parallel. Because `failOn: 'warning'` is set on the source, a truncated or corrupt file fails during
+ * that single decode. Nothing of the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is
+ * raw pixels and the encoders are never asked to keep metadata.
+ */
+import { createHash } from 'node:crypto';
+import sharp, { type Sharp } from 'sharp';
+import type { ErrorFactory } from './errors.js';
+import type { InspectedImage } from './inspect.js';
+import type { OutputFormat } from './options.js';
+
+/** A crop rectangle in source pixels, measured after EXIF orientation. */
+export interface CropRect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** One encoded variant. */
+export interface RenderedVariant {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/** The output of {@link renderVariants}. */
+export interface RenderedPicture {
+  contentType: string;
+  extension: string;
+  /** SHA-256 (hex) over every variant's name and bytes. */
+  contentHash: string;
+  variants: Record<string, RenderedVariant>;
+}
+
+export interface RenderSettings {
+  variants: Readonly<Record<string, number>>;
+  output: { format: OutputFormat; quality: number };
+  crop?: CropRect | undefined;
+}
+
+const ENCODING: Record<OutputFormat, { contentType: string; extension: string }> = {
+  webp: { contentType: 'image/webp', extension: 'webp' },
+  jpeg: { contentType: 'image/jpeg', extension: 'jpg' },
+  png: { contentType: 'image/png', extension: 'png' },
+  avif: { contentType: 'image/avif', extension: 'avif' },
+};
+
+/**
+ * Decodes `image` once and encodes every variant.
+ * @throws ProfilePictureError `INVALID_CROP` (400) or `CORRUPT_IMAGE` (422).
+ */
+export async function renderVariants(
+  image: InspectedImage,
+  settings: RenderSettings,
+  fail: ErrorFactory,
+): Promise<RenderedPicture> {
+  if (settings.crop) checkCrop(settings.crop, image, fail);
+  const largest = Math.max(...Object.values(settings.variants));
+
+  let intermediate;
+  try {
+    let pipeline = image.open().autoOrient();
+    if (settings.crop) pipeline = pipeline.extract(settings.crop);
+    intermediate = await pipeline
+      .resize(largest, largest, { fit: 'cover', position: 'centre' })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (cause) {
+    throw fail('CORRUPT_IMAGE', { cause });
+  }
+
+  const { data, info } = intermediate;
+  const raw = { width: info.width, height: info.height, channels: info.channels };
+  const names = Object.keys(settings.variants);
+  const encoded = await Promise.all(
+    names.map(async (name) => {
+      const side = settings.variants[name]!;
+      let pipeline = sharp(data, { raw });
+      if (side !== largest) pipeline = pipeline.resize(side, side, { fit: 'cover' });
+      const out = await encode(pipeline, settings.output).toBuffer({ resolveWithObject: true });
+      return [name, { data: out.data, width: out.info.width, height: out.info.height }] as const;
+    }),
+  );
+
+  const hash = createHash('sha256');
+  for (const [name, variant] of encoded) hash.update(name).update('\0').update(variant.data);
+  return {
+    ...ENCODING[settings.output.format],
+    contentHash: hash.digest('hex'),
+    variants: Object.fromEntries(encoded),
+  };
+}
+
+// --- internal ---
+
+function encode(pipeline: Sharp, output: RenderSettings['output']): Sharp {
+  switch (output.format) {
+    case 'webp':
+      return pipeline.webp({ quality: output.quality });
+    case 'jpeg':
+      // JPEG has no alpha: composite transparent areas onto white rather than black.
+      return pipeline.flatten({ background: '#ffffff' }).jpeg({ quality: output.quality, mozjpeg: true });
+    case 'png':
+      return pipeline.png({ compressionLevel: 9 });
+    case 'avif':
+      return pipeline.avif({ quality: output.quality });
+  }
+}
+
+function checkCrop(crop: CropRect, image: InspectedImage, fail: ErrorFactory): void {
+  const { left, top, width, height } = crop;
+  const integers = [left, top, width, height].every((n) => Number.isInteger(n));
+  if (
+    !integers ||
+    left < 0 ||
+    top < 0 ||
+    width < 1 ||
+    height < 1 ||
+    left + width > image.width ||
+    top + height > image.height
+  ) {
+    throw fail('INVALID_CROP', {
+      details: { left, top, width, height, imageWidth: image.width, imageHeight: image.height },
+    });
+  }
+}

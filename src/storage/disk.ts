@@ -1,0 +1,210 @@
+/**
+ * Local-disk storage.
+ *
+ * Every key is resolved under `root` and checked to stay inside it before any filesystem call (a string prefix
+ * test is not enough: `/media-evil` starts with `/media`). Writes are atomic for readers: the bytes go to a temp
+ * file in the target's own directory (same filesystem, so `rename` cannot fail with EXDEV), are fsynced, then
+ * renamed over the target, and the directory is fsynced so the rename survives a crash.
+ *
+ * The Content-Type is derived from the key's extension (the key policy always writes one), which keeps a read to one
+ * `stat` plus the stream. ETags are content hashes, computed once per file version and cached by inode, size and
+ * mtime, so they are stable for the same bytes.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, opendir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { assertSafeKey, isSafePrefix } from '../keys.js';
+import { etagOf } from './etag.js';
+import type { ObjectInfo, PutMeta, StorageAdapter, StoredObject } from './types.js';
+
+/** Options of {@link diskStorage}. */
+export interface DiskStorageOptions {
+  /** Directory that holds every object. Created on first write. Relative paths resolve against `process.cwd()`. */
+  root: string;
+}
+
+const TEMP_PREFIX = '.tmp-';
+const ETAG_CACHE_LIMIT = 10_000;
+
+const CONTENT_TYPES: Record<string, string> = {
+  webp: 'image/webp',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  avif: 'image/avif',
+  gif: 'image/gif',
+};
+
+/**
+ * Stores objects as files under `root`.
+ *
+ * @example
+ * ```ts
+ * const storage = diskStorage({ root: './media' });
+ * ```
+ * @throws TypeError when `root` is missing or empty.
+ */
+export function diskStorage(options: DiskStorageOptions): StorageAdapter {
+  if (typeof options?.root !== 'string' || options.root.length === 0) {
+    throw new TypeError(
+      `[profile-picture] Expected a non-empty string for \`diskStorage({ root })\` but received ${typeof options?.root}`,
+    );
+  }
+  const root = path.resolve(options.root);
+  const etags = new Map<string, { version: string; etag: string }>();
+
+  function resolveKey(key: string): string {
+    assertSafeKey(key);
+    const file = path.resolve(root, ...key.split('/'));
+    const relative = path.relative(root, file);
+    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw new TypeError(`[profile-picture] Storage key escapes the root: ${JSON.stringify(key)}`);
+    }
+    return file;
+  }
+
+  async function etagFor(file: string, version: string): Promise<string> {
+    const cached = etags.get(file);
+    if (cached?.version === version) return cached.etag;
+    const etag = etagOf(await readFile(file));
+    if (etags.size >= ETAG_CACHE_LIMIT) etags.delete(etags.keys().next().value as string);
+    etags.set(file, { version, etag });
+    return etag;
+  }
+
+  return {
+    name: 'disk',
+
+    async put(key: string, body: Uint8Array, _meta: PutMeta): Promise<void> {
+      const file = resolveKey(key);
+      const dir = path.dirname(file);
+      const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(file)}`);
+      await writeDurably(dir, temp, body);
+      try {
+        await rename(temp, file);
+      } catch (err) {
+        await unlink(temp).catch(() => {});
+        throw err;
+      }
+      await fsyncDirectory(dir);
+    },
+
+    async get(key: string): Promise<StoredObject | null> {
+      const file = resolveKey(key);
+      let info;
+      try {
+        info = await stat(file);
+      } catch (err) {
+        if (isMissing(err)) return null;
+        throw err;
+      }
+      if (!info.isFile()) return null;
+      const etag = await etagFor(file, `${info.ino}:${info.size}:${info.mtimeMs}`);
+      return {
+        body: createReadStream(file),
+        size: info.size,
+        contentType: CONTENT_TYPES[path.extname(file).slice(1).toLowerCase()] ?? 'application/octet-stream',
+        etag,
+        lastModified: info.mtime,
+      };
+    },
+
+    async delete(key: string): Promise<void> {
+      const file = resolveKey(key);
+      try {
+        await unlink(file);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+        return;
+      }
+      etags.delete(file);
+      await removeEmptyParents(root, path.dirname(file));
+    },
+
+    async *list(prefix: string): AsyncIterable<ObjectInfo> {
+      if (!isSafePrefix(prefix)) throw new TypeError(`[profile-picture] Unsafe storage prefix: ${JSON.stringify(prefix)}`);
+      const start = prefix === '' ? root : resolveKey(prefix.slice(0, -1));
+      yield* walk(root, start);
+    },
+
+    async dispose(): Promise<void> {
+      etags.clear();
+    },
+  };
+}
+
+// --- internal ---
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Writes `body` to a new temp file (`wx`: never clobbers) and fsyncs it; removes the temp file on any failure. */
+async function writeDurably(dir: string, temp: string, body: Uint8Array): Promise<void> {
+  // A concurrent delete may remove the (empty) directory between mkdir and open: retry a few times.
+  for (let attempt = 0; ; attempt++) {
+    await mkdir(dir, { recursive: true });
+    let handle;
+    try {
+      handle = await open(temp, 'wx', 0o644);
+    } catch (err) {
+      if (isMissing(err) && attempt < 3) continue;
+      throw err;
+    }
+    try {
+      await handle.writeFile(body);
+      await handle.sync();
+      await handle.close();
+      return;
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await unlink(temp).catch(() => {});
+      throw err;
+    }
+  }
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  // Not every platform lets a directory be opened for fsync (Windows); durability there is best effort.
+  const handle = await open(dir, 'r').catch(() => null);
+  if (!handle) return;
+  await handle.sync().catch(() => {});
+  await handle.close().catch(() => {});
+}
+
+/** Removes now-empty directories from `dir` up to (not including) `root`, so deleted users leave no folders. */
+async function removeEmptyParents(root: string, dir: string): Promise<void> {
+  while (dir !== root && dir.startsWith(root + path.sep)) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return; // not empty (or already gone): stop climbing
+    }
+    dir = path.dirname(dir);
+  }
+}
+
+async function* walk(root: string, dir: string): AsyncIterable<ObjectInfo> {
+  let handle;
+  try {
+    handle = await opendir(dir);
+  } catch (err) {
+    if (isMissing(err)) return;
+    throw err;
+  }
+  const subdirs: string[] = [];
+  for await (const entry of handle) {
+    if (entry.name.startsWith(TEMP_PREFIX)) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) subdirs.push(full);
+    else if (entry.isFile()) {
+      const info = await stat(full).catch(() => null);
+      if (info) {
+        yield { key: path.relative(root, full).split(path.sep).join('/'), size: info.size, lastModified: info.mtime };
+      }
+    }
+  }
+  for (const sub of subdirs) yield* walk(root, sub);
+}

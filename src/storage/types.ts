@@ -1,0 +1,55 @@
+import type { Readable } from 'node:stream';
+
+/** Metadata stored with an object. */
+export interface PutMeta {
+  /** MIME type of the bytes, served back as `Content-Type`. */
+  contentType: string;
+  /** `Cache-Control` to store with the object where the backend supports it (S3, CDN origins). */
+  cacheControl?: string;
+}
+
+/** An object read back from storage. */
+export interface StoredObject {
+  /** The bytes, as a stream so large objects never sit in memory twice. */
+  body: Readable;
+  /** Size in bytes. */
+  size: number;
+  /** MIME type recorded at `put`. */
+  contentType: string;
+  /** Strong entity tag (quoted), stable for the same bytes. */
+  etag: string;
+  /** When the object was written, where the backend knows. */
+  lastModified?: Date;
+}
+
+/** One entry of {@link StorageAdapter.list}. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** When the object was written; `sweep()` keeps objects younger than its grace period. */
+  lastModified: Date;
+}
+
+/**
+ * Where picture bytes live. A plain object returned by a factory (`diskStorage()`, `memoryStorage()`, …).
+ *
+ * Contract:
+ * - keys are `/`-separated relative paths produced by the library's key policy; implementations must still reject
+ *   unsafe keys (`..`, absolute, backslash, NUL) with an error rather than touch anything outside their root;
+ * - `put` is atomic for readers: a concurrent `get` sees the old object, nothing, or the whole new object;
+ * - `get` resolves `null` for a missing key and never throws for "not found";
+ * - `delete` is idempotent: deleting a missing key resolves;
+ * - `list(prefix)` yields every object whose key starts with `prefix` (a prefix ending in `/` matches whole segments).
+ */
+export interface StorageAdapter {
+  /** Short name for diagnostics, e.g. `'disk'`. */
+  readonly name: string;
+  put(key: string, body: Uint8Array, meta: PutMeta): Promise<void>;
+  get(key: string): Promise<StoredObject | null>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Optional: a public (CDN) URL for the key. Storages without it are served through the library's media route. */
+  url?(key: string): string;
+  /** Optional: release clients, handles and timers. Safe to call twice. */
+  dispose?(): Promise<void>;
+}

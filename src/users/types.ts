@@ -1,0 +1,45 @@
+/** One rendered size of a picture. */
+export interface PictureVariant {
+  /** Storage key of the object. */
+  key: string;
+  /** Pixel width of the stored image. */
+  width: number;
+  /** Pixel height of the stored image. */
+  height: number;
+  /** Size of the stored object in bytes. */
+  bytes: number;
+}
+
+/**
+ * A user's current picture. A plain JSON-serialisable object: store it in one JSON column or map it to columns.
+ */
+export interface PictureRecord {
+  /** Changes on every write; the compare-and-set token for {@link UserRepository.setPicture}. */
+  version: string;
+  /** SHA-256 (hex) over the rendered variants; part of every key, so a new picture always gets new URLs. */
+  contentHash: string;
+  /** MIME type shared by all variants, e.g. `image/webp`. */
+  contentType: string;
+  /** The rendered variants by name (`sm`, `md`, `lg` by default). */
+  variants: Record<string, PictureVariant>;
+  /** ISO-8601 time the user first got a picture (kept across replacements). */
+  createdAt: string;
+  /** ISO-8601 time of this picture's upload. */
+  updatedAt: string;
+}
+
+/**
+ * Where the app keeps each user's {@link PictureRecord}. Writes are compare-and-set so concurrent uploads by one
+ * user can never orphan objects.
+ */
+export interface UserRepository {
+  /** The user's current record, or `null` when they have none (or are unknown). */
+  getPicture(userId: string): Promise<PictureRecord | null>;
+  /**
+   * Sets (or, with `next === null`, clears) the user's record if and only if its current version equals
+   * `expected` (`null` = "has no picture"). Resolves `false`, changing nothing, when another write won.
+   */
+  setPicture(userId: string, next: PictureRecord | null, expected: string | null): Promise<boolean>;
+  /** Optional: every stored record. Lets `sweep()` know which objects are referenced. */
+  listPictures?(): AsyncIterable<{ userId: string; record: PictureRecord }>;
+}

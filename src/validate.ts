@@ -1,0 +1,47 @@
+/** Tiny guards for option validation; messages name the option path, the expectation and what was received. */
+
+/** Describes a received value for an error message: `"5mb" (string)`, `-1 (number)`. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return `${JSON.stringify(value)} (string)`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${String(value)} (${typeof value})`;
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/** The error for an invalid option: a `RangeError` for numbers out of range, else a `TypeError`. */
+export function invalidOption(path: string, expected: string, actual: unknown): Error {
+  const message = `[profile-picture] Expected ${expected} for \`${path}\` but received ${describe(actual)}`;
+  return typeof actual === 'number' ? new RangeError(message) : new TypeError(message);
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function positiveInteger(path: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw invalidOption(path, 'a positive integer', value);
+  }
+  return value;
+}
+
+export function integerInRange(path: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidOption(path, `an integer between ${min} and ${max}`, value);
+  }
+  return value;
+}
+
+export function oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw invalidOption(path, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+export function nonEmptyString(path: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalidOption(path, 'a non-empty string', value);
+  return value;
+}
