@@ -27,3 +27,5 @@ export type { UploadRequest } from './intake/upload-request.js';
 export type { PlaceholderUser } from './placeholder.js';
 export type { ServeResult, ServeRequest } from './serve.js';
 export { isSafeKey } from './keys.js';
+export { clientConfig } from './client-config.js';
+export type { ClientConfig } from './client-config.js';
