@@ -97,9 +97,12 @@ export function isProfilePictureError(value: unknown): value is ProfilePictureEr
  * The JSON body for any error. Unknown errors become `INTERNAL` and never leak their message.
  */
 export function toErrorBody(err: unknown): ErrorBody {
-  if (!isProfilePictureError(err) || !err.expose) {
-    if (isProfilePictureError(err)) return { error: { code: err.code, message: ERROR_CODES[err.code].message } };
-    return { error: { code: 'INTERNAL', message: 'Internal error' } };
+  if (!isProfilePictureError(err)) return { error: { code: 'INTERNAL', message: 'Internal error' } };
+  if (!err.expose) {
+    // A 5xx keeps its code but not its message or details; a code this copy does not know (an error from a newer
+    // copy of the package in the same process) gets the generic message rather than a crash.
+    const known = (ERROR_CODES as Record<string, { message: string } | undefined>)[err.code];
+    return { error: { code: err.code, message: known?.message ?? 'Internal error' } };
   }
   const body: ErrorBody = { error: { code: err.code, message: err.message } };
   if (err.details) body.error.details = err.details;
@@ -115,9 +118,24 @@ export type ErrorFactory = (
 /** Creates an {@link ErrorFactory} that applies `messages` overrides. */
 export function createErrorFactory(messages: ErrorMessages = {}): ErrorFactory {
   return (code, options = {}) => {
-    const override = messages[code];
-    const message =
-      typeof override === 'function' ? override(options.details ?? {}) : (override ?? ERROR_CODES[code].message);
-    return new ProfilePictureError(code, message, options);
+    return new ProfilePictureError(code, overriddenMessage(messages[code], options.details), options);
   };
+}
+
+// --- internal ---
+
+/** The app's message for an error, or `undefined` (the default) when there is none or the override fails. */
+function overriddenMessage(
+  override: string | ((details: ErrorDetails) => string) | undefined,
+  details: ErrorDetails | undefined,
+): string | undefined {
+  if (typeof override === 'string') return override;
+  if (typeof override !== 'function') return undefined;
+  try {
+    const message: unknown = override(details ?? {});
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    // A broken translation must not replace the error being reported (e.g. turn a 413 into an unhandled TypeError).
+    return undefined;
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
-import { decodeBmp, readBmpSize } from './codecs/bmp.js';
+import { decodeBmp, readBmpHeader, unsupportedBmpFeature } from './codecs/bmp.js';
 import type { ErrorFactory } from './errors.js';
 import type { InputFormat } from './options.js';
 
@@ -47,6 +47,7 @@ export interface InspectedImage {
   open(): Sharp;
 }
 
+/** The limits {@link inspectImage} enforces (the service passes its resolved `limits` and `accept`). */
 export interface InspectLimits {
   accept: readonly InputFormat[];
   inputPixels: number;
@@ -69,11 +70,12 @@ export async function inspectImage(bytes: Uint8Array, limits: InspectLimits, fai
 async function sniff(bytes: Uint8Array, accept: readonly InputFormat[], fail: ErrorFactory): Promise<InputFormat> {
   const head = bytes.subarray(0, SNIFF_BYTES);
   const detected = await fileTypeFromBuffer(head);
-  if (!detected) {
-    // file-type does not detect text formats; name SVG so the client learns why its "image" was refused.
-    if (looksLikeSvg(head)) throw fail('UNSUPPORTED_TYPE', { details: { detected: 'image/svg+xml' } });
-    throw fail('NOT_AN_IMAGE');
+  // file-type does not detect SVG (it says nothing, or `xml` after a prolog); name it so the client learns why its
+  // "image" was refused. Either way SVG ends here, before any decoder.
+  if ((!detected || detected.ext === 'xml') && looksLikeSvg(head)) {
+    throw fail('UNSUPPORTED_TYPE', { details: { detected: 'image/svg+xml', accepted: accept.join(', ') } });
   }
+  if (!detected) throw fail('NOT_AN_IMAGE');
   const format = FORMAT_BY_EXT[detected.ext];
   if (!format || !accept.includes(format)) {
     throw fail('UNSUPPORTED_TYPE', { details: { detected: detected.mime, accepted: accept.join(', ') } });
@@ -96,12 +98,15 @@ function checkSize(width: number, height: number, limits: InspectLimits, fail: E
 }
 
 function probeBmp(bytes: Uint8Array, limits: InspectLimits, fail: ErrorFactory): InspectedImage {
-  const size = readBmpSize(bytes);
-  if (!size) throw fail('CORRUPT_IMAGE');
-  checkSize(size.width, size.height, limits, fail);
+  const header = readBmpHeader(bytes);
+  if (!header) throw fail('CORRUPT_IMAGE');
+  // Size first: a header that declares a bomb is refused before any pixel memory exists.
+  checkSize(header.width, header.height, limits, fail);
+  const unsupported = unsupportedBmpFeature(header);
+  if (unsupported) throw fail('UNSUPPORTED_TYPE', { details: { detected: 'image/bmp', feature: unsupported } });
   let raw;
   try {
-    raw = decodeBmp(bytes);
+    raw = decodeBmp(bytes, header);
   } catch (cause) {
     throw fail('CORRUPT_IMAGE', { cause });
   }
@@ -119,7 +124,9 @@ async function probeWithSharp(
   const sharpOptions: SharpOptions = { limitInputPixels: limits.inputPixels, failOn: 'warning', pages: 1 };
   let meta;
   try {
-    meta = await sharp(bytes, sharpOptions).metadata();
+    // metadata() reads the header only. Its own pixel limit is lifted so that a bomb is reported by checkSize() as
+    // IMAGE_TOO_LARGE rather than as an opaque sharp error; the decode in open() keeps the limit as a second guard.
+    meta = await sharp(bytes, { ...sharpOptions, limitInputPixels: false }).metadata();
   } catch (cause) {
     throw fail('CORRUPT_IMAGE', { cause });
   }

@@ -3,7 +3,7 @@
  * once at construction and returns a new frozen object (the caller's object is never mutated).
  */
 import { availableParallelism } from 'node:os';
-import type { ErrorMessages } from './errors.js';
+import { ERROR_CODES, type ErrorMessages } from './errors.js';
 import type { StorageAdapter } from './storage/types.js';
 import type { UserRepository } from './users/types.js';
 import {
@@ -170,10 +170,16 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   const variantNames = Object.keys(variantsIn);
   if (variantNames.length === 0) throw invalidOption('variants', 'at least one variant', variantsIn);
   const variants: Record<string, number> = {};
+  const lowerCaseNames = new Set<string>();
   for (const name of variantNames) {
     if (!VARIANT_NAME.test(name)) {
       throw invalidOption('variants', 'variant names of 1–16 letters, digits or _', name);
     }
+    // Names end up in object keys; `sm` and `SM` would overwrite each other on case-insensitive file systems.
+    if (lowerCaseNames.has(name.toLowerCase())) {
+      throw invalidOption('variants', 'variant names that differ in more than letter case', name);
+    }
+    lowerCaseNames.add(name.toLowerCase());
     variants[name] = integerInRange(`variants.${name}`, variantsIn[name], 1, MAX_VARIANT_SIDE);
   }
 
@@ -192,10 +198,10 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   const concurrency = positiveInteger('concurrency', options.concurrency ?? 2 * availableParallelism());
   const maxQueue = options.maxQueue ?? 4 * concurrency;
   if (typeof maxQueue !== 'number' || !Number.isInteger(maxQueue) || maxQueue < 0) {
-    throw invalidOption('maxQueue', 'a non-negative integer', maxQueue);
+    throw invalidOption('maxQueue', 'a non-negative integer', maxQueue, { range: true });
   }
   const fieldName = nonEmptyString('fieldName', options.fieldName ?? DEFAULTS.fieldName);
-  const messages = optionalObject('messages', options.messages) as ErrorMessages;
+  const messages = checkMessages(optionalObject('messages', options.messages));
 
   return Object.freeze({
     storage,
@@ -209,7 +215,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     concurrency,
     maxQueue,
     fieldName,
-    messages: Object.freeze({ ...messages }),
+    messages,
   });
 }
 
@@ -227,6 +233,17 @@ function optionalObject(
 
 function missingMethods(value: Record<string, unknown>, methods: readonly string[]): string[] {
   return methods.filter((method) => typeof value[method] !== 'function');
+}
+
+/** Overrides must name a known code (a typo would silently never apply) and be a string or a function. */
+function checkMessages(messages: Record<string, unknown>): ErrorMessages {
+  for (const [code, message] of Object.entries(messages)) {
+    if (!Object.hasOwn(ERROR_CODES, code)) throw invalidOption('messages', 'keys that are error codes', code);
+    if (typeof message !== 'string' && typeof message !== 'function') {
+      throw invalidOption(`messages.${code}`, 'a string or a function of the error details', message);
+    }
+  }
+  return Object.freeze({ ...messages }) as ErrorMessages;
 }
 
 function checkStorage(storage: unknown): StorageAdapter {

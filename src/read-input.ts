@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ErrorFactory } from './errors.js';
+import { describe } from './validate.js';
 
 /** What `upload()` accepts. */
 export type UploadInput = Uint8Array | Readable;
@@ -23,15 +24,17 @@ export async function readInput(
     return input;
   }
   if (!(input instanceof Readable) && !isReadableLike(input)) {
-    throw new TypeError(`[profile-picture] Expected a Buffer, Uint8Array or Readable for \`input\` but received ${typeof input}`);
+    throw new TypeError(
+      `[profile-picture] Expected a Buffer, Uint8Array or Readable for \`input\` but received ${describe(input)}`,
+    );
   }
   const chunks: Buffer[] = [];
   let total = 0;
   const onAbort = () => (input as Readable).destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const chunk of input as AsyncIterable<Buffer | string>) {
-      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for await (const chunk of input as AsyncIterable<unknown>) {
+      const buffer = toBuffer(chunk);
       total += buffer.byteLength;
       if (total > limit) {
         // Leaving the loop destroys the stream: nothing more is pulled from the source.
@@ -53,6 +56,13 @@ export async function readInput(
 
 function tooLarge(fail: ErrorFactory, limit: number, received: number) {
   return fail('FILE_TOO_LARGE', { details: { limit, received } });
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  // An object-mode stream of something else is a programming error, not a client's bad upload.
+  throw new TypeError(`[profile-picture] Expected \`input\` to yield bytes but it yielded ${describe(chunk)}`);
 }
 
 function isReadableLike(value: unknown): value is Readable {

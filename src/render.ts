@@ -38,6 +38,7 @@ export interface RenderedPicture {
   variants: Record<string, RenderedVariant>;
 }
 
+/** What {@link renderVariants} produces: square sides by variant name, the encoding and an optional crop. */
 export interface RenderSettings {
   variants: Readonly<Record<string, number>>;
   output: { format: OutputFormat; quality: number };
@@ -126,8 +127,17 @@ function checkCrop(crop: CropRect, image: InspectedImage, fail: ErrorFactory): v
     left + width > image.width ||
     top + height > image.height
   ) {
+    // Only numbers go into details: a caller's crop may hold anything, and details end up in JSON responses.
+    const number = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
     throw fail('INVALID_CROP', {
-      details: { left, top, width, height, imageWidth: image.width, imageHeight: image.height },
+      details: {
+        left: number(left),
+        top: number(top),
+        width: number(width),
+        height: number(height),
+        imageWidth: image.width,
+        imageHeight: image.height,
+      },
     });
   }
 }

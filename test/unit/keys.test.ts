@@ -1,0 +1,114 @@
+/** The path policy: the only producer of storage keys, and the check every storage applies to them. */
+import { describe, expect, it } from 'vitest';
+import { assertSafeKey, isSafeKey, isSafePrefix, userKey, userPrefix, variantKey } from '../../src/keys.js';
+import * as fx from '../fixtures/index.js';
+import { createTestService } from '../fixtures/service.js';
+
+const HASHED = /^h\.[0-9a-f]{40}$/;
+
+describe('userKey', () => {
+  it.each(['42', 'alice', 'Alice_Smith-2', 'a'.repeat(64), '-', '_'])('keeps the safe slug %j', (id) => {
+    expect(userKey(id)).toBe(id);
+  });
+
+  it.each([
+    ['traversal', '../x'],
+    ['a slash', 'a/b'],
+    ['a backslash', 'a\\b'],
+    ['a dot', 'alice.smith'],
+    ['dot-dot', '..'],
+    ['unicode', 'élodie'],
+    ['an emoji', '👩‍💻'],
+    ['a space', 'alice smith'],
+    ['NUL', 'a\0b'],
+    ['65 characters', 'a'.repeat(65)],
+    ['an e-mail', 'alice@example.com'],
+  ])('hashes an id with %s', (_label, id) => {
+    const key = userKey(id);
+    expect(key).toMatch(HASHED);
+    expect(isSafeKey(key)).toBe(true);
+    expect(userKey(id)).toBe(key); // deterministic
+  });
+
+  it('different ids get different keys', () => {
+    const ids = ['../x', '../y', 'a/b', 'a\\b', 'élodie', 'elodie\u0301', 'a'.repeat(65), 'a'.repeat(66)];
+    expect(new Set(ids.map(userKey)).size).toBe(ids.length);
+  });
+
+  it('no user id can be chosen to equal another user’s hashed key', () => {
+    const hashed = userKey('alice smith');
+    // The dot keeps hashed keys out of the safe-slug space: using the hashed key as an id hashes it again.
+    expect(userKey(hashed)).not.toBe(hashed);
+    expect(userKey(hashed.replace('.', ''))).toBe(hashed.replace('.', ''));
+  });
+});
+
+describe('variantKey', () => {
+  const hash = 'ab'.repeat(32);
+  it('is <prefix>/<user-key>/<24 hex of the hash>-<variant>.<ext>', () => {
+    expect(variantKey('profile_pictures', '42', hash, 'md', 'webp')).toBe(`profile_pictures/42/${'ab'.repeat(12)}-md.webp`);
+    expect(userPrefix('p/q', '42')).toBe('p/q/42/');
+  });
+
+  it('never contains the raw id when it is unsafe, and is always a safe key', () => {
+    for (const id of ['../../etc/passwd', '/abs', 'C:\\x', 'a\0b', '..']) {
+      const key = variantKey('profile_pictures', id, hash, 'sm', 'jpg');
+      expect(isSafeKey(key)).toBe(true);
+      expect(key).not.toContain(id);
+      expect(key.split('/')).toHaveLength(3);
+    }
+  });
+
+  it('through the service: keys depend on the user id and the rendered bytes only', async () => {
+    const { pictures } = createTestService();
+    const png = await fx.pngGreen();
+    const traversal = await pictures.upload('../../etc', png);
+    const plain = await pictures.upload('bob', png);
+    for (const { key } of Object.values(traversal.variants)) {
+      expect(key).toMatch(/^profile_pictures\/h\.[0-9a-f]{40}\/[0-9a-f]{24}-(sm|md|lg)\.webp$/);
+    }
+    expect(plain.variants.sm!.key).toBe(`profile_pictures/bob/${traversal.contentHash.slice(0, 24)}-sm.webp`);
+  });
+});
+
+describe('isSafeKey', () => {
+  it.each(['a', 'profile_pictures/42/abc-sm.webp', 'a/b/c', 'a.b/c-d_e', 'x/h.0123abcd'])('accepts %j', (key) => {
+    expect(isSafeKey(key)).toBe(true);
+    expect(() => assertSafeKey(key)).not.toThrow();
+  });
+
+  it.each([
+    ['empty', ''],
+    ['parent', '..'],
+    ['parent segment', 'a/../b'],
+    ['leading parent', '../a'],
+    ['current segment', 'a/./b'],
+    ['absolute', '/etc/passwd'],
+    ['trailing slash', 'a/b/'],
+    ['double slash', 'a//b'],
+    ['backslash', 'a\\b'],
+    ['windows traversal', '..\\..\\x'],
+    ['drive letter', 'C:/x'],
+    ['NUL', 'a\0b'],
+    ['newline', 'a\nb'],
+    ['space', 'a b'],
+    ['percent-encoded', '%2e%2e/x'],
+    ['dot file', '.env'],
+    ['unicode', 'é/x'],
+    ['too long', 'a'.repeat(1025)],
+    ['not a string', 42],
+    ['null', null],
+  ])('rejects %s', (_label, key) => {
+    expect(isSafeKey(key)).toBe(false);
+    expect(() => assertSafeKey(key)).toThrow(TypeError);
+  });
+
+  it('assertSafeKey names the key', () => {
+    expect(() => assertSafeKey('../x')).toThrow('[profile-picture] Unsafe storage key: "../x"');
+  });
+});
+
+describe('isSafePrefix', () => {
+  it.each(['', 'a/', 'profile_pictures/42/'])('accepts %j', (prefix) => expect(isSafePrefix(prefix)).toBe(true));
+  it.each(['a', '/a/', '../', 'a/../', 'a//'])('rejects %j', (prefix) => expect(isSafePrefix(prefix)).toBe(false));
+});
