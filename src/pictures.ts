@@ -7,8 +7,10 @@
  * Keys referenced by the current record are never deleted on a failure path (identical re-uploads share keys).
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createErrorFactory, isProfilePictureError, type ErrorFactory } from './errors.js';
 import { inspectImage } from './inspect.js';
+import { createKeyGuard } from './key-guard.js';
 import { createRequestUploader, type UploadRequest } from './intake/upload-request.js';
 import { variantKey } from './keys.js';
 import { createKeyedMutex } from './mutex.js';
@@ -57,6 +59,11 @@ export interface ProfilePictures {
   /**
    * Reads a `multipart/form-data` request (Express `req`, Koa `ctx.req`, any Node `IncomingMessage`) and uploads
    * its single file field (`options.fieldName`) plus optional crop fields, with every limit enforced while streaming.
+   *
+   * On rejection answer at once with `err.status` and `toErrorBody(err)`; when `shouldCloseConnection(req)` (the
+   * body was not read to its end) add `Connection: close`. The rest of the body is discarded for `DRAIN_GRACE_MS`
+   * so the client reads the response rather than a reset, then the socket is destroyed. For `BUSY`, send
+   * `details.retryAfter` as `Retry-After`. Details: `RequestUploader` in `intake/upload-request.ts`.
    * @throws ProfilePictureError as `upload()`, plus `NOT_MULTIPART`, `BAD_REQUEST`, `TOO_MANY_FILES`,
    *   `UNEXPECTED_FIELD`, `TIMEOUT`, `BUSY`.
    */
@@ -87,6 +94,8 @@ export interface ProfilePictures {
 }
 
 const COMMIT_ATTEMPTS = 5;
+/** Upper bound of the random pause before compare-and-set attempt n (×2ⁿ), so competing writers fall out of step. */
+const RETRY_JITTER_MS = 8;
 const DEFAULT_SWEEP_AGE = 60 * 60 * 1000;
 
 /**
@@ -106,6 +115,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const { storage, users, limits } = resolved;
   const fail = createErrorFactory(resolved.messages);
   const lock = createKeyedMutex();
+  const guard = createKeyGuard();
   const backend = <T>(operation: string, run: () => Promise<T>) => callBackend(fail, operation, run);
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
@@ -133,34 +143,43 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const names = Object.keys(rendered.variants);
     const keys = names.map((name) => variantKey(resolved.prefix, userId, rendered.contentHash, name, rendered.extension));
     const meta = { contentType: rendered.contentType, cacheControl: IMMUTABLE_CACHE };
-    const puts = await Promise.allSettled(
-      names.map((name, i) => backend('put', () => storage.put(keys[i]!, rendered.variants[name]!.data, meta))),
-    );
-    const failed = puts.find((result) => result.status === 'rejected');
-    if (failed) {
-      await rollback(userId, keys.filter((_, i) => puts[i]!.status === 'fulfilled'));
-      throw failed.reason;
-    }
-    const variants = Object.fromEntries(
-      names.map((name, i) => {
-        const { width, height, data } = rendered.variants[name]!;
-        return [name, { key: keys[i]!, width, height, bytes: data.byteLength }];
-      }),
-    );
+    const put = (i: number) => backend('put', () => storage.put(keys[i]!, rendered.variants[names[i]!]!.data, meta));
+    const release = guard.hold(keys);
+    let written: string[] = [];
     try {
-      return await lock(userId, () => commit(userId, rendered, variants));
+      const puts = await Promise.allSettled(names.map((_, i) => put(i)));
+      written = keys.filter((_, i) => puts[i]!.status === 'fulfilled');
+      const failed = puts.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      // A clean-up running in this process may have deleted an identical key just after we wrote it: write it again.
+      const lost = await guard.settle(keys);
+      await Promise.all(lost.map((key) => put(keys.indexOf(key))));
+      const variants = Object.fromEntries(
+        names.map((name, i) => {
+          const { width, height, data } = rendered.variants[name]!;
+          return [name, { key: keys[i]!, width, height, bytes: data.byteLength }];
+        }),
+      );
+      return await lock(userId, () => commit(userId, rendered, variants, release));
     } catch (err) {
-      await rollback(userId, keys);
+      release();
+      await rollback(userId, written);
       throw err;
     }
   }
 
+  /**
+   * Compare-and-sets the new record, retrying against fresh state when another writer won, then deletes the objects
+   * of the record it replaced. `release` drops this upload's hold on its keys once the record references them.
+   */
   async function commit(
     userId: string,
     rendered: RenderedPicture,
     variants: PictureRecord['variants'],
+    release: () => void,
   ): Promise<PictureRecord> {
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(Math.random() * RETRY_JITTER_MS * 2 ** attempt);
       const current = await backend('getPicture', () => users.getPicture(userId));
       const now = new Date().toISOString();
       const next: PictureRecord = {
@@ -173,6 +192,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       };
       const won = await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null));
       if (won) {
+        release();
         if (current) await deleteQuietly(keysOf(current).filter((key) => !keysOf(next).includes(key)));
         return next;
       }
@@ -195,13 +215,15 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
   async function deleteQuietly(keys: string[]): Promise<void> {
     // A failed delete leaves an unreferenced object, which sweep() removes later; it never fails the request.
-    await Promise.allSettled(keys.map((key) => storage.delete(key)));
+    // Keys an in-flight upload in this process has written are skipped: that upload commits or rolls them back.
+    await guard.deleteUnheld(keys, (key) => storage.delete(key));
   }
 
   async function remove(userId: string): Promise<boolean> {
     assertUserId(userId);
     return lock(userId, async () => {
       for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        if (attempt > 0) await sleep(Math.random() * RETRY_JITTER_MS * 2 ** attempt);
         const current = await backend('getPicture', () => users.getPicture(userId));
         if (!current) return false;
         if (await backend('setPicture', () => users.setPicture(userId, null, current.version))) {
@@ -238,8 +260,10 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       for await (const { record } of listPictures()) for (const key of keysOf(record)) referenced.add(key);
     });
     const orphans = candidates.filter((key) => !referenced.has(key));
-    await Promise.all(orphans.map((key) => backend('delete', () => storage.delete(key))));
-    return { scanned, deleted: orphans.length };
+    const results = await guard.deleteUnheld(orphans, (key) => backend('delete', () => storage.delete(key)));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return { scanned, deleted: results.length };
   }
 
   const uploadRequest = createRequestUploader(resolved, fail, (userId, bytes, uploadOptions) => {
@@ -256,7 +280,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       return backend('getPicture', () => users.getPicture(userId));
     },
     url(record: PictureRecord, variant: string) {
-      const entry = record.variants[variant];
+      // Own properties only: `__proto__` or `toString` must not resolve to Object.prototype members.
+      const entry = Object.hasOwn(record.variants, variant) ? record.variants[variant] : undefined;
       if (!entry) {
         throw new RangeError(
           `[profile-picture] Unknown variant ${JSON.stringify(variant)}; configured: ${Object.keys(record.variants).join(', ')}`,

@@ -11,8 +11,7 @@
  * mtime, so they are stable for the same bytes.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, opendir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, opendir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { assertSafeKey, isSafePrefix } from '../keys.js';
 import { etagOf } from './etag.js';
@@ -64,10 +63,10 @@ export function diskStorage(options: DiskStorageOptions): StorageAdapter {
     return file;
   }
 
-  async function etagFor(file: string, version: string): Promise<string> {
+  async function etagFor(file: string, version: string, handle: FileHandle): Promise<string> {
     const cached = etags.get(file);
     if (cached?.version === version) return cached.etag;
-    const etag = etagOf(await readFile(file));
+    const etag = etagOf(await handle.readFile());
     if (etags.size >= ETAG_CACHE_LIMIT) etags.delete(etags.keys().next().value as string);
     etags.set(file, { version, etag });
     return etag;
@@ -92,22 +91,35 @@ export function diskStorage(options: DiskStorageOptions): StorageAdapter {
 
     async get(key: string): Promise<StoredObject | null> {
       const file = resolveKey(key);
-      let info;
+      // Open first and read size, mtime, ETag and body through the one descriptor: a concurrent overwrite renames a
+      // new inode into place, and mixing a `stat` of one version with a stream of the next would send a body whose
+      // length and ETag do not match its headers.
+      let handle;
       try {
-        info = await stat(file);
+        handle = await open(file, 'r');
       } catch (err) {
-        if (isMissing(err)) return null;
+        if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'EISDIR') return null;
         throw err;
       }
-      if (!info.isFile()) return null;
-      const etag = await etagFor(file, `${info.ino}:${info.size}:${info.mtimeMs}`);
-      return {
-        body: createReadStream(file),
-        size: info.size,
-        contentType: CONTENT_TYPES[path.extname(file).slice(1).toLowerCase()] ?? 'application/octet-stream',
-        etag,
-        lastModified: info.mtime,
-      };
+      try {
+        const info = await handle.stat();
+        if (!info.isFile()) {
+          await handle.close();
+          return null;
+        }
+        const etag = await etagFor(file, `${info.ino}:${info.size}:${info.mtimeMs}`, handle);
+        return {
+          // `start: 0` makes the stream use positional reads, independent of where the ETag read left the offset.
+          body: handle.createReadStream({ start: 0 }),
+          size: info.size,
+          contentType: CONTENT_TYPES[path.extname(file).slice(1).toLowerCase()] ?? 'application/octet-stream',
+          etag,
+          lastModified: info.mtime,
+        };
+      } catch (err) {
+        await handle.close().catch(() => {});
+        throw err;
+      }
     },
 
     async delete(key: string): Promise<void> {

@@ -25,7 +25,7 @@ export function memoryStorage(): StorageAdapter {
     async put(key: string, body: Uint8Array, meta: PutMeta): Promise<void> {
       assertSafeKey(key);
       // Copy so later mutation of the caller's buffer cannot change what is stored.
-      const bytes = Uint8Array.from(body);
+      const bytes = new Uint8Array(body);
       objects.set(key, { bytes, contentType: meta.contentType, etag: etagOf(bytes), lastModified: new Date() });
     },
     async get(key: string): Promise<StoredObject | null> {

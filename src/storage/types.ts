@@ -10,7 +10,10 @@ export interface PutMeta {
 
 /** An object read back from storage. */
 export interface StoredObject {
-  /** The bytes, as a stream so large objects never sit in memory twice. */
+  /**
+   * The bytes, as a stream so large objects never sit in memory twice. Consume or `destroy()` it: on disk it holds
+   * an open file.
+   */
   body: Readable;
   /** Size in bytes. */
   size: number;
@@ -36,10 +39,15 @@ export interface ObjectInfo {
  * Contract:
  * - keys are `/`-separated relative paths produced by the library's key policy; implementations must still reject
  *   unsafe keys (`..`, absolute, backslash, NUL) with an error rather than touch anything outside their root;
- * - `put` is atomic for readers: a concurrent `get` sees the old object, nothing, or the whole new object;
+ * - `put` is atomic for readers: a concurrent `get` sees either the previous object (null if there was none) or the
+ *   whole new one, and its `size` and `etag` always describe the body it returns;
  * - `get` resolves `null` for a missing key and never throws for "not found";
  * - `delete` is idempotent: deleting a missing key resolves;
- * - `list(prefix)` yields every object whose key starts with `prefix` (a prefix ending in `/` matches whole segments).
+ * - `list(prefix)` yields every object whose key starts with `prefix`, in any order; `prefix` is `''` or a safe key
+ *   followed by `/`, so it matches whole segments (`u/12/` never yields `u/123/…`); other prefixes are rejected;
+ * - `dispose()`, when present, is safe to call twice.
+ *
+ * `test/conformance/storage-suite.ts` (`describeStorageAdapter()`) checks all of this against a real backend.
  */
 export interface StorageAdapter {
   /** Short name for diagnostics, e.g. `'disk'`. */

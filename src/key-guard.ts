@@ -1,0 +1,79 @@
+/**
+ * Keeps clean-up deletes from destroying objects that another upload in this process has just written.
+ *
+ * Keys are content-hashed, so two uploads can legitimately write the same key: re-uploading the current picture, or
+ * going back to the previous one while another upload replaces it. Without coordination a clean-up step (old
+ * objects after a commit, a rollback, `remove()`, `sweep()`) could delete a key that an in-flight upload wrote a
+ * moment earlier, and that upload would then commit a record pointing at a missing object.
+ *
+ * An upload `hold()`s its keys before writing them. Deletes skip held keys; a delete that was already running when
+ * the hold arrived is remembered as having possibly removed the new bytes, and `settle()` (called by the upload
+ * after its writes and before its commit) waits for such deletes and names the keys to write again.
+ * This covers one process; across processes the grace period of `sweep()` and the repository's compare-and-set are
+ * what protect the record.
+ */
+
+/** See the module comment. */
+export interface KeyGuard {
+  /** Marks `keys` as written-but-not-committed by one upload. Returns the release function (idempotent). */
+  hold(keys: readonly string[]): () => void;
+  /** True while some upload holds `key`. */
+  isHeld(key: string): boolean;
+  /**
+   * Deletes every key in `keys` that nobody holds, with `remove`. Resolves with one settled result per deleted key
+   * (held keys are skipped and not reported).
+   */
+  deleteUnheld(keys: readonly string[], remove: (key: string) => Promise<void>): Promise<PromiseSettledResult<void>[]>;
+  /**
+   * Waits for deletes of `keys` that are still running and returns the held keys among them that a delete may have
+   * removed after they were written: the caller must write those again before committing.
+   */
+  settle(keys: readonly string[]): Promise<string[]>;
+}
+
+/** Creates an empty {@link KeyGuard}. */
+export function createKeyGuard(): KeyGuard {
+  const holds = new Map<string, number>();
+  const deleting = new Map<string, Promise<unknown>>();
+  const lost = new Set<string>();
+
+  function deleteOne(key: string, remove: (key: string) => Promise<void>): Promise<void> {
+    const tracked = (async () => remove(key))().finally(() => {
+      if (deleting.get(key) === settled) deleting.delete(key);
+      // A hold taken while the delete ran may have written its bytes before the delete landed.
+      if (holds.has(key)) lost.add(key);
+    });
+    const settled = tracked.catch(() => {});
+    deleting.set(key, settled);
+    return tracked;
+  }
+
+  return {
+    hold(keys) {
+      for (const key of keys) holds.set(key, (holds.get(key) ?? 0) + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        for (const key of keys) {
+          const count = (holds.get(key) ?? 1) - 1;
+          if (count > 0) holds.set(key, count);
+          else {
+            holds.delete(key);
+            lost.delete(key);
+          }
+        }
+      };
+    },
+    isHeld: (key) => holds.has(key),
+    deleteUnheld(keys, remove) {
+      const targets = [...new Set(keys)].filter((key) => !holds.has(key));
+      return Promise.allSettled(targets.map((key) => deleteOne(key, remove)));
+    },
+    async settle(keys) {
+      await Promise.all(keys.map((key) => deleting.get(key)));
+      // Not cleared here: every holder of a lost key writes it again (idempotent); the last release forgets it.
+      return keys.filter((key) => lost.has(key));
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The UserRepository conformance suite. The memory repository and the example app's SQLite repository call
+ * `describeUserRepository()` from their own `*.test.ts` files; this file has no `.test` suffix so vitest does not
+ * collect it on its own.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { PictureRecord, UserRepository } from '../../src/index.js';
+
+/** Direct views of the backend, bypassing the repository. */
+export interface UserRepositoryProbe {
+  /** Whether the backend still holds anything for `userId` (a row, a JSON column that is not null, …). */
+  rawHasPicture(userId: string): Promise<boolean>;
+}
+
+/** Options of {@link describeUserRepository}. */
+export interface UserRepositorySuiteOptions {
+  /**
+   * A fresh, empty repository; called before every test. Repositories that only know existing users (a column
+   * on the app's `users` table) must create the users the suite uses: {@link SUITE_USER_IDS}.
+   */
+  create: () => UserRepository | Promise<UserRepository>;
+  probe?: UserRepositoryProbe;
+}
+
+/** Every user id the suite reads or writes. Ids are opaque strings to a repository: not only slugs. */
+export const SUITE_USER_IDS = ['42', 'alice', 'bob', 'ünïcødé user@example.com', 'u-race'] as const;
+
+/** A complete, realistic record; `seed` makes each one different. */
+export function sampleRecord(seed: string, overrides: Partial<PictureRecord> = {}): PictureRecord {
+  const hash = seed.padEnd(8, '0');
+  return {
+    version: `v-${seed}`,
+    contentHash: `${hash}${'ab'.repeat(28)}`,
+    contentType: 'image/webp',
+    variants: {
+      sm: { key: `profile_pictures/42/${hash}-sm.webp`, width: 64, height: 64, bytes: 812 },
+      md: { key: `profile_pictures/42/${hash}-md.webp`, width: 256, height: 256, bytes: 6120 },
+      lg: { key: `profile_pictures/42/${hash}-lg.webp`, width: 512, height: 512, bytes: 19044 },
+    },
+    createdAt: '2024-01-02T03:04:05.006Z',
+    updatedAt: '2024-06-07T08:09:10.011Z',
+    ...overrides,
+  };
+}
+
+/**
+ * Registers the conformance tests for one UserRepository implementation.
+ *
+ * @example
+ * ```ts
+ * describeUserRepository('memory', { create: () => memoryUserRepository() });
+ * ```
+ */
+export function describeUserRepository(name: string, options: UserRepositorySuiteOptions): void {
+  const { probe } = options;
+
+  describe(`UserRepository conformance: ${name}`, () => {
+    let users: UserRepository;
+
+    beforeEach(async () => {
+      users = await options.create();
+    });
+
+    it('has the required methods', () => {
+      expect(typeof users.getPicture).toBe('function');
+      expect(typeof users.setPicture).toBe('function');
+    });
+
+    it('resolves null for a user without a picture', async () => {
+      expect(await users.getPicture('42')).toBeNull();
+      expect(await users.getPicture('alice')).toBeNull();
+    });
+
+    it('round-trips the record as JSON (deep equality)', async () => {
+      const record = sampleRecord('a1');
+      expect(await users.setPicture('42', record, null)).toBe(true);
+      const stored = await users.getPicture('42');
+      expect(stored).toEqual(record);
+      expect(JSON.parse(JSON.stringify(stored))).toEqual(record);
+    });
+
+    it('treats user ids as opaque strings', async () => {
+      const id = 'ünïcødé user@example.com';
+      await users.setPicture(id, sampleRecord('u1'), null);
+      expect(await users.getPicture(id)).toEqual(sampleRecord('u1'));
+      expect(await users.getPicture('42')).toBeNull();
+    });
+
+    it('keeps users apart', async () => {
+      await users.setPicture('alice', sampleRecord('a'), null);
+      await users.setPicture('bob', sampleRecord('b'), null);
+      await users.setPicture('alice', null, 'v-a');
+      expect(await users.getPicture('alice')).toBeNull();
+      expect(await users.getPicture('bob')).toEqual(sampleRecord('b'));
+    });
+
+    it('isolates stored records from later mutation of the objects passed in or returned', async () => {
+      const record = sampleRecord('m1');
+      await users.setPicture('42', record, null);
+      record.variants.md!.key = 'mutated';
+      const read = await users.getPicture('42');
+      read!.variants.sm!.key = 'mutated too';
+      expect(await users.getPicture('42')).toEqual(sampleRecord('m1'));
+    });
+
+    describe('compare-and-set', () => {
+      it('replaces the record when expected matches the current version', async () => {
+        await users.setPicture('42', sampleRecord('one'), null);
+        expect(await users.setPicture('42', sampleRecord('two'), 'v-one')).toBe(true);
+        expect(await users.getPicture('42')).toEqual(sampleRecord('two'));
+      });
+
+      it('returns false and changes nothing for a stale expected version', async () => {
+        await users.setPicture('42', sampleRecord('one'), null);
+        await users.setPicture('42', sampleRecord('two'), 'v-one');
+        expect(await users.setPicture('42', sampleRecord('three'), 'v-one')).toBe(false);
+        expect(await users.getPicture('42')).toEqual(sampleRecord('two'));
+      });
+
+      it('returns false for expected = null when a record exists', async () => {
+        await users.setPicture('42', sampleRecord('one'), null);
+        expect(await users.setPicture('42', sampleRecord('two'), null)).toBe(false);
+        expect(await users.getPicture('42')).toEqual(sampleRecord('one'));
+      });
+
+      it('returns false for an expected version when there is no record', async () => {
+        expect(await users.setPicture('42', sampleRecord('one'), 'v-ghost')).toBe(false);
+        expect(await users.getPicture('42')).toBeNull();
+      });
+
+      it('lets exactly one of two concurrent writers with the same expected version win', async () => {
+        await users.setPicture('u-race', sampleRecord('base'), null);
+        const results = await Promise.all([
+          users.setPicture('u-race', sampleRecord('left'), 'v-base'),
+          users.setPicture('u-race', sampleRecord('right'), 'v-base'),
+        ]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results[0] ? 'left' : 'right';
+        expect(await users.getPicture('u-race')).toEqual(sampleRecord(winner));
+      });
+
+      it('lets exactly one of ten concurrent first writers (expected = null) win', async () => {
+        const seeds = Array.from({ length: 10 }, (_, i) => `w${i}`);
+        const results = await Promise.all(seeds.map((seed) => users.setPicture('u-race', sampleRecord(seed), null)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await users.getPicture('u-race')).toEqual(sampleRecord(seeds[results.indexOf(true)]!));
+      });
+    });
+
+    describe('removal (next = null)', () => {
+      it('removes the record when expected matches', async () => {
+        await users.setPicture('42', sampleRecord('one'), null);
+        expect(await users.setPicture('42', null, 'v-one')).toBe(true);
+        expect(await users.getPicture('42')).toBeNull();
+        if (probe) expect(await probe.rawHasPicture('42')).toBe(false);
+        // After removal the user counts as "has no picture" again.
+        expect(await users.setPicture('42', sampleRecord('two'), null)).toBe(true);
+      });
+
+      it('keeps the record when expected is stale', async () => {
+        await users.setPicture('42', sampleRecord('one'), null);
+        expect(await users.setPicture('42', null, 'v-old')).toBe(false);
+        expect(await users.getPicture('42')).toEqual(sampleRecord('one'));
+        if (probe) expect(await probe.rawHasPicture('42')).toBe(true);
+      });
+    });
+
+    describe('listPictures (optional)', () => {
+      it('yields every stored record with its user id, and no removed ones', async (ctx) => {
+        if (!users.listPictures) return ctx.skip();
+        await users.setPicture('42', sampleRecord('r42'), null);
+        await users.setPicture('alice', sampleRecord('ra'), null);
+        await users.setPicture('bob', sampleRecord('rb'), null);
+        await users.setPicture('bob', null, 'v-rb');
+        const listed: Array<{ userId: string; record: PictureRecord }> = [];
+        for await (const entry of users.listPictures()) listed.push(entry);
+        listed.sort((a, b) => a.userId.localeCompare(b.userId));
+        expect(listed).toEqual([
+          { userId: '42', record: sampleRecord('r42') },
+          { userId: 'alice', record: sampleRecord('ra') },
+        ]);
+      });
+
+      it('yields nothing when empty', async (ctx) => {
+        if (!users.listPictures) return ctx.skip();
+        const listed = [];
+        for await (const entry of users.listPictures()) listed.push(entry);
+        expect(listed).toEqual([]);
+      });
+    });
+  });
+}

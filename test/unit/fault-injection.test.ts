@@ -1,0 +1,241 @@
+/**
+ * Fault injection through the public service: storages and repositories that fail at chosen points. Each case
+ * checks the state DESIGN.md's ordering promises — the storage listing, the record, and that the live picture is
+ * still served — not just the error.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  createProfilePictures,
+  memoryStorage,
+  memoryUserRepository,
+  ProfilePictureError,
+  type PictureRecord,
+  type ProfilePictures,
+  type StorageAdapter,
+  type UserRepository,
+} from '../../src/index.js';
+import { listKeys, readBody } from '../conformance/storage-suite.js';
+import { solidPng } from '../helpers/images.js';
+
+const oldImage = await solidPng([200, 40, 40]);
+const newImage = await solidPng([40, 40, 200]);
+
+const keysOf = (record: PictureRecord) => Object.values(record.variants).map((variant) => variant.key).sort();
+
+/** Failure switches, flipped by each test; the wrappers consult them on every call. */
+interface Faults {
+  /** Fail the n-th `put` (1-based) from now on; 0 = never. */
+  failPutNumber: number;
+  failDelete: boolean;
+  failSetPicture: boolean;
+  failGetPicture: boolean;
+  /** `setPicture` reports a lost compare-and-set for non-null writes. */
+  alwaysLoseCas: boolean;
+}
+
+describe('fault injection', () => {
+  let base: StorageAdapter;
+  let repo: UserRepository;
+  let faults: Faults;
+  let putCount: number;
+  let casAttempts: number;
+  let pictures: ProfilePictures;
+
+  beforeEach(() => {
+    base = memoryStorage();
+    repo = memoryUserRepository();
+    faults = { failPutNumber: 0, failDelete: false, failSetPicture: false, failGetPicture: false, alwaysLoseCas: false };
+    putCount = 0;
+    casAttempts = 0;
+    const storage: StorageAdapter = {
+      ...base,
+      async put(key, body, meta) {
+        putCount++;
+        if (faults.failPutNumber !== 0 && putCount === faults.failPutNumber) throw new Error('disk full (injected)');
+        return base.put(key, body, meta);
+      },
+      async delete(key) {
+        if (faults.failDelete) throw new Error('delete refused (injected)');
+        return base.delete(key);
+      },
+    };
+    const users: UserRepository = {
+      ...repo,
+      async getPicture(userId) {
+        if (faults.failGetPicture) throw new Error('database down (injected)');
+        return repo.getPicture(userId);
+      },
+      async setPicture(userId, next, expected) {
+        if (faults.failSetPicture) throw new Error('write failed (injected)');
+        if (next !== null) casAttempts++;
+        if (faults.alwaysLoseCas && next !== null) return false;
+        return repo.setPicture(userId, next, expected);
+      },
+    };
+    pictures = createProfilePictures({ storage, users });
+  });
+
+  /** Uploads the "old" picture that every failure must leave intact. */
+  async function establish(image = oldImage): Promise<PictureRecord> {
+    const record = await pictures.upload('42', image);
+    putCount = 0;
+    casAttempts = 0;
+    return record;
+  }
+
+  /** The live picture is intact: same record, every object present with its recorded size, served with 200. */
+  async function expectIntact(record: PictureRecord): Promise<void> {
+    expect(await repo.getPicture('42')).toEqual(record);
+    for (const variant of Object.values(record.variants)) {
+      const object = await base.get(variant.key);
+      expect((await readBody(object!)).byteLength).toBe(variant.bytes);
+      const served = await pictures.serve(variant.key);
+      served.body?.destroy();
+      expect(served.status).toBe(200);
+    }
+  }
+
+  async function expectStorageFailed(promise: Promise<unknown>, operation: string, cause: RegExp) {
+    const error = await promise.then(
+      () => expect.unreachable('upload should have failed'),
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(ProfilePictureError);
+    expect(error).toMatchObject({ code: 'STORAGE_FAILED', status: 502, expose: false, details: { operation } });
+    expect((error as Error).cause).toBeInstanceOf(Error);
+    expect(((error as Error).cause as Error).message).toMatch(cause);
+  }
+
+  describe('a put that fails on the 2nd variant', () => {
+    it('rejects STORAGE_FAILED and removes what this upload wrote; the old picture stays', async () => {
+      const old = await establish();
+      faults.failPutNumber = 2;
+      await expectStorageFailed(pictures.upload('42', newImage), 'put', /disk full/);
+      expect(putCount).toBe(3);
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      await expectIntact(old);
+    });
+
+    it('leaves storage empty and no record for a first upload', async () => {
+      faults.failPutNumber = 2;
+      await expectStorageFailed(pictures.upload('42', newImage), 'put', /disk full/);
+      expect(await listKeys(base, '')).toEqual([]);
+      expect(await repo.getPicture('42')).toBeNull();
+    });
+
+    it('never deletes the live objects when the failed upload had identical bytes', async () => {
+      const old = await establish();
+      faults.failPutNumber = 2;
+      await expectStorageFailed(pictures.upload('42', oldImage), 'put', /disk full/);
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      await expectIntact(old);
+    });
+  });
+
+  describe('a repository whose setPicture throws', () => {
+    it('rejects STORAGE_FAILED, deletes the new objects and keeps the old picture', async () => {
+      const old = await establish();
+      faults.failSetPicture = true;
+      await expectStorageFailed(pictures.upload('42', newImage), 'setPicture', /write failed/);
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      await expectIntact(old);
+    });
+
+    it('never deletes the live objects when the failed upload had identical bytes', async () => {
+      const old = await establish();
+      faults.failSetPicture = true;
+      await expectStorageFailed(pictures.upload('42', oldImage), 'setPicture', /write failed/);
+      await expectIntact(old);
+    });
+
+    it('rejects STORAGE_FAILED from remove() and keeps record and objects', async () => {
+      const old = await establish();
+      faults.failSetPicture = true;
+      const error = await pictures.remove('42').catch((err: unknown) => err);
+      expect(error).toMatchObject({ code: 'STORAGE_FAILED', details: { operation: 'setPicture' } });
+      await expectIntact(old);
+    });
+  });
+
+  describe('a repository that cannot be read', () => {
+    it('leaves a failed upload\'s objects for sweep() rather than guess what is referenced', async () => {
+      const old = await establish();
+      faults.failGetPicture = true;
+      await expectStorageFailed(pictures.upload('42', newImage), 'getPicture', /database down/);
+      faults.failGetPicture = false;
+      // Unknown state: nothing was deleted, so the live picture cannot have been hurt.
+      await expectIntact(old);
+      expect((await listKeys(base, '')).length).toBe(6);
+      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 6, deleted: 3 });
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+    });
+  });
+
+  describe('a delete that fails while cleaning up the old objects', () => {
+    it('still succeeds; the old objects stay as orphans that sweep() removes exactly', async () => {
+      const old = await establish();
+      faults.failDelete = true;
+      const next = await pictures.upload('42', newImage);
+      expect(await repo.getPicture('42')).toEqual(next);
+      expect(await listKeys(base, '')).toEqual([...keysOf(old), ...keysOf(next)].sort());
+      await expectIntact(next);
+
+      faults.failDelete = false;
+      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 6, deleted: 3 });
+      expect(await listKeys(base, '')).toEqual(keysOf(next));
+      await expectIntact(next);
+    });
+
+    it('remove() still clears the record; the objects stay for sweep()', async () => {
+      const old = await establish();
+      faults.failDelete = true;
+      expect(await pictures.remove('42')).toBe(true);
+      expect(await repo.getPicture('42')).toBeNull();
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      faults.failDelete = false;
+      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 3 });
+      expect(await listKeys(base, '')).toEqual([]);
+    });
+
+    it('sweep() reports STORAGE_FAILED when its own deletes fail, and deletes nothing referenced', async () => {
+      const old = await establish();
+      faults.failDelete = true;
+      const next = await pictures.upload('42', newImage);
+      const error = await pictures.sweep({ olderThan: 0 }).catch((err: unknown) => err);
+      expect(error).toMatchObject({ code: 'STORAGE_FAILED', details: { operation: 'delete' } });
+      expect(await listKeys(base, '')).toEqual([...keysOf(old), ...keysOf(next)].sort());
+      await expectIntact(next);
+    });
+  });
+
+  describe('a compare-and-set that always loses', () => {
+    it('rejects CONFLICT (409) after retrying and deletes this upload\'s objects', async () => {
+      const old = await establish();
+      faults.alwaysLoseCas = true;
+      const error = await pictures.upload('42', newImage).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(ProfilePictureError);
+      expect(error).toMatchObject({ code: 'CONFLICT', status: 409, expose: true });
+      expect(casAttempts).toBeGreaterThan(1);
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      await expectIntact(old);
+    });
+
+    it('never deletes the live objects when the losing upload had identical bytes', async () => {
+      const old = await establish();
+      faults.alwaysLoseCas = true;
+      await expect(pictures.upload('42', oldImage)).rejects.toMatchObject({ code: 'CONFLICT' });
+      await expectIntact(old);
+    });
+  });
+
+  describe('identical re-upload', () => {
+    it('keeps the shared keys: the clean-up does not delete what the new record references', async () => {
+      const old = await establish();
+      const again = await pictures.upload('42', oldImage);
+      expect(keysOf(again)).toEqual(keysOf(old));
+      expect(again.version).not.toBe(old.version);
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      await expectIntact(again);
+    });
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * sweep({ olderThan }): deletes exactly the stored objects under the prefix that no record references and that are
+ * older than the cutoff. Objects are aged for real: backdated clock for the memory storage, `utimes` for disk.
+ */
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  createProfilePictures,
+  diskStorage,
+  memoryStorage,
+  memoryUserRepository,
+  type PictureRecord,
+  type StorageAdapter,
+} from '../../src/index.js';
+import { listKeys, readBody } from '../conformance/storage-suite.js';
+import { distinctImages } from '../helpers/images.js';
+
+const HOUR = 60 * 60 * 1000;
+const images = await distinctImages(3);
+const sandbox = await mkdtemp(path.join(tmpdir(), 'pp-sweep-'));
+afterAll(() => rm(sandbox, { recursive: true, force: true }));
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const variants = { sm: 16, md: 32 };
+const keysOf = (record: PictureRecord) => Object.values(record.variants).map((variant) => variant.key).sort();
+const webp = { contentType: 'image/webp' };
+
+/** A storage plus a way to make one of its existing objects `age` ms old. */
+interface Backend {
+  storage: StorageAdapter;
+  backdate(key: string, age: number): Promise<void>;
+}
+
+const backends: Array<[string, () => Backend]> = [
+  [
+    'memory',
+    () => {
+      const storage = memoryStorage();
+      return {
+        storage,
+        // The memory storage stamps lastModified at put: re-put the same bytes under a clock set back by `age`.
+        async backdate(key, age) {
+          const bytes = await readBody((await storage.get(key))!);
+          vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - age });
+          try {
+            await storage.put(key, bytes, webp);
+          } finally {
+            vi.useRealTimers();
+          }
+        },
+      };
+    },
+  ],
+  [
+    'disk',
+    () => {
+      const root = path.join(sandbox, Math.random().toString(36).slice(2));
+      return {
+        storage: diskStorage({ root }),
+        async backdate(key, age) {
+          const when = new Date(Date.now() - age);
+          await utimes(path.join(root, ...key.split('/')), when, when);
+        },
+      };
+    },
+  ],
+];
+
+describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
+  function setup() {
+    const { storage, backdate } = makeBackend();
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ storage, users, variants });
+    const putAged = async (key: string, age: number) => {
+      await storage.put(key, Buffer.from(key), webp);
+      await backdate(key, age);
+    };
+    return { storage, pictures, backdate, putAged };
+  }
+
+  it('deletes only unreferenced objects older than the cutoff', async () => {
+    const { storage, pictures, backdate, putAged } = setup();
+    const live = await pictures.upload('42', images[0]!);
+    const other = await pictures.upload('7', images[1]!);
+    // Age the referenced objects too: being old must not make them eligible.
+    for (const key of [...keysOf(live), ...keysOf(other)]) await backdate(key, 3 * HOUR);
+    await putAged('profile_pictures/42/0000000000000000000000aa-sm.webp', 2 * HOUR);
+    await putAged('profile_pictures/gone/0000000000000000000000bb-md.webp', 5 * HOUR);
+    await putAged('profile_pictures/42/0000000000000000000000cc-sm.webp', 10 * 60 * 1000); // young orphan
+    await putAged('elsewhere/old-file.webp', 9 * HOUR); // outside the prefix
+
+    const result = await pictures.sweep({ olderThan: HOUR });
+    expect(result).toEqual({ scanned: 7, deleted: 2 });
+    expect(await listKeys(storage, '')).toEqual(
+      [
+        ...keysOf(live),
+        ...keysOf(other),
+        'profile_pictures/42/0000000000000000000000cc-sm.webp',
+        'elsewhere/old-file.webp',
+      ].sort(),
+    );
+  });
+
+  it('uses a one-hour grace period by default', async () => {
+    const { storage, pictures, putAged } = setup();
+    await putAged('profile_pictures/42/0000000000000000000000aa-sm.webp', 50 * 60 * 1000);
+    await putAged('profile_pictures/42/0000000000000000000000bb-sm.webp', 70 * 60 * 1000);
+    expect(await pictures.sweep()).toEqual({ scanned: 2, deleted: 1 });
+    expect(await listKeys(storage, '')).toEqual(['profile_pictures/42/0000000000000000000000aa-sm.webp']);
+  });
+
+  it('with olderThan: 0 removes every orphan and keeps every referenced object', async () => {
+    const { storage, pictures, putAged } = setup();
+    const live = await pictures.upload('42', images[0]!);
+    await putAged('profile_pictures/42/0000000000000000000000aa-sm.webp', 1000);
+    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 1 });
+    expect(await listKeys(storage, '')).toEqual(keysOf(live));
+    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 2, deleted: 0 });
+  });
+
+  it('cleans up after a removed user whose objects could not be deleted', async () => {
+    const { storage, pictures, backdate } = setup();
+    const live = await pictures.upload('42', images[2]!);
+    const failing = createProfilePictures({
+      storage: { ...storage, delete: async () => Promise.reject(new Error('offline')) },
+      users: pictures.options.users,
+      variants,
+    });
+    expect(await failing.remove('42')).toBe(true);
+    for (const key of keysOf(live)) await backdate(key, 2 * HOUR);
+    expect(await pictures.sweep()).toEqual({ scanned: 2, deleted: 2 });
+    expect(await listKeys(storage, '')).toEqual([]);
+  });
+});
+
+describe('sweep preconditions', () => {
+  it('needs users.listPictures() and says so', async () => {
+    const repo = memoryUserRepository();
+    const pictures = createProfilePictures({
+      storage: memoryStorage(),
+      users: { getPicture: repo.getPicture, setPicture: repo.setPicture },
+    });
+    await expect(pictures.sweep()).rejects.toThrow(TypeError);
+    await expect(pictures.sweep()).rejects.toThrow(/sweep\(\) needs `users\.listPictures\(\)`/);
+  });
+
+  it('rejects a negative or non-numeric olderThan with a RangeError', async () => {
+    const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository() });
+    await expect(pictures.sweep({ olderThan: -1 })).rejects.toThrow(RangeError);
+    await expect(pictures.sweep({ olderThan: Number.NaN })).rejects.toThrow(/non-negative number/);
+    await expect(pictures.sweep({ olderThan: '1h' as unknown as number })).rejects.toThrow(RangeError);
+  });
+});
