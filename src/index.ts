@@ -23,7 +23,14 @@ export { memoryUserRepository } from './users/memory.js';
 export type { UserRepository, PictureRecord, PictureVariant } from './users/types.js';
 export type { CropRect } from './render.js';
 export type { UploadInput } from './read-input.js';
-export type { UploadRequest } from './intake/upload-request.js';
+export type { UploadRequest, UploadRequestOptions } from './intake/upload-request.js';
+export {
+  shouldCloseConnection,
+  BUSY_RETRY_AFTER_SECONDS,
+  DRAIN_GRACE_MS,
+  ENVELOPE_ALLOWANCE,
+  CROP_FIELDS,
+} from './intake/upload-request.js';
 export type { PlaceholderUser } from './placeholder.js';
 export type { ServeResult, ServeRequest } from './serve.js';
 export { isSafeKey } from './keys.js';

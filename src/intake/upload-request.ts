@@ -1,12 +1,32 @@
 /**
- * `uploadRequest()`: multipart intake for a Node request. (Interim: owned by the HTTP intake work, issue 3.)
+ * `uploadRequest()`: a Node request (Express `req`, Koa `ctx.req`, any `IncomingMessage`) in, a stored picture out.
+ *
+ * Order of work, cheapest refusal first: header checks (415/400/413, nothing read) → a processing slot (503 when the
+ * queue is full or the wait exceeds `limits.bodyTimeout`; meanwhile the body waits unread, held back by TCP flow
+ * control) → the body, streamed through busboy under the limits and the body deadline → crop fields →
+ * inspect/render/store. The slot is taken before the first body byte so memory stays bounded by
+ * `concurrency × limits.fileSize`, and it is given back on every path.
+ *
+ * A client that goes away while queued or while its body is arriving (`close` before `end`, `error`, or the
+ * caller's `signal`) fails with `ABORTED` and nothing is processed. Once the body has fully arrived, a disconnect
+ * no longer cancels the upload (the user did send the picture); only the caller's `signal` still does.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ErrorFactory } from '../errors.js';
+import { createLimiter, type Release } from '../limiter.js';
 import type { ResolvedOptions } from '../options.js';
 import type { UploadOptions } from '../pictures.js';
 import type { PictureRecord } from '../users/types.js';
+import { ENVELOPE_ALLOWANCE, checkMultipartHeaders } from './content-type.js';
+import { parseCrop } from './crop-fields.js';
+import { DRAIN_MAX_BYTES, discardBody } from './drain.js';
+import { readMultipart } from './multipart.js';
+
+export { ENVELOPE_ALLOWANCE } from './content-type.js';
+export { CROP_FIELDS } from './crop-fields.js';
+export { DRAIN_GRACE_MS, DRAIN_MAX_BYTES, shouldCloseConnection } from './drain.js';
+export { MAX_FIELDS, MAX_FIELD_SIZE } from './multipart.js';
 
 /** A Node request: Express `req`, Koa `ctx.req`, or any `IncomingMessage`. */
 export type UploadRequest = Readable & { headers: IncomingHttpHeaders };
@@ -14,12 +34,155 @@ export type UploadRequest = Readable & { headers: IncomingHttpHeaders };
 /** Processes bytes already read into memory (inspect → render → store → commit). */
 export type ProcessBytes = (userId: string, bytes: Uint8Array, options: UploadOptions) => Promise<PictureRecord>;
 
+/** Options of one `uploadRequest()` call. */
+export interface UploadRequestOptions {
+  /** Aborts the upload (`ABORTED`): while queued, while the body arrives, or before the new picture is stored. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Seconds a client refused with `BUSY` (503) should wait before retrying; also in the error's `details.retryAfter`.
+ * Adapters send it as the `Retry-After` header.
+ */
+export const BUSY_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Reads a multipart upload request and stores its picture.
+ *
+ * Contract for adapters and hand-written handlers:
+ * - Call it without touching the body first (no body parser on the route); it resolves with the new record.
+ * - On rejection, answer with `err.status` and `toErrorBody(err)` **at once**. If {@link shouldCloseConnection}`(req)`
+ *   is true (the body was not read to its end: 413, 408, 400 mid-stream, 415, 503), add `Connection: close`. The
+ *   intake keeps reading and discarding the rest of the body for {@link DRAIN_GRACE_MS} (or up to two bodies' worth
+ *   of bytes, at least {@link DRAIN_MAX_BYTES}) — with `Connection: close` the socket is half-closed after the
+ *   response meanwhile — so the client reads the response instead of a connection reset; then the socket is
+ *   destroyed.
+ * - `BUSY` (503: every slot busy and the queue full, or queued longer than `limits.bodyTimeout`) carries
+ *   `details.retryAfter` (seconds, {@link BUSY_RETRY_AFTER_SECONDS}): send it as `Retry-After`. `toErrorBody()` omits
+ *   details of 5xx errors, so the header is the only place a client sees it.
+ * - `ABORTED` (499) means the client is gone (or your `signal` fired); there is nobody to answer.
+ *
+ * Limits: the file must be the one part named `options.fieldName`; a declared `Content-Length` above
+ * `limits.fileSize + ENVELOPE_ALLOWANCE` is refused before reading; an undeclared or lying one is cut off after at
+ * most the limit plus one chunk; the whole body must arrive within `limits.bodyTimeout` (there is no separate idle
+ * timeout: the whole-body deadline already bounds a trickling client, and Node's `server.headersTimeout` bounds the
+ * headers). Crop fields `crop_left`, `crop_top`, `crop_width`, `crop_height`: all four (non-negative integers) or
+ * none (missing or all empty); anything else fails with `INVALID_CROP`.
+ *
+ * @throws ProfilePictureError `NOT_MULTIPART` 415, `BAD_REQUEST` 400, `FILE_TOO_LARGE` 413, `NO_FILE` 400,
+ *   `TOO_MANY_FILES` 400, `UNEXPECTED_FIELD` 400, `INVALID_CROP` 400, `TIMEOUT` 408, `BUSY` 503, `ABORTED` 499, and
+ *   everything `upload()` throws.
+ */
+export type RequestUploader = (
+  userId: string,
+  request: UploadRequest,
+  options?: UploadRequestOptions,
+) => Promise<PictureRecord>;
+
+/**
+ * Creates the service's `uploadRequest()`, with its own concurrency limiter (`options.concurrency` slots,
+ * `options.maxQueue` waiters).
+ *
+ * @example
+ * ```ts
+ * const uploadRequest = createRequestUploader(resolved, fail, processBytes);
+ * http.createServer(async (req, res) => {
+ *   try {
+ *     const record = await uploadRequest('42', req);
+ *     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ picture: record }));
+ *   } catch (err) {
+ *     const headers: Record<string, string> = { 'content-type': 'application/json' };
+ *     if (shouldCloseConnection(req)) headers.connection = 'close';
+ *     if (isProfilePictureError(err) && err.code === 'BUSY') headers['retry-after'] = String(err.details?.retryAfter);
+ *     res.writeHead(isProfilePictureError(err) ? err.status : 500, headers).end(JSON.stringify(toErrorBody(err)));
+ *   }
+ * });
+ * ```
+ */
 export function createRequestUploader(
-  _options: ResolvedOptions,
+  options: ResolvedOptions,
   fail: ErrorFactory,
-  _process: ProcessBytes,
-): (userId: string, request: UploadRequest, options?: { signal?: AbortSignal }) => Promise<PictureRecord> {
-  return async () => {
-    throw fail('NOT_MULTIPART');
+  process: ProcessBytes,
+): RequestUploader {
+  const limiter = createLimiter({ concurrency: options.concurrency, maxQueue: options.maxQueue });
+  const { fileSize, bodyTimeout } = options.limits;
+  const maxBody = fileSize + ENVELOPE_ALLOWANCE;
+  // Discarding up to two bodies' worth keeps the grace meaningful on fast links without inviting unbounded uploads.
+  const drain = { maxBytes: Math.max(DRAIN_MAX_BYTES, 2 * maxBody) };
+
+  const busy = () => fail('BUSY', { details: { retryAfter: BUSY_RETRY_AFTER_SECONDS } });
+
+  /**
+   * A processing slot, waiting in the queue for at most `bodyTimeout`. The bound matters because a queued request's
+   * socket is not being read, so a client that hangs up while queued is only noticed once reading starts.
+   */
+  async function takeSlot(clientSignal: AbortSignal): Promise<Release> {
+    const queueTimeout = new AbortController();
+    const waiting = limiter.acquire(AbortSignal.any([clientSignal, queueTimeout.signal]));
+    if (!waiting) throw busy();
+    const timer = setTimeout(() => queueTimeout.abort(), bodyTimeout);
+    try {
+      return await waiting;
+    } catch (cause) {
+      throw clientSignal.aborted ? fail('ABORTED', { cause }) : busy();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return async function uploadRequest(userId, request, requestOptions = {}) {
+    const { signal } = requestOptions;
+    const client = watchClient(request, signal);
+    try {
+      let release: Release;
+      try {
+        if (request.readableEnded) throw fail('BAD_REQUEST', { details: { reason: 'body-already-read' } });
+        checkMultipartHeaders(request.headers, { fileSize, maxBody }, fail);
+        release = await takeSlot(client.signal);
+      } catch (err) {
+        discardBody(request, drain);
+        throw err;
+      }
+      try {
+        const { file, fields } = await readMultipart(
+          request,
+          { fieldName: options.fieldName, fileSize, maxBody, bodyTimeout, signal: client.signal, drain },
+          fail,
+        );
+        client.dispose();
+        const crop = parseCrop(fields, fail);
+        if (signal?.aborted) throw fail('ABORTED', { cause: signal.reason });
+        return await process(userId, file, { crop, signal });
+      } finally {
+        release();
+      }
+    } finally {
+      client.dispose();
+    }
+  };
+}
+
+// --- internal ---
+
+/** An abort signal that fires when the client goes away before its body ended, or when the caller's signal does. */
+function watchClient(request: Readable, signal: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!request.readableEnded) controller.abort(new Error('The client closed the request before its body ended'));
+  };
+  const onError = (cause: unknown) => controller.abort(cause);
+  const onSignal = () => controller.abort(signal!.reason);
+  request.on('close', onClose);
+  request.on('error', onError);
+  signal?.addEventListener('abort', onSignal, { once: true });
+  if (signal?.aborted) onSignal();
+  else if (request.destroyed) onClose();
+  return {
+    signal: controller.signal,
+    dispose() {
+      request.off('close', onClose);
+      request.off('error', onError);
+      signal?.removeEventListener('abort', onSignal);
+    },
   };
 }

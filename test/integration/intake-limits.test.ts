@@ -1,0 +1,269 @@
+/**
+ * uploadRequest() against hostile clients on raw sockets: bodies that are too big (declared, undeclared, lying),
+ * clients that hang up mid-body, bodies that trickle. Each case proves what the client receives, how much the
+ * server read, and that storage, temp files and the record are untouched.
+ *
+ * The server runs with concurrency 1, so a slot leaked by any failure path would make the next upload hang.
+ */
+import { describe, expect, it } from 'vitest';
+import { pngGreen } from '../fixtures/index.js';
+import {
+  fileHead,
+  keepWriting,
+  MiB,
+  MULTIPART,
+  multipart,
+  openRequest,
+  post,
+  useIntakeServer,
+  type IntakeServer,
+} from './intake-helpers.js';
+
+const FIFTY_MB = 50 * MiB;
+const LIMIT = MiB;
+/** What the server may have read past the limit: the envelope allowance plus socket and stream buffers. */
+const READ_SLACK = 128 * 1024;
+
+const server = useIntakeServer({ concurrency: 1, maxQueue: 4, limits: { fileSize: LIMIT, bodyTimeout: 2_000 } });
+const slow = useIntakeServer({ concurrency: 1, maxQueue: 4, limits: { fileSize: LIMIT, bodyTimeout: 300 } });
+
+let sequence = 0;
+const nextId = (name: string) => `${name}-${++sequence}`;
+
+async function seed(s: IntakeServer, userId: string) {
+  const response = await post(s.port, userId, multipart([{ name: 'profile_picture', filename: 'a.png', data: await pngGreen() }]));
+  expect(response.status).toBe(200);
+  return s.snapshot(userId);
+}
+
+/** Proves the state is as before, with no temp file, and that the server (and its one slot) takes the next upload. */
+async function expectUnchangedAndServing(s: IntakeServer, userId: string, before: Awaited<ReturnType<typeof seed>>) {
+  expect(await s.snapshot(userId)).toEqual(before);
+  expect(await s.files()).not.toContainEqual(expect.stringContaining('.tmp-'));
+  const next = await post(s.port, `${userId}-next`, multipart([{ name: 'profile_picture', filename: 'b.png', data: await pngGreen() }]));
+  expect(next.status).toBe(200);
+}
+
+describe('uploadRequest: size limits', () => {
+  it('413 for a declared Content-Length over the limit, before any body byte is sent', async () => {
+    const s = server();
+    const before = await seed(s, 'declared');
+    const id = nextId('declared');
+    const request = openRequest(s.port, 'declared', { 'content-type': MULTIPART, 'content-length': FIFTY_MB, 'x-test-id': id });
+    const response = await request.response; // the client has written no body at all
+    expect(request.written).toBe(0);
+    expect(response.status).toBe(413);
+    expect(response.json.error).toMatchObject({ code: 'FILE_TOO_LARGE', details: { limit: LIMIT, received: FIFTY_MB } });
+    expect(response.headers.connection).toBe('close');
+    await request.ended;
+    request.socket.destroy();
+    await expectUnchangedAndServing(s, 'declared', before);
+  });
+
+  it('accepts a file of exactly the limit when the declared length fits the envelope', async () => {
+    const s = server();
+    const png = await pngGreen();
+    // A valid PNG padded to exactly LIMIT bytes (trailing bytes after IEND are ignored by decoders).
+    const file = Buffer.concat([png, Buffer.alloc(LIMIT - png.length)]);
+    const id = nextId('exact');
+    const response = await post(s.port, 'exact', multipart([{ name: 'profile_picture', filename: 'a.png', data: file }]), {
+      'content-type': MULTIPART,
+      'x-test-id': id,
+    });
+    const outcome = await s.outcome(id);
+    expect(outcome.code).toBeUndefined();
+    expect(response.status).toBe(200);
+  });
+
+  it('413 for an undeclared (chunked) 50 MB body: received while the client keeps writing, read no further than the limit', async () => {
+    const s = server();
+    const before = await seed(s, 'chunked');
+    const id = nextId('chunked');
+    const request = openRequest(s.port, 'chunked', {
+      'content-type': MULTIPART,
+      'transfer-encoding': 'chunked',
+      'x-test-id': id,
+    });
+    const head = fileHead();
+    await request.write(Buffer.concat([Buffer.from(`${head.length.toString(16)}\r\n`), head, Buffer.from('\r\n')]));
+    const writing = keepWriting(request, FIFTY_MB, { chunked: true });
+    const response = await request.response;
+    await writing;
+    expect(response.status).toBe(413);
+    expect(response.json.error?.code).toBe('FILE_TOO_LARGE');
+    expect(response.writtenWhenAnswered).toBeLessThan(FIFTY_MB);
+    const outcome = await s.outcome(id);
+    expect(outcome.bytesRead).toBeGreaterThan(LIMIT);
+    expect(outcome.bytesRead).toBeLessThan(LIMIT + READ_SLACK);
+    await request.ended;
+    request.socket.destroy();
+    await expectUnchangedAndServing(s, 'chunked', before);
+  });
+
+  it('413 for a Content-Length that fits the envelope but a file that does not (50 MB keep coming)', async () => {
+    const s = server();
+    const before = await seed(s, 'lying-big');
+    const id = nextId('lying-big');
+    const request = openRequest(s.port, 'lying-big', {
+      'content-type': MULTIPART,
+      'content-length': LIMIT + 60 * 1024,
+      'x-test-id': id,
+    });
+    await request.write(fileHead());
+    const writing = keepWriting(request, FIFTY_MB);
+    const response = await request.response;
+    await writing;
+    expect(response.status).toBe(413);
+    expect(response.json.error?.code).toBe('FILE_TOO_LARGE');
+    const outcome = await s.outcome(id);
+    expect(outcome.bytesRead).toBeLessThan(LIMIT + READ_SLACK);
+    await request.ended;
+    request.socket.destroy();
+    await expectUnchangedAndServing(s, 'lying-big', before);
+  });
+
+  it('400 for a Content-Length smaller than the 50 MB sent: the declared body is a truncated form', async () => {
+    const s = server();
+    const before = await seed(s, 'lying-small');
+    const id = nextId('lying-small');
+    const request = openRequest(s.port, 'lying-small', { 'content-type': MULTIPART, 'content-length': 2000, 'x-test-id': id });
+    await request.write(fileHead());
+    const writing = keepWriting(request, FIFTY_MB);
+    const response = await request.response;
+    request.socket.destroy();
+    await writing;
+    // Node's HTTP parser reads exactly the declared 2000 bytes as this request's body. The bytes after it are not a
+    // valid next request, so Node itself may answer 400 and close before our response is written: either way, 400.
+    expect(response.status).toBe(400);
+    const outcome = await s.outcome(id);
+    expect(outcome.code).toBe('BAD_REQUEST');
+    expect(outcome.bytesRead).toBeLessThan(LIMIT + READ_SLACK);
+    await expectUnchangedAndServing(s, 'lying-small', before);
+  });
+
+  it.each([
+    ['a declared length over the limit (refused before reading)', false, true],
+    ['a chunked body that passes the limit (refused mid-body)', true, true],
+    ['a declared length over the limit, answered without Connection: close,', false, false],
+    ['a chunked body that passes the limit, answered without Connection: close,', true, false],
+  ])('%s is still read and discarded for a bounded grace after the response, then the socket closes', async (_, midBody, close) => {
+    const s = server();
+    const id = nextId('linger');
+    const request = openRequest(s.port, 'linger', {
+      'content-type': MULTIPART,
+      ...(midBody ? { 'transfer-encoding': 'chunked' } : { 'content-length': FIFTY_MB }),
+      'x-test-id': id,
+      ...(close ? {} : { 'x-keep-alive-anyway': '1' }),
+    });
+    if (midBody) {
+      const head = fileHead();
+      await request.write(Buffer.concat([Buffer.from(`${head.length.toString(16)}\r\n`), head, Buffer.from('\r\n')]));
+      await keepWriting(request, 2 * LIMIT, { chunked: true, chunkSize: 16 * 1024 });
+    }
+    const response = await request.response;
+    expect(response.status).toBe(413);
+    expect(response.headers.connection === 'close').toBe(close);
+    // A client that keeps trickling (far below the byte cap) is cut off by the grace timer.
+    const started = Date.now();
+    let open = true;
+    void request.closed.then(() => (open = false));
+    const chunk = midBody ? Buffer.from('400\r\n' + 'a'.repeat(1024) + '\r\n') : Buffer.alloc(1024, 0x61);
+    while (open && Date.now() - started < 5_000) {
+      await request.write(chunk);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(open).toBe(false);
+    expect(Date.now() - started).toBeGreaterThan(200); // not closed at once: it kept reading after the response
+  });
+
+
+  it('a client that finishes its body during the grace gets the 413 and a clean close, not a reset', async () => {
+    const s = server();
+    const body = Buffer.concat([fileHead(), Buffer.alloc(LIMIT + 100 * 1024, 0x61)]);
+    const id = nextId('finisher');
+    const request = openRequest(s.port, 'finisher', { 'content-type': MULTIPART, 'content-length': body.length, 'x-test-id': id });
+    const response = await request.response; // refused on the declared length, before any body byte
+    expect(response.status).toBe(413);
+    await request.write(body);
+    await request.ended;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(request.errors).toEqual([]);
+    request.socket.destroy();
+  });
+});
+
+describe('uploadRequest: aborts and slow bodies', () => {
+  it('a client that hangs up mid-body leaves no object, no temp file and an unchanged record', async () => {
+    const s = server();
+    const before = await seed(s, 'aborter');
+    const png = await pngGreen();
+    const body = multipart([{ name: 'profile_picture', filename: 'a.png', data: Buffer.concat([png, Buffer.alloc(300_000)]) }]);
+    const id = nextId('abort');
+    const request = openRequest(s.port, 'aborter', { 'content-type': MULTIPART, 'content-length': body.length, 'x-test-id': id });
+    await request.write(body.subarray(0, 200_000));
+    await s.started(id);
+    request.socket.destroy();
+    const outcome = await s.outcome(id);
+    expect(outcome.code).toBe('ABORTED');
+    await expectUnchangedAndServing(s, 'aborter', before);
+  });
+
+  it('a first-time uploader who hangs up leaves no record at all', async () => {
+    const s = server();
+    const before = await s.snapshot('newcomer');
+    expect(before.record).toBeNull();
+    const id = nextId('abort-new');
+    const request = openRequest(s.port, 'newcomer', { 'content-type': MULTIPART, 'content-length': 500_000, 'x-test-id': id });
+    await request.write(Buffer.concat([fileHead(), await pngGreen()]));
+    await s.started(id);
+    request.socket.destroy();
+    expect((await s.outcome(id)).code).toBe('ABORTED');
+    await expectUnchangedAndServing(s, 'newcomer', before);
+  });
+
+  it("the caller's AbortSignal aborts mid-body; the client still gets an answer", async () => {
+    const s = server();
+    const before = await seed(s, 'signalled');
+    const id = nextId('signal');
+    const request = openRequest(s.port, 'signalled', { 'content-type': MULTIPART, 'content-length': 500_000, 'x-test-id': id });
+    await request.write(Buffer.concat([fileHead(), await pngGreen()]));
+    await s.started(id);
+    s.controller(id)!.abort();
+    const response = await request.response;
+    expect(response.status).toBe(499);
+    expect((await s.outcome(id)).code).toBe('ABORTED');
+    await request.ended;
+    request.socket.destroy();
+    await expectUnchangedAndServing(s, 'signalled', before);
+  });
+
+  it('408 TIMEOUT for a body that trickles in slower than limits.bodyTimeout, received while still trickling', async () => {
+    const s = slow();
+    const before = await seed(s, 'trickle');
+    const id = nextId('trickle');
+    const body = multipart([{ name: 'profile_picture', filename: 'a.png', data: await pngGreen() }]);
+    const request = openRequest(s.port, 'trickle', { 'content-type': MULTIPART, 'content-length': body.length, 'x-test-id': id });
+    for (let i = 0; i < body.length - 1 && !request.answered; i += 16) {
+      await request.write(body.subarray(i, Math.min(i + 16, body.length - 1)));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const response = await request.response;
+    expect(response.status).toBe(408);
+    expect(response.json.error).toMatchObject({ code: 'TIMEOUT', details: { timeout: 300 } });
+    expect(response.writtenWhenAnswered).toBeLessThan(body.length);
+    await request.ended;
+    request.socket.destroy();
+    await expectUnchangedAndServing(s, 'trickle', before);
+  });
+
+  it('408 for a client that sends the headers and then nothing', async () => {
+    const s = slow();
+    const id = nextId('silent');
+    const request = openRequest(s.port, 'silent', { 'content-type': MULTIPART, 'content-length': 1000, 'x-test-id': id });
+    const response = await request.response;
+    expect(response.status).toBe(408);
+    expect(response.headers.connection).toBe('close');
+    await request.ended;
+    request.socket.destroy();
+  });
+});
