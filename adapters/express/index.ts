@@ -1,1 +1,64 @@
-export {};
+/**
+ * `profile-picture/express`: the profile-picture routes as an Express `Router` (Express 4 and 5).
+ *
+ * Thin by design: every decision (routing, CSRF, auth order, negotiation, error mapping) is in the framework-free
+ * handler shared with the Koa adapter; this file copies its replies onto `res` and passes foreign errors to
+ * `next(err)`, so the app's own error middleware sees them.
+ */
+import { pipeline } from 'node:stream';
+import { Router, type Request, type Response } from 'express';
+import type { ProfilePictures } from '../../src/index.js';
+import { createRouteHandler, type HttpReply } from '../shared/handle.js';
+import type { ProfilePictureRouterOptions as SharedRouterOptions } from '../shared/options.js';
+
+export type {
+  CsrfOptions,
+  RouterPaths,
+  RouterResultEvent,
+  RouterUser,
+} from '../shared/options.js';
+
+/** Options of the Express {@link profilePictureRouter}; `getUser` and `onResult` receive the Express `req`. */
+export type ProfilePictureRouterOptions = SharedRouterOptions<Request>;
+
+/**
+ * Creates an Express router with the upload, remove, media and avatar routes.
+ *
+ * | Method | Path (default) | Does |
+ * |---|---|---|
+ * | POST | `/upload-profile-picture/` | multipart upload → JSON `{ picture }` or 303 to `redirectTo` |
+ * | POST | `/remove-profile-picture/` | remove → JSON `{ removed }` or 303 to `redirectTo` |
+ * | GET, HEAD | `/media/<key>` | serves a stored object (ETag, 304, immutable caching) |
+ * | GET, HEAD | `/avatar/<userId>?variant=md` | 302 to the picture, or the placeholder SVG |
+ *
+ * Other requests fall through to the next middleware.
+ *
+ * @example
+ * ```ts
+ * import { profilePictureRouter } from 'profile-picture/express';
+ * app.use(profilePictureRouter(pictures, { getUser: (req) => req.user ?? null }));
+ * ```
+ * @throws TypeError at construction for invalid options (e.g. a missing `getUser`).
+ */
+export function profilePictureRouter(pictures: ProfilePictures, options: ProfilePictureRouterOptions): Router {
+  const handle = createRouteHandler(pictures, options);
+  const router = Router();
+  router.use((req, res, next) => {
+    handle({ req, url: req.url, native: req }).then((reply) => (reply ? send(res, reply) : next()), next);
+  });
+  return router;
+}
+
+// --- internal ---
+
+/** Writes through Node's own response API: `res.send()` would add an ETag and rewrite headers we already set. */
+function send(res: Response, reply: HttpReply): void {
+  res.statusCode = reply.status;
+  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  if (reply.body === null || typeof reply.body === 'string') {
+    res.end(reply.body ?? undefined);
+    return;
+  }
+  // A storage stream failing mid-body can only be answered by cutting the response, which pipeline() does.
+  pipeline(reply.body, res, () => {});
+}

@@ -1,1 +1,52 @@
-export {};
+/**
+ * `profile-picture/koa`: the profile-picture routes as Koa middleware (Koa 2 and 3).
+ *
+ * Thin by design: every decision (routing, CSRF, auth order, negotiation, error mapping) is in the framework-free
+ * handler shared with the Express adapter; this file copies its replies onto `ctx` and lets foreign errors
+ * propagate, so Koa's `onerror` (and any error middleware upstream) handles them.
+ */
+import type { Context, Middleware, Next } from 'koa';
+import type { ProfilePictures } from '../../src/index.js';
+import { createRouteHandler } from '../shared/handle.js';
+import type { ProfilePictureRouterOptions as SharedRouterOptions } from '../shared/options.js';
+
+export type {
+  CsrfOptions,
+  RouterPaths,
+  RouterResultEvent,
+  RouterUser,
+} from '../shared/options.js';
+
+/** Options of the Koa {@link profilePictureRouter}; `getUser` and `onResult` receive the Koa `ctx`. */
+export type ProfilePictureRouterOptions = SharedRouterOptions<Context>;
+
+/**
+ * Creates Koa middleware with the upload, remove, media and avatar routes.
+ *
+ * | Method | Path (default) | Does |
+ * |---|---|---|
+ * | POST | `/upload-profile-picture/` | multipart upload → JSON `{ picture }` or 303 to `redirectTo` |
+ * | POST | `/remove-profile-picture/` | remove → JSON `{ removed }` or 303 to `redirectTo` |
+ * | GET, HEAD | `/media/<key>` | serves a stored object (ETag, 304, immutable caching) |
+ * | GET, HEAD | `/avatar/<userId>?variant=md` | 302 to the picture, or the placeholder SVG |
+ *
+ * Other requests fall through to `next()`.
+ *
+ * @example
+ * ```ts
+ * import { profilePictureRouter } from 'profile-picture/koa';
+ * app.use(profilePictureRouter(pictures, { getUser: (ctx) => ctx.state.user ?? null }));
+ * ```
+ * @throws TypeError at construction for invalid options (e.g. a missing `getUser`).
+ */
+export function profilePictureRouter(pictures: ProfilePictures, options: ProfilePictureRouterOptions): Middleware {
+  const handle = createRouteHandler(pictures, options);
+  return async (ctx: Context, next: Next) => {
+    const reply = await handle({ req: ctx.req, url: ctx.url, native: ctx });
+    if (!reply) return next();
+    ctx.status = reply.status;
+    ctx.set(reply.headers);
+    // Leave the body unset rather than null: Koa turns an explicit null body into 204 / strips our Content-Length.
+    if (reply.body !== null) ctx.body = reply.body;
+  };
+}

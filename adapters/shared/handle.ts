@@ -1,0 +1,215 @@
+/**
+ * The routes of `profilePictureRouter()`, framework-free: a request in, an {@link HttpReply} (status, headers, body)
+ * out, or `null` when the request is not ours. Adapters only copy the reply onto their response object and hand
+ * anything that is not a `ProfilePictureError` to their framework's error handling.
+ *
+ * Order on the `POST` routes: route match → CSRF (headers) → `getUser` → core call. Both checks happen before a
+ * single body byte is read, so a forged or anonymous upload costs the server nothing.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { createErrorFactory, isProfilePictureError, toErrorBody, type ProfilePictureError } from '../../src/errors.js';
+import { discardBody, shouldCloseConnection } from '../../src/intake/drain.js';
+import type { ProfilePictures } from '../../src/pictures.js';
+import type { PictureRecord } from '../../src/users/types.js';
+import { resolveRouterOptions, type ProfilePictureRouterOptions, type RouterUser } from './options.js';
+import { isCrossSite, wantsJson } from './request-checks.js';
+
+/** What an adapter sends. A string body is sent whole; a stream is piped; `null` means no body. */
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Readable | null;
+}
+
+/** One request as an adapter sees it. `url` is the raw path + query relative to the mount point. */
+export interface RouteRequest<Native> {
+  req: IncomingMessage;
+  url: string;
+  native: Native;
+}
+
+/** Answers a request, or resolves null when no route matches. Rejects only with errors that are not ours. */
+export type RouteHandler<Native> = (request: RouteRequest<Native>) => Promise<HttpReply | null>;
+
+const SAFETY = { 'X-Content-Type-Options': 'nosniff' };
+const MAX_USER_ID = 256;
+
+/**
+ * Validates the options and builds the handler both adapters wrap.
+ * @throws TypeError for invalid options (see `resolveRouterOptions`).
+ */
+export function createRouteHandler<Native>(
+  pictures: ProfilePictures,
+  options: ProfilePictureRouterOptions<Native>,
+): RouteHandler<Native> {
+  const resolved = resolveRouterOptions(pictures, options);
+  const { paths } = resolved;
+  const fail = createErrorFactory(pictures.options.messages);
+  const variants = Object.keys(pictures.options.variants);
+  const defaultVariant = variants.includes('md') ? 'md' : variants[0]!;
+
+  async function mutate(action: 'upload' | 'remove', req: IncomingMessage, native: Native): Promise<HttpReply> {
+    // A forged post gets a bare 403: no redirect into the app and no flash message in the victim's session.
+    if (resolved.csrf && isCrossSite(req.headers, resolved.csrf.allowedOrigins)) {
+      return finish(req, errorReply(fail('CROSS_ORIGIN')));
+    }
+    const json = wantsJson(req.headers);
+    let picture: PictureRecord | null = null;
+    let removed = false;
+    try {
+      const userId = userIdOf(await resolved.getUser(native));
+      if (userId === null) throw fail('UNAUTHENTICATED');
+      if (action === 'upload') picture = await pictures.uploadRequest(userId, req);
+      else removed = await pictures.remove(userId);
+    } catch (err) {
+      if (!isProfilePictureError(err)) throw err;
+      if (json) return finish(req, errorReply(err));
+      await resolved.onResult?.({ request: req, action, error: err }, native);
+      return finish(req, redirect(resolved.redirectTo, 'profile_picture_error', err.code));
+    }
+    if (json) return finish(req, jsonReply(200, picture ? { picture: withUrls(picture) } : { removed }));
+    const event = action === 'upload' ? { request: req, action, picture } : { request: req, action, picture, removed };
+    await resolved.onResult?.(event, native);
+    return finish(req, redirect(resolved.redirectTo, 'profile_picture', action === 'upload' ? 'uploaded' : 'removed'));
+  }
+
+  async function media(rest: string, req: IncomingMessage): Promise<HttpReply> {
+    const key = decodePath(rest);
+    if (key === null) return notFound();
+    const ifNoneMatch = req.headers['if-none-match'];
+    const result = await pictures.serve(key, { ifNoneMatch, method: req.method });
+    if (result.status === 404) return notFound(result.headers);
+    return result;
+  }
+
+  async function avatar(rest: string, query: string): Promise<HttpReply> {
+    const userId = decodePath(rest.endsWith('/') ? rest.slice(0, -1) : rest);
+    if (!userId || userId.includes('/') || userId.length > MAX_USER_ID) return notFound();
+    const variant = new URLSearchParams(query).get('variant') ?? defaultVariant;
+    if (!variants.includes(variant)) return errorReply(fail('BAD_REQUEST', { details: { variant, allowed: variants.join(', ') } }));
+    const record = await pictures.get(userId);
+    if (record) {
+      // A record written before `variants` changed may lack this one: fall back to its largest.
+      const name = record.variants[variant] ? variant : largestVariant(record);
+      return { status: 302, headers: { Location: pictures.url(record, name), 'Cache-Control': 'no-cache', ...SAFETY }, body: null };
+    }
+    const username = (await resolved.getUsername?.(userId)) ?? null;
+    return {
+      status: 200,
+      headers: {
+        'Content-Type': 'image/svg+xml; charset=utf-8',
+        // The placeholder changes as soon as the user uploads: revalidate every time.
+        'Cache-Control': 'no-cache',
+        'Content-Security-Policy': "default-src 'none'",
+        ...SAFETY,
+      },
+      body: pictures.placeholder({ id: userId, username }),
+    };
+  }
+
+  function withUrls(record: PictureRecord) {
+    const urls = Object.fromEntries(Object.keys(record.variants).map((name) => [name, pictures.url(record, name)]));
+    return { ...record, urls };
+  }
+
+  return async ({ req, url, native }) => {
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
+    const method = req.method ?? 'GET';
+    try {
+      if (method === 'POST') {
+        const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+        if (bare === paths.upload) return await mutate('upload', req, native);
+        if (bare === paths.remove) return await mutate('remove', req, native);
+      } else if (method === 'GET' || method === 'HEAD') {
+        if (paths.media && path.startsWith(paths.media)) return await media(path.slice(paths.media.length), req);
+        if (paths.avatar && path.startsWith(paths.avatar)) return await avatar(path.slice(paths.avatar.length), query);
+      }
+      return null;
+    } catch (err) {
+      // Ours (e.g. STORAGE_FAILED while serving) → a JSON error; anything else → the framework's error handling.
+      if (isProfilePictureError(err)) return finish(req, errorReply(err));
+      throw err;
+    }
+  };
+}
+
+// --- internal ---
+
+/**
+ * Closes the connection when the body was not read to its end (refused before or while reading). Keeping it
+ * alive would make Node read and discard the whole rest of a possibly huge body before the next request. The
+ * body is discarded for a short grace first (a no-op if the intake already does), so a client refused before its
+ * upload was read (401, 403) still receives the answer instead of a connection reset.
+ */
+function finish(req: IncomingMessage, reply: HttpReply): HttpReply {
+  if (shouldCloseConnection(req)) {
+    discardBody(req);
+    reply.headers.Connection = 'close';
+  }
+  return reply;
+}
+
+function notFound(headers: Record<string, string> = {}): HttpReply {
+  return {
+    status: 404,
+    headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...SAFETY },
+    body: 'Not found',
+  };
+}
+
+function jsonReply(status: number, body: unknown): HttpReply {
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...SAFETY },
+    body: JSON.stringify(body),
+  };
+}
+
+function errorReply(err: ProfilePictureError): HttpReply {
+  const reply = jsonReply(err.status, toErrorBody(err));
+  if (err.code === 'BUSY') {
+    const retryAfter = err.details?.retryAfter;
+    reply.headers['Retry-After'] = String(typeof retryAfter === 'number' ? Math.ceil(retryAfter) : 1);
+  }
+  return reply;
+}
+
+function redirect(target: string, name: string, value: string): HttpReply {
+  const hashAt = target.indexOf('#');
+  const base = hashAt === -1 ? target : target.slice(0, hashAt);
+  const hash = hashAt === -1 ? '' : target.slice(hashAt);
+  const separator = base.includes('?') ? '&' : '?';
+  const location = `${base}${separator}${name}=${encodeURIComponent(value)}${hash}`;
+  return { status: 303, headers: { Location: location, 'Cache-Control': 'no-store', ...SAFETY }, body: null };
+}
+
+/** `String(user.id)`, or null when nobody is signed in. */
+function userIdOf(user: RouterUser | null | undefined): string | null {
+  if (user === null || user === undefined) return null;
+  const id: unknown = typeof user === 'object' ? user.id : undefined;
+  if ((typeof id === 'string' && id.length > 0) || (typeof id === 'number' && Number.isFinite(id))) return String(id);
+  throw new TypeError(
+    `[profile-picture] Expected \`getUser()\` to return null or { id: string | number } but received ${describeUser(user)}`,
+  );
+}
+
+function describeUser(user: unknown): string {
+  if (typeof user !== 'object') return `a ${typeof user}`;
+  return `an object whose id is ${JSON.stringify((user as { id?: unknown }).id) ?? 'undefined'}`;
+}
+
+/** Percent-decodes a path; a malformed escape means "no such resource" (null), never a 500. */
+function decodePath(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+}
+
+function largestVariant(record: PictureRecord): string {
+  return Object.entries(record.variants).sort(([, a], [, b]) => b.width - a.width)[0]![0];
+}

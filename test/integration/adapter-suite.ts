@@ -1,0 +1,876 @@
+/**
+ * The HTTP conformance suite of `profilePictureRouter()`: the same assertions, over real sockets on 127.0.0.1,
+ * against every framework harness (Express 4 and 5, Koa 2 and 3). Not collected directly (no `.test` suffix);
+ * `express.test.ts` and `koa.test.ts` call {@link describeAdapters} with their harnesses.
+ *
+ * Each test gets a fresh disk storage in a temp dir, a fresh memory user repository and a fresh server. The
+ * outcome checks look past the HTTP response: files on disk, the user's record, bytes served.
+ */
+import { once } from 'node:events';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import http, { type IncomingMessage } from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createProfilePictures,
+  diskStorage,
+  memoryUserRepository,
+  type PictureRecord,
+  type ProfilePictures,
+  type ProfilePicturesOptions,
+  type UserRepository,
+} from '../../src/index.js';
+
+/** A server started by a harness. */
+export interface StartedApp {
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  port: number;
+  /** Errors that reached the framework's error handling (Express error middleware, Koa `'error'` event). */
+  errors: unknown[];
+  close(): Promise<void>;
+}
+
+/** Router options as the suite passes them; `getUser` defaults to the harness's user slot. */
+export type SuiteRouterOptions = Record<string, unknown>;
+
+/** One framework (and major version) under test. */
+export interface AdapterHarness {
+  /** e.g. `'express 5'`. */
+  name: string;
+  /** Builds the router or middleware without starting a server (for construction-time validation). */
+  create(pictures: ProfilePictures, options: SuiteRouterOptions): unknown;
+  /**
+   * Starts an app on 127.0.0.1:0 with, in order: a middleware that reads the `x-test-user` header (`id` or
+   * `id:username`) into the framework's usual user slot (passport's `req.user`, Koa's `ctx.state.user`); the
+   * router, with `getUser` reading that slot unless `options` overrides it; a fall-through handler answering
+   * 404 `app-fallthrough`; and error recording that then leaves the response to the framework's default handler.
+   */
+  start(pictures: ProfilePictures, options: SuiteRouterOptions): Promise<StartedApp>;
+  /** Reads the user slot from the native request object (`req` / `ctx`). */
+  userOf(native: unknown): { id: string; username?: string } | null;
+}
+
+/** A buffered HTTP response. */
+export interface TestResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+  json: any;
+}
+
+const JSON_CLIENT = { accept: 'application/json' };
+/** What a browser sends for a same-origin `<form method=post>` submission. */
+const formPost = (base: string) => ({
+  accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-site': 'same-origin',
+  origin: base,
+});
+
+/**
+ * Runs the conformance suite once per harness, each in its own `describe` block.
+ */
+export function describeAdapters(harnesses: AdapterHarness[]): void {
+  for (const harness of harnesses) describe(harness.name, () => adapterTests(harness));
+}
+
+function adapterTests(harness: AdapterHarness): void {
+  let jpeg: Buffer;
+  let jpeg2: Buffer;
+  const cleanups: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    jpeg = await sharp({ create: { width: 96, height: 72, channels: 3, background: '#3366cc' } }).jpeg().toBuffer();
+    jpeg2 = await sharp({ create: { width: 80, height: 80, channels: 3, background: '#cc3300' } }).jpeg().toBuffer();
+  });
+
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+
+  async function setup(options: SuiteRouterOptions = {}, service: Partial<ProfilePicturesOptions> = {}) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pp-adapter-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const mediaRoot = path.join(dir, 'media');
+    const users = service.users ?? memoryUserRepository();
+    const pictures = createProfilePictures({ storage: diskStorage({ root: mediaRoot }), users, ...service });
+    const app = await harness.start(pictures, options);
+    cleanups.push(() => app.close());
+    const send = (target: string, init: RequestInit = {}) => request(app.port, target, init);
+    return {
+      ...app,
+      dir,
+      mediaRoot,
+      users,
+      pictures,
+      send,
+      /** Every file under the media root (temp files included), relative, sorted. */
+      files: () => listFiles(mediaRoot),
+      upload: (user: string, file: Buffer, headers: Record<string, string> = JSON_CLIENT, filename = 'me.jpg') => {
+        const form = multipart([{ name: 'profile_picture', filename, type: 'image/jpeg', data: file }]);
+        return send('/upload-profile-picture/', {
+          method: 'POST',
+          headers: { ...headers, 'x-test-user': user, 'content-type': form.contentType },
+          body: form.body,
+        });
+      },
+    };
+  }
+
+  describe('construction', () => {
+    it('throws a TypeError naming `getUser` when it is missing', async () => {
+      const { pictures } = await setup();
+      expect(() => harness.create(pictures, { getUser: undefined })).toThrow(
+        new TypeError('[profile-picture] Expected a function for `getUser` but received undefined'),
+      );
+    });
+
+    it('rejects a non-service, bad paths and bad allowed origins with messages naming the option', async () => {
+      const { pictures } = await setup();
+      const getUser = () => null;
+      expect(() => harness.create({} as ProfilePictures, { getUser })).toThrow(/`pictures`/);
+      expect(() => harness.create(pictures, { getUser, paths: { upload: 'upload' } })).toThrow(
+        new TypeError(
+          '[profile-picture] Expected a path starting with "/" (no query or fragment) or false for `paths.upload` but received "upload" (string)',
+        ),
+      );
+      expect(() => harness.create(pictures, { getUser, csrf: { allowedOrigins: ['not a url'] } })).toThrow(
+        /`csrf\.allowedOrigins\[0\]`/,
+      );
+      expect(() => harness.create(pictures, { getUser, csrf: true })).toThrow(/`csrf`/);
+      expect(() => harness.create(pictures, { getUser, redirectTo: '' })).toThrow(/`redirectTo`/);
+      expect(() => harness.create(pictures, { getUser, onResult: 'flash' })).toThrow(/`onResult`/);
+    });
+  });
+
+  describe('routing', () => {
+    it('lets requests it does not handle fall through to the app', async () => {
+      const app = await setup();
+      for (const [method, target] of [
+        ['GET', '/upload-profile-picture/'],
+        ['PUT', '/remove-profile-picture/'],
+        ['POST', '/media/x.webp'],
+        ['GET', '/media'],
+        ['GET', '/elsewhere/'],
+      ] as const) {
+        const res = await app.send(target, { method, headers: { 'x-test-user': '1' } });
+        expect([method, target, res.status, res.text]).toEqual([method, target, 404, 'app-fallthrough']);
+      }
+    });
+
+    it('serves custom paths and turns routes off with `false`', async () => {
+      const app = await setup({
+        paths: { upload: '/me/picture', remove: '/me/picture/delete/', media: false, avatar: '/u/' },
+      });
+      const form = multipart([{ name: 'note', data: 'x' }]);
+      const upload = await app.send('/me/picture/', {
+        method: 'POST',
+        headers: { ...JSON_CLIENT, 'x-test-user': '1', 'content-type': form.contentType },
+        body: form.body,
+      });
+      expect(upload.status).toBe(400);
+      const removed = await app.send('/me/picture/delete', { method: 'POST', headers: { ...JSON_CLIENT, 'x-test-user': '1' } });
+      expect([removed.status, removed.json]).toEqual([200, { removed: false }]);
+      expect((await app.send('/u/1')).headers['content-type']).toBe('image/svg+xml; charset=utf-8');
+      expect((await app.send('/upload-profile-picture/', { method: 'POST' })).text).toBe('app-fallthrough');
+      expect((await app.send('/media/profile_pictures/1/x-md.webp')).text).toBe('app-fallthrough');
+    });
+
+    it("mounts the media route at the service's publicPath by default", async () => {
+      const app = await setup({}, { publicPath: '/files/' });
+      const up = await app.upload('7', jpeg);
+      expect(up.status).toBe(200);
+      const url: string = up.json.picture.urls.md;
+      expect(url.startsWith('/files/profile_pictures/7/')).toBe(true);
+      expect((await app.send(url)).status).toBe(200);
+    });
+  });
+
+  describe('authentication', () => {
+    it('answers 401 UNAUTHENTICATED for upload and remove without a user', async () => {
+      const app = await setup();
+      const form = multipart([{ name: 'profile_picture', filename: 'a.jpg', type: 'image/jpeg', data: jpeg }]);
+      const upload = await app.send('/upload-profile-picture/', {
+        method: 'POST',
+        headers: { ...JSON_CLIENT, 'content-type': form.contentType },
+        body: form.body,
+      });
+      expect(upload.status).toBe(401);
+      expect(upload.json.error.code).toBe('UNAUTHENTICATED');
+      const remove = await app.send('/remove-profile-picture/', { method: 'POST', headers: JSON_CLIENT });
+      expect([remove.status, remove.json.error.code]).toEqual([401, 'UNAUTHENTICATED']);
+      expect(await app.files()).toEqual([]);
+    });
+
+    it('refuses an anonymous upload before reading its body, and closes the connection', async () => {
+      const app = await setup();
+      // Declares 1 MB but sends a few bytes: if the route waited for the body, no answer would ever come.
+      const res = await rawExchange(
+        app.port,
+        'POST /upload-profile-picture/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n' +
+          'Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 1000000\r\n\r\n--xyz\r\n',
+      );
+      expect(res.status).toBe(401);
+      expect(res.headers.connection).toBe('close');
+      expect(JSON.parse(res.body).error.code).toBe('UNAUTHENTICATED');
+      expect(await app.files()).toEqual([]);
+    });
+
+    it('accepts an async getUser and numeric ids', async () => {
+      const app = await setup({
+        getUser: async (native: unknown) => {
+          await new Promise((resolve) => setImmediate(resolve));
+          const user = harness.userOf(native);
+          return user ? { id: Number(user.id) } : null;
+        },
+      });
+      const res = await app.upload('42', jpeg);
+      expect(res.status).toBe(200);
+      expect(await app.users.getPicture('42')).toEqual(withoutUrls(res.json.picture));
+    });
+
+    it('hands an error thrown by getUser to the framework error handler', async () => {
+      const boom = new Error('session store down');
+      const app = await setup({
+        getUser: () => {
+          throw boom;
+        },
+      });
+      const res = await app.send('/remove-profile-picture/', { method: 'POST', headers: JSON_CLIENT });
+      expect(res.status).toBe(500);
+      expect(res.text).not.toContain('"error"');
+      expect(app.errors).toEqual([boom]);
+    });
+
+    it('treats a getUser result without an id as a programming error (500 via the framework)', async () => {
+      const app = await setup({ getUser: () => ({ name: 'ada' }) });
+      const res = await app.send('/remove-profile-picture/', { method: 'POST', headers: JSON_CLIENT });
+      expect(res.status).toBe(500);
+      expect(app.errors).toHaveLength(1);
+      expect(String(app.errors[0])).toContain('Expected `getUser()` to return null or { id: string | number }');
+    });
+  });
+
+  describe('cross-site request forgery', () => {
+    async function removeWith(options: SuiteRouterOptions, headers: Record<string, string>) {
+      const app = await setup(options);
+      expect((await app.upload('1', jpeg)).status).toBe(200);
+      const before = await app.users.getPicture('1');
+      const res = await app.send('/remove-profile-picture/', {
+        method: 'POST',
+        headers: { ...JSON_CLIENT, 'x-test-user': '1', ...headers },
+      });
+      return { app, res, before, after: await app.users.getPicture('1') };
+    }
+
+    it('refuses Sec-Fetch-Site: cross-site with 403 CROSS_ORIGIN and changes nothing', async () => {
+      const { res, before, after } = await removeWith({}, { 'sec-fetch-site': 'cross-site' });
+      expect([res.status, res.json.error.code]).toEqual([403, 'CROSS_ORIGIN']);
+      expect(after).toEqual(before);
+    });
+
+    it('refuses a foreign or opaque Origin, also on uploads and also for form posts (no redirect)', async () => {
+      const foreign = await removeWith({}, { origin: 'https://evil.example' });
+      expect([foreign.res.status, foreign.res.json.error.code]).toEqual([403, 'CROSS_ORIGIN']);
+      expect(foreign.after).toEqual(foreign.before);
+      const opaque = await removeWith({}, { origin: 'null' });
+      expect(opaque.res.status).toBe(403);
+      const app = await setup({ onResult: () => app.errors.push('onResult called') });
+      const sameHostOtherPort = `http://127.0.0.1:${app.port + 1}`;
+      const upload = await app.upload('2', jpeg, { ...formPost(app.base), origin: sameHostOtherPort, 'sec-fetch-site': 'same-site' });
+      expect(upload.status).toBe(403);
+      expect(upload.headers.location).toBeUndefined();
+      expect(app.errors).toEqual([]);
+      expect(await app.users.getPicture('2')).toBeNull();
+    });
+
+    it('allows a same-origin Origin, and requests with neither Origin nor Sec-Fetch-Site', async () => {
+      const app = await setup();
+      expect((await app.upload('1', jpeg, { ...JSON_CLIENT, origin: app.base, 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+      const bare = await app.send('/remove-profile-picture/', { method: 'POST', headers: { 'x-test-user': '1' } });
+      expect([bare.status, bare.json]).toEqual([200, { removed: true }]);
+    });
+
+    it('allows origins listed in csrf.allowedOrigins, even cross-site', async () => {
+      const { res, after } = await removeWith(
+        { csrf: { allowedOrigins: ['https://app.example.com/'] } },
+        { origin: 'https://app.example.com', 'sec-fetch-site': 'cross-site' },
+      );
+      expect([res.status, res.json]).toEqual([200, { removed: true }]);
+      expect(after).toBeNull();
+    });
+
+    it('can be turned off with csrf: false', async () => {
+      const { res, after } = await removeWith(
+        { csrf: false },
+        { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      );
+      expect([res.status, res.json]).toEqual([200, { removed: true }]);
+      expect(after).toBeNull();
+    });
+  });
+
+  describe('upload', () => {
+    it('stores the picture and answers JSON { picture } with URLs for every variant', async () => {
+      const app = await setup();
+      // A fully read body leaves the connection reusable (the client asks for keep-alive explicitly).
+      const res = await app.upload('1', jpeg, { ...JSON_CLIENT, connection: 'keep-alive' });
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      const { picture } = res.json;
+      const record = (await app.users.getPicture('1'))!;
+      expect(withoutUrls(picture)).toEqual(record);
+      expect(Object.keys(picture.urls).sort()).toEqual(['lg', 'md', 'sm']);
+      for (const [name, url] of Object.entries(picture.urls)) {
+        expect(url).toBe(`/media/${record.variants[name]!.key}`);
+      }
+      expect(await app.files()).toEqual(keysOf(record).sort());
+      expect(res.headers.connection).toBe('keep-alive');
+    });
+
+    it('redirects an HTML form post with 303 and reports to onResult', async () => {
+      const events: any[] = [];
+      const app = await setup({ onResult: (event: any, native: unknown) => void events.push({ event, user: harness.userOf(native) }) });
+      const res = await app.upload('1', jpeg, formPost(app.base));
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/profile/?profile_picture=uploaded');
+      const record = await app.users.getPicture('1');
+      expect(record).not.toBeNull();
+      expect(events).toHaveLength(1);
+      expect(events[0].event.action).toBe('upload');
+      expect(events[0].event.picture).toEqual(record);
+      expect(events[0].event.error).toBeUndefined();
+      expect((events[0].event.request as IncomingMessage).method).toBe('POST');
+      expect(events[0].user).toEqual({ id: '1' });
+    });
+
+    it('answers JSON to scripts even when they accept HTML', async () => {
+      const app = await setup({ onResult: () => app.errors.push('onResult called') });
+      const xhr = await app.upload('1', jpeg, { accept: 'text/html, */*', 'x-requested-with': 'XMLHttpRequest' });
+      expect([xhr.status, typeof xhr.json.picture]).toEqual([200, 'object']);
+      const fetched = await app.upload('1', jpeg2, { accept: 'text/html, */*', 'sec-fetch-mode': 'cors' });
+      expect([fetched.status, typeof fetched.json.picture]).toEqual([200, 'object']);
+      const curl = await app.upload('1', jpeg, { accept: '*/*' });
+      expect(curl.status).toBe(200);
+      expect(curl.json.picture.contentHash).toBe(xhr.json.picture.contentHash);
+      expect(app.errors).toEqual([]);
+    });
+
+    it('replaces the previous picture and deletes its files', async () => {
+      const app = await setup();
+      const first = (await app.upload('1', jpeg)).json.picture;
+      const second = (await app.upload('1', jpeg2)).json.picture;
+      expect(second.contentHash).not.toBe(first.contentHash);
+      expect(await app.files()).toEqual(keysOf(second).sort());
+      expect((await app.send(first.urls.md)).status).toBe(404);
+    });
+
+    it('answers 415 NOT_MULTIPART for a non-multipart body and stores nothing', async () => {
+      const app = await setup();
+      const res = await app.send('/upload-profile-picture/', {
+        method: 'POST',
+        headers: { ...JSON_CLIENT, 'x-test-user': '1', 'content-type': 'application/json' },
+        body: '{"profile_picture":"x"}',
+      });
+      expect([res.status, res.json.error.code]).toEqual([415, 'NOT_MULTIPART']);
+      expect(await app.users.getPicture('1')).toBeNull();
+      expect(await app.files()).toEqual([]);
+    });
+
+    it('answers 400 NO_FILE when the form has no file', async () => {
+      const app = await setup();
+      const form = multipart([{ name: 'note', data: 'hello' }]);
+      const res = await app.send('/upload-profile-picture/', {
+        method: 'POST',
+        headers: { ...JSON_CLIENT, 'x-test-user': '1', 'content-type': form.contentType },
+        body: form.body,
+      });
+      expect([res.status, res.json.error.code]).toEqual([400, 'NO_FILE']);
+      expect(await app.files()).toEqual([]);
+    });
+
+    it('answers 413 FILE_TOO_LARGE for a declared huge body, closing the connection, and keeps the old picture', async () => {
+      const app = await setup();
+      const before = (await app.upload('1', jpeg)).json.picture;
+      const files = await app.files();
+      const boundary = 'b0undary';
+      const res = await rawExchange(
+        app.port,
+        'POST /upload-profile-picture/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nX-Test-User: 1\r\n' +
+          `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 52428800\r\n\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="big.jpg"\r\n` +
+          'Content-Type: image/jpeg\r\n\r\n',
+        { keepWriting: true },
+      );
+      expect(res.status).toBe(413);
+      expect(res.headers.connection).toBe('close');
+      expect(JSON.parse(res.body).error.code).toBe('FILE_TOO_LARGE');
+      expect(await app.users.getPicture('1')).toEqual(withoutUrls(before));
+      expect(await app.files()).toEqual(files);
+    });
+
+    it('answers 503 BUSY with Retry-After when every processing slot and the queue are taken', async () => {
+      let slowArrived!: () => void;
+      const arrived = new Promise<void>((resolve) => (slowArrived = resolve));
+      const app = await setup(
+        {
+          getUser: (native: unknown) => {
+            const user = harness.userOf(native);
+            if (user?.id === 'slow') setImmediate(slowArrived);
+            return user;
+          },
+        },
+        { concurrency: 1, maxQueue: 0 },
+      );
+      // The slow upload takes the only slot before its body, then never sends the body.
+      const slow = net.connect(app.port, '127.0.0.1');
+      slow.on('error', () => {});
+      slow.write(
+        'POST /upload-profile-picture/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nX-Test-User: slow\r\n' +
+          'Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: 5000\r\n\r\n--zz\r\n',
+      );
+      await arrived;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const res = await app.upload('2', jpeg);
+      slow.destroy();
+      expect([res.status, res.json.error.code]).toEqual([503, 'BUSY']);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(await app.users.getPicture('2')).toBeNull();
+      expect(await app.files()).toEqual([]);
+    });
+
+    it('cuts off an undeclared (chunked) oversized body with 413 and Connection: close', async () => {
+      const app = await setup({}, { limits: { fileSize: 64 * 1024 } });
+      const before = (await app.upload('1', jpeg)).json.picture;
+      const files = await app.files();
+      const part =
+        '--cc\r\nContent-Disposition: form-data; name="profile_picture"; filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n';
+      const res = await rawExchange(
+        app.port,
+        'POST /upload-profile-picture/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nX-Test-User: 1\r\n' +
+          'Content-Type: multipart/form-data; boundary=cc\r\nTransfer-Encoding: chunked\r\n\r\n' +
+          `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`,
+        { keepWriting: true, chunked: true },
+      );
+      expect([res.status, JSON.parse(res.body).error.code, res.headers.connection]).toEqual([413, 'FILE_TOO_LARGE', 'close']);
+      expect(await app.users.getPicture('1')).toEqual(withoutUrls(before));
+      expect(await app.files()).toEqual(files);
+    });
+
+    it('answers 408 TIMEOUT to a body that stalls, and stores nothing', async () => {
+      const app = await setup({}, { limits: { bodyTimeout: 300 } });
+      const res = await rawExchange(
+        app.port,
+        'POST /upload-profile-picture/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nX-Test-User: 1\r\n' +
+          'Content-Type: multipart/form-data; boundary=tt\r\nContent-Length: 100000\r\n\r\n' +
+          '--tt\r\nContent-Disposition: form-data; name="profile_picture"; filename="a.jpg"\r\n\r\n\xff\xd8\xff',
+      );
+      expect([res.status, JSON.parse(res.body).error.code, res.headers.connection]).toEqual([408, 'TIMEOUT', 'close']);
+      expect(await app.users.getPicture('1')).toBeNull();
+      expect(await app.files()).toEqual([]);
+    });
+
+    it('answers 400 BAD_REQUEST to malformed multipart (boundary never found, truncated body)', async () => {
+      const app = await setup();
+      const unrelated = await app.send('/upload-profile-picture/', {
+        method: 'POST',
+        headers: { ...JSON_CLIENT, 'x-test-user': '1', 'content-type': 'multipart/form-data; boundary=expected' },
+        body: '--other\r\nContent-Disposition: form-data; name="profile_picture"; filename="a.jpg"\r\n\r\nxx\r\n--other--\r\n',
+      });
+      expect([unrelated.status, unrelated.json.error.code]).toEqual([400, 'BAD_REQUEST']);
+      const form = multipart([{ name: 'profile_picture', filename: 'a.jpg', type: 'image/jpeg', data: jpeg }]);
+      const truncated = await app.send('/upload-profile-picture/', {
+        method: 'POST',
+        headers: { ...JSON_CLIENT, 'x-test-user': '1', 'content-type': form.contentType },
+        body: form.body.subarray(0, form.body.length - 20),
+      });
+      expect([truncated.status, truncated.json.error.code]).toEqual([400, 'BAD_REQUEST']);
+      expect(await app.users.getPicture('1')).toBeNull();
+      expect(await app.files()).toEqual([]);
+      expect(app.errors).toEqual([]);
+    });
+
+    it('survives a client aborting mid-body: nothing stored, old picture kept, nothing sent to the error handler', async () => {
+      const app = await setup();
+      const before = (await app.upload('1', jpeg)).json.picture;
+      const files = await app.files();
+      const form = multipart([{ name: 'profile_picture', filename: 'b.jpg', type: 'image/jpeg', data: jpeg2 }]);
+      const socket = net.connect(app.port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(
+        'POST /upload-profile-picture/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nX-Test-User: 1\r\n' +
+          `Content-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\n\r\n`,
+      );
+      socket.write(form.body.subarray(0, form.body.length - 30));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+      // The server answers nobody; give it time to notice and clean up, then check that nothing changed.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await app.users.getPicture('1')).toEqual(withoutUrls(before));
+      expect(await app.files()).toEqual(files);
+      // Koa itself reports the broken socket (`HPE_INVALID_EOF_STATE` via on-finished); nothing else may arrive.
+      expect(app.errors.filter((err) => !isClientDisconnect(err))).toEqual([]);
+      expect((await app.upload('1', jpeg2)).status).toBe(200);
+    });
+
+    it('answers 422 for a text file renamed .jpg and keeps the old picture', async () => {
+      const app = await setup();
+      const before = (await app.upload('1', jpeg)).json.picture;
+      const files = await app.files();
+      const res = await app.upload('1', Buffer.from('just some text, not a picture\n'.repeat(20)), JSON_CLIENT, 'photo.jpg');
+      expect(res.status).toBe(422);
+      expect(res.json.error.code).toBe('NOT_AN_IMAGE');
+      expect(await app.users.getPicture('1')).toEqual(withoutUrls(before));
+      expect(await app.files()).toEqual(files);
+      expect((await app.send(before.urls.md)).status).toBe(200);
+    });
+
+    it('redirects a failed form post with the error code and reports it to onResult', async () => {
+      const events: any[] = [];
+      const app = await setup({ redirectTo: '/account/?tab=picture#avatar', onResult: (event: any) => void events.push(event) });
+      const res = await app.upload('1', Buffer.from('not an image at all'), formPost(app.base));
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/account/?tab=picture&profile_picture_error=NOT_AN_IMAGE#avatar');
+      expect(events.map((e) => [e.action, e.error?.code, e.picture])).toEqual([['upload', 'NOT_AN_IMAGE', undefined]]);
+      const anonymous = await app.send('/remove-profile-picture/', { method: 'POST', headers: formPost(app.base) });
+      expect(anonymous.headers.location).toBe('/account/?tab=picture&profile_picture_error=UNAUTHENTICATED#avatar');
+      expect(events[1].error.code).toBe('UNAUTHENTICATED');
+    });
+
+    it('does not call onResult for JSON requests', async () => {
+      const events: unknown[] = [];
+      const app = await setup({ onResult: (event: unknown) => void events.push(event) });
+      expect((await app.upload('1', jpeg)).status).toBe(200);
+      expect((await app.upload('1', Buffer.from('nope'))).status).toBe(422);
+      expect(events).toEqual([]);
+    });
+  });
+
+  describe('remove', () => {
+    it('removes the record and the files, answering JSON { removed }', async () => {
+      const app = await setup();
+      const { picture } = (await app.upload('1', jpeg)).json;
+      const res = await app.send('/remove-profile-picture/', { method: 'POST', headers: { ...JSON_CLIENT, 'x-test-user': '1' } });
+      expect([res.status, res.json]).toEqual([200, { removed: true }]);
+      expect(await app.users.getPicture('1')).toBeNull();
+      expect(await app.files()).toEqual([]);
+      expect((await app.send(picture.urls.md)).status).toBe(404);
+      const again = await app.send('/remove-profile-picture/', { method: 'POST', headers: { ...JSON_CLIENT, 'x-test-user': '1' } });
+      expect([again.status, again.json]).toEqual([200, { removed: false }]);
+    });
+
+    it('redirects a form post with profile_picture=removed and reports to onResult', async () => {
+      const events: any[] = [];
+      const app = await setup({ onResult: (event: any) => void events.push(event) });
+      await app.upload('1', jpeg);
+      const res = await app.send('/remove-profile-picture/', {
+        method: 'POST',
+        headers: { ...formPost(app.base), 'x-test-user': '1', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'confirm=1',
+      });
+      expect([res.status, res.headers.location]).toEqual([303, '/profile/?profile_picture=removed']);
+      expect(events.map((e) => [e.action, e.picture, e.removed, e.error])).toEqual([['remove', null, true, undefined]]);
+      expect(await app.files()).toEqual([]);
+    });
+
+    it('maps a failing user repository to 502 STORAGE_FAILED without leaking the cause', async () => {
+      const inner = memoryUserRepository();
+      const users: UserRepository = {
+        getPicture: async () => {
+          throw new Error('SQLITE_BUSY: /var/secret/path.db');
+        },
+        setPicture: (...args) => inner.setPicture(...args),
+      };
+      const app = await setup({}, { users });
+      const res = await app.send('/remove-profile-picture/', { method: 'POST', headers: { ...JSON_CLIENT, 'x-test-user': '1' } });
+      expect(res.status).toBe(502);
+      expect(res.json.error.code).toBe('STORAGE_FAILED');
+      expect(res.text).not.toContain('SQLITE');
+      expect(app.errors).toEqual([]);
+    });
+  });
+
+  describe('media', () => {
+    it('serves stored bytes with content, caching and safety headers', async () => {
+      const app = await setup();
+      const { picture } = (await app.upload('1', jpeg)).json;
+      const key: string = picture.variants.md.key;
+      const stored = await readFile(path.join(app.mediaRoot, ...key.split('/')));
+      const res = await app.send(picture.urls.md);
+      expect(res.status).toBe(200);
+      expect(res.body.equals(stored)).toBe(true);
+      expect(res.headers['content-type']).toBe('image/webp');
+      expect(res.headers['content-length']).toBe(String(stored.length));
+      expect(res.headers.etag).toMatch(/^(W\/)?"[^"]+"$/);
+      expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect((await sharp(res.body).metadata()).width).toBe(256);
+    });
+
+    it('answers 304 to a matching If-None-Match and HEAD without a body', async () => {
+      const app = await setup();
+      const { picture } = (await app.upload('1', jpeg)).json;
+      const first = await app.send(picture.urls.sm);
+      const etag = first.headers.etag!;
+      const cached = await app.send(picture.urls.sm, { headers: { 'if-none-match': etag } });
+      expect(cached.status).toBe(304);
+      expect(cached.body.length).toBe(0);
+      expect(cached.headers.etag).toBe(etag);
+      const stale = await app.send(picture.urls.sm, { headers: { 'if-none-match': '"something-else"' } });
+      expect(stale.status).toBe(200);
+      const head = await app.send(picture.urls.sm, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.body.length).toBe(0);
+      expect(head.headers['content-length']).toBe(String(first.body.length));
+      expect(head.headers['content-type']).toBe('image/webp');
+    });
+
+    it('answers 404 for an unknown key', async () => {
+      const app = await setup();
+      const res = await app.send('/media/profile_pictures/1/0000-md.webp');
+      expect(res.status).toBe(404);
+      expect(res.text).toBe('Not found');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect((await app.send('/media/profile_pictures/1/0000-md.webp', { method: 'HEAD' })).status).toBe(404);
+    });
+
+    it('answers 404 to every traversal attempt and malformed escape, without leaking files outside the root', async () => {
+      const app = await setup();
+      const { picture } = (await app.upload('1', jpeg)).json;
+      const [, user, file] = (picture.variants.md.key as string).split('/');
+      await writeFile(path.join(app.dir, 'secret.txt'), 'TOP-SECRET');
+      await writeFile(path.join(app.dir, 'secret.webp'), 'TOP-SECRET');
+      const attempts = [
+        '/media/../secret.txt',
+        '/media/profile_pictures/../../secret.txt',
+        `/media/profile_pictures/${user}/../${user}/${file}`,
+        '/media/%2e%2e/secret.txt',
+        '/media/%2e%2e%2fsecret.txt',
+        '/media/profile_pictures%2f..%2f..%2fsecret.txt',
+        '/media/%2E%2E%2F%2E%2E%2Fsecret.webp',
+        '/media/..%5csecret.txt',
+        '/media/profile_pictures\\..\\..\\secret.txt',
+        '/media/..%255csecret.txt',
+        '/media/secret.webp%00.webp',
+        `/media/profile_pictures/${user}/${file}%00`,
+        '/media/%00',
+        '/media//etc/passwd',
+        '/media/%2Fetc%2Fpasswd',
+        '/media/%c0%ae%c0%ae/secret.txt',
+        '/media/%E0%A4%A',
+        '/media/%',
+        '/media/',
+      ];
+      for (const target of attempts) {
+        const res = await app.send(target);
+        expect([target, res.status]).toEqual([target, 404]);
+        expect(res.text).not.toContain('TOP-SECRET');
+      }
+      expect(app.errors).toEqual([]);
+    });
+  });
+
+  describe('avatar', () => {
+    it('redirects to the current picture (302, no-cache), by variant', async () => {
+      const app = await setup();
+      const { picture } = (await app.upload('1', jpeg)).json;
+      const md = await app.send('/avatar/1');
+      expect([md.status, md.headers.location, md.headers['cache-control']]).toEqual([302, picture.urls.md, 'no-cache']);
+      const sm = await app.send('/avatar/1/?variant=sm');
+      expect([sm.status, sm.headers.location]).toEqual([302, picture.urls.sm]);
+      const followed = await app.send(sm.headers.location!);
+      expect((await sharp(followed.body).metadata()).width).toBe(64);
+    });
+
+    it('answers the placeholder SVG for a user without a picture', async () => {
+      const app = await setup();
+      const res = await app.send('/avatar/1?variant=lg');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'");
+      expect(res.headers['cache-control']).toBe('no-cache');
+      expect(res.text).toBe(app.pictures.placeholder({ id: '1' }));
+      expect(res.text).toContain('>?</text>');
+    });
+
+    it('draws the initial from getUsername and escapes the user id', async () => {
+      const app = await setup({ getUsername: async (id: string) => (id === 'a b' ? 'ada' : null) });
+      const res = await app.send('/avatar/a%20b');
+      expect(res.text).toBe(app.pictures.placeholder({ id: 'a b', username: 'ada' }));
+      expect(res.text).toContain('>A</text>');
+    });
+
+    it('answers 400 for an unknown variant and 404 for a missing or malformed user id', async () => {
+      const app = await setup();
+      const bad = await app.send('/avatar/1?variant=xl');
+      expect([bad.status, bad.json.error.code]).toEqual([400, 'BAD_REQUEST']);
+      for (const target of ['/avatar/', '/avatar/%E0%A4%A', '/avatar/a%2Fb', `/avatar/${'x'.repeat(300)}`]) {
+        expect([target, (await app.send(target)).status]).toEqual([target, 404]);
+      }
+    });
+  });
+}
+
+// --- helpers ---
+
+interface RequestInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+/** One request on a fresh connection; the path is sent exactly as given (no normalisation). */
+export function request(port: number, target: string, init: RequestInit = {}): Promise<TestResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: target, method: init.method ?? 'GET', headers: init.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const text = body.toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode!, headers: res.headers, body, text, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/**
+ * Writes `head` on a raw socket (optionally then keeps writing body bytes, as a client that ignores the answer)
+ * and reads until the server closes. Rejects after 5 s: a server that waits for a body it should not read fails.
+ */
+export async function rawExchange(
+  port: number,
+  head: string,
+  options: { keepWriting?: boolean; chunked?: boolean } = {},
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let received = '';
+  let open = true;
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  socket.on('error', () => {}); // EPIPE / ECONNRESET once the server closes while we write: expected
+  socket.write(head);
+  const bytes = Buffer.alloc(64 * 1024, 0x61);
+  const filler = options.chunked ? Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')]) : bytes;
+  const pump = () => {
+    while (open && options.keepWriting) if (!socket.write(filler)) return void socket.once('drain', pump);
+  };
+  pump();
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within 5 s; received: ${received.slice(0, 200)}`));
+    }, 5_000);
+    socket.once('close', () => {
+      open = false;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  const end = received.indexOf('\r\n\r\n');
+  const lines = received.slice(0, end).split('\r\n');
+  const headers = Object.fromEntries(
+    lines.slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+  );
+  let body = received.slice(end + 4);
+  if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
+  return { status: Number(lines[0]!.split(' ')[1]), headers, body };
+}
+
+/** Builds a `multipart/form-data` body. */
+export function multipart(parts: Array<{ name: string; filename?: string; type?: string; data: Buffer | string }>) {
+  const boundary = `----pp${Math.random().toString(16).slice(2)}`;
+  const chunks: Buffer[] = [];
+  for (const part of parts) {
+    const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ''}`;
+    const type = part.type ? `\r\nContent-Type: ${part.type}` : '';
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}${type}\r\n\r\n`));
+    chunks.push(Buffer.isBuffer(part.data) ? part.data : Buffer.from(part.data));
+    chunks.push(Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** Listens on 127.0.0.1:0 and returns the started app's address and closer. */
+export async function listen(server: http.Server, errors: unknown[]): Promise<StartedApp> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    port,
+    errors,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Parses `x-test-user: id[:username]`. */
+export function parseTestUser(header: unknown): { id: string; username?: string } | null {
+  if (typeof header !== 'string' || header === '') return null;
+  const [id, username] = header.split(':');
+  return username ? { id: id!, username } : { id: id! };
+}
+
+async function listFiles(root: string): Promise<string[]> {
+  try {
+    const entries = await readdir(root, { recursive: true, withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+      .sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** A socket-level error caused by the client going away, as frameworks report it. */
+function isClientDisconnect(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('HPE_') || code === 'ECONNRESET' || code === 'EPIPE');
+}
+
+function keysOf(record: PictureRecord): string[] {
+  return Object.values(record.variants).map((variant) => variant.key);
+}
+
+function withoutUrls(picture: Record<string, unknown>): Record<string, unknown> {
+  const { urls: _urls, ...record } = picture;
+  return record;
+}
+
+function dechunk(body: string): string {
+  let out = '';
+  let rest = body;
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, lineEnd), 16);
+    if (!size) return out;
+    out += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    rest = rest.slice(lineEnd + 2 + size + 2);
+  }
+}

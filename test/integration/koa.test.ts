@@ -1,0 +1,88 @@
+/**
+ * The adapter conformance suite against Koa 3 (`koa`) and Koa 2 (`koa2` alias), plus koa-session.
+ */
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import Koa from 'koa';
+import session from 'koa-session';
+import { describe, expect, it } from 'vitest';
+import { profilePictureRouter } from '../../adapters/koa/index.js';
+import { createProfilePictures, memoryStorage, memoryUserRepository } from '../../src/index.js';
+import { describeAdapters, listen, multipart, parseTestUser, request, type AdapterHarness } from './adapter-suite.js';
+
+const Koa2 = createRequire(import.meta.url)('koa2') as typeof Koa;
+
+const majors = [
+  { name: 'koa 3', Koa },
+  { name: 'koa 2', Koa: Koa2 },
+];
+
+function koaHarness(name: string, KoaClass: typeof Koa): AdapterHarness {
+  return {
+    name,
+    create: (pictures, options) => profilePictureRouter(pictures, options as never),
+    userOf: (ctx) => (ctx as Koa.Context).state.user ?? null,
+    async start(pictures, options) {
+      const errors: unknown[] = [];
+      const app = new KoaClass();
+      app.on('error', (err: unknown) => errors.push(err)); // replaces Koa's default logging; onerror still answers 500
+      app.use(async (ctx, next) => {
+        const user = parseTestUser(ctx.get('x-test-user'));
+        if (user) ctx.state.user = user;
+        await next();
+      });
+      app.use(profilePictureRouter(pictures, { getUser: (ctx: Koa.Context) => ctx.state.user ?? null, ...options } as never));
+      app.use((ctx) => {
+        ctx.status = 404;
+        ctx.body = 'app-fallthrough';
+      });
+      return listen(http.createServer(app.callback()), errors);
+    },
+  };
+}
+
+describeAdapters(majors.map((major) => koaHarness(major.name, major.Koa)));
+
+for (const major of majors) {
+  describe(`${major.name}: Koa specifics`, () => {
+    it('works with koa-session (ctx.session.user)', async () => {
+      const users = memoryUserRepository();
+      const pictures = createProfilePictures({ storage: memoryStorage(), users });
+      const koa = new major.Koa();
+      koa.keys = ['test-key'];
+      koa.use(session({ signed: true }, koa as never));
+      koa.use(async (ctx, next) => {
+        if (ctx.method === 'POST' && ctx.path === '/login') {
+          ctx.session!.user = { id: 'k-9', username: 'kim' };
+          ctx.body = 'ok';
+          return;
+        }
+        await next();
+      });
+      koa.use(profilePictureRouter(pictures, { getUser: (ctx) => ctx.session?.user ?? null }));
+      const app = await listen(http.createServer(koa.callback()), []);
+      try {
+        const anonymous = await request(app.port, '/remove-profile-picture/', { method: 'POST', headers: { accept: 'application/json' } });
+        expect(anonymous.status).toBe(401);
+        const login = await request(app.port, '/login', { method: 'POST' });
+        const cookie = (login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+        const { default: sharp } = await import('sharp');
+        const jpeg = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#00a' } }).jpeg().toBuffer();
+        const form = multipart([{ name: 'profile_picture', filename: 'me.jpg', data: jpeg }]);
+        const res = await request(app.port, '/upload-profile-picture/', {
+          method: 'POST',
+          headers: { cookie, accept: 'application/json', 'content-type': form.contentType },
+          body: form.body,
+        });
+        expect(res.status).toBe(200);
+        const { urls, ...picture } = res.json.picture;
+        expect(await users.getPicture('k-9')).toEqual(picture);
+        expect(Object.keys(urls).sort()).toEqual(['lg', 'md', 'sm']);
+        const media = await request(app.port, urls.lg);
+        expect([media.status, media.headers['content-type']]).toEqual([200, 'image/webp']);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+}

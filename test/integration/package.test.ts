@@ -1,0 +1,251 @@
+/**
+ * The built package as a consumer sees it: `dist/` loaded by plain Node (child processes, so vitest's own module
+ * loader is not involved) through the package's self-reference, in a pure ESM process, a pure CommonJS process and
+ * a process that loads both copies. `npm test` builds first; run alone, the test builds when `dist/` is missing.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DIST = path.join(ROOT, 'dist');
+
+interface ExportTarget {
+  types: string;
+  default: string;
+}
+interface PackageJson {
+  name: string;
+  main: string;
+  module: string;
+  types: string;
+  files: string[];
+  exports: Record<string, string | { import: ExportTarget; require: ExportTarget }>;
+}
+
+/** How esbuild (or tsc) emits the error class definition. */
+const DEFINES_ERROR_CLASS = /\bProfilePictureError = class\b|\bclass ProfilePictureError\b/;
+
+const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as PackageJson;
+/** Every code subpath of the package, as a consumer imports it: `profile-picture`, `profile-picture/express`, … */
+const specifiers = Object.keys(pkg.exports)
+  .filter((subpath) => subpath !== './package.json')
+  .map((subpath) => (subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`));
+
+beforeAll(async () => {
+  if (!existsSync(path.join(DIST, 'index.js'))) await run('npm', ['run', 'build'], { cwd: ROOT });
+}, 180_000);
+
+/** Runs `source` with plain Node in the package root and parses the JSON it prints last. */
+async function node<T>(source: string, type: 'module' | 'commonjs'): Promise<T> {
+  const { stdout } = await run(process.execPath, ['--input-type', type, '--eval', source], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as T;
+}
+
+/**
+ * Source of `roundTrip(lib, sharp)`: a real upload through a build, then a served variant and a failing upload.
+ * Shared by the ESM and CJS children (plain JavaScript, no imports of its own).
+ */
+const ROUND_TRIP = `
+async function roundTrip(lib, sharp) {
+  const pictures = lib.createProfilePictures({ storage: lib.memoryStorage(), users: lib.memoryUserRepository() });
+  const jpeg = await sharp({ create: { width: 120, height: 80, channels: 3, background: '#c83232' } }).jpeg().toBuffer();
+  const record = await pictures.upload('42', jpeg);
+  const served = await pictures.serve(record.variants.md.key);
+  const chunks = [];
+  for await (const chunk of served.body) chunks.push(chunk);
+  const body = Buffer.concat(chunks);
+  const meta = await sharp(body).metadata();
+  const error = await pictures.upload('42', Buffer.from('plain text, not an image')).catch((err) => err);
+  return {
+    record,
+    served: { status: served.status, type: served.headers['Content-Type'], bytes: body.length, format: meta.format, width: meta.width },
+    error,
+    errorInfo: { code: error.code, status: error.status, isBranded: lib.isProfilePictureError(error), isInstance: error instanceof lib.ProfilePictureError },
+    current: await pictures.get('42'),
+  };
+}
+`;
+
+interface RoundTrip {
+  record: { contentType: string; variants: Record<string, { key: string; width: number; bytes: number }> };
+  served: { status: number; type: string; bytes: number; format: string; width: number };
+  errorInfo: { code: string; status: number; isBranded: boolean; isInstance: boolean };
+}
+
+function expectWorkingRoundTrip(result: RoundTrip): void {
+  expect(Object.keys(result.record.variants)).toEqual(['sm', 'md', 'lg']);
+  expect(result.record.variants.md!.key).toMatch(/^profile_pictures\/42\/[0-9a-f]{24}-md\.webp$/);
+  expect(result.served).toEqual({
+    status: 200,
+    type: 'image/webp',
+    bytes: result.record.variants.md!.bytes,
+    format: 'webp',
+    width: 256,
+  });
+  // Plain text is rejected by content, with the branded error of the same build.
+  expect(result.errorInfo.status).toBeGreaterThanOrEqual(400);
+  expect(result.errorInfo.status).toBeLessThan(500);
+  expect(result.errorInfo).toMatchObject({ isBranded: true, isInstance: true });
+}
+
+describe('package (built dist/)', () => {
+  it('declares every export target, and every built entry is exported', async () => {
+    expect(pkg.files).toEqual(['dist']);
+    for (const file of [pkg.main, pkg.module, pkg.types]) expect(existsSync(path.join(ROOT, file)), file).toBe(true);
+    const exported = new Set<string>();
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      if (typeof target === 'string') {
+        expect(existsSync(path.join(ROOT, target)), `${subpath} → ${target}`).toBe(true);
+        continue;
+      }
+      for (const condition of [target.import, target.require]) {
+        for (const file of [condition.types, condition.default]) {
+          expect(existsSync(path.join(ROOT, file)), `${subpath} → ${file}`).toBe(true);
+        }
+      }
+      expect(target.import.default).toMatch(/\.js$/);
+      expect(target.require.default).toMatch(/\.cjs$/);
+      expect(target.import.types).toMatch(/\.d\.ts$/);
+      expect(target.require.types).toMatch(/\.d\.cts$/);
+      exported.add(path.basename(target.import.default, '.js'));
+    }
+    const entries = (await readdir(DIST))
+      .filter((file) => file.endsWith('.js') && !file.startsWith('chunk-'))
+      .map((file) => file.slice(0, -3));
+    expect(entries.sort()).toEqual([...exported].sort());
+  });
+
+  it('loads every subpath with import and with require, with the same export names', async () => {
+    const esm = await node<Record<string, string[]>>(
+      `const out = {};
+       for (const id of ${JSON.stringify(specifiers)}) out[id] = Object.keys(await import(id)).sort();
+       console.log(JSON.stringify(out));`,
+      'module',
+    );
+    const cjs = await node<Record<string, string[]>>(
+      `const out = {};
+       for (const id of ${JSON.stringify(specifiers)}) out[id] = Object.keys(require(id)).filter((k) => k !== '__esModule').sort();
+       console.log(JSON.stringify(out));`,
+      'commonjs',
+    );
+    expect(Object.keys(esm)).toEqual(specifiers);
+    expect(cjs).toEqual(esm);
+    expect(esm['profile-picture']).toMatchInlineSnapshot(`
+      [
+        "BUSY_RETRY_AFTER_SECONDS",
+        "CROP_FIELDS",
+        "DEFAULTS",
+        "DRAIN_GRACE_MS",
+        "ENVELOPE_ALLOWANCE",
+        "ERROR_CODES",
+        "INPUT_FORMATS",
+        "OUTPUT_FORMATS",
+        "ProfilePictureError",
+        "clientConfig",
+        "createProfilePictures",
+        "diskStorage",
+        "isProfilePictureError",
+        "isSafeKey",
+        "memoryStorage",
+        "memoryUserRepository",
+        "shouldCloseConnection",
+        "toErrorBody",
+      ]
+    `);
+    for (const adapter of ['profile-picture/express', 'profile-picture/koa']) {
+      if (specifiers.includes(adapter)) expect(esm[adapter]).toContain('profilePictureRouter');
+    }
+  });
+
+  it('uploads, serves and rejects through the ESM build in a pure ESM process', async () => {
+    const result = await node<RoundTrip>(
+      `import sharp from 'sharp';
+       import * as lib from 'profile-picture';
+       ${ROUND_TRIP}
+       const { error, ...rest } = await roundTrip(lib, sharp);
+       console.log(JSON.stringify(rest));`,
+      'module',
+    );
+    expectWorkingRoundTrip(result);
+  });
+
+  it('uploads, serves and rejects through the CJS build in a pure CommonJS process', async () => {
+    const result = await node<RoundTrip>(
+      `const sharp = require('sharp');
+       const lib = require('profile-picture');
+       ${ROUND_TRIP}
+       roundTrip(lib, sharp).then(({ error, ...rest }) => console.log(JSON.stringify(rest)));`,
+      'commonjs',
+    );
+    expectWorkingRoundTrip(result);
+  });
+
+  it('recognises errors across the ESM and CJS copies by brand (instanceof cannot)', async () => {
+    const result = await node<Record<string, boolean | string>>(
+      `import { createRequire } from 'node:module';
+       import sharp from 'sharp';
+       import * as esm from 'profile-picture';
+       const cjs = createRequire(import.meta.url)('profile-picture');
+       ${ROUND_TRIP}
+       const fromEsm = (await roundTrip(esm, sharp)).error;
+       const fromCjs = (await roundTrip(cjs, sharp)).error;
+       console.log(JSON.stringify({
+         distinctCopies: esm.ProfilePictureError !== cjs.ProfilePictureError,
+         esmSeesCjs: esm.isProfilePictureError(fromCjs),
+         cjsSeesEsm: cjs.isProfilePictureError(fromEsm),
+         cjsInstanceOfEsm: fromCjs instanceof esm.ProfilePictureError,
+         sameCode: fromEsm.code === fromCjs.code,
+         esmBody: JSON.stringify(cjs.toErrorBody(fromEsm)),
+         plainError: esm.isProfilePictureError(new Error('x')) || cjs.isProfilePictureError({ code: 'CONFLICT' }),
+       }));`,
+      'module',
+    );
+    expect(result).toMatchObject({
+      distinctCopies: true,
+      esmSeesCjs: true,
+      cjsSeesEsm: true,
+      cjsInstanceOfEsm: false,
+      sameCode: true,
+      plainError: false,
+    });
+    expect(JSON.parse(result.esmBody as string).error.code).toMatch(/^[A-Z_]+$/);
+  });
+
+  it('defines the error class once per format, so instanceof holds across entries', async () => {
+    // With tsup's `splitting: false` every CJS entry would inline its own copy of the core.
+    for (const extension of ['.js', '.cjs']) {
+      const files = (await readdir(DIST)).filter((file) => file.endsWith(extension));
+      const defining: string[] = [];
+      for (const file of files) {
+        if (DEFINES_ERROR_CLASS.test(await readFile(path.join(DIST, file), 'utf8'))) defining.push(file);
+      }
+      expect(defining, `files defining ProfilePictureError (${extension})`).toHaveLength(1);
+    }
+    // And at run time: every entry reuses the module the core entry loaded (one class object per format).
+    const result = await node<{ definers: number; loadedByCore: boolean }>(
+      `const fs = require('node:fs');
+       require('profile-picture');
+       const distFiles = () => Object.keys(require.cache).filter((file) => file.includes('/dist/'));
+       const before = new Set(distFiles());
+       for (const id of ${JSON.stringify(specifiers)}) require(id);
+       const definers = distFiles().filter((file) => ${DEFINES_ERROR_CLASS}.test(fs.readFileSync(file, 'utf8')));
+       console.log(JSON.stringify({ definers: definers.length, loadedByCore: definers.every((file) => before.has(file)) }));`,
+      'commonjs',
+    );
+    expect(result).toEqual({ definers: 1, loadedByCore: true });
+  });
+
+  it('passes publint --strict', async () => {
+    const { stdout } = await run(path.join(ROOT, 'node_modules', '.bin', 'publint'), ['--strict'], { cwd: ROOT });
+    expect(stdout).toMatch(/All good!/);
+  }, 60_000);
+});
