@@ -5,6 +5,9 @@ export default defineConfig({
     index: 'src/index.ts',
     express: 'adapters/express/index.ts',
     koa: 'adapters/koa/index.ts',
+    // The browser widget. Built with the rest (one config, so no parallel builds racing on `clean`); it imports
+    // nothing at runtime, so dist/client.js is a self-contained ES module a page can load directly.
+    client: 'src/client/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -2,7 +2,11 @@
  * The limits a browser needs for instant feedback, taken from the server's own options so they are never
  * duplicated (and never drift) in client code. The server still enforces everything itself.
  */
+import type { ClientConfig } from './client/config.js';
 import type { ResolvedOptions } from './options.js';
+
+// Defined beside the widget, which must not pull Node types into its declarations.
+export type { ClientConfig };
 
 const MIME_BY_FORMAT = {
   jpeg: 'image/jpeg',
@@ -14,18 +18,6 @@ const MIME_BY_FORMAT = {
   tiff: 'image/tiff',
   heif: 'image/heic',
 } as const;
-
-/** JSON-safe settings for the upload widget. */
-export interface ClientConfig {
-  /** Largest accepted file in bytes. */
-  maxFileSize: number;
-  /** Accepted MIME types, for `<input accept>` and a quick pre-check (the server sniffs content regardless). */
-  accept: string[];
-  /** Shortest accepted image side in pixels. */
-  minSide: number;
-  /** Multipart field that carries the file. */
-  fieldName: string;
-}
 
 /**
  * Derives the {@link ClientConfig} for `options` (pass `pictures.options`).

@@ -1,0 +1,155 @@
+// @ts-check
+/**
+ * The Express version of Portrait, the reference app: accounts and sessions in SQLite, profile pictures through
+ * `profile-picture/express`. `createApp()` builds the app without listening, so tests can start it anywhere.
+ */
+import express from 'express';
+import session from 'express-session';
+import { profilePictureRouter } from 'profile-picture/express';
+import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
+import { PAGE_HEADERS, createSite, isSameOriginPost } from '../shared/site.js';
+import {
+  authPage,
+  dashboardPage,
+  errorPage,
+  homePage,
+  profilePage,
+  removePage,
+  successPage,
+} from '../shared/views/pages.js';
+import { SqliteSessionStore } from './session-store.js';
+
+/** @typedef {import('../shared/views/components.js').Account} Account */
+
+/**
+ * @param {import('../shared/site.js').SiteOptions} options
+ */
+export function createApp(options) {
+  const site = createSite(options);
+  const { db, pictures, accounts, secret } = site;
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.use((req, res, next) => {
+    const asset = req.method === 'GET' || req.method === 'HEAD' ? findAsset(req.path) : null;
+    if (!asset) return next();
+    res.set({ ...ASSET_HEADERS, 'Content-Type': asset.type }).send(asset.body);
+  });
+
+  app.use(
+    session({
+      store: new SqliteSessionStore(db),
+      secret,
+      name: 'portrait.sid',
+      resave: false,
+      saveUninitialized: false,
+      // SameSite=Lax: the cookie does not ride along on cross-site posts (a second line of CSRF defence).
+      cookie: { httpOnly: true, sameSite: 'lax', maxAge: 7 * 24 * 60 * 60 * 1000 },
+    }),
+  );
+
+  // The signed-in account, looked up once per request.
+  app.use((req, res, next) => {
+    res.locals.user = accounts.find(req.session.userId);
+    next();
+  });
+
+  // Upload, remove, media and avatar routes. HTML form posts come back to /profile/ with a status in the query.
+  app.use(
+    profilePictureRouter(pictures, {
+      getUser: (req) => /** @type {Account | null} */ (req.res?.locals.user ?? null),
+      getUsername: (id) => accounts.find(id)?.username,
+    }),
+  );
+
+  // The app's own forms get the same cross-site check the library applies to its routes.
+  app.post('/{*any}', (req, res, next) => {
+    if (isSameOriginPost(req.headers)) return next();
+    res.status(403).type('text/plain').send('Cross-site form posts are not allowed.');
+  });
+  app.use(express.urlencoded({ extended: false, limit: '16kb' }));
+
+  /**
+   * Renders a page with the current user and picture.
+   * @param {import('express').Response} res
+   * @param {(model: any) => string} page
+   * @param {Record<string, unknown>} [extra]
+   * @param {number} [status]
+   */
+  async function render(res, page, extra = {}, status = 200) {
+    /** @type {Account | null} */
+    const user = res.locals.user;
+    const picture = user ? await pictures.get(user.id) : null;
+    const path = res.req.path;
+    res.status(status).set(PAGE_HEADERS).type('html').send(page({ user, picture, pictures, path, ...extra }));
+  }
+
+  /** @type {import('express').RequestHandler} */
+  const signedIn = (req, res, next) => (res.locals.user ? next() : res.redirect(303, '/login/'));
+
+  /**
+   * Starts a fresh session for `account` (a new id, so a session fixed before login is worthless).
+   * @param {import('express').Request} req
+   * @param {Account} account
+   */
+  const logIn = (req, account) =>
+    new Promise((resolve, reject) => {
+      req.session.regenerate((err) => {
+        if (err) return reject(err);
+        req.session.userId = account.id;
+        req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve(undefined)));
+      });
+    });
+
+  app.get('/', (req, res) => (res.locals.user ? res.redirect('/dashboard/') : render(res, homePage)));
+
+  app.get('/signup/', (req, res) => render(res, authPage, { mode: 'signup' }));
+  app.post('/signup/', async (req, res) => {
+    const username = String(req.body.username ?? '');
+    const result = await accounts.create({ username, password: String(req.body.password ?? '') });
+    if ('error' in result) {
+      return render(res, authPage, { mode: 'signup', username, errors: { [result.field]: result.error } }, 400);
+    }
+    await logIn(req, result.account);
+    res.redirect(303, '/success/?welcome=new');
+  });
+
+  app.get('/login/', (req, res) =>
+    render(res, authPage, { mode: 'login', notice: req.query.bye ? 'You have been logged out.' : undefined }),
+  );
+  app.post('/login/', async (req, res) => {
+    const username = String(req.body.username ?? '');
+    const account = await accounts.authenticate({ username, password: String(req.body.password ?? '') });
+    if (!account) {
+      return render(res, authPage, { mode: 'login', username, errors: { form: 'Wrong username or password.' } }, 401);
+    }
+    await logIn(req, account);
+    res.redirect(303, '/success/');
+  });
+
+  app.post('/logout/', (req, res, next) => {
+    req.session.destroy((err) => {
+      if (err) return next(err);
+      res.clearCookie('portrait.sid');
+      res.redirect(303, '/login/?bye=1');
+    });
+  });
+
+  app.get('/success/', signedIn, (req, res) => render(res, successPage, { isNew: req.query.welcome === 'new' }));
+  app.get('/dashboard/', signedIn, (req, res) => render(res, dashboardPage));
+  app.get('/profile/', signedIn, (req, res) =>
+    render(res, profilePage, { query: new URLSearchParams(req.originalUrl.split('?')[1] ?? '') }),
+  );
+  app.get('/profile/remove/', signedIn, (req, res) => render(res, removePage));
+
+  app.use((req, res) => render(res, errorPage, { status: 404 }, 404));
+  /** @type {import('express').ErrorRequestHandler} */
+  const onError = (err, req, res, next) => {
+    console.error(err);
+    if (res.headersSent) return next(err);
+    render(res, errorPage, { status: 500 }, 500).catch(next);
+  };
+  app.use(onError);
+
+  return { app, site };
+}

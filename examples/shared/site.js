@@ -1,0 +1,108 @@
+// @ts-check
+/**
+ * What the Express and Koa apps share: settings from the environment, the database, the profile-picture service,
+ * page security headers and the same-origin check for the app's own forms.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createProfilePictures, diskStorage } from 'profile-picture';
+import { accounts } from './accounts.js';
+import { openDatabase, setting } from './database.js';
+import { sqliteUserRepository } from './sqlite-users.js';
+
+/**
+ * @typedef {object} SiteOptions
+ * @property {string} dataDir where `app.db` lives (created on first start)
+ * @property {string} mediaDir where pictures are stored (created on first upload)
+ */
+
+/**
+ * Settings from the environment, with defaults under the app's own folder.
+ * `PORT` (3000), `HOST` (127.0.0.1), `DATA_DIR` (<app>/data), `MEDIA_DIR` (<app>/media), `SESSION_SECRET`.
+ * @param {string} appDir
+ */
+export function settingsFromEnv(appDir) {
+  const port = Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`PORT must be 0–65535, got ${process.env.PORT}`);
+  return {
+    port,
+    host: process.env.HOST ?? '127.0.0.1',
+    dataDir: process.env.DATA_DIR ?? join(appDir, 'data'),
+    mediaDir: process.env.MEDIA_DIR ?? join(appDir, 'media'),
+  };
+}
+
+/**
+ * @typedef {object} Site
+ * @property {import('better-sqlite3').Database} db
+ * @property {import('profile-picture').ProfilePictures} pictures
+ * @property {ReturnType<typeof accounts>} accounts
+ * @property {string} secret the session-cookie signing secret
+ */
+
+/**
+ * Opens the database and builds the services the routes use.
+ * @param {SiteOptions} options
+ * @returns {Site}
+ */
+export function createSite({ dataDir, mediaDir }) {
+  const db = openDatabase(join(dataDir, 'app.db'));
+  const pictures = createProfilePictures({
+    storage: diskStorage({ root: mediaDir }),
+    users: sqliteUserRepository(db),
+  });
+  // A random secret, generated on first start and kept in the database, unless SESSION_SECRET is set.
+  const secret = process.env.SESSION_SECRET ?? setting(db, 'session_secret', () => randomBytes(32).toString('base64url'));
+  return { db, pictures, accounts: accounts(db), secret };
+}
+
+/**
+ * Headers for every HTML page. The CSP allows only same-origin scripts and styles: the upload widget needs no
+ * inline code (its styles are constructed stylesheets). Images are same-origin, inline SVG, or `blob:` (the
+ * widget's preview of the chosen file, which never leaves the browser).
+ */
+export const PAGE_HEADERS = {
+  'Content-Security-Policy':
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; object-src 'none'; " +
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'same-origin',
+  'Cache-Control': 'no-store',
+};
+
+/**
+ * Whether a POST to the app's own forms (login, sign-up, logout) comes from its own pages. The library's routes
+ * check this themselves; these forms need the same protection against cross-site posts (login CSRF).
+ * @param {import('node:http').IncomingHttpHeaders} headers
+ */
+export function isSameOriginPost(headers) {
+  if (headers['sec-fetch-site'] === 'cross-site') return false;
+  const origin = headers.origin;
+  if (!origin) return true; // non-browser clients; browsers always send Origin on POST
+  try {
+    return new URL(origin).host === headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads an `application/x-www-form-urlencoded` body of at most `limit` bytes.
+ * @param {import('node:http').IncomingMessage} req
+ * @param {number} [limit]
+ * @returns {Promise<URLSearchParams>}
+ */
+export async function readForm(req, limit = 16 * 1024) {
+  if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    return new URLSearchParams();
+  }
+  let size = 0;
+  /** @type {Buffer[]} */
+  const chunks = [];
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > limit) throw Object.assign(new Error('Form too large'), { status: 413, expose: true });
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}

@@ -1,0 +1,501 @@
+/// <reference lib="dom" />
+/**
+ * `<profile-picture-upload>`: a drop zone with click-to-choose, preview before upload, instant checks against the
+ * server's limits, a real progress bar and accessible status messages.
+ *
+ * Progressive enhancement: put it inside a plain `<form method="post" enctype="multipart/form-data">` holding a
+ * file input and a submit button. Without JavaScript (or before this module loads) those children render and the
+ * form posts normally; once defined, the element renders its own UI in a shadow root (which has no slot, so the
+ * fallback children disappear) and uploads with XMLHttpRequest, asking the server for JSON.
+ */
+import type { ClientConfig } from './config.js';
+import { checkFile, probeImage, type ClientErrorCode } from './check-file.js';
+import {
+  DEFAULT_MESSAGES,
+  describeTypes,
+  formatBytes,
+  formatMessage,
+  type MessageFacts,
+  type UploadMessages,
+} from './messages.js';
+import { sendFile } from './send.js';
+import { adoptStyles, TEMPLATE } from './template.js';
+
+/** The `picture` of a successful upload response: the stored record plus a URL per variant. */
+export interface UploadedPicture {
+  /** URL of every variant by name, e.g. `{ sm, md, lg }`. */
+  urls: Record<string, string>;
+  [field: string]: unknown;
+}
+
+/** `detail` of `profile-picture:error`. */
+export interface UploadErrorDetail {
+  /** A server error code (`NOT_AN_IMAGE`, `UNAUTHENTICATED`, …), a client check's code, `NETWORK` or `ABORTED`. */
+  code: string;
+  /** The message shown to the user. */
+  message: string;
+  /** HTTP status, or null when the error was found before or without an HTTP answer. */
+  status: number | null;
+}
+
+/** The widget's phases, reflected in its `state` attribute for styling and tests. */
+export type UploadState = 'idle' | 'selected' | 'uploading' | 'processing' | 'done' | 'error';
+
+/** Events the element dispatches (they bubble and cross shadow roots). */
+export interface ProfilePictureUploadEventMap {
+  /** A file passed the client-side checks and is previewed. */
+  'profile-picture:select': CustomEvent<{ file: File }>;
+  /** Upload progress, in bytes. */
+  'profile-picture:progress': CustomEvent<{ loaded: number; total: number }>;
+  /** The server stored the picture. */
+  'profile-picture:uploaded': CustomEvent<{ picture: UploadedPicture }>;
+  /** A check, the network or the server refused the file. */
+  'profile-picture:error': CustomEvent<UploadErrorDetail>;
+}
+
+// Importing this module on the server (SSR, tests) must not throw: there is no HTMLElement in Node.
+const Base: typeof HTMLElement =
+  typeof HTMLElement === 'undefined' ? (class {} as unknown as typeof HTMLElement) : HTMLElement;
+
+/**
+ * The upload widget. Configure it with the server's limits in a `config` attribute holding the JSON of the core's
+ * `clientConfig(pictures.options)`; without it, the field name and accepted types are read from a fallback
+ * `<input type="file">` inside it.
+ *
+ * Attributes: `config` (JSON), `action` (upload URL; default: the enclosing form's `action`, else
+ * `/upload-profile-picture/`), `auto-upload` (upload as soon as a valid file is chosen), `disabled`.
+ *
+ * @example
+ * ```html
+ * <form method="post" action="/upload-profile-picture/" enctype="multipart/form-data">
+ *   <profile-picture-upload config='{"maxFileSize":5242880,"accept":["image/jpeg","image/png"],"minSide":16,"fieldName":"profile_picture"}'>
+ *     <input type="file" name="profile_picture" accept="image/jpeg,image/png" required>
+ *     <button>Upload</button>
+ *   </profile-picture-upload>
+ * </form>
+ * <script type="module" src="/assets/profile-picture-upload.js"></script>
+ * ```
+ */
+export class ProfilePictureUpload extends Base {
+  static readonly observedAttributes = ['config', 'disabled'];
+
+  #ui!: Parts;
+  #file: File | null = null;
+  #previewUrl: string | null = null;
+  #controller: AbortController | null = null;
+  #messages: UploadMessages = DEFAULT_MESSAGES;
+  #form: HTMLFormElement | null = null;
+  #dragDepth = 0;
+  #selection = 0;
+  #percent = 0;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    root.innerHTML = TEMPLATE;
+    adoptStyles(root);
+    this.#ui = queryParts(root);
+    const { zone, input, upload, cancel } = this.#ui;
+    zone.addEventListener('click', () => this.choose());
+    input.addEventListener('change', () => {
+      const file = input.files?.[0];
+      if (file) void this.select(file);
+      input.value = ''; // choosing the same file again must fire `change` again
+    });
+    upload.addEventListener('click', () => void this.upload());
+    // During an upload, Cancel stops it and keeps the file (retry or discard next); otherwise it discards the file.
+    cancel.addEventListener('click', () => (this.#controller ? this.#controller.abort() : this.reset()));
+    this.addEventListener('dragenter', this.#onDragEnter);
+    this.addEventListener('dragover', this.#onDragOver);
+    this.addEventListener('dragleave', this.#onDragLeave);
+    this.addEventListener('drop', this.#onDrop);
+    this.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && this.#controller) this.#controller.abort();
+    });
+  }
+
+  connectedCallback(): void {
+    this.#form = this.closest('form');
+    this.#form?.addEventListener('submit', this.#onSubmit);
+    // The fallback input is for JavaScript-off posts only: disabled, it is neither validated (`required`) nor sent.
+    const fallback = this.querySelector<HTMLInputElement>('input[type=file]');
+    if (fallback) fallback.disabled = true;
+    if (!this.hasAttribute('state')) this.#setState('idle');
+    this.#render();
+  }
+
+  disconnectedCallback(): void {
+    this.#form?.removeEventListener('submit', this.#onSubmit);
+    this.#form = null;
+  }
+
+  attributeChangedCallback(): void {
+    if (this.#ui) this.#render();
+  }
+
+  /** The server's limits: the `config` attribute, else what a fallback file input inside the element declares. */
+  get config(): ClientConfig {
+    const fallback = this.querySelector<HTMLInputElement>('input[type=file]');
+    const base: ClientConfig = {
+      maxFileSize: Number.POSITIVE_INFINITY,
+      accept: (fallback?.accept ?? '').split(',').map((type) => type.trim()).filter(Boolean),
+      minSide: 1,
+      fieldName: fallback?.name || 'profile_picture',
+    };
+    const json = this.getAttribute('config');
+    if (!json) return base;
+    try {
+      return { ...base, ...(JSON.parse(json) as Partial<ClientConfig>) };
+    } catch {
+      console.warn('<profile-picture-upload>: the `config` attribute is not valid JSON; using defaults.');
+      return base;
+    }
+  }
+
+  set config(value: ClientConfig) {
+    this.setAttribute('config', JSON.stringify(value));
+  }
+
+  /** Where the file is POSTed. */
+  get action(): string {
+    const raw = this.getAttribute('action') ?? this.#form?.getAttribute('action') ?? '/upload-profile-picture/';
+    return new URL(raw, this.ownerDocument.baseURI).href;
+  }
+
+  set action(value: string) {
+    this.setAttribute('action', value);
+  }
+
+  /** The widget's texts; assign a partial object to translate or reword some of them. */
+  get messages(): Readonly<UploadMessages> {
+    return this.#messages;
+  }
+
+  set messages(value: Partial<UploadMessages>) {
+    this.#messages = { ...DEFAULT_MESSAGES, ...value };
+    this.#render();
+  }
+
+  /** The chosen file that passed the checks, waiting to be uploaded. */
+  get file(): File | null {
+    return this.#file;
+  }
+
+  /** The current phase (also reflected as the `state` attribute). */
+  get state(): UploadState {
+    return (this.getAttribute('state') as UploadState | null) ?? 'idle';
+  }
+
+  /** Opens the browser's file chooser. */
+  choose(): void {
+    if (this.hasAttribute('disabled') || this.#controller) return;
+    this.#ui.input.click();
+  }
+
+  /**
+   * Checks `file` and, when it passes, previews it (and uploads it with `auto-upload`).
+   * @returns whether the file was accepted.
+   */
+  async select(file: File): Promise<boolean> {
+    const selection = ++this.#selection;
+    this.#controller?.abort();
+    this.#clearFile();
+    this.#show({ status: '', error: '' });
+    const config = this.config;
+    const check = await checkFile(file, config);
+    if (selection !== this.#selection) return false; // a newer choice replaced this one
+    if (!check.ok) return this.#reject(check.code, check.message, file);
+    const url = URL.createObjectURL(file);
+    this.#previewUrl = url;
+    const size = await probeImage(this.#ui.image, url);
+    if (selection !== this.#selection) return false;
+    if (size && Math.min(size.width, size.height) < config.minSide) {
+      this.#clearFile();
+      return this.#reject('IMAGE_TOO_SMALL', 'tooSmall', file);
+    }
+    this.#file = file;
+    this.#ui.image.hidden = size === null;
+    this.#ui.icon.hidden = size !== null;
+    this.#ui.note.hidden = size !== null;
+    this.#setState('selected');
+    this.#show({ status: this.#text('selected', file) });
+    this.#emit('profile-picture:select', { file });
+    if (this.hasAttribute('auto-upload')) void this.upload();
+    else this.#ui.upload.focus();
+    return true;
+  }
+
+  /**
+   * Uploads the chosen file (opens the chooser when there is none).
+   * @returns the stored picture, or null when the upload failed or was cancelled (details in the error event).
+   */
+  async upload(): Promise<UploadedPicture | null> {
+    const file = this.#file;
+    if (!file) {
+      this.choose();
+      return null;
+    }
+    if (this.#controller) return null;
+    const controller = new AbortController();
+    this.#controller = controller;
+    // The Upload button disappears while busy: keep keyboard focus in the widget (on Cancel), not on <body>.
+    const hadFocus = this.matches(':focus-within');
+    this.#setProgress(0);
+    this.#setState('uploading');
+    this.#show({ status: this.#text('started', file), error: '' });
+    if (hadFocus) this.#ui.cancel.focus();
+    try {
+      const { status, body } = await sendFile(this.action, this.config.fieldName, file, {
+        signal: controller.signal,
+        onProgress: (loaded, total) => {
+          this.#setProgress(total > 0 ? Math.round((loaded / total) * 100) : 0);
+          this.#emit('profile-picture:progress', { loaded, total });
+        },
+        onSent: () => {
+          this.#setState('processing');
+          this.#show({ status: this.#text('processing', file) });
+        },
+      });
+      const picture = status >= 200 && status < 300 ? pictureOf(body) : null;
+      if (picture) {
+        this.#clearFile();
+        this.#setState('done');
+        this.#show({ status: this.#text('uploaded', file) });
+        this.#emit('profile-picture:uploaded', { picture });
+        return picture;
+      }
+      const error = errorOf(body);
+      // A refused file will not pass on a retry; a server fault might, so keep the file for one.
+      if (status < 500) this.#clearFile();
+      this.#fail(error?.code ?? `HTTP_${status}`, error?.message ?? this.#text('failed', file, { status }), status);
+      return null;
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') {
+        // Cancelling is not a failure: keep the chosen file (if reset() did not drop it) and say so quietly.
+        this.#setState(this.#file ? 'selected' : 'idle');
+        this.#show({ status: this.#text('aborted', file), error: '' });
+        this.#emit('profile-picture:error', { code: 'ABORTED', message: this.#text('aborted', file), status: null });
+      } else {
+        this.#fail('NETWORK', this.#text('network', file), null);
+      }
+      return null;
+    } finally {
+      this.#controller = null;
+      this.#render();
+      const focusLost = this.matches(':focus-within') || document.activeElement === document.body;
+      if (hadFocus && focusLost) (this.#file ? this.#ui.upload : this.#ui.zone).focus();
+    }
+  }
+
+  /** Forgets the chosen file and any message; cancels a running upload. */
+  reset(): void {
+    this.#selection++;
+    this.#controller?.abort();
+    this.#clearFile();
+    this.#setState('idle');
+    this.#show({ status: '', error: '' });
+  }
+
+  // --- internal ---
+
+  #onSubmit = (event: SubmitEvent): void => {
+    // With JavaScript on, the enclosing form never posts itself: the widget uploads and reports in place.
+    event.preventDefault();
+    if (this.#file) void this.upload();
+    else this.choose();
+  };
+
+  #onDragEnter = (event: DragEvent): void => {
+    if (!carriesFiles(event) || this.hasAttribute('disabled')) return;
+    event.preventDefault();
+    this.#dragDepth++;
+    if (!this.hasAttribute('dragging')) {
+      this.toggleAttribute('dragging', true);
+      this.#render();
+    }
+  };
+
+  #onDragOver = (event: DragEvent): void => {
+    if (!carriesFiles(event) || this.hasAttribute('disabled')) return;
+    event.preventDefault(); // without it the browser refuses the drop (and would open the file instead)
+    if (event.dataTransfer) event.dataTransfer.dropEffect = this.#controller ? 'none' : 'copy';
+  };
+
+  #onDragLeave = (): void => {
+    // dragenter/dragleave fire for every child crossed; only the outermost leave ends the hover.
+    this.#dragDepth = Math.max(0, this.#dragDepth - 1);
+    if (this.#dragDepth === 0) this.#endDrag();
+  };
+
+  #onDrop = (event: DragEvent): void => {
+    this.#dragDepth = 0;
+    this.#endDrag();
+    if (!carriesFiles(event) || this.hasAttribute('disabled')) return;
+    event.preventDefault();
+    if (this.#controller) return;
+    const files = event.dataTransfer?.files;
+    if (!files || files.length === 0) return;
+    if (files.length > 1) {
+      this.#fail('TOO_MANY_FILES', this.#text('oneFile'), null);
+      return;
+    }
+    void this.select(files[0]!);
+  };
+
+  #endDrag(): void {
+    this.removeAttribute('dragging');
+    this.#render();
+  }
+
+  #reject(code: ClientErrorCode, message: keyof UploadMessages, file: File): false {
+    this.#fail(code, this.#text(message, file), null);
+    return false;
+  }
+
+  #fail(code: string, message: string, status: number | null): void {
+    this.#setState(this.#file ? 'selected' : 'error');
+    this.#show({ status: '', error: message });
+    this.#emit('profile-picture:error', { code, message, status });
+  }
+
+  #clearFile(): void {
+    this.#file = null;
+    if (this.#previewUrl) URL.revokeObjectURL(this.#previewUrl);
+    this.#previewUrl = null;
+    const { image, icon, note } = this.#ui;
+    image.removeAttribute('src');
+    image.hidden = true;
+    icon.hidden = false;
+    note.hidden = true;
+  }
+
+  #setState(state: UploadState): void {
+    this.setAttribute('state', state);
+    this.#render();
+  }
+
+  #setProgress(percent: number): void {
+    this.#percent = percent;
+    const { progress, progressLabel } = this.#ui;
+    progress.value = percent;
+    progress.setAttribute('aria-valuetext', `${percent}%`);
+    progressLabel.textContent = this.#text('uploading', this.#file, { percent });
+  }
+
+  /** Updates everything derived from state, config and messages. */
+  #render(): void {
+    const { zone, input, prompt, action, hint, note, progress, progressBox, progressLabel, actions, upload, cancel } =
+      this.#ui;
+    const config = this.config;
+    const state = this.state;
+    const busy = state === 'uploading' || state === 'processing';
+    input.accept = config.accept.join(',');
+    zone.disabled = busy || this.hasAttribute('disabled');
+    prompt.textContent = this.#text(this.hasAttribute('dragging') ? 'dropHere' : 'prompt');
+    action.textContent = this.#text('promptAction');
+    zone.setAttribute('aria-label', `${this.#text('prompt')}, ${this.#text('promptAction')}`);
+    hint.textContent = this.#text('hint');
+    note.textContent = this.#text('noPreview');
+    progressBox.hidden = !busy;
+    // While busy the progress label shows the same words: keep the live region for screen readers only.
+    this.#ui.status.classList.toggle('visually-hidden', busy);
+    if (state === 'processing') {
+      progress.removeAttribute('value'); // indeterminate: the bytes are sent, the server is working
+      progressLabel.textContent = this.#text('processing');
+    } else if (busy && !progress.hasAttribute('value')) {
+      progress.value = this.#percent;
+    }
+    progress.setAttribute('aria-label', this.#text(state === 'processing' ? 'processing' : 'uploading', this.#file));
+    actions.hidden = !(busy || this.#file);
+    upload.hidden = busy;
+    upload.textContent = this.#text('upload');
+    cancel.textContent = this.#text('cancel');
+    this.setAttribute('aria-busy', String(busy));
+  }
+
+  #show(texts: { status?: string; error?: string }): void {
+    if (texts.status !== undefined) this.#ui.status.textContent = texts.status;
+    if (texts.error !== undefined) this.#ui.error.textContent = texts.error;
+  }
+
+  #text(key: keyof UploadMessages, file?: File | null, extra: Partial<MessageFacts> = {}): string {
+    const config = this.config;
+    const facts: MessageFacts = {
+      types: describeTypes(config.accept),
+      limit: Number.isFinite(config.maxFileSize) ? formatBytes(config.maxFileSize) : '',
+      size: file ? formatBytes(file.size) : '',
+      minSide: config.minSide,
+      percent: this.#percent,
+      status: 0,
+      name: file?.name ?? '',
+      ...extra,
+    };
+    return formatMessage(this.#messages[key], facts);
+  }
+
+  #emit<K extends keyof ProfilePictureUploadEventMap>(
+    type: K,
+    detail: ProfilePictureUploadEventMap[K]['detail'],
+  ): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+}
+
+// --- helpers ---
+
+interface Parts {
+  zone: HTMLButtonElement;
+  icon: HTMLElement;
+  image: HTMLImageElement;
+  prompt: HTMLElement;
+  action: HTMLElement;
+  hint: HTMLElement;
+  note: HTMLElement;
+  progressBox: HTMLElement;
+  progress: HTMLProgressElement;
+  progressLabel: HTMLElement;
+  actions: HTMLElement;
+  upload: HTMLButtonElement;
+  cancel: HTMLButtonElement;
+  status: HTMLElement;
+  error: HTMLElement;
+  input: HTMLInputElement;
+}
+
+function queryParts(root: ShadowRoot): Parts {
+  const one = <T extends Element>(selector: string): T => root.querySelector(selector) as T;
+  return {
+    zone: one<HTMLButtonElement>('.zone'),
+    icon: one<HTMLElement>('.icon'),
+    image: one<HTMLImageElement>('.preview img'),
+    prompt: one<HTMLElement>('.prompt'),
+    action: one<HTMLElement>('.action'),
+    hint: one<HTMLElement>('.hint'),
+    note: one<HTMLElement>('.note'),
+    progressBox: one<HTMLElement>('.progress'),
+    progress: one<HTMLProgressElement>('progress'),
+    progressLabel: one<HTMLElement>('.progress-label'),
+    actions: one<HTMLElement>('.actions'),
+    upload: one<HTMLButtonElement>('.upload'),
+    cancel: one<HTMLButtonElement>('.cancel'),
+    status: one<HTMLElement>('.status'),
+    error: one<HTMLElement>('.error'),
+    input: one<HTMLInputElement>('input[type=file]'),
+  };
+}
+
+function carriesFiles(event: DragEvent): boolean {
+  return Array.from(event.dataTransfer?.types ?? []).includes('Files');
+}
+
+function pictureOf(body: unknown): UploadedPicture | null {
+  const picture = (body as { picture?: { urls?: unknown } } | null)?.picture;
+  return picture && typeof picture.urls === 'object' && picture.urls !== null ? (picture as UploadedPicture) : null;
+}
+
+function errorOf(body: unknown): { code: string; message: string } | null {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return error && typeof error.code === 'string' && typeof error.message === 'string'
+    ? { code: error.code, message: error.message }
+    : null;
+}

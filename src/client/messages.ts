@@ -1,0 +1,110 @@
+/**
+ * Every string the widget shows, in one object so an app can translate or reword them
+ * (`element.messages = { uploaded: 'Photo enregistrée.' }`). Server errors are shown with the server's own message,
+ * which the app customises through the core's `messages` option.
+ */
+
+/** Facts a message can use; sizes are already formatted ("4.2 MB"). */
+export interface MessageFacts {
+  /** Accepted formats in words: "JPEG, PNG, GIF, BMP or WebP". */
+  types: string;
+  /** Largest accepted size, formatted; empty when the server's limit is not known. */
+  limit: string;
+  /** Size of the chosen file, formatted. */
+  size: string;
+  /** Shortest accepted side in pixels. */
+  minSide: number;
+  /** Upload progress 0–100. */
+  percent: number;
+  /** HTTP status of a failed response. */
+  status: number;
+  /** Name of the chosen file (display only). */
+  name: string;
+}
+
+/** A message: fixed text or a function of {@link MessageFacts}. */
+export type Message = string | ((facts: MessageFacts) => string);
+
+/** The widget's texts. */
+export interface UploadMessages {
+  prompt: Message;
+  dropHere: Message;
+  promptAction: Message;
+  hint: Message;
+  selected: Message;
+  upload: Message;
+  cancel: Message;
+  started: Message;
+  uploading: Message;
+  processing: Message;
+  uploaded: Message;
+  noPreview: Message;
+  empty: Message;
+  tooLarge: Message;
+  unsupported: Message;
+  notAnImage: Message;
+  tooSmall: Message;
+  oneFile: Message;
+  network: Message;
+  aborted: Message;
+  failed: Message;
+}
+
+/** The default (English) texts. */
+export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMessages>({
+  prompt: 'Drag a photo here',
+  dropHere: 'Drop it to see a preview',
+  promptAction: 'or click to choose a file',
+  hint: ({ types, limit }) => (limit ? `${types} · up to ${limit}` : types),
+  selected: ({ name, size }) => `${name} (${size}) is ready to upload.`,
+  upload: 'Upload picture',
+  cancel: 'Cancel',
+  started: ({ name }) => `Uploading ${name}…`,
+  uploading: ({ percent }) => `Uploading… ${percent}%`,
+  processing: 'Processing…',
+  uploaded: 'Your profile picture has been updated.',
+  noPreview: 'No preview: the server will check this file.',
+  empty: 'This file is empty. Choose another one.',
+  tooLarge: ({ size, limit }) => `This file is ${size}; the limit is ${limit}. Choose a smaller one.`,
+  unsupported: ({ types }) => `This image format is not supported. Choose a ${types} file.`,
+  notAnImage: ({ types }) => `This file is not an image. Choose a ${types} file.`,
+  tooSmall: ({ minSide }) => `This image is too small: it must be at least ${minSide}×${minSide} pixels.`,
+  oneFile: 'Drop one file at a time.',
+  network: 'The upload failed: check your connection and try again.',
+  aborted: 'Upload cancelled.',
+  failed: ({ status }) => `The upload failed (HTTP ${status}). Please try again.`,
+});
+
+/** Resolves `message` with `facts`. */
+export function formatMessage(message: Message, facts: MessageFacts): string {
+  return typeof message === 'function' ? message(facts) : message;
+}
+
+/**
+ * "1.5 MB", "820 KB", "12 bytes". Binary units, because limits are usually configured as `5 * 1024 * 1024` and
+ * should read "5 MB", not "5.2 MB".
+ */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  const mb = bytes / (1024 * 1024);
+  return `${mb < 10 ? mb.toFixed(1).replace(/\.0$/, '') : Math.round(mb)} MB`;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  'image/jpeg': 'JPEG',
+  'image/png': 'PNG',
+  'image/gif': 'GIF',
+  'image/bmp': 'BMP',
+  'image/webp': 'WebP',
+  'image/avif': 'AVIF',
+  'image/heic': 'HEIC',
+  'image/tiff': 'TIFF',
+};
+
+/** "JPEG, PNG or WebP" for a list of MIME types. */
+export function describeTypes(types: readonly string[]): string {
+  const names = types.map((type) => TYPE_NAMES[type] ?? type.replace(/^image\//, '').toUpperCase());
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}

@@ -1,0 +1,63 @@
+/**
+ * Sends one file as `multipart/form-data` with XMLHttpRequest, because only XHR reports upload progress
+ * (`fetch` has no upload progress events). Resolves with the status and parsed JSON body for every HTTP answer;
+ * rejects only when no answer arrived (network failure or abort).
+ */
+
+/** An HTTP answer to an upload. */
+export interface SendResult {
+  /** HTTP status. */
+  status: number;
+  /** The parsed JSON body, or null when the body was not JSON. */
+  body: unknown;
+}
+
+/** Options of {@link sendFile}. */
+export interface SendOptions {
+  /** Called as bytes go out. */
+  onProgress?: (loaded: number, total: number) => void;
+  /** Called once the whole body is sent and the server is processing. */
+  onSent?: () => void;
+  /** Aborts the request; the promise then rejects with an `AbortError` DOMException. */
+  signal?: AbortSignal;
+}
+
+/**
+ * POSTs `file` under `fieldName` to `url`, asking for JSON (`Accept` and `X-Requested-With`, which the adapters use
+ * to answer with JSON instead of a redirect).
+ * @example
+ * ```ts
+ * const { status, body } = await sendFile('/upload-profile-picture/', 'profile_picture', file, { onProgress });
+ * ```
+ */
+export function sendFile(url: string, fieldName: string, file: File, options: SendOptions = {}): Promise<SendResult> {
+  const { onProgress, onSent, signal } = options;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new DOMException('The upload was aborted.', 'AbortError'));
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('X-Requested-With', 'XMLHttpRequest');
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress?.(event.loaded, event.total);
+    };
+    xhr.upload.onload = () => onSent?.();
+    xhr.onload = () => resolve({ status: xhr.status, body: parseJson(xhr.responseText) });
+    xhr.onerror = () => reject(new TypeError('Network error'));
+    xhr.onabort = () => reject(new DOMException('The upload was aborted.', 'AbortError'));
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    const form = new FormData();
+    form.append(fieldName, file, file.name);
+    xhr.send(form);
+  });
+}
+
+// --- internal ---
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

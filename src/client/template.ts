@@ -1,0 +1,184 @@
+/**
+ * The widget's shadow DOM: markup and styles. Themeable from the page through CSS custom properties
+ * (`--pp-accent`, `--pp-radius`, …) and `::part()` selectors (`zone`, `preview`, `progress`, `upload`, `cancel`,
+ * `status`, `error`), without reaching into the shadow tree.
+ */
+
+const ICON_UPLOAD =
+  '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true" focusable="false" fill="none" stroke="currentColor" ' +
+  'stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"><path d="M12 16V4"/><path d="m7 9 5-5 5 5"/>' +
+  '<path d="M4 16v2a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-2"/></svg>';
+
+/** The widget's styles. */
+export const STYLES = /* css */ `
+:host {
+  position: relative;
+  --_accent: var(--pp-accent, #4f46e5);
+  --_accent-contrast: var(--pp-accent-contrast, #ffffff);
+  --_muted: var(--pp-muted, #5b6474);
+  --_border: var(--pp-border, #c7cedb);
+  --_surface: var(--pp-surface, #f7f8fb);
+  --_danger: var(--pp-danger, #b42318);
+  --_success: var(--pp-success, #157347);
+  --_radius: var(--pp-radius, 14px);
+  --_preview: var(--pp-preview-size, 84px);
+  display: block;
+  font: inherit;
+  color: inherit;
+}
+:host([hidden]) { display: none; }
+* { box-sizing: border-box; }
+.zone {
+  display: flex;
+  align-items: center;
+  gap: 1rem;
+  width: 100%;
+  padding: 1rem 1.25rem;
+  border: 2px dashed var(--_border);
+  border-radius: var(--_radius);
+  background: var(--_surface);
+  color: inherit;
+  font: inherit;
+  text-align: start;
+  cursor: pointer;
+  transition: border-color .15s ease, background-color .15s ease, box-shadow .15s ease;
+}
+.zone:hover { border-color: var(--_accent); }
+.zone:focus-visible {
+  outline: 3px solid var(--_accent);
+  outline-offset: 3px;
+  border-color: var(--_accent);
+}
+:host([dragging]) .zone {
+  border-color: var(--_accent);
+  border-style: solid;
+  background: color-mix(in srgb, var(--_accent) 8%, var(--_surface));
+  box-shadow: 0 0 0 4px color-mix(in srgb, var(--_accent) 18%, transparent);
+}
+.zone:disabled { cursor: not-allowed; opacity: .65; }
+.preview {
+  flex: none;
+  display: grid;
+  place-items: center;
+  width: var(--_preview);
+  height: var(--_preview);
+  border-radius: 50%;
+  overflow: hidden;
+  background: color-mix(in srgb, var(--_accent) 10%, #ffffff);
+  color: var(--_accent);
+  box-shadow: inset 0 0 0 1px color-mix(in srgb, var(--_accent) 20%, transparent);
+}
+.preview img { width: 100%; height: 100%; object-fit: cover; display: block; }
+.text { display: grid; gap: .15rem; min-width: 0; }
+.prompt { font-weight: 600; }
+.action { color: var(--_accent); text-decoration: underline; text-underline-offset: 2px; }
+.hint, .note { color: var(--_muted); font-size: .875em; }
+.name { font-weight: 600; overflow-wrap: anywhere; }
+.progress { display: grid; gap: .35rem; margin-top: .85rem; }
+progress {
+  width: 100%;
+  height: .6rem;
+  appearance: none;
+  border: 0;
+  border-radius: 999px;
+  overflow: hidden;
+  background: color-mix(in srgb, var(--_accent) 14%, #ffffff);
+}
+progress::-webkit-progress-bar { background: transparent; }
+progress::-webkit-progress-value { background: var(--_accent); border-radius: 999px; transition: width .2s ease; }
+progress::-moz-progress-bar { background: var(--_accent); border-radius: 999px; }
+progress:indeterminate {
+  background: linear-gradient(90deg, transparent, color-mix(in srgb, var(--_accent) 55%, transparent), transparent)
+    0 0 / 40% 100% no-repeat, color-mix(in srgb, var(--_accent) 14%, #ffffff);
+  animation: pp-slide 1.1s ease-in-out infinite;
+}
+progress:indeterminate::-webkit-progress-bar { background: transparent; }
+@keyframes pp-slide { from { background-position: -40% 0, 0 0; } to { background-position: 140% 0, 0 0; } }
+.progress-label { font-size: .875em; color: var(--_muted); font-variant-numeric: tabular-nums; }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .85rem; }
+button.primary, button.secondary {
+  font: inherit;
+  font-weight: 600;
+  padding: .55rem 1.1rem;
+  border-radius: 999px;
+  border: 1px solid transparent;
+  cursor: pointer;
+  min-height: 2.5rem;
+}
+button.primary { background: var(--_accent); color: var(--_accent-contrast); }
+button.primary:hover { background: color-mix(in srgb, var(--_accent) 85%, #000000); }
+button.secondary { background: transparent; color: inherit; border-color: var(--_border); }
+button.secondary:hover { border-color: var(--_accent); color: var(--_accent); }
+button.primary:focus-visible, button.secondary:focus-visible { outline: 3px solid var(--_accent); outline-offset: 2px; }
+.status, .error { margin: .75rem 0 0; font-size: .925em; }
+.status:empty, .error:empty { display: none; }
+.status { color: var(--_muted); }
+:host([state="done"]) .status { color: var(--_success); font-weight: 600; }
+.error {
+  color: var(--_danger);
+  font-weight: 600;
+  padding: .6rem .8rem;
+  border-radius: calc(var(--_radius) / 2);
+  background: color-mix(in srgb, var(--_danger) 8%, #ffffff);
+  border: 1px solid color-mix(in srgb, var(--_danger) 30%, transparent);
+}
+[hidden] { display: none !important; }
+.visually-hidden {
+  position: absolute !important;
+  width: 1px;
+  height: 1px;
+  margin: -1px;
+  overflow: hidden;
+  clip-path: inset(50%);
+  white-space: nowrap;
+}
+@media (max-width: 30rem) {
+  .zone { flex-direction: column; text-align: center; }
+}
+@media (prefers-reduced-motion: reduce) {
+  * { transition: none !important; animation: none !important; }
+}
+`;
+
+/** The shadow tree. Text is filled in by the element (see `messages`). */
+export const TEMPLATE = `<button type="button" class="zone" part="zone" aria-describedby="hint note">
+  <span class="preview" part="preview"><span class="icon">${ICON_UPLOAD}</span><img alt="" hidden></span>
+  <span class="text">
+    <span class="prompt"></span>
+    <span class="action"></span>
+    <span class="hint" id="hint"></span>
+    <span class="note" id="note" hidden></span>
+  </span>
+</button>
+<div class="progress" hidden>
+  <progress part="progress" max="100" value="0"></progress>
+  <span class="progress-label" aria-hidden="true"></span>
+</div>
+<div class="actions" hidden>
+  <button type="button" class="primary upload" part="upload"></button>
+  <button type="button" class="secondary cancel" part="cancel"></button>
+</div>
+<p class="status" part="status" role="status" aria-live="polite"></p>
+<p class="error" part="error" role="alert"></p>
+<input type="file" hidden tabindex="-1">`;
+
+let shared: CSSStyleSheet | undefined;
+
+/**
+ * Applies {@link STYLES} to `root` as a constructed stylesheet, shared by every instance. Unlike a `<style>`
+ * element, a constructed stylesheet is not blocked by a Content-Security-Policy without `'unsafe-inline'`, so the
+ * widget works on strict-CSP pages. Browsers without constructable stylesheets get a `<style>` element.
+ */
+export function adoptStyles(root: ShadowRoot): void {
+  if ('adoptedStyleSheets' in root && typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
+    if (!shared) {
+      shared = new CSSStyleSheet();
+      shared.replaceSync(STYLES);
+    }
+    root.adoptedStyleSheets = [shared];
+    return;
+  }
+  const style = root.ownerDocument.createElement('style');
+  style.textContent = STYLES;
+  root.prepend(style);
+}

@@ -1,0 +1,264 @@
+/// <reference lib="dom" />
+/**
+ * The `<profile-picture-upload>` widget on its own, as built in `dist/client.js`, in Chromium: the instant checks
+ * (size, format by content, dimensions, one file), the request it sends, cancelling, keyboard access, config
+ * fallback and message overrides. A small real HTTP server plays the upload endpoint and records what arrives; the
+ * library's own endpoint is exercised by the example scenarios.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { collectPageErrors, hasChromium, interceptFileChoosers, launchChromium } from './browser.js';
+
+const CLIENT = join(import.meta.dirname, '..', '..', 'dist', 'client.js');
+const CONFIG = { maxFileSize: 200_000, accept: ['image/png', 'image/jpeg'], minSide: 32, fieldName: 'avatar' };
+const WIDGET = 'profile-picture-upload';
+
+/** What the endpoint received. */
+interface Received {
+  headers: IncomingMessage['headers'];
+  bytes: number;
+  body: string;
+  /** The client closed the connection before the server answered. */
+  closedEarly: boolean;
+}
+
+function page(widget: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title>
+<script type="module" src="/client.js"></script></head><body>
+<form method="post" action="/upload" enctype="multipart/form-data">${widget}</form></body></html>`;
+}
+
+describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
+  let server: Server;
+  let url: string;
+  let browser: Browser;
+  let tab: Page;
+  let errors: string[];
+  let received: Received[];
+  let hang = false;
+  let png64: Buffer;
+  let png16: Buffer;
+  let gif64: Buffer;
+
+  beforeAll(async () => {
+    const client = await readFile(CLIENT);
+    server = createServer((req, res) => {
+      const path = req.url ?? '/';
+      if (req.method === 'GET' && path === '/client.js') {
+        res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(client);
+      } else if (req.method === 'GET' && path.startsWith('/page')) {
+        const html = path.includes('fallback')
+          ? page(`<${WIDGET}><input type="file" name="photo" accept="image/webp"></${WIDGET}>`)
+          : page(`<${WIDGET} config='${JSON.stringify(CONFIG)}'></${WIDGET}>`);
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
+      } else if (req.method === 'POST' && path === '/upload') {
+        const entry: Received = { headers: req.headers, bytes: 0, body: '', closedEarly: false };
+        received.push(entry);
+        req.on('data', (chunk: Buffer) => {
+          entry.bytes += chunk.length;
+          entry.body += chunk.toString('latin1');
+        });
+        res.on('close', () => (entry.closedEarly = !res.writableEnded));
+        req.on('end', () => {
+          if (hang) return; // never answer: the test cancels
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ picture: { version: 'v1', urls: { sm: '/sm.webp', md: '/md.webp', lg: '/lg.webp' } } }));
+        });
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const solid = (size: number) => sharp({ create: { width: size, height: size, channels: 3, background: '#3366cc' } });
+    [browser, png64, png16, gif64] = await Promise.all([
+      launchChromium(),
+      solid(64).png().toBuffer(),
+      solid(16).png().toBuffer(),
+      solid(64).gif().toBuffer(),
+    ]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  beforeEach(async () => {
+    received = [];
+    hang = false;
+    tab = await browser.newPage();
+    interceptFileChoosers(tab);
+    errors = collectPageErrors(tab);
+    await tab.goto(`${url}/page`);
+    await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
+    await tab.evaluate(() => {
+      const log: Array<{ type: string; detail: unknown }> = [];
+      (window as unknown as { __events: typeof log }).__events = log;
+      for (const type of ['select', 'progress', 'uploaded', 'error']) {
+        document.addEventListener(`profile-picture:${type}`, (e) => log.push({ type, detail: (e as CustomEvent).detail }));
+      }
+    });
+    return async () => {
+      expect(errors).toEqual([]);
+      await tab.close();
+    };
+  });
+
+  const events = (type: string) =>
+    tab.evaluate(
+      (t) => (window as unknown as { __events: Array<{ type: string; detail: any }> }).__events.filter((e) => e.type === t).map((e) => e.detail),
+      type,
+    );
+  const choose = async (name: string, mimeType: string, buffer: Buffer) => {
+    const [chooser] = await Promise.all([tab.waitForEvent('filechooser'), tab.locator(`${WIDGET} .zone`).click()]);
+    await chooser.setFiles({ name, mimeType, buffer });
+  };
+  const state = (value: string) => tab.locator(`${WIDGET}[state="${value}"]`).waitFor({ state: 'attached' });
+  const errorText = async () => {
+    await tab.locator(`${WIDGET} .error`).waitFor({ state: 'visible' });
+    return tab.locator(`${WIDGET} .error`).textContent();
+  };
+
+  it('describes the accepted files from the server config', async () => {
+    expect(await tab.locator(`${WIDGET} .hint`).textContent()).toBe('PNG or JPEG · up to 195 KB');
+    expect(await tab.locator(`${WIDGET} input[type=file]`).getAttribute('accept')).toBe('image/png,image/jpeg');
+  });
+
+  it('refuses a file over the size limit before sending it', async () => {
+    const big = Buffer.concat([png64, Buffer.alloc(250_000)]);
+    await choose('big.png', 'image/png', big);
+    expect(await errorText()).toBe(`This file is ${Math.round(big.length / 1024)} KB; the limit is 195 KB. Choose a smaller one.`);
+    expect((await events('error')).map((e) => e.code)).toEqual(['FILE_TOO_LARGE']);
+    expect(received).toEqual([]);
+  });
+
+  it('refuses an accepted format the server does not take, by content', async () => {
+    await choose('cat.png', 'image/png', gif64); // a GIF named .png
+    expect(await errorText()).toBe('This image format is not supported. Choose a PNG or JPEG file.');
+    expect((await events('error'))[0]).toMatchObject({ code: 'UNSUPPORTED_TYPE', status: null });
+  });
+
+  it('refuses an image below the minimum side once the browser has decoded it', async () => {
+    await choose('tiny.png', 'image/png', png16);
+    expect(await errorText()).toBe('This image is too small: it must be at least 32×32 pixels.');
+    expect((await events('error')).map((e) => e.code)).toEqual(['IMAGE_TOO_SMALL']);
+    expect(await tab.locator(`${WIDGET} .preview img`).isVisible()).toBe(false);
+  });
+
+  it('accepts one dropped file at a time', async () => {
+    const dataTransfer = await tab.evaluateHandle((base64) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'a.png', { type: 'image/png' }));
+      transfer.items.add(new File([bytes], 'b.png', { type: 'image/png' }));
+      return transfer;
+    }, png64.toString('base64'));
+    await tab.locator(`${WIDGET} .zone`).dispatchEvent('drop', { dataTransfer });
+    expect(await errorText()).toBe('Drop one file at a time.');
+    expect((await events('error')).map((e) => e.code)).toEqual(['TOO_MANY_FILES']);
+  });
+
+  it('posts the file as multipart under the configured field, asking for JSON, and reports the picture', async () => {
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    expect(received).toEqual([]); // preview first; nothing is sent until the user confirms
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    expect(received).toHaveLength(1);
+    const [request] = received;
+    expect(request!.headers.accept).toBe('application/json');
+    expect(request!.headers['x-requested-with']).toBe('XMLHttpRequest');
+    expect(request!.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    expect(request!.body).toContain('Content-Disposition: form-data; name="avatar"; filename="me.png"');
+    expect(request!.body).toContain(png64.toString('latin1'));
+    expect((await events('uploaded'))[0].picture.urls.lg).toBe('/lg.webp');
+    const progress = await events('progress');
+    expect(progress.at(-1)).toEqual({ loaded: progress.at(-1).total, total: progress.at(-1).total });
+    expect(await tab.locator(`${WIDGET} .status`).textContent()).toBe('Your profile picture has been updated.');
+  });
+
+  it('cancels a running upload with the Cancel button and keeps the file for a retry', async () => {
+    hang = true;
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    await tab.locator(`${WIDGET} .cancel`).waitFor({ state: 'visible' });
+    await state('processing'); // the body is sent; the server is "working"
+    await tab.locator(`${WIDGET} .cancel`).click();
+    await state('selected');
+    expect(await tab.locator(`${WIDGET} .status`).textContent()).toBe('Upload cancelled.');
+    expect((await events('error')).map((e) => e.code)).toEqual(['ABORTED']);
+    await expect.poll(() => received[0]?.closedEarly, { timeout: 5_000 }).toBe(true);
+    // A second Cancel discards the file.
+    await tab.locator(`${WIDGET} .cancel`).click();
+    await state('idle');
+    expect(await tab.locator(`${WIDGET} .upload`).isVisible()).toBe(false);
+    expect(await tab.locator(`${WIDGET} .preview img`).isVisible()).toBe(false);
+  });
+
+  it('aborts with Escape and stays ready to retry the same file', async () => {
+    hang = true;
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).focus();
+    await tab.keyboard.press('Enter');
+    await state('processing');
+    expect(await tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.activeElement?.className, WIDGET)).toBe(
+      'secondary cancel',
+    );
+    await tab.keyboard.press('Escape');
+    await state('selected');
+    expect(await tab.locator(`${WIDGET} .upload`).isVisible()).toBe(true);
+    expect(await tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.activeElement?.className, WIDGET)).toBe(
+      'primary upload',
+    );
+    hang = false;
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    expect(received).toHaveLength(2);
+  });
+
+  it('is reachable and operable with the keyboard, with an accessible name and description', async () => {
+    await tab.keyboard.press('Tab');
+    const focused = await tab.evaluate(() => {
+      const host = document.activeElement;
+      const inner = host?.shadowRoot?.activeElement;
+      return { host: host?.tagName, inner: inner?.className, label: inner?.getAttribute('aria-label') };
+    });
+    expect(focused).toEqual({ host: 'PROFILE-PICTURE-UPLOAD', inner: 'zone', label: 'Drag a photo here, or click to choose a file' });
+    const zone = tab.getByRole('button', { name: 'Drag a photo here, or click to choose a file' });
+    expect(await zone.getAttribute('aria-describedby')).toBe('hint note');
+    const [chooser] = await Promise.all([tab.waitForEvent('filechooser'), tab.keyboard.press('Space')]);
+    await chooser.setFiles({ name: 'me.png', mimeType: 'image/png', buffer: png64 });
+    await state('selected');
+    // Focus moves to the Upload button, so Enter confirms.
+    await tab.keyboard.press('Enter');
+    await state('done');
+  });
+
+  it('takes field name and types from a fallback input when there is no config attribute', async () => {
+    await tab.goto(`${url}/page-fallback`);
+    await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
+    expect(await tab.locator(`${WIDGET} .hint`).textContent()).toBe('WebP');
+    const inner = await tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.querySelector('input')!.accept, WIDGET);
+    expect(inner).toBe('image/webp');
+    // The fallback input is disabled once upgraded: never validated, never sent.
+    expect(await tab.locator(`${WIDGET} > input[name="photo"]`).isDisabled()).toBe(true);
+  });
+
+  it('lets the page reword its texts', async () => {
+    await tab.evaluate((tag) => {
+      const element = document.querySelector(tag) as HTMLElement & { messages: Record<string, unknown> };
+      element.messages = { prompt: 'Glissez une photo ici', hint: ({ limit }: { limit: string }) => `jusqu’à ${limit}` };
+    }, WIDGET);
+    expect(await tab.locator(`${WIDGET} .prompt`).textContent()).toBe('Glissez une photo ici');
+    expect(await tab.locator(`${WIDGET} .hint`).textContent()).toBe('jusqu’à 195 KB');
+  });
+});
