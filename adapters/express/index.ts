@@ -44,7 +44,11 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
   const handle = createRouteHandler(pictures, options);
   const router = Router();
   router.use((req, res, next) => {
-    handle({ req, url: req.url, native: req }).then((reply) => (reply ? send(res, reply) : next()), next);
+    // `.catch(next)` after `.then`: a throw while sending (headers already sent by another middleware) must reach
+    // Express, not become an unhandled rejection that ends the process.
+    handle({ req, url: req.url, native: req })
+      .then((reply) => (reply ? send(res, reply) : next()))
+      .catch(next);
   });
   return router;
 }
@@ -53,6 +57,11 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
 
 /** Writes through Node's own response API: `res.send()` would add an ETag and rewrite headers we already set. */
 function send(res: Response, reply: HttpReply): void {
+  if (res.headersSent) {
+    // Someone else answered (e.g. a timeout middleware): drop our body instead of throwing ERR_HTTP_HEADERS_SENT.
+    if (reply.body !== null && typeof reply.body !== 'string') reply.body.destroy();
+    return;
+  }
   res.statusCode = reply.status;
   for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
   if (reply.body === null || typeof reply.body === 'string') {

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { createErrorFactory, isProfilePictureError, toErrorBody, type ProfilePictureError } from '../../src/errors.js';
 import { discardBody, shouldCloseConnection } from '../../src/intake/drain.js';
 import type { ProfilePictures } from '../../src/pictures.js';
+import { initialOf } from '../../src/placeholder.js';
 import type { PictureRecord } from '../../src/users/types.js';
 import { resolveRouterOptions, type ProfilePictureRouterOptions, type RouterUser } from './options.js';
 import { isCrossSite, wantsJson } from './request-checks.js';
@@ -104,7 +105,8 @@ export function createRouteHandler<Native>(
         'Content-Security-Policy': "default-src 'none'",
         ...SAFETY,
       },
-      body: pictures.placeholder({ id: userId, username }),
+      // Public route: only the initial is drawn and labelled, so the full username never leaves the server.
+      body: pictures.placeholder({ id: userId, username: username === null ? null : initialOf(username) }),
     };
   }
 
@@ -131,6 +133,8 @@ export function createRouteHandler<Native>(
     } catch (err) {
       // Ours (e.g. STORAGE_FAILED while serving) → a JSON error; anything else → the framework's error handling.
       if (isProfilePictureError(err)) return finish(req, errorReply(err));
+      // Not ours (a throwing getUser or onResult): still never read an unread upload body to its end.
+      if (shouldCloseConnection(req)) discardBody(req);
       throw err;
     }
   };

@@ -703,8 +703,16 @@ function adapterTests(harness: AdapterHarness): void {
     it('draws the initial from getUsername and escapes the user id', async () => {
       const app = await setup({ getUsername: async (id: string) => (id === 'a b' ? 'ada' : null) });
       const res = await app.send('/avatar/a%20b');
-      expect(res.text).toBe(app.pictures.placeholder({ id: 'a b', username: 'ada' }));
+      expect(res.text).toBe(app.pictures.placeholder({ id: 'a b', username: 'A' }));
       expect(res.text).toContain('>A</text>');
+    });
+
+    it('never reveals more of the username than its initial on the public avatar route', async () => {
+      const app = await setup({ getUsername: async () => 'ada_lovelace' });
+      const res = await app.send('/avatar/7');
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('>A</text>');
+      expect(res.text).not.toMatch(/lovelace|ada_/i);
     });
 
     it('answers 400 for an unknown variant and 404 for a missing or malformed user id', async () => {

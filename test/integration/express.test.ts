@@ -115,6 +115,31 @@ for (const major of majors) {
       }
     });
 
+    it('survives a response already sent by another middleware (no crash, the server keeps answering)', async () => {
+      const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository() });
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      const app = await serve(pictures, (app) => {
+        // A timeout-style middleware that answers first, then lets the request continue down the stack.
+        app.use((req, res, next) => {
+          if (req.path === '/avatar/1') res.status(503).end('answered elsewhere');
+          next();
+        });
+        app.use(major.router(pictures, { getUser: () => ({ id: 1 }) }));
+      });
+      try {
+        const first = await request(app.port, '/avatar/1');
+        expect([first.status, first.text]).toEqual([503, 'answered elsewhere']);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(unhandled).toEqual([]);
+        expect((await request(app.port, '/avatar/2')).status).toBe(200);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        await app.close();
+      }
+    });
+
     it('routes relative to a mount path', async () => {
       const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository() });
       const app = await serve(pictures, (app) => {
