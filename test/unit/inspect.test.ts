@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createErrorFactory, isProfilePictureError, type ProfilePictureError } from '../../src/errors.js';
-import { inspectImage, type InspectLimits } from '../../src/inspect.js';
+import { BMP_MAX_PIXELS, inspectImage, type InspectLimits } from '../../src/inspect.js';
 import { DEFAULTS, type InputFormat } from '../../src/options.js';
 import * as fx from '../fixtures/index.js';
 
@@ -223,6 +223,19 @@ describe('BMP', () => {
     expect(calls.bmpDecodes).toBe(0);
   });
 
+  it('a complete 1-bit BMP over BMP_MAX_PIXELS (small file, many pixels) → IMAGE_TOO_LARGE without decoding', async () => {
+    // 4096×2048 at 1 bit per pixel is a 1 MiB file: under every byte limit, yet 8.4 MP to decode in JavaScript.
+    const width = 4096;
+    const height = 2048;
+    const rgba = new Uint8Array(width * height * 4).fill(255);
+    const bytes = fx.encodeBmp(rgba, width, height, { bitsPerPixel: 1 });
+    expect(bytes.byteLength).toBeLessThan(DEFAULTS.limits.fileSize);
+    const error = await rejectionOf(inspect(bytes));
+    expect(error.code).toBe('IMAGE_TOO_LARGE');
+    expect(error.details).toMatchObject({ width, height, limit: BMP_MAX_PIXELS });
+    expect(calls.bmpDecodes).toBe(0);
+  });
+
   it('a header declaring 30000×30000 → IMAGE_TOO_LARGE without decoding', async () => {
     const error = await rejectionOf(inspect(await fx.bmpHugeDimensions()));
     expect(error.code).toBe('IMAGE_TOO_LARGE');
@@ -230,10 +243,10 @@ describe('BMP', () => {
     expect(calls.bmpDecodes).toBe(0);
   });
 
-  it('a header declaring 8000×8000 (under the limit) on 70 bytes → CORRUPT_IMAGE without decoding', async () => {
+  it('a header declaring 2000×2000 (under the limit) on 70 bytes → CORRUPT_IMAGE without decoding', async () => {
     const bytes = Buffer.from(await fx.bmpHugeDimensions());
-    bytes.writeInt32LE(8000, 18);
-    bytes.writeInt32LE(8000, 22);
+    bytes.writeInt32LE(2000, 18);
+    bytes.writeInt32LE(2000, 22);
     expect((await rejectionOf(inspect(bytes))).code).toBe('CORRUPT_IMAGE');
     expect(calls.bmpDecodes).toBe(0);
   });
