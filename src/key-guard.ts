@@ -17,8 +17,6 @@
 export interface KeyGuard {
   /** Marks `keys` as written-but-not-committed by one upload. Returns the release function (idempotent). */
   hold(keys: readonly string[]): () => void;
-  /** True while some upload holds `key`. */
-  isHeld(key: string): boolean;
   /**
    * Deletes every key in `keys` that nobody holds, with `remove`. Resolves with one settled result per deleted key
    * (held keys are skipped and not reported).
@@ -65,7 +63,6 @@ export function createKeyGuard(): KeyGuard {
         }
       };
     },
-    isHeld: (key) => holds.has(key),
     deleteUnheld(keys, remove) {
       const targets = [...new Set(keys)].filter((key) => !holds.has(key));
       return Promise.allSettled(targets.map((key) => deleteOne(key, remove)));

@@ -11,8 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createErrorFactory, isProfilePictureError, type ErrorFactory } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createKeyGuard } from './key-guard.js';
-import { createRequestUploader, type UploadRequest } from './intake/upload-request.js';
-import { variantKey } from './keys.js';
+import { createRequestUploader, type UploadRequest, type UploadRequestOptions } from './intake/upload-request.js';
+import { isSafeKey, variantKey } from './keys.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
@@ -252,7 +252,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     await backend('list', async () => {
       for await (const object of storage.list(`${resolved.prefix}/`)) {
         scanned++;
-        if (object.lastModified.getTime() <= cutoff) candidates.push(object.key);
+        // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
+        // and a storage would refuse its unsafe key, failing every sweep.
+        if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.push(object.key);
       }
     });
     const referenced = new Set<string>();
@@ -266,10 +268,11 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return { scanned, deleted: results.length };
   }
 
-  const uploadRequest = createRequestUploader(resolved, fail, (userId, bytes, uploadOptions) => {
-    assertUserId(userId);
-    return processBytes(userId, bytes, uploadOptions);
-  });
+  const readRequest = createRequestUploader(resolved, fail, processBytes);
+  async function uploadRequest(userId: string, request: UploadRequest, requestOptions?: UploadRequestOptions) {
+    assertUserId(userId); // before a slot is taken or a body byte read
+    return readRequest(userId, request, requestOptions);
+  }
 
   return Object.freeze({
     upload,

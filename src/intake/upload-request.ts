@@ -102,7 +102,7 @@ export type RequestUploader = (
 export function createRequestUploader(
   options: ResolvedOptions,
   fail: ErrorFactory,
-  process: ProcessBytes,
+  processBytes: ProcessBytes,
 ): RequestUploader {
   const limiter = createLimiter({ concurrency: options.concurrency, maxQueue: options.maxQueue });
   const { fileSize, bodyTimeout } = options.limits;
@@ -152,7 +152,7 @@ export function createRequestUploader(
         client.dispose();
         const crop = parseCrop(fields, fail);
         if (signal?.aborted) throw fail('ABORTED', { cause: signal.reason });
-        return await process(userId, file, { crop, signal });
+        return await processBytes(userId, file, { crop, signal });
       } finally {
         release();
       }

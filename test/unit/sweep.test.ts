@@ -2,7 +2,7 @@
  * sweep({ olderThan }): deletes exactly the stored objects under the prefix that no record references and that are
  * older than the cutoff. Objects are aged for real: backdated clock for the memory storage, `utimes` for disk.
  */
-import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -134,6 +134,28 @@ describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
     for (const key of keysOf(live)) await backdate(key, 2 * HOUR);
     expect(await pictures.sweep()).toEqual({ scanned: 2, deleted: 2 });
     expect(await listKeys(storage, '')).toEqual([]);
+  });
+});
+
+describe('sweep on disk with foreign files', () => {
+  it('leaves files the key policy cannot have written (.DS_Store) alone and still sweeps orphans', async () => {
+    const root = path.join(sandbox, 'foreign');
+    const storage = diskStorage({ root });
+    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants });
+    const [first, second] = await distinctImages(2);
+    const old = await pictures.upload('u1', first!);
+    const orphanKeys = keysOf(old);
+    const current = await pictures.upload('u1', second!);
+    // Make the first picture's objects orphans again (the upload deleted them), plus a stray Finder file.
+    for (const key of orphanKeys) await storage.put(key, Buffer.from('orphan'), webp);
+    const stray = path.join(root, 'profile_pictures', 'u1', '.DS_Store');
+    await writeFile(stray, 'finder');
+    const result = await pictures.sweep({ olderThan: 0 });
+    expect(result.deleted).toBe(orphanKeys.length);
+    expect(await readFile(stray, 'utf8')).toBe('finder');
+    expect(await listKeys(storage, 'profile_pictures/')).toEqual(
+      expect.arrayContaining(keysOf(current)),
+    );
   });
 });
 
