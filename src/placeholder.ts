@@ -25,7 +25,10 @@ const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD80
 export function initialOf(name: string | null | undefined): string {
   const visible = (typeof name === 'string' ? name : '').replace(LEADING_INVISIBLE, '');
   const first = segmenter.segment(visible)[Symbol.iterator]().next();
-  return first.done ? '?' : first.value.segment.toUpperCase();
+  if (first.done) return '?';
+  const upper = first.value.segment.toUpperCase();
+  // One letter stays one letter: "ß" would upper-case to "SS".
+  return [...upper].length > [...first.value.segment].length ? first.value.segment : upper;
 }
 
 /** A background colour for `id`: a hue from its hash at fixed saturation and lightness, so white text stays legible. */

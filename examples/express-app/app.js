@@ -105,8 +105,8 @@ export function createApp(options) {
 
   app.get('/signup/', (req, res) => render(res, authPage, { mode: 'signup' }));
   app.post('/signup/', async (req, res) => {
-    const username = String(req.body.username ?? '');
-    const result = await accounts.create({ username, password: String(req.body.password ?? '') });
+    const username = String(req.body?.username ?? '');
+    const result = await accounts.create({ username, password: String(req.body?.password ?? '') });
     if ('error' in result) {
       return render(res, authPage, { mode: 'signup', username, errors: { [result.field]: result.error } }, 400);
     }
@@ -118,8 +118,8 @@ export function createApp(options) {
     render(res, authPage, { mode: 'login', notice: req.query.bye ? 'You have been logged out.' : undefined }),
   );
   app.post('/login/', async (req, res) => {
-    const username = String(req.body.username ?? '');
-    const account = await accounts.authenticate({ username, password: String(req.body.password ?? '') });
+    const username = String(req.body?.username ?? '');
+    const account = await accounts.authenticate({ username, password: String(req.body?.password ?? '') });
     if (!account) {
       return render(res, authPage, { mode: 'login', username, errors: { form: 'Wrong username or password.' } }, 401);
     }

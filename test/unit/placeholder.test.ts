@@ -28,6 +28,8 @@ describe('initialOf', () => {
     ['ñandú', 'Ñ'],
     ['ørjan', 'Ø'],
     ['straße', 'S'],
+    ['ßeta', 'ß'], // one letter stays one letter: never "SS"
+    ['ǆemal', 'Ǆ'], // a digraph letter upper-cases to its single capital
     ['ıvan', 'I'],
     ['istanbul', 'I'], // locale-independent: never the Turkish dotted İ
     ['李小龙', '李'],
