@@ -80,15 +80,20 @@ export async function renderVariants(
   const { data, info } = intermediate;
   const raw = { width: info.width, height: info.height, channels: info.channels };
   const names = Object.keys(settings.variants);
-  const encoded = await Promise.all(
-    names.map(async (name) => {
+  // Largest first: it is the longest encode, so it gets a worker thread before the small ones queue behind it.
+  const bySize = [...names].sort((a, b) => settings.variants[b]! - settings.variants[a]!);
+  const pending = new Map(
+    bySize.map((name) => {
       const side = settings.variants[name]!;
       let pipeline = sharp(data, { raw });
       if (side !== largest) pipeline = pipeline.resize(side, side, { fit: 'cover' });
-      const out = await encode(pipeline, settings.output).toBuffer({ resolveWithObject: true });
-      return [name, { data: out.data, width: out.info.width, height: out.info.height }] as const;
+      const done = encode(pipeline, settings.output, side)
+        .toBuffer({ resolveWithObject: true })
+        .then((out) => [name, { data: out.data, width: out.info.width, height: out.info.height }] as const);
+      return [name, done];
     }),
   );
+  const encoded = await Promise.all(names.map((name) => pending.get(name)!));
 
   const hash = createHash('sha256');
   for (const [name, variant] of encoded) hash.update(name).update('\0').update(variant.data);
@@ -101,10 +106,13 @@ export async function renderVariants(
 
 // --- internal ---
 
-function encode(pipeline: Sharp, output: RenderSettings['output']): Sharp {
+/** Sides up to this get WebP's faster `effort: 2`: at thumbnail sizes it costs a few bytes and saves ~30% CPU. */
+const SMALL_VARIANT_SIDE = 256;
+
+function encode(pipeline: Sharp, output: RenderSettings['output'], side: number): Sharp {
   switch (output.format) {
     case 'webp':
-      return pipeline.webp({ quality: output.quality });
+      return pipeline.webp({ quality: output.quality, ...(side <= SMALL_VARIANT_SIDE ? { effort: 2 } : {}) });
     case 'jpeg':
       // JPEG has no alpha: composite transparent areas onto white rather than black.
       return pipeline.flatten({ background: '#ffffff' }).jpeg({ quality: output.quality, mozjpeg: true });
