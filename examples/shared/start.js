@@ -1,0 +1,37 @@
+// @ts-check
+/**
+ * Starts an example app from its `server.js`: reads the environment, listens, prints where, and shuts down cleanly.
+ * Environment: PORT (3000; 0 picks a free port), HOST (127.0.0.1), DATA_DIR, MEDIA_DIR, SESSION_SECRET.
+ */
+import { fileURLToPath } from 'node:url';
+import { settingsFromEnv } from './site.js';
+
+/**
+ * @param {string} name shown in the start-up line, e.g. "Express"
+ * @param {string} exampleDir the example's own directory (data/ and media/ default to it)
+ * @param {(settings: ReturnType<typeof settingsFromEnv>) => { app: { listen: Function }, site: { db: { close(): void } } }} createApp
+ */
+export function startExample(name, exampleDir, createApp) {
+  const settings = settingsFromEnv(exampleDir);
+  const { app, site } = createApp(settings);
+
+  /** @type {import('node:http').Server} */
+  const server = app.listen(settings.port, settings.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : settings.port;
+    const host = settings.host === '127.0.0.1' || settings.host === '::1' ? 'localhost' : settings.host;
+    console.log(`Portrait (${name}) is running at http://${host}:${port}/`);
+    console.log(`  data: ${settings.dataDir}\n  media: ${settings.mediaDir}`);
+  });
+
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+    process.once(signal, () => {
+      server.close();
+      server.closeAllConnections();
+      site.db.close();
+    });
+  }
+}
+
+/** The directory of a module, from its `import.meta.url`. @param {string} moduleUrl */
+export const dirOf = (moduleUrl) => fileURLToPath(new URL('.', moduleUrl));
