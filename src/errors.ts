@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, message: 'The picture was changed by another request; try again.' },
   ABORTED: { status: 499, message: 'The upload was aborted.' },
   STORAGE_FAILED: { status: 502, message: 'The picture could not be stored.' },
+  TOO_MANY_UPLOADS: { status: 429, message: 'Another upload of yours is still in progress; try again shortly.' },
   BUSY: { status: 503, message: 'The server is busy; try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

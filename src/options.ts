@@ -49,6 +49,12 @@ export interface LimitsOptions {
    * @default 30_000
    */
   bodyTimeout?: number;
+  /**
+   * Most `uploadRequest()`s one user may have in flight at once (queued, arriving or processing). More fail with
+   * `TOO_MANY_UPLOADS` (429), so one account trickling slow bodies cannot hold every processing slot.
+   * @default 2
+   */
+  uploadsPerUser?: number;
 }
 
 /** How the variants are encoded. */
@@ -128,7 +134,7 @@ export interface ResolvedOptions {
 
 /** The defaults, in one place. */
 export const DEFAULTS = Object.freeze({
-  limits: Object.freeze({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000 }),
+  limits: Object.freeze({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2 }),
   accept: Object.freeze(['jpeg', 'png', 'gif', 'bmp', 'webp'] as InputFormat[]),
   variants: Object.freeze({ sm: 64, md: 256, lg: 512 }),
   output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82 }),
@@ -156,6 +162,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     inputPixels: positiveInteger('limits.inputPixels', limitsIn.inputPixels ?? DEFAULTS.limits.inputPixels),
     minSide: positiveInteger('limits.minSide', limitsIn.minSide ?? DEFAULTS.limits.minSide),
     bodyTimeout: positiveInteger('limits.bodyTimeout', limitsIn.bodyTimeout ?? DEFAULTS.limits.bodyTimeout),
+    uploadsPerUser: positiveInteger('limits.uploadsPerUser', limitsIn.uploadsPerUser ?? DEFAULTS.limits.uploadsPerUser),
   });
 
   const acceptIn: unknown = options.accept ?? DEFAULTS.accept;

@@ -1,6 +1,7 @@
 /**
  * Contender P (ours): the Express adapter over `diskStorage` with default options, exactly as the README wires it.
- * `getUser` returns one fixed user; CSRF protection stays on (the bench client sends no Origin, like curl).
+ * `getUser` gives every keep-alive connection its own user (the load is many users uploading, as in production, and
+ * `limits.uploadsPerUser` applies per user); CSRF protection stays on (the bench client sends no Origin, like curl).
  *
  * The same process also mounts `express.static` over the storage root at `/static`, so the GET comparison serves the
  * very same file from the same kind of process.
@@ -23,11 +24,17 @@ const pictures = core.createProfilePictures({
   storage: core.diskStorage({ root: media }),
   users: core.memoryUserRepository(),
 });
-const user = { id: 'bench-user' };
+/** One user per client connection. */
+const users = new WeakMap();
+let nextUser = 0;
+const userOf = (req) => {
+  if (!users.has(req.socket)) users.set(req.socket, { id: `bench-user-${++nextUser}` });
+  return users.get(req.socket);
+};
 
 const app = express();
 app.use('/static', express.static(media, { maxAge: '1y', immutable: true }));
-app.use(profilePictureRouter(pictures, { getUser: () => user }));
+app.use(profilePictureRouter(pictures, { getUser: userOf }));
 
 serveBenchmark(app, {
   name: 'P',

@@ -59,7 +59,8 @@ export const BUSY_RETRY_AFTER_SECONDS = 5;
  *   destroyed.
  * - `BUSY` (503: every slot busy and the queue full, or queued longer than `limits.bodyTimeout`) carries
  *   `details.retryAfter` (seconds, {@link BUSY_RETRY_AFTER_SECONDS}): send it as `Retry-After`. `toErrorBody()` omits
- *   details of 5xx errors, so the header is the only place a client sees it.
+ *   details of 5xx errors, so the header is the only place a client sees it. `TOO_MANY_UPLOADS` (429: this user already
+ *   has `limits.uploadsPerUser` uploads in flight) carries the same `details.retryAfter`.
  * - `ABORTED` (499) means the client is gone (or your `signal` fired); there is nobody to answer.
  *
  * Limits: the file must be the one part named `options.fieldName`; a declared `Content-Length` above
@@ -70,7 +71,7 @@ export const BUSY_RETRY_AFTER_SECONDS = 5;
  * none (missing or all empty); anything else fails with `INVALID_CROP`.
  *
  * @throws ProfilePictureError `NOT_MULTIPART` 415, `BAD_REQUEST` 400, `FILE_TOO_LARGE` 413, `NO_FILE` 400,
- *   `TOO_MANY_FILES` 400, `UNEXPECTED_FIELD` 400, `INVALID_CROP` 400, `TIMEOUT` 408, `BUSY` 503, `ABORTED` 499, and
+ *   `TOO_MANY_FILES` 400, `UNEXPECTED_FIELD` 400, `INVALID_CROP` 400, `TIMEOUT` 408, `TOO_MANY_UPLOADS` 429, `BUSY` 503, `ABORTED` 499, and
  *   everything `upload()` throws.
  */
 export type RequestUploader = (
@@ -130,14 +131,34 @@ export function createRequestUploader(
     }
   }
 
+  /** Uploads in flight per user id: one account may hold at most `limits.uploadsPerUser` of the slots. */
+  const inFlight = new Map<string, number>();
+  function enter(userId: string): () => void {
+    const count = inFlight.get(userId) ?? 0;
+    if (count >= options.limits.uploadsPerUser) {
+      throw fail('TOO_MANY_UPLOADS', { details: { retryAfter: BUSY_RETRY_AFTER_SECONDS, limit: options.limits.uploadsPerUser } });
+    }
+    inFlight.set(userId, count + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const remaining = (inFlight.get(userId) ?? 1) - 1;
+      if (remaining > 0) inFlight.set(userId, remaining);
+      else inFlight.delete(userId);
+    };
+  }
+
   return async function uploadRequest(userId, request, requestOptions = {}) {
     const { signal } = requestOptions;
     const client = watchClient(request, signal);
+    let leave: (() => void) | undefined;
     try {
       let release: Release;
       try {
         if (request.readableEnded) throw fail('BAD_REQUEST', { details: { reason: 'body-already-read' } });
         checkMultipartHeaders(request.headers, { fileSize, maxBody }, fail);
+        leave = enter(userId);
         release = await takeSlot(client.signal);
       } catch (err) {
         discardBody(request, drain);
@@ -157,6 +178,7 @@ export function createRequestUploader(
         release();
       }
     } finally {
+      leave?.();
       client.dispose();
     }
   };

@@ -11,6 +11,7 @@ import { BUSY_RETRY_AFTER_SECONDS } from '../../src/intake/upload-request.js';
 import { MULTIPART, multipart, openRequest, post, useIntakeServer, type IntakeServer } from './intake-helpers.js';
 
 const server = useIntakeServer({ concurrency: 1, maxQueue: 1 });
+const perUser = useIntakeServer({ concurrency: 4, maxQueue: 4, limits: { uploadsPerUser: 1 } });
 
 /** Storage whose `put` waits until `open()`: an upload then holds its slot in processing, body fully read. */
 let openGate!: () => void;
@@ -41,6 +42,25 @@ async function halfUpload(s: IntakeServer, userId: string) {
     },
   };
 }
+
+describe('uploadRequest: uploads per user', () => {
+  it('refuses a second simultaneous upload by the same user with 429 TOO_MANY_UPLOADS; other users and later uploads pass', async () => {
+    const s = perUser();
+    const slow = await halfUpload(s, 'mallory');
+    const png = multipart([{ name: 'profile_picture', filename: 'a.png', data: await pngGreen() }]);
+
+    const again = await post(s.port, 'mallory', png, { 'content-type': MULTIPART, 'x-test-id': 'again' });
+    expect([again.status, again.json.error?.code]).toEqual([429, 'TOO_MANY_UPLOADS']);
+    expect(again.headers['retry-after']).toBe(String(BUSY_RETRY_AFTER_SECONDS));
+
+    const other = await post(s.port, 'alice', png, { 'content-type': MULTIPART, 'x-test-id': 'other' });
+    expect(other.status).toBe(200);
+
+    expect((await slow.finish()).status).toBe(200);
+    const later = await post(s.port, 'mallory', png, { 'content-type': MULTIPART, 'x-test-id': 'later' });
+    expect(later.status).toBe(200);
+  });
+});
 
 describe('uploadRequest: concurrency and queue', () => {
   it('with concurrency 1 and maxQueue 1, a third simultaneous upload gets 503 BUSY with Retry-After; the others complete', async () => {

@@ -102,7 +102,7 @@ export async function startIntakeServer({ wrapStorage, ...options }: Options = {
       const headers: Record<string, string> = {};
       // What adapters do: the unread rest of the body cannot be parsed as a next request.
       if (shouldCloseConnection(req) && !req.headers['x-keep-alive-anyway']) headers.connection = 'close';
-      if (known?.code === 'BUSY') headers['retry-after'] = String(known.details?.retryAfter);
+      if (known?.code === 'BUSY' || known?.code === 'TOO_MANY_UPLOADS') headers['retry-after'] = String(known.details?.retryAfter);
       send(res, known?.status ?? 500, toErrorBody(err), headers);
     }
     slot(outcomes, id).resolve(outcome);

@@ -60,6 +60,7 @@ describe('ProfilePictureError', () => {
       CROSS_ORIGIN: 403,
       TIMEOUT: 408,
       CONFLICT: 409,
+      TOO_MANY_UPLOADS: 429,
       STORAGE_FAILED: 502,
       BUSY: 503,
     });
