@@ -3,10 +3,11 @@
  * prove which inputs never reach a decoder at all.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { createErrorFactory, isProfilePictureError, type ProfilePictureError } from '../../src/errors.js';
+import { createErrorFactory } from '../../src/errors.js';
 import { BMP_MAX_PIXELS, inspectImage, type InspectLimits } from '../../src/inspect.js';
 import { DEFAULTS, type InputFormat } from '../../src/options.js';
 import * as fx from '../fixtures/index.js';
+import { rejectionOf } from '../fixtures/service.js';
 
 const calls = vi.hoisted(() => ({ sharpInputs: [] as unknown[], bmpDecodes: 0 }));
 
@@ -38,16 +39,6 @@ function inspect(bytes: Uint8Array, limits: Partial<InspectLimits> = {}) {
   return inspectImage(bytes, { ...LIMITS, ...limits }, fail);
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<ProfilePictureError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (err: unknown) => err,
-  );
-  if (!isProfilePictureError(error)) throw error;
-  return error;
-}
 
 /** Raw RGBA pixels of an inspected image, decoded through its own `open()` pipeline. */
 async function pixelsOf(bytes: Uint8Array) {
