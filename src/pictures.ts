@@ -178,11 +178,10 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     variants: PictureRecord['variants'],
     release: () => void,
   ): Promise<PictureRecord> {
-    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-      if (attempt > 0) await sleep(Math.random() * RETRY_JITTER_MS * 2 ** attempt);
-      const current = await backend('getPicture', () => users.getPicture(userId));
+    // This `decide` always writes, so the swap resolves (or throws CONFLICT).
+    const { previous, next } = (await swapRecord(userId, (current) => {
       const now = new Date().toISOString();
-      const next: PictureRecord = {
+      return {
         version: randomUUID(),
         contentHash: rendered.contentHash,
         contentType: rendered.contentType,
@@ -190,11 +189,28 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         createdAt: current?.createdAt ?? now,
         updatedAt: now,
       };
-      const won = await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null));
-      if (won) {
-        release();
-        if (current) await deleteQuietly(keysOf(current).filter((key) => !keysOf(next).includes(key)));
-        return next;
+    }))!;
+    release();
+    if (previous) await deleteQuietly(keysOf(previous).filter((key) => !keysOf(next).includes(key)));
+    return next;
+  }
+
+  /**
+   * Compare-and-sets the user's record to `decide(current)`, re-reading and retrying with a jittered pause when
+   * another writer won; `CONFLICT` after {@link COMMIT_ATTEMPTS}. `decide` returning `undefined` means "nothing to
+   * write" and resolves `undefined`.
+   */
+  async function swapRecord<Next extends PictureRecord | null>(
+    userId: string,
+    decide: (current: PictureRecord | null) => Next | undefined,
+  ): Promise<{ previous: PictureRecord | null; next: Next } | undefined> {
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(Math.random() * RETRY_JITTER_MS * 2 ** attempt);
+      const current = await backend('getPicture', () => users.getPicture(userId));
+      const next = decide(current);
+      if (next === undefined) return undefined;
+      if (await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null))) {
+        return { previous: current, next };
       }
     }
     throw fail('CONFLICT');
@@ -222,16 +238,10 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   async function remove(userId: string): Promise<boolean> {
     assertUserId(userId);
     return lock(userId, async () => {
-      for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-        if (attempt > 0) await sleep(Math.random() * RETRY_JITTER_MS * 2 ** attempt);
-        const current = await backend('getPicture', () => users.getPicture(userId));
-        if (!current) return false;
-        if (await backend('setPicture', () => users.setPicture(userId, null, current.version))) {
-          await deleteQuietly(keysOf(current));
-          return true;
-        }
-      }
-      throw fail('CONFLICT');
+      const swapped = await swapRecord(userId, (current) => (current ? null : undefined));
+      if (!swapped?.previous) return false;
+      await deleteQuietly(keysOf(swapped.previous));
+      return true;
     });
   }
 
