@@ -8,6 +8,7 @@ import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { decodeBmp, readBmpHeader, unsupportedBmpFeature } from './codecs/bmp.js';
 import type { ErrorFactory } from './errors.js';
 import type { InputFormat } from './options.js';
+import { normalizeOrientation, swapsSides } from './orientation.js';
 
 /** How many leading bytes the sniff looks at (file-type's own recommendation). */
 const SNIFF_BYTES = 4100;
@@ -49,7 +50,9 @@ export interface InspectedImage {
   width: number;
   /** Height after EXIF orientation. */
   height: number;
-  /** A sharp pipeline over the source's first frame, with the pixel limit applied. */
+  /** EXIF orientation of the stored pixels, 1–8 (1 when there is none): {@link open} does not apply it. */
+  orientation: number;
+  /** A sharp pipeline over the source's first frame as stored (not oriented), with the pixel limit applied. */
   open(): Sharp;
 }
 
@@ -119,7 +122,7 @@ function probeBmp(bytes: Uint8Array, limits: InspectLimits, fail: ErrorFactory):
     throw fail('CORRUPT_IMAGE', { cause });
   }
   const { data, width, height, channels } = raw;
-  return { format: 'bmp', width, height, open: () => sharp(data, { raw: { width, height, channels } }) };
+  return { format: 'bmp', width, height, orientation: 1, open: () => sharp(data, { raw: { width, height, channels } }) };
 }
 
 async function probeWithSharp(
@@ -143,11 +146,13 @@ async function probeWithSharp(
   const frameHeight = meta.pageHeight ?? meta.height;
   if (meta.width === undefined || frameHeight === undefined) throw fail('CORRUPT_IMAGE');
   checkSize(meta.width, frameHeight, limits, fail);
-  const swap = (meta.orientation ?? 1) >= 5;
+  const orientation = normalizeOrientation(meta.orientation);
+  const swap = swapsSides(orientation);
   return {
     format,
     width: swap ? frameHeight : meta.width,
     height: swap ? meta.width : frameHeight,
+    orientation,
     open: () => sharp(bytes, sharpOptions),
   };
 }

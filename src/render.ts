@@ -1,11 +1,11 @@
 /**
  * The sharp pipeline: one decode, every variant.
  *
- * The source is decoded exactly once, with shrink-on-load straight to the largest variant: EXIF orientation is
- * applied, the optional crop rectangle (in oriented source pixels) is extracted, the result is cover-cropped to a
- * square and converted to 8-bit sRGB raw pixels. Every variant is then derived from that small intermediate and
- * encoded in parallel. Because `failOn: 'warning'` is set on the source, a truncated or corrupt file fails during
- * that single decode. Nothing of the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is
+ * The source is decoded exactly once, with shrink-on-load straight to the largest variant: the optional crop
+ * rectangle (given in oriented pixels, mapped to stored ones) is extracted, the result is cover-cropped to a square
+ * and converted to 8-bit sRGB raw pixels. Every variant is then derived from that small intermediate — EXIF
+ * orientation is applied there, where turning it is cheap (see orientation.ts) — and encoded in parallel. Because
+ * `failOn: 'warning'` is set on the source, a truncated or corrupt file fails during that single decode. Nothing of the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is
  * raw pixels and the encoders are never asked to keep metadata.
  */
 import { createHash } from 'node:crypto';
@@ -13,6 +13,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import type { OutputFormat } from './options.js';
+import { applyOrientation, swapsSides, toStoredRect } from './orientation.js';
 
 /** A crop rectangle in source pixels, measured after EXIF orientation. */
 export interface CropRect {
@@ -66,8 +67,8 @@ export async function renderVariants(
 
   let intermediate;
   try {
-    let pipeline = image.open().autoOrient();
-    if (settings.crop) pipeline = pipeline.extract(settings.crop);
+    let pipeline = image.open();
+    if (settings.crop) pipeline = pipeline.extract(storedCrop(settings.crop, image));
     intermediate = await pipeline
       .resize(largest, largest, { fit: 'cover', position: 'centre' })
       .toColourspace('srgb')
@@ -85,7 +86,7 @@ export async function renderVariants(
   const pending = new Map(
     bySize.map((name) => {
       const side = settings.variants[name]!;
-      let pipeline = sharp(data, { raw });
+      let pipeline = applyOrientation(sharp(data, { raw }), image.orientation);
       if (side !== largest) pipeline = pipeline.resize(side, side, { fit: 'cover' });
       const done = encode(pipeline, settings.output, side)
         .toBuffer({ resolveWithObject: true })
@@ -121,6 +122,13 @@ function encode(pipeline: Sharp, output: RenderSettings['output'], side: number)
     case 'avif':
       return pipeline.avif({ quality: output.quality });
   }
+}
+
+function storedCrop(crop: CropRect, image: InspectedImage): CropRect {
+  const swap = swapsSides(image.orientation);
+  const storedWidth = swap ? image.height : image.width;
+  const storedHeight = swap ? image.width : image.height;
+  return toStoredRect(crop, image.orientation, storedWidth, storedHeight);
 }
 
 function checkCrop(crop: CropRect, image: InspectedImage, fail: ErrorFactory): void {
