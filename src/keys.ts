@@ -3,8 +3,8 @@
  *
  * A key is `<prefix>/<user-key>/<hash>-<variant>.<ext>`. Nothing the client sends (file name, username, declared
  * type) takes part; the user id appears only when it is already a safe slug, otherwise as its hash. The hash is over
- * the rendered bytes, so a new picture always gets new, forever-cacheable URLs and re-uploading identical bytes
- * gives identical keys.
+ * that variant's rendered bytes (so each variant can be stored the moment it is encoded): a new picture always gets
+ * new, forever-cacheable URLs and re-uploading identical bytes gives identical keys.
  */
 import { createHash } from 'node:crypto';
 
@@ -30,9 +30,9 @@ export function userPrefix(prefix: string, userId: string): string {
   return `${prefix}/${userKey(userId)}/`;
 }
 
-/** The storage key of one variant. */
-export function variantKey(prefix: string, userId: string, contentHash: string, variant: string, ext: string): string {
-  return `${userPrefix(prefix, userId)}${contentHash.slice(0, 24)}-${variant}.${ext}`;
+/** The storage key of one variant; `bytesHash` is the SHA-256 (hex) of its bytes. */
+export function variantKey(prefix: string, userId: string, bytesHash: string, variant: string, ext: string): string {
+  return `${userPrefix(prefix, userId)}${bytesHash.slice(0, 24)}-${variant}.${ext}`;
 }
 
 /**

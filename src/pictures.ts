@@ -17,7 +17,7 @@ import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
 import { readInput, type UploadInput } from './read-input.js';
-import { renderVariants, type CropRect, type RenderedPicture } from './render.js';
+import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
 import type { PictureRecord } from './users/types.js';
 
@@ -125,47 +125,72 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return processBytes(userId, bytes, uploadOptions);
   }
 
-  /** inspect → render → store → commit, for bytes already in memory. */
+  /** inspect → render (each variant stored as soon as it is encoded) → commit, for bytes already in memory. */
   async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: UploadOptions) {
     const { signal } = uploadOptions;
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
-    const rendered = await renderVariants(
-      image,
-      { variants: resolved.variants, output: resolved.output, crop: uploadOptions.crop },
-      fail,
-    );
-    if (signal?.aborted) throw fail('ABORTED');
-    return store(userId, rendered);
-  }
-
-  /** Puts every variant, then commits the record; rolls back on failure. */
-  async function store(userId: string, rendered: RenderedPicture): Promise<PictureRecord> {
-    const names = Object.keys(rendered.variants);
-    const keys = names.map((name) => variantKey(resolved.prefix, userId, rendered.contentHash, name, rendered.extension));
-    const meta = { contentType: rendered.contentType, cacheControl: IMMUTABLE_CACHE };
-    const put = (i: number) => backend('put', () => storage.put(keys[i]!, rendered.variants[names[i]!]!.data, meta));
-    const release = guard.hold(keys);
-    let written: string[] = [];
+    const writes = startWrites(userId);
     try {
-      const puts = await Promise.allSettled(names.map((_, i) => put(i)));
-      written = keys.filter((_, i) => puts[i]!.status === 'fulfilled');
-      const failed = puts.find((result) => result.status === 'rejected');
-      if (failed) throw failed.reason;
-      // A clean-up running in this process may have deleted an identical key just after we wrote it: write it again.
-      const lost = await guard.settle(keys);
-      await Promise.all(lost.map((key) => put(keys.indexOf(key))));
-      const variants = Object.fromEntries(
-        names.map((name, i) => {
-          const { width, height, data } = rendered.variants[name]!;
-          return [name, { key: keys[i]!, width, height, bytes: data.byteLength }];
-        }),
+      const rendered = await renderVariants(
+        image,
+        { variants: resolved.variants, output: resolved.output, crop: uploadOptions.crop },
+        fail,
+        writes.write,
       );
-      return await lock(userId, () => commit(userId, rendered, variants, release));
+      if (signal?.aborted) throw fail('ABORTED');
+      const variants = await writes.finish();
+      return await lock(userId, () => commit(userId, rendered, variants, writes.release));
     } catch (err) {
-      release();
-      await rollback(userId, written);
+      await writes.abandon();
       throw err;
     }
+  }
+
+  /**
+   * The objects of one upload. `write()` puts a variant at once (its key is its own content hash, so it does not
+   * wait for the other variants); `finish()` waits for every put and returns the record's variants; `abandon()`
+   * removes whatever was written, except keys the user's current record references.
+   */
+  function startWrites(userId: string) {
+    const { extension, contentType } = encodingOf(resolved.output.format);
+    const meta = { contentType, cacheControl: IMMUTABLE_CACHE };
+    const put = (key: string, data: Uint8Array) => backend('put', () => storage.put(key, data, meta));
+    const written = new Map<string, { key: string; data: Buffer; width: number; height: number }>();
+    const puts: Promise<void>[] = [];
+    const succeeded: string[] = [];
+    const releases: Array<() => void> = [];
+    const release = () => releases.forEach((releaseKey) => releaseKey());
+
+    return {
+      write(name: string, variant: RenderedVariant) {
+        const key = variantKey(resolved.prefix, userId, variant.hash, name, extension);
+        releases.push(guard.hold([key]));
+        written.set(name, { key, data: variant.data, width: variant.width, height: variant.height });
+        const done = put(key, variant.data).then(() => void succeeded.push(key));
+        done.catch(() => {}); // settled by finish() or abandon(); not an unhandled rejection meanwhile
+        puts.push(done);
+      },
+      async finish(): Promise<PictureRecord['variants']> {
+        const results = await Promise.allSettled(puts);
+        const failed = results.find((result) => result.status === 'rejected');
+        if (failed) throw failed.reason;
+        // A clean-up running in this process may have deleted an identical key just after we wrote it: write it again.
+        const lost = new Set(await guard.settle([...written.values()].map((entry) => entry.key)));
+        await Promise.all([...written.values()].filter((entry) => lost.has(entry.key)).map((entry) => put(entry.key, entry.data)));
+        return Object.fromEntries(
+          Object.keys(resolved.variants).map((name) => {
+            const { key, width, height, data } = written.get(name)!;
+            return [name, { key, width, height, bytes: data.byteLength }];
+          }),
+        );
+      },
+      release,
+      async abandon() {
+        release();
+        await Promise.allSettled(puts);
+        await rollback(userId, succeeded);
+      },
+    };
   }
 
   /**

@@ -4,14 +4,16 @@
  * The source is decoded exactly once, with shrink-on-load straight to the largest variant: the optional crop
  * rectangle (given in oriented pixels, mapped to stored ones) is extracted, the result is cover-cropped to a square
  * and converted to 8-bit sRGB raw pixels. Every variant is then derived from that small intermediate — EXIF
- * orientation is applied there, where turning it is cheap (see orientation.ts) — and encoded in parallel. Because
- * `failOn: 'warning'` is set on the source, a truncated or corrupt file fails during that single decode. Nothing of the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is
+ * orientation is applied there, where turning it is cheap (see orientation.ts) — and encoded in parallel; each is
+ * handed to the caller as soon as it is done. Because `failOn: 'warning'` is set on the source, a truncated or
+ * corrupt file fails during that single decode. Nothing of the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is
  * raw pixels and the encoders are never asked to keep metadata.
  */
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
+import { sha256Hex } from './keys.js';
 import type { OutputFormat } from './options.js';
 import { applyOrientation, swapsSides, toStoredRect } from './orientation.js';
 
@@ -28,16 +30,25 @@ export interface RenderedVariant {
   data: Buffer;
   width: number;
   height: number;
+  /** SHA-256 (hex) of `data`. */
+  hash: string;
 }
 
 /** The output of {@link renderVariants}. */
 export interface RenderedPicture {
   contentType: string;
   extension: string;
-  /** SHA-256 (hex) over every variant's name and bytes. */
+  /** SHA-256 (hex) over every variant's name and hash, in the order of `settings.variants`. */
   contentHash: string;
   variants: Record<string, RenderedVariant>;
 }
+
+/**
+ * Called with each variant as soon as its encode finishes, while larger ones may still be encoding, so the caller
+ * can start storing it. Called at most once per variant, and never after `renderVariants` settles: a failing encode
+ * rejects only once every other encode has finished.
+ */
+export type VariantListener = (name: string, variant: RenderedVariant) => void;
 
 /** What {@link renderVariants} produces: square sides by variant name, the encoding and an optional crop. */
 export interface RenderSettings {
@@ -46,21 +57,33 @@ export interface RenderSettings {
   crop?: CropRect | undefined;
 }
 
-const ENCODING: Record<OutputFormat, { contentType: string; extension: string }> = {
+/** The MIME type and file extension of an output format. */
+export interface Encoding {
+  contentType: string;
+  extension: string;
+}
+
+const ENCODING: Record<OutputFormat, Encoding> = {
   webp: { contentType: 'image/webp', extension: 'webp' },
   jpeg: { contentType: 'image/jpeg', extension: 'jpg' },
   png: { contentType: 'image/png', extension: 'png' },
   avif: { contentType: 'image/avif', extension: 'avif' },
 };
 
+/** The MIME type and extension every variant of `format` is stored with. */
+export function encodingOf(format: OutputFormat): Encoding {
+  return ENCODING[format];
+}
+
 /**
- * Decodes `image` once and encodes every variant.
+ * Decodes `image` once and encodes every variant, handing each to `onVariant` as it finishes.
  * @throws ProfilePictureError `INVALID_CROP` (400) or `CORRUPT_IMAGE` (422).
  */
 export async function renderVariants(
   image: InspectedImage,
   settings: RenderSettings,
   fail: ErrorFactory,
+  onVariant?: VariantListener,
 ): Promise<RenderedPicture> {
   if (settings.crop) checkCrop(settings.crop, image, fail);
   const largest = Math.max(...Object.values(settings.variants));
@@ -90,14 +113,22 @@ export async function renderVariants(
       if (side !== largest) pipeline = pipeline.resize(side, side, { fit: 'cover' });
       const done = encode(pipeline, settings.output, side)
         .toBuffer({ resolveWithObject: true })
-        .then((out) => [name, { data: out.data, width: out.info.width, height: out.info.height }] as const);
+        .then((out) => {
+          const variant = { data: out.data, width: out.info.width, height: out.info.height, hash: sha256Hex(out.data) };
+          onVariant?.(name, variant);
+          return [name, variant] as const;
+        });
       return [name, done];
     }),
   );
-  const encoded = await Promise.all(names.map((name) => pending.get(name)!));
+  // Settle every encode before failing, so `onVariant` is never called after this function has rejected.
+  const results = await Promise.allSettled(names.map((name) => pending.get(name)!));
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  const encoded = results.map((result) => (result as PromiseFulfilledResult<readonly [string, RenderedVariant]>).value);
 
   const hash = createHash('sha256');
-  for (const [name, variant] of encoded) hash.update(name).update('\0').update(variant.data);
+  for (const [name, variant] of encoded) hash.update(name).update('\0').update(variant.hash).update('\0');
   return {
     ...ENCODING[settings.output.format],
     contentHash: hash.digest('hex'),
@@ -106,6 +137,7 @@ export async function renderVariants(
 }
 
 // --- internal ---
+
 
 /** Sides up to this get WebP's faster `effort: 2`: at thumbnail sizes it costs a few bytes and saves ~30% CPU. */
 const SMALL_VARIANT_SIDE = 256;

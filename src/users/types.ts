@@ -16,7 +16,10 @@ export interface PictureVariant {
 export interface PictureRecord {
   /** Changes on every write; the compare-and-set token for {@link UserRepository.setPicture}. */
   version: string;
-  /** SHA-256 (hex) over the rendered variants; part of every key, so a new picture always gets new URLs. */
+  /**
+   * SHA-256 (hex) over the rendered variants. Each variant's key carries the hash of its own bytes, so a new picture
+   * always gets new URLs.
+   */
   contentHash: string;
   /** MIME type shared by all variants, e.g. `image/webp`. */
   contentType: string;

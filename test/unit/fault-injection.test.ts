@@ -3,7 +3,8 @@
  * checks the state DESIGN.md's ordering promises — the storage listing, the record, and that the live picture is
  * still served — not just the error.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import sharp, { type Sharp } from 'sharp';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createProfilePictures,
   memoryStorage,
@@ -225,6 +226,41 @@ describe('fault injection', () => {
       faults.alwaysLoseCas = true;
       await expect(pictures.upload('42', oldImage)).rejects.toMatchObject({ code: 'CONFLICT' });
       await expectIntact(old);
+    });
+  });
+
+  describe('an encode that fails after smaller variants were already stored', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    /** Makes the 512 px encode fail once the two smaller variants are in storage (they are put as they finish). */
+    function failLargestEncodeAfterTwoPuts() {
+      const toBuffer = sharp.prototype.toBuffer;
+      vi.spyOn(sharp.prototype, 'toBuffer').mockImplementation(function (this: Sharp, ...args: unknown[]) {
+        const { options } = this as unknown as { options: { input: { rawWidth?: number }; width: number; formatOut: string } };
+        const largestEncode = options.input.rawWidth === 512 && options.width === -1 && options.formatOut === 'webp';
+        if (!largestEncode) return (toBuffer as (...a: unknown[]) => unknown).apply(this, args);
+        return vi.waitFor(() => expect(putCount).toBe(2), { timeout: 5000 }).then(() => {
+          throw new Error('encoder crashed (injected)');
+        });
+      });
+    }
+
+    it('rejects with the cause, removes the variants already written and keeps the old picture', async () => {
+      const old = await establish();
+      failLargestEncodeAfterTwoPuts();
+      await expect(pictures.upload('42', newImage)).rejects.toThrow('encoder crashed (injected)');
+      expect(putCount).toBe(2);
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      await expectIntact(old);
+    });
+
+    it('leaves storage empty for a first upload', async () => {
+      failLargestEncodeAfterTwoPuts();
+      await expect(pictures.upload('42', newImage)).rejects.toThrow('encoder crashed (injected)');
+      expect(await listKeys(base, '')).toEqual([]);
+      expect(await repo.getPicture('42')).toBeNull();
     });
   });
 

@@ -15,6 +15,7 @@ import {
   type UserRepository,
 } from '../../src/index.js';
 import { listKeys, readBody } from '../conformance/storage-suite.js';
+import { sha256Hex } from '../../src/keys.js';
 import { solidJpeg, solidPng } from '../helpers/images.js';
 
 const red = await solidPng([220, 20, 20]);
@@ -45,10 +46,11 @@ describe('createProfilePictures service', () => {
       expect(record.updatedAt).toBe(record.createdAt);
       for (const [name, side] of [['sm', 64], ['md', 256], ['lg', 512]] as const) {
         const variant = record.variants[name]!;
-        expect(variant.key).toBe(`profile_pictures/42/${record.contentHash.slice(0, 24)}-${name}.webp`);
         expect([variant.width, variant.height]).toEqual([side, side]);
         const object = await storage.get(variant.key);
         const body = await readBody(object!);
+        // Each key carries the hash of its own bytes: a variant is stored as soon as it is encoded.
+        expect(variant.key).toBe(`profile_pictures/42/${sha256Hex(body).slice(0, 24)}-${name}.webp`);
         expect(body.byteLength).toBe(variant.bytes);
         expect(object!.contentType).toBe('image/webp');
         const meta = await sharp(body).metadata();
