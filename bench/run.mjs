@@ -66,7 +66,7 @@ const PROFILE = args.quick
   : {
       images: INPUT_NAMES.filter((name) => name !== '12mp-5mb-jpeg'),
       concurrencies: [1, 4, 16],
-      pairedSeconds: 8,
+      pairedSeconds: 15,
       pairedMinRounds: 10,
       uploadSeconds: 5,
       rounds: 2,

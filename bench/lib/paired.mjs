@@ -41,6 +41,7 @@ export async function runPaired({ runners, seconds, minRounds = 3 }) {
   return Object.fromEntries(
     Object.entries(samples).map(([name, { latencies, ok, errors }]) => {
       const busy = latencies.reduce((sum, v) => sum + v, 0) / 1000;
+      const byRound = [...latencies]; // index = round, for paired comparisons
       latencies.sort((a, b) => a - b);
       return [
         name,
@@ -56,8 +57,39 @@ export async function runPaired({ runners, seconds, minRounds = 3 }) {
           lastBody: null,
           firstError: errors ? `${errors} unexpected outcomes` : null,
           latencies,
+          byRound,
         },
       ];
     }),
   );
+}
+
+/**
+ * A 95 % bootstrap interval for quantile(`numerator`) ÷ quantile(`denominator`) over paired rounds: round indices are
+ * resampled with replacement 2000 times and both contenders keep the samples of the same rounds, so drift in the
+ * machine's load (which hit both alike) does not widen the interval. A fixed seed makes a report reproducible from
+ * its samples. A target "passes reliably" when the whole interval is on its side.
+ * @param {number[]} numerator   latencies (ms) by round
+ * @param {number[]} denominator latencies (ms) by round, same length
+ * @param {number} [q]           the quantile compared (default the median)
+ * @returns {[number, number] | null}
+ */
+export function bootstrapRatioInterval(numerator, denominator, q = 0.5) {
+  const rounds = Math.min(numerator.length, denominator.length);
+  if (rounds < 5) return null;
+  let seed = 0x9e3779b9;
+  const random = () => {
+    // xorshift32: deterministic and plenty for resampling indices.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const ratios = Array.from({ length: 2000 }, () => {
+    const picks = Array.from({ length: rounds }, () => Math.floor(random() * rounds));
+    const at = (values) => quantile(picks.map((i) => values[i]).sort((a, b) => a - b), q);
+    return at(numerator) / at(denominator);
+  });
+  ratios.sort((a, b) => a - b);
+  return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { renderLargest, runLimit } from './limit.mjs';
 import { mergeLoads, runLoad, send } from './load.mjs';
 import { probeOversize } from './oversize.mjs';
-import { runPaired } from './paired.mjs';
+import { bootstrapRatioInterval, runPaired } from './paired.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -185,7 +185,8 @@ async function pairedUploads(ctx, image, request) {
       continue;
     }
     const { peakRss } = await servers[name].memory();
-    results.uploads.push({ image, concurrency: 1, contender: name, ...summary(load), peakRss });
+    const vsLimit = paired.L ? bootstrapRatioInterval(load.byRound, paired.L.byRound) : null;
+    results.uploads.push({ image, concurrency: 1, contender: name, ...summary(load), peakRss, p50VsLimitInterval: vsLimit });
     ctx.checkLoad(`${name} ${image} c1`, load);
   }
   ctx.log(`${image} c1: ${Object.entries(paired).map(([n, l]) => `${n} p50 ${l.p50.toFixed(1)} ms`).join(', ')}`);

@@ -38,7 +38,7 @@ export function evaluateTargets(results) {
     targets.push({
       name: 'Latency p50, 12 MP JPEG, concurrency 1',
       goal: 'P ≤ 1.2 × L',
-      measured: p && l ? `P ${fmt(p.p50, 1)} ms vs L ${fmt(l.p50, 1)} ms = ${fmt(ratio, 2)}×` : 'not measured',
+      measured: p && l ? `P ${fmt(p.p50, 1)} ms vs L ${fmt(l.p50, 1)} ms = ${fmt(ratio, 2)}×${interval(p.p50VsLimitInterval)}` : 'not measured',
       ratio,
       pass: ratio === null ? null : ratio <= 1.2,
     });
@@ -131,7 +131,7 @@ export function renderReport(results, targets) {
       const m = results.uploads.find((u) => u.image === image && u.concurrency === concurrency && u.contender === 'M');
       for (const u of results.uploads.filter((x) => x.image === image && x.concurrency === concurrency)) {
         const vsM = u.contender === 'P' && m && m.rps > 0 ? `${fmt(u.rps / m.rps, 2)}×` : '';
-        const vsL = u.contender === 'P' && concurrency === 1 && limit?.c1 ? `${fmt(u.p50 / limit.c1.p50, 2)}×` : '';
+        const vsL = u.contender === 'P' && concurrency === 1 && limit?.c1 ? `${fmt(u.p50 / limit.c1.p50, 2)}×${interval(u.p50VsLimitInterval)}` : '';
         lines.push(
           `| ${image} | ${concurrency} | ${u.contender} | ${fmt(u.rps, 2)} | ${fmt(u.p50, 1)} | ${fmt(u.p99, 1)} | ` +
             `${mib(u.peakRss)} | ${u.ok} / ${u.count} | ${vsM} | ${vsL} |`,
@@ -146,7 +146,8 @@ export function renderReport(results, targets) {
       'drift in the machine’s load hits all alike; each round ramps up first and samples only the steady state. ' +
       'Uploads/s is concurrency ÷ mean latency (Little’s law for a closed loop; at concurrency 1, 1 ÷ mean latency), ' +
       'which does not depend on where a short window happens to cut M’s bursts of simultaneous completions. ' +
-      'OK / sampled counts the requests in the sampled windows. Peak RSS is the server’s high-water mark during that phase.',
+      'OK / sampled counts the requests in the sampled windows. Peak RSS is the server’s high-water mark during that phase. ' +
+      'The 95 % CI after a p50 ratio is a bootstrap interval over that run’s paired rounds: how far the ratio can be trusted.',
   );
 
   if (results.memory.length) {
@@ -202,6 +203,11 @@ export function renderReport(results, targets) {
 }
 
 // --- internal ---
+
+/** ` (95 % CI a–b)` for a bootstrap interval, or nothing. */
+function interval(bounds) {
+  return bounds ? ` (95 % CI ${fmt(bounds[0], 2)}–${fmt(bounds[1], 2)})` : '';
+}
 
 function fmt(value, digits) {
   return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : '–';
