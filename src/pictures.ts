@@ -45,6 +45,11 @@ export interface SweepResult {
   scanned: number;
   /** Unreferenced objects deleted. */
   deleted: number;
+  /**
+   * Storage leftovers deleted (for `diskStorage`, temp files of writes a crashed process never finished); 0 when
+   * the storage has no `sweepTemporary()`.
+   */
+  temporary: number;
 }
 
 /** The profile-picture service returned by {@link createProfilePictures}. */
@@ -85,7 +90,8 @@ export interface ProfilePictures {
   /** Status, headers and body for serving a stored object by key (used by the adapters' media route). */
   serve(key: string, request?: ServeRequest): Promise<ServeResult>;
   /**
-   * Deletes stored objects under the prefix that no record references and that are older than `olderThan`.
+   * Deletes stored objects under the prefix that no record references and that are older than `olderThan`, then
+   * the storage's own leftovers older than that (`storage.sweepTemporary()`, e.g. temp files of a crashed write).
    * Needs `users.listPictures()`.
    */
   sweep(options?: SweepOptions): Promise<SweepResult>;
@@ -300,7 +306,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const results = await guard.deleteUnheld(orphans, (key) => backend('delete', () => storage.delete(key)));
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-    return { scanned, deleted: results.length };
+    const sweepTemporary = storage.sweepTemporary?.bind(storage);
+    const temporary = sweepTemporary ? await backend('sweepTemporary', () => sweepTemporary(new Date(cutoff))) : 0;
+    return { scanned, deleted: results.length, temporary };
   }
 
   const readRequest = createRequestUploader(resolved, fail, processBytes);

@@ -6,6 +6,9 @@
  * file in the target's own directory (same filesystem, so `rename` cannot fail with EXDEV), are fsynced, then
  * renamed over the target, and the directory is fsynced so the rename survives a crash.
  *
+ * A process that dies mid-write leaves its temp file (`.tmp-…`) behind; `list()` never reports temp files, and
+ * `sweepTemporary()` (called by the service's `sweep()`) deletes those older than its cutoff.
+ *
  * The Content-Type is derived from the key's extension (the key policy always writes one), which keeps a read to one
  * `stat` plus the stream. ETags are content hashes, computed once per file version and cached by inode, size and
  * mtime, so they are stable for the same bytes.
@@ -52,6 +55,8 @@ export function diskStorage(options: DiskStorageOptions): StorageAdapter {
   }
   const root = path.resolve(options.root);
   const etags = new Map<string, { version: string; etag: string }>();
+  /** Temp files of this process's writes in progress: `sweepTemporary()` never takes them, whatever its cutoff. */
+  const writing = new Set<string>();
 
   function resolveKey(key: string): string {
     assertSafeKey(key);
@@ -79,12 +84,17 @@ export function diskStorage(options: DiskStorageOptions): StorageAdapter {
       const file = resolveKey(key);
       const dir = path.dirname(file);
       const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(file)}`);
-      await writeDurably(dir, temp, body);
+      writing.add(temp);
       try {
-        await rename(temp, file);
-      } catch (err) {
-        await unlink(temp).catch(() => {});
-        throw err;
+        await writeDurably(dir, temp, body);
+        try {
+          await rename(temp, file);
+        } catch (err) {
+          await unlink(temp).catch(() => {});
+          throw err;
+        }
+      } finally {
+        writing.delete(temp);
       }
       await fsyncDirectory(dir);
     },
@@ -139,6 +149,20 @@ export function diskStorage(options: DiskStorageOptions): StorageAdapter {
       if (!isSafePrefix(prefix)) throw new TypeError(`[profile-picture] Unsafe storage prefix: ${JSON.stringify(prefix)}`);
       const start = prefix === '' ? root : resolveKey(prefix.slice(0, -1));
       yield* walk(root, start);
+    },
+
+    async sweepTemporary(before: Date): Promise<number> {
+      let removed = 0;
+      for await (const file of temporaryFiles(root)) {
+        if (writing.has(file)) continue;
+        const info = await stat(file).catch(() => null);
+        if (!info || info.mtime >= before) continue; // gone, or a write that may still be running
+        await unlink(file).then(
+          () => removed++,
+          () => {}, // already removed by another sweeper, or not ours to remove: skip it
+        );
+      }
+      return removed;
     },
 
     async dispose(): Promise<void> {
@@ -199,7 +223,8 @@ async function removeEmptyParents(root: string, dir: string): Promise<void> {
   }
 }
 
-async function* walk(root: string, dir: string): AsyncIterable<ObjectInfo> {
+/** Every regular file under `dir`, at any depth, temp files included. */
+async function* filesUnder(dir: string): AsyncIterable<{ file: string; name: string }> {
   let handle;
   try {
     handle = await opendir(dir);
@@ -209,15 +234,23 @@ async function* walk(root: string, dir: string): AsyncIterable<ObjectInfo> {
   }
   const subdirs: string[] = [];
   for await (const entry of handle) {
-    if (entry.name.startsWith(TEMP_PREFIX)) continue;
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) subdirs.push(full);
-    else if (entry.isFile()) {
-      const info = await stat(full).catch(() => null);
-      if (info) {
-        yield { key: path.relative(root, full).split(path.sep).join('/'), size: info.size, lastModified: info.mtime };
-      }
-    }
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) subdirs.push(file);
+    else if (entry.isFile()) yield { file, name: entry.name };
   }
-  for (const sub of subdirs) yield* walk(root, sub);
+  for (const sub of subdirs) yield* filesUnder(sub);
+}
+
+/** Every temp file under `dir`. */
+async function* temporaryFiles(dir: string): AsyncIterable<string> {
+  for await (const { file, name } of filesUnder(dir)) if (name.startsWith(TEMP_PREFIX)) yield file;
+}
+
+/** Every object under `dir` (temp files are not objects). */
+async function* walk(root: string, dir: string): AsyncIterable<ObjectInfo> {
+  for await (const { file, name } of filesUnder(dir)) {
+    if (name.startsWith(TEMP_PREFIX)) continue;
+    const info = await stat(file).catch(() => null);
+    if (info) yield { key: path.relative(root, file).split(path.sep).join('/'), size: info.size, lastModified: info.mtime };
+  }
 }

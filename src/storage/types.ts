@@ -58,6 +58,12 @@ export interface StorageAdapter {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Optional: a public (CDN) URL for the key. Storages without it are served through the library's media route. */
   url?(key: string): string;
+  /**
+   * Optional: deletes the backend's own leftovers last written before `before` — for disk, the temp files of writes
+   * a crashed process never finished — and resolves how many it removed. `sweep()` calls it with its cutoff. Never
+   * touches objects; a leftover that cannot be removed is skipped, not thrown.
+   */
+  sweepTemporary?(before: Date): Promise<number>;
   /** Optional: release clients, handles and timers. Safe to call twice. */
   dispose?(): Promise<void>;
 }

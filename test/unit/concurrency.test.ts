@@ -175,7 +175,7 @@ describe('clean-up racing an upload of the same bytes (content-hashed keys)', ()
     await pictures.upload('42', images[3]!);
     expect(await sweepDuringCommit).toMatchObject({ scanned: 3, deleted: 0 });
     await expectOnePictureNoOrphans(base, users);
-    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 0 });
+    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 0, temporary: 0 });
   });
 });
 

@@ -167,7 +167,7 @@ describe('fault injection', () => {
       // Unknown state: nothing was deleted, so the live picture cannot have been hurt.
       await expectIntact(old);
       expect((await listKeys(base, '')).length).toBe(6);
-      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 6, deleted: 3 });
+      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 6, deleted: 3, temporary: 0 });
       expect(await listKeys(base, '')).toEqual(keysOf(old));
     });
   });
@@ -182,7 +182,7 @@ describe('fault injection', () => {
       await expectIntact(next);
 
       faults.failDelete = false;
-      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 6, deleted: 3 });
+      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 6, deleted: 3, temporary: 0 });
       expect(await listKeys(base, '')).toEqual(keysOf(next));
       await expectIntact(next);
     });
@@ -194,7 +194,7 @@ describe('fault injection', () => {
       expect(await repo.getPicture('42')).toBeNull();
       expect(await listKeys(base, '')).toEqual(keysOf(old));
       faults.failDelete = false;
-      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 3 });
+      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 3, temporary: 0 });
       expect(await listKeys(base, '')).toEqual([]);
     });
 

@@ -2,7 +2,7 @@
  * sweep({ olderThan }): deletes exactly the stored objects under the prefix that no record references and that are
  * older than the cutoff. Objects are aged for real: backdated clock for the memory storage, `utimes` for disk.
  */
-import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -94,7 +94,7 @@ describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
     await putAged('elsewhere/old-file.webp', 9 * HOUR); // outside the prefix
 
     const result = await pictures.sweep({ olderThan: HOUR });
-    expect(result).toEqual({ scanned: 7, deleted: 2 });
+    expect(result).toEqual({ scanned: 7, deleted: 2, temporary: 0 });
     expect(await listKeys(storage, '')).toEqual(
       [
         ...keysOf(live),
@@ -109,7 +109,7 @@ describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
     const { storage, pictures, putAged } = setup();
     await putAged('profile_pictures/42/0000000000000000000000aa-sm.webp', 50 * 60 * 1000);
     await putAged('profile_pictures/42/0000000000000000000000bb-sm.webp', 70 * 60 * 1000);
-    expect(await pictures.sweep()).toEqual({ scanned: 2, deleted: 1 });
+    expect(await pictures.sweep()).toEqual({ scanned: 2, deleted: 1, temporary: 0 });
     expect(await listKeys(storage, '')).toEqual(['profile_pictures/42/0000000000000000000000aa-sm.webp']);
   });
 
@@ -117,9 +117,9 @@ describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
     const { storage, pictures, putAged } = setup();
     const live = await pictures.upload('42', images[0]!);
     await putAged('profile_pictures/42/0000000000000000000000aa-sm.webp', 1000);
-    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 1 });
+    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 1, temporary: 0 });
     expect(await listKeys(storage, '')).toEqual(keysOf(live));
-    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 2, deleted: 0 });
+    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 2, deleted: 0, temporary: 0 });
   });
 
   it('cleans up after a removed user whose objects could not be deleted', async () => {
@@ -132,7 +132,7 @@ describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
     });
     expect(await failing.remove('42')).toBe(true);
     for (const key of keysOf(live)) await backdate(key, 2 * HOUR);
-    expect(await pictures.sweep()).toEqual({ scanned: 2, deleted: 2 });
+    expect(await pictures.sweep()).toEqual({ scanned: 2, deleted: 2, temporary: 0 });
     expect(await listKeys(storage, '')).toEqual([]);
   });
 });
@@ -156,6 +156,63 @@ describe('sweep on disk with foreign files', () => {
     expect(await listKeys(storage, 'profile_pictures/')).toEqual(
       expect.arrayContaining(keysOf(current)),
     );
+  });
+});
+
+describe('sweep on disk: temp files a crashed write left behind', () => {
+  it('deletes stale temp files at any depth, keeps young ones (a write may be running) and every object', async () => {
+    const root = path.join(sandbox, 'crashed-writes');
+    const storage = diskStorage({ root });
+    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants });
+    const live = await pictures.upload('42', images[0]!);
+    // What a process killed between writing and renaming leaves: `.tmp-<random>-<name>` next to the target.
+    const userDir = path.join(root, 'profile_pictures', '42');
+    const stale = [path.join(userDir, '.tmp-0a1b2c3d4e5f-aa-md.webp'), path.join(root, '.tmp-ffeeddccbbaa-x.webp')];
+    const young = path.join(userDir, '.tmp-112233445566-bb-sm.webp');
+    const twoHoursAgo = new Date(Date.now() - 2 * HOUR);
+    for (const file of stale) {
+      await writeFile(file, 'half-written');
+      await utimes(file, twoHoursAgo, twoHoursAgo);
+    }
+    await writeFile(young, 'being written');
+
+    const result = await pictures.sweep({ olderThan: HOUR });
+    expect(result).toEqual({ scanned: 2, deleted: 0, temporary: 2 });
+    for (const file of stale) await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(young, 'utf8')).toBe('being written');
+    expect(await listKeys(storage, '')).toEqual(keysOf(live));
+    for (const key of keysOf(live)) expect((await readBody((await storage.get(key))!)).byteLength).toBeGreaterThan(0);
+
+    // Nothing left to do: a second sweep removes nothing more.
+    expect(await pictures.sweep({ olderThan: HOUR })).toEqual({ scanned: 2, deleted: 0, temporary: 0 });
+  });
+
+  it("never takes the temp file of this process's write in progress, whatever the cutoff", async () => {
+    const root = path.join(sandbox, 'write-in-progress');
+    const storage = diskStorage({ root });
+    const big = Buffer.alloc(32 * 1024 * 1024, 7); // long enough to catch its temp file on disk
+    const key = 'profile_pictures/42/0000000000000000000000aa-lg.webp';
+    let settled = false;
+    const put = storage.put(key, big, webp).finally(() => (settled = true));
+    let sawTemp = false;
+    let removed = 0;
+    while (!settled) {
+      const dir = path.join(root, 'profile_pictures', '42');
+      const names = await readdir(dir).catch(() => [] as string[]);
+      sawTemp ||= names.some((name) => name.startsWith('.tmp-'));
+      removed += await storage.sweepTemporary!(new Date(Date.now() + HOUR)); // everything counts as old
+    }
+    await put;
+    expect(sawTemp, 'the sweep ran while the temp file existed').toBe(true);
+    expect(removed).toBe(0);
+    const stored = (await storage.get(key))!;
+    stored.body.destroy();
+    expect(stored.size).toBe(big.byteLength);
+  });
+
+  it('memory storage has no leftovers: temporary is 0', async () => {
+    const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository(), variants });
+    expect(await pictures.sweep()).toEqual({ scanned: 0, deleted: 0, temporary: 0 });
   });
 });
 
