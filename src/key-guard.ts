@@ -27,6 +27,12 @@ export interface KeyGuard {
    * removed after they were written: the caller must write those again before committing.
    */
   settle(keys: readonly string[]): Promise<string[]>;
+  /**
+   * Starts recording every key held from now on (held already or newly). A sweep takes its snapshot of referenced
+   * keys before it deletes; an upload may hold, commit and release a candidate in between, and `stop()` returns the
+   * keys the sweep must therefore leave alone.
+   */
+  track(): { stop(): Set<string> };
 }
 
 /** Creates an empty {@link KeyGuard}. */
@@ -34,6 +40,7 @@ export function createKeyGuard(): KeyGuard {
   const holds = new Map<string, number>();
   const deleting = new Map<string, Promise<unknown>>();
   const lost = new Set<string>();
+  const trackers = new Set<Set<string>>();
 
   function deleteOne(key: string, remove: (key: string) => Promise<void>): Promise<void> {
     const tracked = (async () => remove(key))().finally(() => {
@@ -49,6 +56,7 @@ export function createKeyGuard(): KeyGuard {
   return {
     hold(keys) {
       for (const key of keys) holds.set(key, (holds.get(key) ?? 0) + 1);
+      for (const tracked of trackers) for (const key of keys) tracked.add(key);
       let released = false;
       return () => {
         if (released) return;
@@ -66,6 +74,16 @@ export function createKeyGuard(): KeyGuard {
     deleteUnheld(keys, remove) {
       const targets = [...new Set(keys)].filter((key) => !holds.has(key));
       return Promise.allSettled(targets.map((key) => deleteOne(key, remove)));
+    },
+    track() {
+      const tracked = new Set(holds.keys());
+      trackers.add(tracked);
+      return {
+        stop() {
+          trackers.delete(tracked);
+          return tracked;
+        },
+      };
     },
     async settle(keys) {
       await Promise.all(keys.map((key) => deleting.get(key)));

@@ -182,7 +182,10 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         if (failed) throw failed.reason;
         // A clean-up running in this process may have deleted an identical key just after we wrote it: write it again.
         const lost = new Set(await guard.settle([...written.values()].map((entry) => entry.key)));
-        await Promise.all([...written.values()].filter((entry) => lost.has(entry.key)).map((entry) => put(entry.key, entry.data)));
+        const reputs = [...written.values()].filter((entry) => lost.has(entry.key)).map((entry) => put(entry.key, entry.data));
+        puts.push(...reputs.map((reput) => reput.catch(() => {}))); // abandon() waits for these too
+        const refailed = (await Promise.allSettled(reputs)).find((result) => result.status === 'rejected');
+        if (refailed) throw refailed.reason;
         return Object.fromEntries(
           Object.keys(resolved.variants).map((name) => {
             const { key, width, height, data } = written.get(name)!;
@@ -194,7 +197,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       async abandon() {
         release();
         await Promise.allSettled(puts);
-        await rollback(userId, succeeded);
+        // Under the user's lock: between reading the record and deleting, another upload of the same bytes could
+        // otherwise commit (and drop its holds), and we would delete objects its record references.
+        await lock(userId, () => rollback(userId, succeeded));
       },
     };
   }
@@ -286,24 +291,33 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       throw new TypeError('[profile-picture] sweep() needs `users.listPictures()` to know which objects are in use');
     }
     const cutoff = Date.now() - olderThan;
-    // Collect the candidates first, then the references: an upload that commits in between wrote its objects
-    // after the listing started, so they are younger than the cutoff or already referenced.
-    const candidates: string[] = [];
+    // Collect the candidates first, then the references. An upload in another process that commits in between
+    // wrote its objects after the listing started, so they are younger than the cutoff or already referenced. An
+    // upload in this process may rewrite an old orphan's keys (same bytes again) and commit after the references
+    // were read: every key held while the sweep runs is left alone.
+    const touched = guard.track();
+    let results: PromiseSettledResult<void>[];
     let scanned = 0;
-    await backend('list', async () => {
-      for await (const object of storage.list(`${resolved.prefix}/`)) {
-        scanned++;
-        // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
-        // and a storage would refuse its unsafe key, failing every sweep.
-        if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.push(object.key);
-      }
-    });
-    const referenced = new Set<string>();
-    await backend('listPictures', async () => {
-      for await (const { record } of listPictures()) for (const key of keysOf(record)) referenced.add(key);
-    });
-    const orphans = candidates.filter((key) => !referenced.has(key));
-    const results = await guard.deleteUnheld(orphans, (key) => backend('delete', () => storage.delete(key)));
+    try {
+      const candidates: string[] = [];
+      await backend('list', async () => {
+        for await (const object of storage.list(`${resolved.prefix}/`)) {
+          scanned++;
+          // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
+          // and a storage would refuse its unsafe key, failing every sweep.
+          if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.push(object.key);
+        }
+      });
+      const referenced = new Set<string>();
+      await backend('listPictures', async () => {
+        for await (const { record } of listPictures()) for (const key of keysOf(record)) referenced.add(key);
+      });
+      const held = touched.stop();
+      const orphans = candidates.filter((key) => !referenced.has(key) && !held.has(key));
+      results = await guard.deleteUnheld(orphans, (key) => backend('delete', () => storage.delete(key)));
+    } finally {
+      touched.stop();
+    }
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     const sweepTemporary = storage.sweepTemporary?.bind(storage);

@@ -177,6 +177,78 @@ describe('clean-up racing an upload of the same bytes (content-hashed keys)', ()
     await expectOnePictureNoOrphans(base, users);
     expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 0, temporary: 0 });
   });
+
+  it("a failed upload's rollback never deletes the objects an identical upload is committing", async () => {
+    const base = memoryStorage();
+    const users = memoryUserRepository();
+    let stallRead: Promise<void> | undefined;
+    let readStalled!: () => void;
+    const stalled = new Promise<void>((resolve) => (readStalled = resolve));
+    const repo: UserRepository = {
+      ...users,
+      async getPicture(userId) {
+        const current = await users.getPicture(userId);
+        // The rollback's read of the record answers late: the other upload runs meanwhile.
+        if (stallRead) {
+          const wait = stallRead;
+          stallRead = undefined;
+          readStalled();
+          await wait;
+        }
+        return current;
+      },
+    };
+    const abort = new AbortController();
+    let puts = 0;
+    const storage: StorageAdapter = {
+      ...base,
+      async put(key, body, meta) {
+        if (++puts === 1) abort.abort(); // A is aborted once it has started writing: it must roll back
+        return base.put(key, body, meta);
+      },
+    };
+    const pictures = createProfilePictures({ storage, users: repo, variants });
+    let openRead!: () => void;
+    stallRead = new Promise<void>((resolve) => (openRead = resolve));
+    const first = pictures.upload('42', images[5]!, { signal: abort.signal }).catch((err: { code?: string }) => err.code);
+    await stalled; // A's rollback has read "no picture" and waits
+    const second = pictures.upload('42', images[5]!); // B: the very same bytes, so the very same keys
+    while (puts < 6) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve)); // B tries to commit
+    openRead();
+    expect(await first).toBe('ABORTED');
+    const record = await second;
+    expect((await users.getPicture('42'))?.version).toBe(record.version);
+    await expectOnePictureNoOrphans(base, users);
+  });
+
+  it('sweep() never deletes a key that an upload held while the sweep ran, even if it committed meanwhile', async () => {
+    const base = memoryStorage();
+    const users = memoryUserRepository();
+    let pictures!: ReturnType<typeof createProfilePictures>;
+    // An orphan from long ago whose bytes the user uploads again: same content-hashed keys.
+    const seed = createProfilePictures({ storage: base, users: memoryUserRepository(), variants });
+    const orphan = await seed.upload('42', images[6]!);
+    let upload: Promise<PictureRecord> | undefined;
+    const repo: UserRepository = {
+      ...users,
+      async *listPictures() {
+        // The sweep has listed the orphan's keys as candidates and reads the records (nobody references them yet);
+        // before it gets to deleting, the re-upload writes, commits and releases those very keys.
+        const snapshot = [];
+        for await (const entry of users.listPictures!()) snapshot.push(entry);
+        upload ??= pictures.upload('42', images[6]!);
+        await upload;
+        yield* snapshot;
+      },
+    };
+    pictures = createProfilePictures({ storage: base, users: repo, variants });
+    const result = await pictures.sweep({ olderThan: 0 });
+    const record = await upload!;
+    expect(keysOf(record)).toEqual(keysOf(orphan));
+    expect(result).toEqual({ scanned: 3, deleted: 0, temporary: 0 });
+    await expectOnePictureNoOrphans(base, users);
+  });
 });
 
 // --- helpers ---
