@@ -321,7 +321,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     const sweepTemporary = storage.sweepTemporary?.bind(storage);
-    const temporary = sweepTemporary ? await backend('sweepTemporary', () => sweepTemporary(new Date(cutoff))) : 0;
+    const temporary = sweepTemporary
+      ? await backend('sweepTemporary', () => sweepTemporary(`${resolved.prefix}/`, new Date(cutoff)))
+      : 0;
     return { scanned, deleted: results.length, temporary };
   }
 

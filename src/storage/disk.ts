@@ -27,6 +27,13 @@ export interface DiskStorageOptions {
 }
 
 const TEMP_PREFIX = '.tmp-';
+/** Exactly the temp names `put` creates (`.tmp-<12 hex>-<target name>`): nobody else's `.tmp-…` file matches. */
+const TEMP_NAME = /^\.tmp-[0-9a-f]{12}-/;
+/**
+ * Temp files of writes in progress in this process, by absolute path, across every `diskStorage` instance (two
+ * instances may share a root): `sweepTemporary()` never takes them, whatever its cutoff.
+ */
+const writing = new Set<string>();
 const ETAG_CACHE_LIMIT = 10_000;
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -55,8 +62,6 @@ export function diskStorage(options: DiskStorageOptions): StorageAdapter {
   }
   const root = path.resolve(options.root);
   const etags = new Map<string, { version: string; etag: string }>();
-  /** Temp files of this process's writes in progress: `sweepTemporary()` never takes them, whatever its cutoff. */
-  const writing = new Set<string>();
 
   function resolveKey(key: string): string {
     assertSafeKey(key);
@@ -151,16 +156,21 @@ export function diskStorage(options: DiskStorageOptions): StorageAdapter {
       yield* walk(root, start);
     },
 
-    async sweepTemporary(before: Date): Promise<number> {
+    async sweepTemporary(prefix: string, before: Date): Promise<number> {
+      if (!isSafePrefix(prefix)) throw new TypeError(`[profile-picture] Unsafe storage prefix: ${JSON.stringify(prefix)}`);
+      const start = prefix === '' ? root : resolveKey(prefix.slice(0, -1));
       let removed = 0;
-      for await (const file of temporaryFiles(root)) {
+      for await (const file of temporaryFiles(start)) {
         if (writing.has(file)) continue;
         const info = await stat(file).catch(() => null);
-        if (!info || info.mtime >= before) continue; // gone, or a write that may still be running
-        await unlink(file).then(
-          () => removed++,
-          () => {}, // already removed by another sweeper, or not ours to remove: skip it
-        );
+        if (!info || info.mtime >= before) continue; // gone, or a write in another process that may still be running
+        try {
+          await unlink(file);
+        } catch {
+          continue; // removed by another sweeper meanwhile, or not removable: skip it
+        }
+        removed++;
+        await removeEmptyParents(root, path.dirname(file));
       }
       return removed;
     },
@@ -241,9 +251,9 @@ async function* filesUnder(dir: string): AsyncIterable<{ file: string; name: str
   for (const sub of subdirs) yield* filesUnder(sub);
 }
 
-/** Every temp file under `dir`. */
+/** Every temp file `put` may have left under `dir`. */
 async function* temporaryFiles(dir: string): AsyncIterable<string> {
-  for await (const { file, name } of filesUnder(dir)) if (name.startsWith(TEMP_PREFIX)) yield file;
+  for await (const { file, name } of filesUnder(dir)) if (TEMP_NAME.test(name)) yield file;
 }
 
 /** Every object under `dir` (temp files are not objects). */

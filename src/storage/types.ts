@@ -59,11 +59,12 @@ export interface StorageAdapter {
   /** Optional: a public (CDN) URL for the key. Storages without it are served through the library's media route. */
   url?(key: string): string;
   /**
-   * Optional: deletes the backend's own leftovers last written before `before` — for disk, the temp files of writes
-   * a crashed process never finished — and resolves how many it removed. `sweep()` calls it with its cutoff. Never
-   * touches objects; a leftover that cannot be removed is skipped, not thrown.
+   * Optional: deletes the backend's own leftovers under `prefix` (as in `list`) last written before `before` — for
+   * disk, the temp files of writes a crashed process never finished — and resolves how many it removed. `sweep()`
+   * calls it with the service's prefix and its cutoff. Never touches objects or files the backend did not create;
+   * a leftover that cannot be removed is skipped, while failing to look (e.g. an unreadable directory) rejects.
    */
-  sweepTemporary?(before: Date): Promise<number>;
+  sweepTemporary?(prefix: string, before: Date): Promise<number>;
   /** Optional: release clients, handles and timers. Safe to call twice. */
   dispose?(): Promise<void>;
 }

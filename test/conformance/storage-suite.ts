@@ -302,7 +302,7 @@ export function describeStorageAdapter(name: string, options: StorageSuiteOption
         if (!storage.sweepTemporary) return;
         await storage.put('u/1/a.webp', pattern(10, 1), WEBP);
         await storage.put('u/2/b.webp', pattern(20, 2), WEBP);
-        const removed = await storage.sweepTemporary(new Date(Date.now() + 24 * 60 * 60 * 1000));
+        const removed = await storage.sweepTemporary('', new Date(Date.now() + 24 * 60 * 60 * 1000));
         expect(removed).toBe(0);
         expect((await listKeys(storage, '')).sort()).toEqual(['u/1/a.webp', 'u/2/b.webp']);
         expect(await readBody((await storage.get('u/2/b.webp'))!)).toEqual(pattern(20, 2));

@@ -2,7 +2,7 @@
  * sweep({ olderThan }): deletes exactly the stored objects under the prefix that no record references and that are
  * older than the cutoff. Objects are aged for real: backdated clock for the memory storage, `utimes` for disk.
  */
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -160,17 +160,24 @@ describe('sweep on disk with foreign files', () => {
 });
 
 describe('sweep on disk: temp files a crashed write left behind', () => {
-  it('deletes stale temp files at any depth, keeps young ones (a write may be running) and every object', async () => {
+  it('deletes stale temp files under the prefix, keeps young ones, foreign files and every object', async () => {
     const root = path.join(sandbox, 'crashed-writes');
     const storage = diskStorage({ root });
     const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants });
     const live = await pictures.upload('42', images[0]!);
-    // What a process killed between writing and renaming leaves: `.tmp-<random>-<name>` next to the target.
+    // What a process killed between writing and renaming leaves: `.tmp-<12 hex>-<name>` next to the target.
     const userDir = path.join(root, 'profile_pictures', '42');
-    const stale = [path.join(userDir, '.tmp-0a1b2c3d4e5f-aa-md.webp'), path.join(root, '.tmp-ffeeddccbbaa-x.webp')];
-    const young = path.join(userDir, '.tmp-112233445566-bb-sm.webp');
+    const goneUserDir = path.join(root, 'profile_pictures', '7');
+    await mkdir(goneUserDir, { recursive: true });
+    const stale = [path.join(userDir, '.tmp-0a1b2c3d4e5f-aa-md.webp'), path.join(goneUserDir, '.tmp-ffeeddccbbaa-bb-sm.webp')];
+    const young = path.join(userDir, '.tmp-112233445566-cc-sm.webp');
+    // Not ours: another app's temp file under the same root, one outside the prefix, one that only looks similar.
+    const foreign = [
+      path.join(root, '.tmp-ffeeddccbbaa-banner.webp'),
+      path.join(userDir, '.tmp-upload-session.json'),
+    ];
     const twoHoursAgo = new Date(Date.now() - 2 * HOUR);
-    for (const file of stale) {
+    for (const file of [...stale, ...foreign]) {
       await writeFile(file, 'half-written');
       await utimes(file, twoHoursAgo, twoHoursAgo);
     }
@@ -179,7 +186,9 @@ describe('sweep on disk: temp files a crashed write left behind', () => {
     const result = await pictures.sweep({ olderThan: HOUR });
     expect(result).toEqual({ scanned: 2, deleted: 0, temporary: 2 });
     for (const file of stale) await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readdir(goneUserDir)).rejects.toMatchObject({ code: 'ENOENT' }); // emptied, so removed
     expect(await readFile(young, 'utf8')).toBe('being written');
+    for (const file of foreign) expect(await readFile(file, 'utf8')).toBe('half-written');
     expect(await listKeys(storage, '')).toEqual(keysOf(live));
     for (const key of keysOf(live)) expect((await readBody((await storage.get(key))!)).byteLength).toBeGreaterThan(0);
 
@@ -187,9 +196,10 @@ describe('sweep on disk: temp files a crashed write left behind', () => {
     expect(await pictures.sweep({ olderThan: HOUR })).toEqual({ scanned: 2, deleted: 0, temporary: 0 });
   });
 
-  it("never takes the temp file of this process's write in progress, whatever the cutoff", async () => {
+  it("never takes the temp file of this process's write in progress, whatever the cutoff or instance", async () => {
     const root = path.join(sandbox, 'write-in-progress');
     const storage = diskStorage({ root });
+    const sameRoot = diskStorage({ root }); // e.g. a second service on the same media directory
     const big = Buffer.alloc(32 * 1024 * 1024, 7); // long enough to catch its temp file on disk
     const key = 'profile_pictures/42/0000000000000000000000aa-lg.webp';
     let settled = false;
@@ -200,7 +210,8 @@ describe('sweep on disk: temp files a crashed write left behind', () => {
       const dir = path.join(root, 'profile_pictures', '42');
       const names = await readdir(dir).catch(() => [] as string[]);
       sawTemp ||= names.some((name) => name.startsWith('.tmp-'));
-      removed += await storage.sweepTemporary!(new Date(Date.now() + HOUR)); // everything counts as old
+      removed += await storage.sweepTemporary!('', new Date(Date.now() + HOUR)); // everything counts as old
+      removed += await sameRoot.sweepTemporary!('', new Date(Date.now() + HOUR));
     }
     await put;
     expect(sawTemp, 'the sweep ran while the temp file existed').toBe(true);
