@@ -2,10 +2,10 @@
  * The sharp pipeline: one decode, every variant.
  *
  * The source is decoded exactly once, with shrink-on-load straight to the largest variant: the optional crop
- * rectangle (given in oriented pixels, mapped to stored ones) is extracted, the result is cover-cropped to a square
- * and converted to 8-bit sRGB raw pixels. Every variant is then derived from that small intermediate — EXIF
- * orientation is applied there, where turning it is cheap (see orientation.ts) — and encoded in parallel; each is
- * handed to the caller as soon as it is done. Because `failOn: 'warning'` is set on the source, a truncated or
+ * rectangle (given in oriented pixels, mapped to stored ones) is extracted, the result is resized until its short
+ * side is the largest variant's and converted to 8-bit sRGB raw pixels. Every variant is then derived from that
+ * small intermediate — the centred square cut out and EXIF orientation applied there, where turning it is cheap
+ * (see orientation.ts) — and encoded in parallel; each is handed to the caller as soon as it is done. Because `failOn: 'warning'` is set on the source, a truncated or
  * corrupt file fails during that single decode. Nothing of the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is
  * raw pixels and the encoders are never asked to keep metadata.
  */
@@ -15,7 +15,7 @@ import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import { sha256Hex } from './keys.js';
 import type { OutputFormat } from './options.js';
-import { applyOrientation, swapsSides, toStoredRect } from './orientation.js';
+import { applyOrientation, centredSquare, swapsSides, toStoredRect } from './orientation.js';
 
 /** A crop rectangle in source pixels, measured after EXIF orientation. */
 export interface CropRect {
@@ -92,8 +92,10 @@ export async function renderVariants(
   try {
     let pipeline = image.open();
     if (settings.crop) pipeline = pipeline.extract(storedCrop(settings.crop, image));
+    // 'outside', not 'cover': the centred square is cut in displayed pixels below, which matters when the excess is
+    // odd and the orientation mirrors an axis (cover would centre it in stored pixels, one pixel off).
     intermediate = await pipeline
-      .resize(largest, largest, { fit: 'cover', position: 'centre' })
+      .resize(largest, largest, { fit: 'outside' })
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
@@ -101,8 +103,12 @@ export async function renderVariants(
     throw fail('CORRUPT_IMAGE', { cause });
   }
 
-  const { data, info } = intermediate;
-  const raw = { width: info.width, height: info.height, channels: info.channels };
+  const { info } = intermediate;
+  // Cut in JavaScript: a few hundred row copies (none for a portrait source), where a sharp extract in each encode
+  // pipeline would run after the rotation whenever that pipeline also resizes.
+  const square = centredSquare(largest, image.orientation, info.width, info.height);
+  const data = extractRows(intermediate.data, info.width, info.channels, square);
+  const raw = { width: largest, height: largest, channels: info.channels };
   const names = Object.keys(settings.variants);
   // Largest first: it is the longest encode, so it gets a worker thread before the small ones queue behind it.
   const bySize = [...names].sort((a, b) => settings.variants[b]! - settings.variants[a]!);
@@ -110,7 +116,7 @@ export async function renderVariants(
     bySize.map((name) => {
       const side = settings.variants[name]!;
       let pipeline = applyOrientation(sharp(data, { raw }), image.orientation);
-      if (side !== largest) pipeline = pipeline.resize(side, side, { fit: 'cover' });
+      if (side !== largest) pipeline = pipeline.resize(side, side);
       const done = encode(pipeline, settings.output, side)
         .toBuffer({ resolveWithObject: true })
         .then((out) => {
@@ -154,6 +160,20 @@ function encode(pipeline: Sharp, output: RenderSettings['output'], side: number)
     case 'avif':
       return pipeline.avif({ quality: output.quality });
   }
+}
+
+/** The pixels of `rect` out of a raw image `width` pixels wide: a view when the rows are whole, else a copy. */
+function extractRows(data: Buffer, width: number, channels: number, rect: CropRect): Buffer {
+  const stride = width * channels;
+  const start = rect.top * stride;
+  if (rect.left === 0 && rect.width === width) return data.subarray(start, start + rect.height * stride);
+  const rowBytes = rect.width * channels;
+  const out = Buffer.allocUnsafe(rect.height * rowBytes);
+  for (let row = 0; row < rect.height; row++) {
+    const from = start + row * stride + rect.left * channels;
+    data.copy(out, row * rowBytes, from, from + rowBytes);
+  }
+  return out;
 }
 
 function storedCrop(crop: CropRect, image: InspectedImage): CropRect {
