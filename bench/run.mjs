@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The benchmark suite: `npm run bench` (full, ≈ 3 minutes on 2 cores, writes bench/RESULTS.md) or
+ * The benchmark suite: `npm run bench` (full, ≈ 3.5 minutes on 2 cores, writes bench/RESULTS.md) or
  * `npm run bench -- --quick` (smoke mode for CI: every phase runs briefly, well under a minute, and the report goes
  * to bench/.tmp/RESULTS-quick.md).
  *
