@@ -104,6 +104,10 @@ export async function renderVariants(
   }
 
   const { info } = intermediate;
+  // sharp's 'outside' guarantees both sides ≥ the box; cutting rows from anything smaller would read garbage.
+  if (Math.min(info.width, info.height) < largest) {
+    throw new Error(`[profile-picture] sharp resized to ${info.width}×${info.height}, smaller than the ${largest} px square`);
+  }
   // Cut in JavaScript: a few hundred row copies (none for a portrait source), where a sharp extract in each encode
   // pipeline would run after the rotation whenever that pipeline also resizes.
   const square = centredSquare(largest, image.orientation, info.width, info.height);
