@@ -5,9 +5,10 @@
  * rectangle (given in oriented pixels, mapped to stored ones) is extracted, the result is resized until its short
  * side is the largest variant's and converted to 8-bit sRGB raw pixels. Every variant is then derived from that
  * small intermediate — the centred square cut out and EXIF orientation applied there, where turning it is cheap
- * (see orientation.ts) — and encoded in parallel; each is handed to the caller as soon as it is done. Because `failOn: 'warning'` is set on the source, a truncated or
- * corrupt file fails during that single decode. Nothing of the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is
- * raw pixels and the encoders are never asked to keep metadata.
+ * (see orientation.ts) — and encoded in parallel; each is handed to the caller as soon as it is done. Because
+ * `failOn: 'warning'` is set on the source, a truncated or corrupt file fails during that single decode. Nothing of
+ * the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is raw pixels and the encoders
+ * are never asked to keep metadata.
  */
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
