@@ -190,14 +190,15 @@ function isMissing(err: unknown): boolean {
 
 /** Writes `body` to a new temp file (`wx`: never clobbers) and fsyncs it; removes the temp file on any failure. */
 async function writeDurably(dir: string, temp: string, body: Uint8Array): Promise<void> {
-  // A concurrent delete may remove the (empty) directory between mkdir and open: retry a few times.
+  // A concurrent delete of a directory's last file removes the directory (and emptied parents), which can happen
+  // during mkdir's own walk or between mkdir and open: both are retried a few times.
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dir, { recursive: true });
     let handle;
     try {
+      await mkdir(dir, { recursive: true });
       handle = await open(temp, 'wx', 0o644);
     } catch (err) {
-      if (isMissing(err) && attempt < 3) continue;
+      if (isMissing(err) && attempt < 5) continue;
       throw err;
     }
     try {

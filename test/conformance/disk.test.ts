@@ -49,6 +49,27 @@ describeStorageAdapter('disk', {
         expect(await readFile(path.join(root, 'profile_pictures', '42', 'abc-md.webp'))).toEqual(pattern(10, 1));
       });
 
+      it("a put never fails because a delete empties and removes its directory meanwhile", async () => {
+        // The delete of a user's last file removes the directory while a put into it runs mkdir/open: the put must
+        // create it again, not fail with ENOENT.
+        const webp = { contentType: 'image/webp' };
+        const failures: string[] = [];
+        for (let i = 0; i < 300; i++) {
+          const dir = `profile_pictures/u${i % 3}`;
+          await storage().put(`${dir}/a${i}-md.webp`, pattern(8, i), webp);
+          await Promise.all([
+            storage().delete(`${dir}/a${i}-md.webp`),
+            (async () => {
+              for (let turn = 0; turn < i % 7; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+              await storage().put(`${dir}/b${i}-md.webp`, pattern(8, i), webp);
+              expect(await readFile(path.join(root, ...dir.split('/'), `b${i}-md.webp`))).toEqual(pattern(8, i));
+              await storage().delete(`${dir}/b${i}-md.webp`);
+            })().catch((err: NodeJS.ErrnoException) => void failures.push(`${err.code} ${err.syscall}`)),
+          ]);
+        }
+        expect(failures).toEqual([]);
+      });
+
       it('removes now-empty user directories after delete, but never the root', async () => {
         await storage().put('profile_pictures/42/a.webp', pattern(10, 1), { contentType: 'image/webp' });
         await storage().put('profile_pictures/42/b.webp', pattern(10, 2), { contentType: 'image/webp' });
