@@ -362,8 +362,13 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
 // --- internal ---
 
+/** The keys a record references. Tolerates a malformed record from the app's database (it references nothing). */
 function keysOf(record: PictureRecord): string[] {
-  return Object.values(record.variants).map((variant) => variant.key);
+  const variants: unknown[] = record && typeof record.variants === 'object' ? Object.values(record.variants ?? {}) : [];
+  return variants.flatMap((variant) => {
+    const key = (variant as { key?: unknown } | null)?.key;
+    return typeof key === 'string' ? [key] : [];
+  });
 }
 
 function assertUserId(userId: unknown): asserts userId is string {

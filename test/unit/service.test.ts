@@ -36,6 +36,14 @@ describe('createProfilePictures service', () => {
   });
 
   describe('upload', () => {
+    it('replaces a malformed record from the database instead of failing after the commit', async () => {
+      const malformed = { version: 'v0', contentHash: 'x', contentType: 'image/webp', variants: null };
+      expect(await users.setPicture('42', malformed as unknown as PictureRecord, null)).toBe(true);
+      const record = await pictures.upload('42', red);
+      expect(await pictures.get('42')).toEqual(record);
+      expect(await listKeys(storage, '')).toEqual(keysOf(record));
+    });
+
     it('stores every variant and commits a complete record', async () => {
       const record = await pictures.upload('42', red);
       expect(Object.keys(record.variants)).toEqual(['sm', 'md', 'lg']);
