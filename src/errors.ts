@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   NO_FILE: { status: 400, message: 'No file was uploaded.' },
   TOO_MANY_FILES: { status: 400, message: 'Upload exactly one file.' },
   UNEXPECTED_FIELD: { status: 400, message: 'The file was sent in an unexpected form field.' },
-  INVALID_CROP: { status: 400, message: 'The crop rectangle is outside the image.' },
+  INVALID_CROP: { status: 400, message: 'The crop must be a rectangle inside the image, no smaller than the smallest accepted picture.' },
   BAD_REQUEST: { status: 400, message: 'The upload request is malformed.' },
   UNAUTHENTICATED: { status: 401, message: 'Sign in to change your profile picture.' },
   CROSS_ORIGIN: { status: 403, message: 'Cross-site requests are not allowed.' },

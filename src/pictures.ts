@@ -139,7 +139,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     try {
       const rendered = await renderVariants(
         image,
-        { variants: resolved.variants, output: resolved.output, crop: uploadOptions.crop },
+        { variants: resolved.variants, output: resolved.output, crop: uploadOptions.crop, minCropSide: limits.minSide },
         fail,
         writes.write,
       );

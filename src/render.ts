@@ -3,11 +3,14 @@
  *
  * The source is decoded exactly once, with shrink-on-load straight to the largest variant: the optional crop
  * rectangle (given in oriented pixels, mapped to stored ones) is extracted, the result is resized until its short
- * side is the largest variant's and converted to 8-bit sRGB raw pixels. Every variant is then derived from that
- * small intermediate — the centred square cut out and EXIF orientation applied there, where turning it is cheap
- * (see orientation.ts) — and encoded in parallel; each is handed to the caller as soon as it is done. Because
- * `failOn: 'warning'` is set on the source, a truncated or corrupt file fails during that single decode. Nothing of
- * the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is raw pixels and the encoders
+ * side is the largest variant's and converted to 8-bit sRGB raw pixels. A region (image or crop) longer than
+ * {@link MAX_RESIZE_ASPECT} times its short side is first trimmed around its centre, so the intermediate stays near
+ * largest × 2·largest pixels whatever the shape (resized whole, a 16×90000 strip would be 512×2.9 million pixels:
+ * 4 GB, and sharp aborts the process). Every variant is then derived from that small intermediate — the centred
+ * square cut out and EXIF orientation applied there, where turning it is cheap (see orientation.ts) — and encoded
+ * in parallel; each is handed to the caller as soon as it is done. Because `failOn: 'warning'` is set on the
+ * source, a truncated or corrupt file fails during that single decode. Nothing of the source's metadata (EXIF, GPS,
+ * XMP, ICC, comments) survives: the intermediate is raw pixels and the encoders
  * are never asked to keep metadata.
  */
 import { createHash } from 'node:crypto';
@@ -56,7 +59,15 @@ export interface RenderSettings {
   variants: Readonly<Record<string, number>>;
   output: { format: OutputFormat; quality: number };
   crop?: CropRect | undefined;
+  /** Shortest accepted crop side in pixels (the service passes `limits.minSide`). @default 1 */
+  minCropSide?: number;
 }
+
+/**
+ * How much longer than its short side a region may be when it is resized. The square is cut from the middle, so
+ * what lies beyond is never seen; photos up to 2:1 (3:2, 16:9) are untouched and keep JPEG shrink-on-load.
+ */
+export const MAX_RESIZE_ASPECT = 2;
 
 /** The MIME type and file extension of an output format. */
 export interface Encoding {
@@ -78,7 +89,13 @@ export function encodingOf(format: OutputFormat): Encoding {
 
 /**
  * Decodes `image` once and encodes every variant, handing each to `onVariant` as it finishes.
- * @throws ProfilePictureError `INVALID_CROP` (400) or `CORRUPT_IMAGE` (422).
+ * @throws ProfilePictureError `INVALID_CROP` (400: outside the image, or a side under `minCropSide`) or
+ *   `CORRUPT_IMAGE` (422).
+ * @example
+ * ```ts
+ * const rendered = await renderVariants(image, { variants: { sm: 64, lg: 512 }, output: { format: 'webp', quality: 82 } }, fail);
+ * rendered.variants.lg.data; // 512 × 512 WebP bytes
+ * ```
  */
 export async function renderVariants(
   image: InspectedImage,
@@ -86,13 +103,15 @@ export async function renderVariants(
   fail: ErrorFactory,
   onVariant?: VariantListener,
 ): Promise<RenderedPicture> {
-  if (settings.crop) checkCrop(settings.crop, image, fail);
+  if (settings.crop) checkCrop(settings.crop, image, settings.minCropSide ?? 1, fail);
   const largest = Math.max(...Object.values(settings.variants));
+  const region = regionToResize(image, settings.crop);
 
   let intermediate;
   try {
     let pipeline = image.open();
-    if (settings.crop) pipeline = pipeline.extract(storedCrop(settings.crop, image));
+    // An extract before the resize turns off shrink-on-load, so the whole, untrimmed image is never extracted.
+    if (region) pipeline = pipeline.extract(storedRect(region, image));
     // 'outside', not 'cover': the centred square is cut in displayed pixels below, which matters when the excess is
     // odd and the orientation mirrors an axis (cover would centre it in stored pixels, one pixel off).
     intermediate = await pipeline
@@ -147,6 +166,22 @@ export async function renderVariants(
   };
 }
 
+/**
+ * `rect` with its long side cut to `maxAspect` × its short side (one pixel more when that keeps the excess even),
+ * equally from both ends, so the trimmed rectangle has exactly the same centre. `rect` itself when it is not longer.
+ */
+export function trimToAspect(rect: CropRect, maxAspect: number): CropRect {
+  const wide = rect.width >= rect.height;
+  const long = wide ? rect.width : rect.height;
+  const limit = Math.floor(maxAspect * (wide ? rect.height : rect.width));
+  if (long <= limit) return rect;
+  const kept = limit + ((long - limit) % 2);
+  const offset = (long - kept) / 2;
+  return wide
+    ? { ...rect, left: rect.left + offset, width: kept }
+    : { ...rect, top: rect.top + offset, height: kept };
+}
+
 // --- internal ---
 
 
@@ -181,36 +216,47 @@ function extractRows(data: Buffer, width: number, channels: number, rect: CropRe
   return out;
 }
 
-function storedCrop(crop: CropRect, image: InspectedImage): CropRect {
+/**
+ * The region (in displayed pixels) to extract before resizing: the crop, or the whole image, trimmed around its
+ * centre to at most {@link MAX_RESIZE_ASPECT}:1. `undefined` when that is the whole image.
+ */
+function regionToResize(image: InspectedImage, crop: CropRect | undefined): CropRect | undefined {
+  const whole = { left: 0, top: 0, width: image.width, height: image.height };
+  const region = trimToAspect(crop ?? whole, MAX_RESIZE_ASPECT);
+  return crop || region !== whole ? region : undefined;
+}
+
+function storedRect(rect: CropRect, image: InspectedImage): CropRect {
   const swap = swapsSides(image.orientation);
   const storedWidth = swap ? image.height : image.width;
   const storedHeight = swap ? image.width : image.height;
-  return toStoredRect(crop, image.orientation, storedWidth, storedHeight);
+  return toStoredRect(rect, image.orientation, storedWidth, storedHeight);
 }
 
-function checkCrop(crop: CropRect, image: InspectedImage, fail: ErrorFactory): void {
+function checkCrop(crop: CropRect, image: InspectedImage, minSide: number, fail: ErrorFactory): void {
   const { left, top, width, height } = crop;
-  const integers = [left, top, width, height].every((n) => Number.isInteger(n));
-  if (
-    !integers ||
-    left < 0 ||
-    top < 0 ||
-    width < 1 ||
-    height < 1 ||
-    left + width > image.width ||
-    top + height > image.height
-  ) {
-    // Only numbers go into details: a caller's crop may hold anything, and details end up in JSON responses.
-    const number = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
-    throw fail('INVALID_CROP', {
-      details: {
-        left: number(left),
-        top: number(top),
-        width: number(width),
-        height: number(height),
-        imageWidth: image.width,
-        imageHeight: image.height,
-      },
-    });
-  }
+  // A crop thinner than the smallest accepted image cannot make a sensible picture (a 1-px column stretched to a
+  // 512 px square): it is refused like an image that small.
+  const reason = ![left, top, width, height].every((n) => Number.isInteger(n))
+    ? 'not-an-integer'
+    : Math.min(width, height) < Math.max(minSide, 1)
+      ? 'too-small'
+      : left < 0 || top < 0 || left + width > image.width || top + height > image.height
+        ? 'outside'
+        : null;
+  if (reason === null) return;
+  // Only numbers go into details: a caller's crop may hold anything, and details end up in JSON responses.
+  const number = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+  throw fail('INVALID_CROP', {
+    details: {
+      reason,
+      left: number(left),
+      top: number(top),
+      width: number(width),
+      height: number(height),
+      imageWidth: image.width,
+      imageHeight: image.height,
+      ...(reason === 'too-small' ? { minSide } : {}),
+    },
+  });
 }
