@@ -92,7 +92,8 @@ export interface ProfilePicturesOptions {
    */
   prefix?: string;
   /**
-   * URL path under which storages without their own `url()` are served (the adapters' media route).
+   * URL path under which storages without their own `url()` are served (the adapters' media route, which matches it
+   * against the whole request URL: with the router mounted at `/account`, use `'/account/media/'`).
    * `url(record, variant)` returns `publicPath + key`.
    * @default '/media/'
    */

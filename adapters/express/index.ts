@@ -45,7 +45,7 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
   router.use((req, res, next) => {
     // `.catch(next)` after `.then`: a throw while sending (headers already sent by another middleware) must reach
     // Express, not become an unhandled rejection that ends the process.
-    handle({ req, url: req.url, native: req })
+    handle({ req, url: req.url, originalUrl: req.originalUrl, native: req })
       .then((reply) => (reply ? send(res, reply) : next()))
       .catch(next);
   });

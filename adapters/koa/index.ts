@@ -42,7 +42,7 @@ export type ProfilePictureRouterOptions = SharedRouterOptions<Context>;
 export function profilePictureRouter(pictures: ProfilePictures, options: ProfilePictureRouterOptions): Middleware {
   const handle = createRouteHandler(pictures, options);
   return async (ctx: Context, next: Next) => {
-    const reply = await handle({ req: ctx.req, url: ctx.url, native: ctx });
+    const reply = await handle({ req: ctx.req, url: ctx.url, originalUrl: ctx.originalUrl, native: ctx });
     if (!reply) return next();
     ctx.status = reply.status;
     ctx.set(reply.headers);

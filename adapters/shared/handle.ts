@@ -23,10 +23,16 @@ export interface HttpReply {
   body: string | Readable | null;
 }
 
-/** One request as an adapter sees it. `url` is the raw path + query relative to the mount point. */
+/** One request as an adapter sees it. */
 export interface RouteRequest<Native> {
   req: IncomingMessage;
+  /** The raw path + query relative to the mount point (Express `req.url`, Koa `ctx.url` under koa-mount). */
   url: string;
+  /**
+   * The raw path + query as the client sent it (Express `req.originalUrl`, Koa `ctx.originalUrl`). The media route
+   * derived from `publicPath` matches this one, so picture URLs work wherever the router is mounted.
+   */
+  originalUrl: string;
   native: Native;
 }
 
@@ -115,10 +121,10 @@ export function createRouteHandler<Native>(
     return { ...record, urls };
   }
 
-  return async ({ req, url, native }) => {
-    const queryAt = url.indexOf('?');
-    const path = queryAt === -1 ? url : url.slice(0, queryAt);
-    const query = queryAt === -1 ? '' : url.slice(queryAt + 1);
+  return async ({ req, url, originalUrl, native }) => {
+    const [path, query] = splitUrl(url);
+    // publicPath is where the browser finds pictures, from the site's root: match it against the whole URL.
+    const mediaPath = resolved.mediaFromPublicPath ? splitUrl(originalUrl)[0] : path;
     const method = req.method ?? 'GET';
     try {
       if (method === 'POST') {
@@ -126,7 +132,7 @@ export function createRouteHandler<Native>(
         if (bare === paths.upload) return await mutate('upload', req, native);
         if (bare === paths.remove) return await mutate('remove', req, native);
       } else if (method === 'GET' || method === 'HEAD') {
-        if (paths.media && path.startsWith(paths.media)) return await media(path.slice(paths.media.length), req);
+        if (paths.media && mediaPath.startsWith(paths.media)) return await media(mediaPath.slice(paths.media.length), req);
         if (paths.avatar && path.startsWith(paths.avatar)) return await avatar(path.slice(paths.avatar.length), query);
       }
       return null;
@@ -203,6 +209,12 @@ function userIdOf(user: RouterUser | null | undefined): string | null {
 function describeUser(user: unknown): string {
   if (typeof user !== 'object') return `a ${typeof user}`;
   return `an object whose id is ${JSON.stringify((user as { id?: unknown }).id) ?? 'undefined'}`;
+}
+
+/** `[path, query]` of a raw request URL (the query without its `?`). */
+function splitUrl(url: string): [string, string] {
+  const queryAt = url.indexOf('?');
+  return queryAt === -1 ? [url, ''] : [url.slice(0, queryAt), url.slice(queryAt + 1)];
 }
 
 /** Percent-decodes a path; a malformed escape means "no such resource" (null), never a 500. */

@@ -30,8 +30,11 @@ export interface RouterPaths {
   remove?: string | false;
   /**
    * `GET`/`HEAD` prefix serving stored objects by key, for storages without their own `url()` (disk, memory).
-   * Must match the service's `publicPath`, which builds the URLs.
-   * @default the service's `publicPath` when it is a path (`'/media/'`), else `'/media/'`
+   * By default it is the service's `publicPath` (which builds the picture URLs), matched against the whole request
+   * URL, so it works wherever the router is mounted: mounted at `/account`, set `publicPath: '/account/media/'`.
+   * Set it only when a proxy strips a prefix before your app sees the request; like the other paths it is then
+   * relative to the mount point.
+   * @default the service's `publicPath` when it is a path (`'/media/'`), else `'/media/'` relative to the mount
    */
   media?: string | false;
   /** `GET`/`HEAD` prefix: `<avatar>/<userId>?variant=sm` redirects to the picture or answers the placeholder SVG. @default '/avatar/' */
@@ -106,6 +109,8 @@ export interface ProfilePictureRouterOptions<Native> {
 export interface ResolvedRouterOptions<Native> {
   readonly getUser: ProfilePictureRouterOptions<Native>['getUser'];
   readonly paths: Readonly<{ upload: string | null; remove: string | null; media: string | null; avatar: string | null }>;
+  /** True when `paths.media` is the service's `publicPath`, matched against the whole URL rather than the mount. */
+  readonly mediaFromPublicPath: boolean;
   readonly redirectTo: string;
   readonly csrf: Readonly<{ allowedOrigins: readonly string[] }> | null;
   readonly onResult: ProfilePictureRouterOptions<Native>['onResult'] | null;
@@ -139,7 +144,8 @@ export function resolveRouterOptions<Native>(
   if (!isPlainObject(options)) throw invalidOption('options', 'an object with `getUser`', options);
   const paths = optionalObject('paths', options.paths);
   const publicPath = pictures.options.publicPath;
-  const mediaDefault = publicPath.startsWith('/') && !publicPath.startsWith('//') ? publicPath : ROUTER_DEFAULTS.paths.media;
+  const publicPathIsPath = publicPath.startsWith('/') && !publicPath.startsWith('//');
+  const mediaDefault = publicPathIsPath ? publicPath : ROUTER_DEFAULTS.paths.media;
   const csrf = options.csrf ?? {};
   if (csrf !== false && !isPlainObject(csrf)) throw invalidOption('csrf', 'an object or false', csrf);
   const redirectTo = options.redirectTo ?? ROUTER_DEFAULTS.redirectTo;
@@ -154,6 +160,7 @@ export function resolveRouterOptions<Native>(
       media: routePath('paths.media', paths.media ?? mediaDefault, true),
       avatar: routePath('paths.avatar', paths.avatar ?? ROUTER_DEFAULTS.paths.avatar, true),
     }),
+    mediaFromPublicPath: paths.media === undefined && publicPathIsPath,
     redirectTo,
     csrf: csrf === false ? null : Object.freeze({ allowedOrigins: allowedOrigins(csrf.allowedOrigins) }),
     onResult: optionalFunction('onResult', options.onResult),

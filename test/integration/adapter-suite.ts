@@ -46,10 +46,11 @@ export interface AdapterHarness {
   /**
    * Starts an app on 127.0.0.1:0 with, in order: a middleware that reads the `x-test-user` header (`id` or
    * `id:username`) into the framework's usual user slot (passport's `req.user`, Koa's `ctx.state.user`); the
-   * router, with `getUser` reading that slot unless `options` overrides it; a fall-through handler answering
-   * 404 `app-fallthrough`; and error recording that then leaves the response to the framework's default handler.
+   * router, with `getUser` reading that slot unless `options` overrides it, mounted under `mount` when given
+   * (Express `app.use(mount, router)`, Koa `koa-mount`); a fall-through handler answering 404 `app-fallthrough`;
+   * and error recording that then leaves the response to the framework's default handler.
    */
-  start(pictures: ProfilePictures, options: SuiteRouterOptions): Promise<StartedApp>;
+  start(pictures: ProfilePictures, options: SuiteRouterOptions, mount?: string): Promise<StartedApp>;
   /** Reads the user slot from the native request object (`req` / `ctx`). */
   userOf(native: unknown): { id: string; username?: string } | null;
 }
@@ -93,13 +94,13 @@ function adapterTests(harness: AdapterHarness): void {
     while (cleanups.length > 0) await cleanups.pop()!();
   });
 
-  async function setup(options: SuiteRouterOptions = {}, service: Partial<ProfilePicturesOptions> = {}) {
+  async function setup(options: SuiteRouterOptions = {}, service: Partial<ProfilePicturesOptions> = {}, mount = '') {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pp-adapter-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const mediaRoot = path.join(dir, 'media');
     const users = service.users ?? memoryUserRepository();
     const pictures = createProfilePictures({ storage: diskStorage({ root: mediaRoot }), users, ...service });
-    const app = await harness.start(pictures, options);
+    const app = await harness.start(pictures, options, mount || undefined);
     cleanups.push(() => app.close());
     const send = (target: string, init: RequestInit = {}) => request(app.port, target, init);
     return {
@@ -113,7 +114,7 @@ function adapterTests(harness: AdapterHarness): void {
       files: () => listFiles(mediaRoot),
       upload: (user: string, file: Buffer, headers: Record<string, string> = JSON_CLIENT, filename = 'me.jpg') => {
         const form = multipart([{ name: 'profile_picture', filename, type: 'image/jpeg', data: file }]);
-        return send('/upload-profile-picture/', {
+        return send(`${mount}/upload-profile-picture/`, {
           method: 'POST',
           headers: { ...headers, 'x-test-user': user, 'content-type': form.contentType },
           body: form.body,
@@ -188,6 +189,28 @@ function adapterTests(harness: AdapterHarness): void {
       const url: string = up.json.picture.urls.md;
       expect(url.startsWith('/files/profile_pictures/7/')).toBe(true);
       expect((await app.send(url)).status).toBe(200);
+    });
+  });
+
+  describe('mounted under a path', () => {
+    it('serves the URLs the records produce, and redirects the avatar to them, with publicPath set to the mount', async () => {
+      const app = await setup({}, { publicPath: '/account/media/' }, '/account');
+      const up = await app.upload('7', jpeg);
+      expect(up.status, up.text).toBe(200);
+      const urls: Record<string, string> = up.json.picture.urls;
+      for (const [name, url] of Object.entries(urls)) {
+        expect(url.startsWith('/account/media/profile_pictures/7/'), url).toBe(true);
+        const served = await app.send(url);
+        expect([served.status, served.headers['content-type']], name).toEqual([200, 'image/webp']);
+        const key = url.slice('/account/media/'.length);
+        expect(served.body.equals(await readFile(path.join(app.mediaRoot, ...key.split('/'))))).toBe(true);
+      }
+      const avatar = await app.send('/account/avatar/7?variant=sm');
+      expect([avatar.status, avatar.headers.location]).toEqual([302, urls.sm]);
+      expect((await app.send(avatar.headers.location!)).status).toBe(200);
+      // Nothing answers at the doubled path, and the routes are not reachable outside the mount.
+      expect((await app.send(`/account${urls.md}`)).text).toBe('app-fallthrough');
+      expect((await app.send('/upload-profile-picture/', { method: 'POST' })).text).toBe('app-fallthrough');
     });
   });
 

@@ -43,7 +43,7 @@ function expressHarness(name: string, createApp: Express, router: RouterFactory)
     name,
     create: (pictures, options) => router(pictures, options as never),
     userOf: (req) => (req as { user?: { id: string; username?: string } }).user ?? null,
-    async start(pictures, options) {
+    async start(pictures, options, mount = '/') {
       const errors: unknown[] = [];
       const app = createApp();
       // Passport-style: an auth middleware puts the user on `req.user`.
@@ -52,7 +52,7 @@ function expressHarness(name: string, createApp: Express, router: RouterFactory)
         if (user) (req as { user?: unknown }).user = user;
         next();
       });
-      app.use(router(pictures, { getUser: (req: express.Request) => (req as { user?: { id: string } }).user ?? null, ...options } as never));
+      app.use(mount, router(pictures, { getUser: (req: express.Request) => (req as { user?: { id: string } }).user ?? null, ...options } as never));
       app.use((_req, res) => void res.status(404).type('text/plain').send('app-fallthrough'));
       app.use((err: unknown, _req: express.Request, _res: express.Response, next: express.NextFunction) => {
         errors.push(err);

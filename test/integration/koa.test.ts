@@ -4,6 +4,7 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import Koa from 'koa';
+import koaMount from 'koa-mount';
 import session from 'koa-session';
 import { describe, expect, it } from 'vitest';
 import { profilePictureRouter } from '../../adapters/koa/index.js';
@@ -22,7 +23,7 @@ function koaHarness(name: string, KoaClass: typeof Koa): AdapterHarness {
     name,
     create: (pictures, options) => profilePictureRouter(pictures, options as never),
     userOf: (ctx) => (ctx as Koa.Context).state.user ?? null,
-    async start(pictures, options) {
+    async start(pictures, options, mount) {
       const errors: unknown[] = [];
       const app = new KoaClass();
       app.on('error', (err: unknown) => errors.push(err)); // replaces Koa's default logging; onerror still answers 500
@@ -31,7 +32,8 @@ function koaHarness(name: string, KoaClass: typeof Koa): AdapterHarness {
         if (user) ctx.state.user = user;
         await next();
       });
-      app.use(profilePictureRouter(pictures, { getUser: (ctx: Koa.Context) => ctx.state.user ?? null, ...options } as never));
+      const router = profilePictureRouter(pictures, { getUser: (ctx: Koa.Context) => ctx.state.user ?? null, ...options } as never);
+      app.use(mount ? koaMount(mount, router) : router);
       app.use((ctx) => {
         ctx.status = 404;
         ctx.body = 'app-fallthrough';
