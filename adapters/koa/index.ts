@@ -7,6 +7,7 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import type { ProfilePictures } from '../../src/index.js';
+import { isClientConnectionFault } from '../shared/client-faults.js';
 import { createRouteHandler } from '../shared/handle.js';
 import type { ProfilePictureRouterOptions as SharedRouterOptions } from '../shared/options.js';
 
@@ -42,8 +43,26 @@ export type ProfilePictureRouterOptions = SharedRouterOptions<Context>;
 export function profilePictureRouter(pictures: ProfilePictures, options: ProfilePictureRouterOptions): Middleware {
   const handle = createRouteHandler(pictures, options);
   return async (ctx: Context, next: Next) => {
+    // Koa reports a broken client connection (an abort mid-body, a lying Content-Length) through `ctx.onerror` and
+    // the app's 'error' event; on our routes those are the client's doing, not the app's, so they are dropped. A
+    // failure of our own response body stays the app's, even after it has broken the socket.
+    const onerror = ctx.onerror;
+    let bodyError: unknown;
+    ctx.onerror = (err) =>
+      err !== bodyError && isClientConnectionFault(err, ctx.req) ? undefined : onerror.call(ctx, err);
     const reply = await handle({ req: ctx.req, url: ctx.url, originalUrl: ctx.originalUrl, native: ctx });
-    if (!reply) return next();
+    if (!reply) {
+      ctx.onerror = onerror;
+      return next();
+    }
+    if (reply.body !== null && typeof reply.body !== 'string') {
+      // A storage stream failing mid-body can only be answered by cutting the response (Koa 2 would leave the
+      // client waiting for the rest).
+      reply.body.once('error', (err) => {
+        bodyError = err;
+        ctx.res.destroy();
+      });
+    }
     ctx.status = reply.status;
     ctx.set(reply.headers);
     // Leave the body unset rather than null: Koa turns an explicit null body into 204 / strips our Content-Length.

@@ -3,9 +3,11 @@
  */
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import Koa from 'koa';
 import koaMount from 'koa-mount';
 import session from 'koa-session';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { profilePictureRouter } from '../../adapters/koa/index.js';
 import { createProfilePictures, memoryStorage, memoryUserRepository } from '../../src/index.js';
@@ -82,6 +84,40 @@ for (const major of majors) {
         expect(Object.keys(urls).sort()).toEqual(['lg', 'md', 'sm']);
         const media = await request(app.port, urls.lg);
         expect([media.status, media.headers['content-type']]).toEqual([200, 'image/webp']);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("still reports the app's own faults: a storage stream failing mid-response reaches app.on('error')", async () => {
+      const base = memoryStorage();
+      // The stored body fails after its first chunk with a reset, as a remote storage's socket would.
+      const storage = {
+        ...base,
+        async get(key: string) {
+          const object = await base.get(key);
+          if (!object) return null;
+          object.body.destroy();
+          const failing = new Readable({
+            read() {
+              this.push(Buffer.alloc(16));
+              this.destroy(Object.assign(new Error('storage connection reset'), { code: 'ECONNRESET' }));
+            },
+          });
+          return { ...object, body: failing };
+        },
+      };
+      const pictures = createProfilePictures({ storage, users: memoryUserRepository() });
+      const record = await pictures.upload('1', await sharp({ create: { width: 40, height: 40, channels: 3, background: '#0a0' } }).jpeg().toBuffer());
+      const koa = new major.Koa();
+      const errors: unknown[] = [];
+      koa.on('error', (err: unknown) => errors.push(err));
+      koa.use(profilePictureRouter(pictures, { getUser: () => null }));
+      const app = await listen(http.createServer(koa.callback()), errors);
+      try {
+        await expect(request(app.port, pictures.url(record, 'md'))).rejects.toThrow(); // the response is cut short
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(errors.map((err) => (err as Error).message)).toContain('storage connection reset');
       } finally {
         await app.close();
       }
