@@ -14,15 +14,17 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ErrorFactory } from '../errors.js';
-import { createLimiter, type Release } from '../limiter.js';
+import type { Release } from '../limiter.js';
 import type { ResolvedOptions } from '../options.js';
 import type { UploadOptions } from '../pictures.js';
 import type { PictureRecord } from '../users/types.js';
+import { createAdmission } from './admission.js';
 import { ENVELOPE_ALLOWANCE, checkMultipartHeaders } from './content-type.js';
 import { parseCrop } from './crop-fields.js';
 import { DRAIN_MAX_BYTES, discardBody } from './drain.js';
 import { readMultipart } from './multipart.js';
 
+export { BUSY_RETRY_AFTER_SECONDS } from './admission.js';
 export { ENVELOPE_ALLOWANCE } from './content-type.js';
 export { CROP_FIELDS } from './crop-fields.js';
 export { DRAIN_GRACE_MS, DRAIN_MAX_BYTES, shouldCloseConnection } from './drain.js';
@@ -39,12 +41,6 @@ export interface UploadRequestOptions {
   /** Aborts the upload (`ABORTED`): while queued, while the body arrives, or before the new picture is stored. */
   signal?: AbortSignal;
 }
-
-/**
- * Seconds a client refused with `BUSY` (503) should wait before retrying; also in the error's `details.retryAfter`.
- * Adapters send it as the `Retry-After` header.
- */
-export const BUSY_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Reads a multipart upload request and stores its picture.
@@ -81,8 +77,7 @@ export type RequestUploader = (
 ) => Promise<PictureRecord>;
 
 /**
- * Creates the service's `uploadRequest()`, with its own concurrency limiter (`options.concurrency` slots,
- * `options.maxQueue` waiters).
+ * Creates the service's `uploadRequest()`, with its own admission gates (see `admission.ts`).
  *
  * @example
  * ```ts
@@ -105,49 +100,11 @@ export function createRequestUploader(
   fail: ErrorFactory,
   processBytes: ProcessBytes,
 ): RequestUploader {
-  const limiter = createLimiter({ concurrency: options.concurrency, maxQueue: options.maxQueue });
+  const admission = createAdmission(options, fail);
   const { fileSize, bodyTimeout } = options.limits;
   const maxBody = fileSize + ENVELOPE_ALLOWANCE;
   // Discarding up to two bodies' worth keeps the grace meaningful on fast links without inviting unbounded uploads.
   const drain = { maxBytes: Math.max(DRAIN_MAX_BYTES, 2 * maxBody) };
-
-  const busy = () => fail('BUSY', { details: { retryAfter: BUSY_RETRY_AFTER_SECONDS } });
-
-  /**
-   * A processing slot, waiting in the queue for at most `bodyTimeout`. The bound matters because a queued request's
-   * socket is not being read, so a client that hangs up while queued is only noticed once reading starts.
-   */
-  async function takeSlot(clientSignal: AbortSignal): Promise<Release> {
-    const queueTimeout = new AbortController();
-    const waiting = limiter.acquire(AbortSignal.any([clientSignal, queueTimeout.signal]));
-    if (!waiting) throw busy();
-    const timer = setTimeout(() => queueTimeout.abort(), bodyTimeout);
-    try {
-      return await waiting;
-    } catch (cause) {
-      throw clientSignal.aborted ? fail('ABORTED', { cause }) : busy();
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Uploads in flight per user id: one account may hold at most `limits.uploadsPerUser` of the slots. */
-  const inFlight = new Map<string, number>();
-  function enter(userId: string): () => void {
-    const count = inFlight.get(userId) ?? 0;
-    if (count >= options.limits.uploadsPerUser) {
-      throw fail('TOO_MANY_UPLOADS', { details: { retryAfter: BUSY_RETRY_AFTER_SECONDS, limit: options.limits.uploadsPerUser } });
-    }
-    inFlight.set(userId, count + 1);
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      const remaining = (inFlight.get(userId) ?? 1) - 1;
-      if (remaining > 0) inFlight.set(userId, remaining);
-      else inFlight.delete(userId);
-    };
-  }
 
   return async function uploadRequest(userId, request, requestOptions = {}) {
     const { signal } = requestOptions;
@@ -158,8 +115,8 @@ export function createRequestUploader(
       try {
         if (request.readableEnded) throw fail('BAD_REQUEST', { details: { reason: 'body-already-read' } });
         checkMultipartHeaders(request.headers, { fileSize, maxBody }, fail);
-        leave = enter(userId);
-        release = await takeSlot(client.signal);
+        leave = admission.enter(userId);
+        release = await admission.takeSlot(client.signal);
       } catch (err) {
         discardBody(request, drain);
         throw err;
