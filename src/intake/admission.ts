@@ -1,11 +1,21 @@
 /**
- * Who may use the intake's capacity, and for how long they may wait for it: the per-user cap on uploads in flight
- * and the processing slots. Refusals are cheap and immediate (`TOO_MANY_UPLOADS` 429, `BUSY` 503); every wait is
- * bounded, because a waiting request's socket is not being read and a client that hangs up meanwhile is only
- * noticed once reading starts.
+ * Who may use the intake's capacity, and for how long they may wait for it. Three gates, in the order an upload
+ * passes them:
+ *
+ * 1. the per-user cap (`limits.uploadsPerUser`), so one account cannot take every slot below;
+ * 2. a body slot (`bodyConcurrency`, with `maxQueue` waiters), taken before the first body byte and held until the
+ *    upload ends: the body's buffer lives that long, so body slots are what bound memory
+ *    (`bodyConcurrency × limits.fileSize`);
+ * 3. a processing slot (`concurrency`), taken only once the whole body has arrived and held while the picture is
+ *    decoded, rendered and stored. Slow senders therefore never occupy the CPU-bound slots; the uploads waiting
+ *    here each hold a body slot, so their number is bounded by `bodyConcurrency` without a queue limit of its own.
+ *
+ * Refusals are cheap and immediate (`TOO_MANY_UPLOADS` 429, `BUSY` 503). Every wait is bounded by
+ * `limits.bodyTimeout`: a request waiting for a body slot is not being read, so a client that hangs up meanwhile is
+ * only noticed once reading starts; one waiting for a processing slot holds a body in memory.
  */
 import type { ErrorFactory } from '../errors.js';
-import { createLimiter, type Release } from '../limiter.js';
+import { createLimiter, type Limiter, type Release } from '../limiter.js';
 import type { ResolvedOptions } from '../options.js';
 
 /**
@@ -23,42 +33,54 @@ export interface Admission {
    */
   enter(userId: string): () => void;
   /**
-   * A processing slot, waiting in the queue for at most `limits.bodyTimeout`.
+   * A body slot, waiting in the queue (at most `maxQueue` waiters) for at most `limits.bodyTimeout`.
    * @throws ProfilePictureError `BUSY` (queue full, or waited too long) or `ABORTED` (`signal` fired).
    */
-  takeSlot(signal: AbortSignal): Promise<Release>;
+  takeBodySlot(signal: AbortSignal): Promise<Release>;
+  /**
+   * A processing slot, for an upload whose body has arrived (and which holds a body slot), waiting for at most
+   * `limits.bodyTimeout`.
+   * @throws ProfilePictureError `BUSY` (waited too long) or `ABORTED` (`signal` fired).
+   */
+  takeProcessingSlot(signal?: AbortSignal): Promise<Release>;
 }
 
 /**
- * Creates the gates with `options.concurrency` processing slots and `options.maxQueue` waiters.
+ * Creates the gates of one service: `options.bodyConcurrency` body slots with `options.maxQueue` waiters, and
+ * `options.concurrency` processing slots.
  * @example
  * ```ts
  * const admission = createAdmission(resolved, fail);
  * const leave = admission.enter(userId);
- * const release = await admission.takeSlot(signal);
- * try { await work() } finally { release(); leave() }
+ * const releaseBody = await admission.takeBodySlot(clientSignal);
+ * const bytes = await readBody();
+ * const releaseProcessing = await admission.takeProcessingSlot(signal);
+ * try { await process(bytes) } finally { releaseProcessing(); releaseBody(); leave() }
  * ```
  */
 export function createAdmission(options: ResolvedOptions, fail: ErrorFactory): Admission {
-  const limiter = createLimiter({ concurrency: options.concurrency, maxQueue: options.maxQueue });
+  const bodies = createLimiter({ concurrency: options.bodyConcurrency, maxQueue: options.maxQueue });
+  // Its waiters each hold a body slot, so `bodyConcurrency` already bounds them: the queue never refuses.
+  const processing = createLimiter({ concurrency: options.concurrency, maxQueue: options.bodyConcurrency });
   const { bodyTimeout, uploadsPerUser } = options.limits;
   const busy = () => fail('BUSY', { details: { retryAfter: BUSY_RETRY_AFTER_SECONDS } });
 
-  async function takeSlot(signal: AbortSignal): Promise<Release> {
-    const queueTimeout = new AbortController();
-    const waiting = limiter.acquire(AbortSignal.any([signal, queueTimeout.signal]));
+  /** A slot of `limiter`, waiting at most `bodyTimeout`; `BUSY` when refused or timed out, `ABORTED` on `signal`. */
+  async function take(limiter: Limiter, signal: AbortSignal | undefined): Promise<Release> {
+    const waitTimeout = new AbortController();
+    const waiting = limiter.acquire(signal ? AbortSignal.any([signal, waitTimeout.signal]) : waitTimeout.signal);
     if (!waiting) throw busy();
-    const timer = setTimeout(() => queueTimeout.abort(), bodyTimeout);
+    const timer = setTimeout(() => waitTimeout.abort(), bodyTimeout);
     try {
       return await waiting;
     } catch (cause) {
-      throw signal.aborted ? fail('ABORTED', { cause }) : busy();
+      throw signal?.aborted ? fail('ABORTED', { cause }) : busy();
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Uploads in flight per user id: one account may hold at most `limits.uploadsPerUser` of the slots. */
+  /** Uploads in flight per user id: one account may hold at most `limits.uploadsPerUser` of the body slots. */
   const inFlight = new Map<string, number>();
   function enter(userId: string): () => void {
     const count = inFlight.get(userId) ?? 0;
@@ -76,5 +98,9 @@ export function createAdmission(options: ResolvedOptions, fail: ErrorFactory): A
     };
   }
 
-  return { enter, takeSlot };
+  return {
+    enter,
+    takeBodySlot: (signal) => take(bodies, signal),
+    takeProcessingSlot: (signal) => take(processing, signal),
+  };
 }

@@ -1,15 +1,18 @@
 /**
  * `uploadRequest()`: a Node request (Express `req`, Koa `ctx.req`, any `IncomingMessage`) in, a stored picture out.
  *
- * Order of work, cheapest refusal first: header checks (415/400/413, nothing read) → a processing slot (503 when the
- * queue is full or the wait exceeds `limits.bodyTimeout`; meanwhile the body waits unread, held back by TCP flow
- * control) → the body, streamed through busboy under the limits and the body deadline → crop fields →
- * inspect/render/store. The slot is taken before the first body byte so memory stays bounded by
- * `concurrency × limits.fileSize`, and it is given back on every path.
+ * Order of work, cheapest refusal first: header checks (415/400/413, nothing read) → the per-user cap (429) → a
+ * body slot (503 when the queue is full or the wait exceeds `limits.bodyTimeout`; meanwhile the body waits unread,
+ * held back by TCP flow control) → the body, streamed through busboy under the limits and the body deadline → crop
+ * fields → a processing slot (503 when the wait exceeds `limits.bodyTimeout`) → inspect/render/store. The body slot
+ * is taken before the first body byte and kept until the upload ends, so memory stays bounded by
+ * `bodyConcurrency × limits.fileSize`; the processing slot is taken only once the body is complete, so clients that
+ * send slowly never hold the CPU-bound slots (issue 14). Both are given back on every path (see `admission.ts`).
  *
  * A client that goes away while queued or while its body is arriving (`close` before `end`, `error`, or the
  * caller's `signal`) fails with `ABORTED` and nothing is processed. Once the body has fully arrived, a disconnect
- * no longer cancels the upload (the user did send the picture); only the caller's `signal` still does.
+ * no longer cancels the upload (the user did send the picture), not even while it waits for a processing slot;
+ * only the caller's `signal` still does.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -53,10 +56,11 @@ export interface UploadRequestOptions {
  *   of bytes, at least {@link DRAIN_MAX_BYTES}) — with `Connection: close` the socket is half-closed after the
  *   response meanwhile — so the client reads the response instead of a connection reset; then the socket is
  *   destroyed.
- * - `BUSY` (503: every slot busy and the queue full, or queued longer than `limits.bodyTimeout`) carries
- *   `details.retryAfter` (seconds, {@link BUSY_RETRY_AFTER_SECONDS}): send it as `Retry-After`. `toErrorBody()` omits
- *   details of 5xx errors, so the header is the only place a client sees it. `TOO_MANY_UPLOADS` (429: this user already
- *   has `limits.uploadsPerUser` uploads in flight) carries the same `details.retryAfter`.
+ * - `BUSY` (503: every body slot busy and the queue full, or a wait for a body slot or for a processing slot longer
+ *   than `limits.bodyTimeout`) carries `details.retryAfter` (seconds, {@link BUSY_RETRY_AFTER_SECONDS}): send it as
+ *   `Retry-After`. `toErrorBody()` omits details of 5xx errors, so the header is the only place a client sees it.
+ *   `TOO_MANY_UPLOADS` (429: this user already has `limits.uploadsPerUser` uploads in flight) carries the same
+ *   `details.retryAfter`.
  * - `ABORTED` (499) means the client is gone (or your `signal` fired); there is nobody to answer.
  *
  * Limits: the file must be the one part named `options.fieldName`; a declared `Content-Length` above
@@ -111,16 +115,17 @@ export function createRequestUploader(
     const client = watchClient(request, signal);
     let leave: (() => void) | undefined;
     try {
-      let release: Release;
+      let releaseBody: Release;
       try {
         if (request.readableEnded) throw fail('BAD_REQUEST', { details: { reason: 'body-already-read' } });
         checkMultipartHeaders(request.headers, { fileSize, maxBody }, fail);
         leave = admission.enter(userId);
-        release = await admission.takeSlot(client.signal);
+        releaseBody = await admission.takeBodySlot(client.signal);
       } catch (err) {
         discardBody(request, drain);
         throw err;
       }
+      // The body slot is held until the upload ends, not only while reading: the bytes stay in memory that long.
       try {
         const { file, fields } = await readMultipart(
           request,
@@ -129,10 +134,16 @@ export function createRequestUploader(
         );
         client.dispose();
         const crop = parseCrop(fields, fail);
-        if (signal?.aborted) throw fail('ABORTED', { cause: signal.reason });
-        return await processBytes(userId, file, { crop, signal });
+        // From here only the caller's signal cancels: the client did send its picture.
+        const releaseProcessing = await admission.takeProcessingSlot(signal);
+        try {
+          if (signal?.aborted) throw fail('ABORTED', { cause: signal.reason });
+          return await processBytes(userId, file, { crop, signal });
+        } finally {
+          releaseProcessing();
+        }
       } finally {
-        release();
+        releaseBody();
       }
     } finally {
       leave?.();

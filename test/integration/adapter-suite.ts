@@ -414,7 +414,7 @@ function adapterTests(harness: AdapterHarness): void {
       expect(await app.files()).toEqual(files);
     });
 
-    it('answers 503 BUSY with Retry-After when every processing slot and the queue are taken', async () => {
+    it('answers 503 BUSY with Retry-After when every body slot and the queue are taken', async () => {
       let slowArrived!: () => void;
       const arrived = new Promise<void>((resolve) => (slowArrived = resolve));
       const app = await setup(
@@ -425,9 +425,9 @@ function adapterTests(harness: AdapterHarness): void {
             return user;
           },
         },
-        { concurrency: 1, maxQueue: 0 },
+        { bodyConcurrency: 1, maxQueue: 0 },
       );
-      // The slow upload takes the only slot before its body, then never sends the body.
+      // The slow upload takes the only body slot before its body, then never sends the body.
       const slow = net.connect(app.port, '127.0.0.1');
       slow.on('error', () => {});
       slow.write(

@@ -1,24 +1,26 @@
 /**
- * uploadRequest() under load: a bounded number of uploads run at once, a bounded number wait, the rest get
- * 503 BUSY with Retry-After — and slots and queue places are given back on every path.
+ * uploadRequest() under load: a bounded number of bodies are received at once and a bounded number of uploads are
+ * processed at once; a bounded number wait, the rest get 503 BUSY with Retry-After — and slots and queue places are
+ * given back on every path.
  *
  * Uploads are held "in flight" deterministically by sending the head and part of the body and then pausing: a
- * slot is taken before the body is read, so a half-sent upload occupies it until its body completes.
+ * body slot is taken before the body is read, so a half-sent upload occupies it until its body completes.
  */
 import { describe, expect, it } from 'vitest';
 import { pngGreen } from '../fixtures/index.js';
 import { BUSY_RETRY_AFTER_SECONDS } from '../../src/intake/upload-request.js';
 import { MULTIPART, multipart, openRequest, post, useIntakeServer, type IntakeServer } from './intake-helpers.js';
 
-const server = useIntakeServer({ concurrency: 1, maxQueue: 1 });
+const server = useIntakeServer({ concurrency: 1, bodyConcurrency: 1, maxQueue: 1 });
 const perUser = useIntakeServer({ concurrency: 4, maxQueue: 4, limits: { uploadsPerUser: 1 } });
 
-/** Storage whose `put` waits until `open()`: an upload then holds its slot in processing, body fully read. */
+/** Storage whose `put` waits until `open()`: an upload then holds its processing slot (and its body slot). */
 let openGate!: () => void;
 let gate = Promise.resolve();
 const closeGate = () => (gate = new Promise<void>((resolve) => (openGate = resolve)));
 const gated = useIntakeServer({
   concurrency: 1,
+  bodyConcurrency: 1,
   maxQueue: 1,
   limits: { bodyTimeout: 300 },
   wrapStorage: (storage) => ({ ...storage, put: async (...args) => (await gate, storage.put(...args)) }),
@@ -63,7 +65,7 @@ describe('uploadRequest: uploads per user', () => {
 });
 
 describe('uploadRequest: concurrency and queue', () => {
-  it('with concurrency 1 and maxQueue 1, a third simultaneous upload gets 503 BUSY with Retry-After; the others complete', async () => {
+  it('with bodyConcurrency 1 and maxQueue 1, a third simultaneous body gets 503 BUSY with Retry-After; the others complete', async () => {
     const s = server();
     const first = await halfUpload(s, 'first');
     const second = await halfUpload(s, 'second');
@@ -83,7 +85,7 @@ describe('uploadRequest: concurrency and queue', () => {
     expect(await s.pictures.get('third')).toBeNull();
     expect(await s.files()).toEqual(filesBefore);
 
-    // The queued upload has not been read: it waits for the slot, then completes.
+    // The queued upload has not been read: it waits for the body slot, then completes.
     expect((await first.finish()).status).toBe(200);
     expect((await second.finish()).status).toBe(200);
     expect(await s.pictures.get('first')).not.toBeNull();
@@ -127,7 +129,7 @@ describe('uploadRequest: concurrency and queue', () => {
     expect(ok.status).toBe(200);
   });
 
-  it('a request queued longer than limits.bodyTimeout gets BUSY; a client gone after its body was read still gets its picture', async () => {
+  it('a request queued for a body slot longer than limits.bodyTimeout gets BUSY; a client gone after its body was read still gets its picture', async () => {
     const s = gated();
     closeGate();
     const png = await pngGreen();
@@ -138,7 +140,7 @@ describe('uploadRequest: concurrency and queue', () => {
     await s.started('busy-holder');
     const waiter = openRequest(s.port, 'waiter', { 'content-type': MULTIPART, 'content-length': body.length, 'x-test-id': 'waiter' });
     await waiter.write(body);
-    const refused = await waiter.response; // after ~300 ms in the queue
+    const refused = await waiter.response; // after ~300 ms in the queue for the one body slot
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe(String(BUSY_RETRY_AFTER_SECONDS));
     expect((await s.outcome('waiter')).code).toBe('BUSY');
