@@ -51,7 +51,7 @@ export interface LimitsOptions {
   bodyTimeout?: number;
   /**
    * Most `uploadRequest()`s one user may have in flight at once (queued, arriving or processing). More fail with
-   * `TOO_MANY_UPLOADS` (429), so one account trickling slow bodies cannot hold every processing slot.
+   * `TOO_MANY_UPLOADS` (429), so one account trickling slow bodies cannot hold every body slot.
    * @default 2
    */
   uploadsPerUser?: number;
