@@ -1,10 +1,11 @@
 /**
  * Bounded concurrency with a bounded FIFO queue.
  *
- * Uploads hold their slot from the first body byte to the stored record, so memory stays bounded by
- * `concurrency × limits.fileSize` however many clients connect. Requests beyond the queue are refused at once
- * (the caller answers 503) rather than piling up sockets and buffers: a full queue is a signal to back off, not a
- * place to wait.
+ * `uploadRequest()` uses two (see `intake/admission.ts`): body slots, held from the first body byte to the end of
+ * the upload, so memory stays bounded by `bodyConcurrency × limits.fileSize` however many clients connect; and
+ * processing slots, taken only once a body is complete, so the CPU-bound work is bounded by `concurrency` and slow
+ * senders never hold it. Requests beyond the queue are refused at once (the caller answers 503) rather than piling
+ * up sockets and buffers: a full queue is a signal to back off, not a place to wait.
  */
 
 /** Gives a slot back. Idempotent: calling it again does nothing. */

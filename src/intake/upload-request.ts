@@ -1,28 +1,33 @@
 /**
  * `uploadRequest()`: a Node request (Express `req`, Koa `ctx.req`, any `IncomingMessage`) in, a stored picture out.
  *
- * Order of work, cheapest refusal first: header checks (415/400/413, nothing read) → a processing slot (503 when the
- * queue is full or the wait exceeds `limits.bodyTimeout`; meanwhile the body waits unread, held back by TCP flow
- * control) → the body, streamed through busboy under the limits and the body deadline → crop fields →
- * inspect/render/store. The slot is taken before the first body byte so memory stays bounded by
- * `concurrency × limits.fileSize`, and it is given back on every path.
+ * Order of work, cheapest refusal first: header checks (415/400/413, nothing read) → the per-user cap (429) → a
+ * body slot (503 when the queue is full or the wait exceeds `limits.bodyTimeout`; meanwhile the body waits unread,
+ * held back by TCP flow control) → the body, streamed through busboy under the limits and the body deadline → crop
+ * fields → a processing slot (503 when the wait exceeds `limits.bodyTimeout`) → inspect/render/store. The body slot
+ * is taken before the first body byte and kept until the upload ends, so memory stays bounded by
+ * `bodyConcurrency × limits.fileSize`; the processing slot is taken only once the body is complete, so clients that
+ * send slowly never hold the CPU-bound slots (issue 14). Both are given back on every path (see `admission.ts`).
  *
  * A client that goes away while queued or while its body is arriving (`close` before `end`, `error`, or the
  * caller's `signal`) fails with `ABORTED` and nothing is processed. Once the body has fully arrived, a disconnect
- * no longer cancels the upload (the user did send the picture); only the caller's `signal` still does.
+ * no longer cancels the upload (the user did send the picture), not even while it waits for a processing slot;
+ * only the caller's `signal` still does.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ErrorFactory } from '../errors.js';
-import { createLimiter, type Release } from '../limiter.js';
+import type { Release } from '../limiter.js';
 import type { ResolvedOptions } from '../options.js';
 import type { UploadOptions } from '../pictures.js';
 import type { PictureRecord } from '../users/types.js';
+import { createAdmission } from './admission.js';
 import { ENVELOPE_ALLOWANCE, checkMultipartHeaders } from './content-type.js';
 import { parseCrop } from './crop-fields.js';
 import { DRAIN_MAX_BYTES, discardBody } from './drain.js';
 import { readMultipart } from './multipart.js';
 
+export { BUSY_RETRY_AFTER_SECONDS } from './admission.js';
 export { ENVELOPE_ALLOWANCE } from './content-type.js';
 export { CROP_FIELDS } from './crop-fields.js';
 export { DRAIN_GRACE_MS, DRAIN_MAX_BYTES, shouldCloseConnection } from './drain.js';
@@ -41,12 +46,6 @@ export interface UploadRequestOptions {
 }
 
 /**
- * Seconds a client refused with `BUSY` (503) should wait before retrying; also in the error's `details.retryAfter`.
- * Adapters send it as the `Retry-After` header.
- */
-export const BUSY_RETRY_AFTER_SECONDS = 5;
-
-/**
  * Reads a multipart upload request and stores its picture.
  *
  * Contract for adapters and hand-written handlers:
@@ -57,10 +56,11 @@ export const BUSY_RETRY_AFTER_SECONDS = 5;
  *   of bytes, at least {@link DRAIN_MAX_BYTES}) — with `Connection: close` the socket is half-closed after the
  *   response meanwhile — so the client reads the response instead of a connection reset; then the socket is
  *   destroyed.
- * - `BUSY` (503: every slot busy and the queue full, or queued longer than `limits.bodyTimeout`) carries
- *   `details.retryAfter` (seconds, {@link BUSY_RETRY_AFTER_SECONDS}): send it as `Retry-After`. `toErrorBody()` omits
- *   details of 5xx errors, so the header is the only place a client sees it. `TOO_MANY_UPLOADS` (429: this user already
- *   has `limits.uploadsPerUser` uploads in flight) carries the same `details.retryAfter`.
+ * - `BUSY` (503: every body slot busy and the queue full, or a wait for a body slot or for a processing slot longer
+ *   than `limits.bodyTimeout`) carries `details.retryAfter` (seconds, {@link BUSY_RETRY_AFTER_SECONDS}): send it as
+ *   `Retry-After`. `toErrorBody()` omits details of 5xx errors, so the header is the only place a client sees it.
+ *   `TOO_MANY_UPLOADS` (429: this user already has `limits.uploadsPerUser` uploads in flight) carries the same
+ *   `details.retryAfter`.
  * - `ABORTED` (499) means the client is gone (or your `signal` fired); there is nobody to answer.
  *
  * Limits: the file must be the one part named `options.fieldName`; a declared `Content-Length` above
@@ -81,8 +81,7 @@ export type RequestUploader = (
 ) => Promise<PictureRecord>;
 
 /**
- * Creates the service's `uploadRequest()`, with its own concurrency limiter (`options.concurrency` slots,
- * `options.maxQueue` waiters).
+ * Creates the service's `uploadRequest()`, with its own admission gates (see `admission.ts`).
  *
  * @example
  * ```ts
@@ -105,65 +104,28 @@ export function createRequestUploader(
   fail: ErrorFactory,
   processBytes: ProcessBytes,
 ): RequestUploader {
-  const limiter = createLimiter({ concurrency: options.concurrency, maxQueue: options.maxQueue });
+  const admission = createAdmission(options, fail);
   const { fileSize, bodyTimeout } = options.limits;
   const maxBody = fileSize + ENVELOPE_ALLOWANCE;
   // Discarding up to two bodies' worth keeps the grace meaningful on fast links without inviting unbounded uploads.
   const drain = { maxBytes: Math.max(DRAIN_MAX_BYTES, 2 * maxBody) };
-
-  const busy = () => fail('BUSY', { details: { retryAfter: BUSY_RETRY_AFTER_SECONDS } });
-
-  /**
-   * A processing slot, waiting in the queue for at most `bodyTimeout`. The bound matters because a queued request's
-   * socket is not being read, so a client that hangs up while queued is only noticed once reading starts.
-   */
-  async function takeSlot(clientSignal: AbortSignal): Promise<Release> {
-    const queueTimeout = new AbortController();
-    const waiting = limiter.acquire(AbortSignal.any([clientSignal, queueTimeout.signal]));
-    if (!waiting) throw busy();
-    const timer = setTimeout(() => queueTimeout.abort(), bodyTimeout);
-    try {
-      return await waiting;
-    } catch (cause) {
-      throw clientSignal.aborted ? fail('ABORTED', { cause }) : busy();
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Uploads in flight per user id: one account may hold at most `limits.uploadsPerUser` of the slots. */
-  const inFlight = new Map<string, number>();
-  function enter(userId: string): () => void {
-    const count = inFlight.get(userId) ?? 0;
-    if (count >= options.limits.uploadsPerUser) {
-      throw fail('TOO_MANY_UPLOADS', { details: { retryAfter: BUSY_RETRY_AFTER_SECONDS, limit: options.limits.uploadsPerUser } });
-    }
-    inFlight.set(userId, count + 1);
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      const remaining = (inFlight.get(userId) ?? 1) - 1;
-      if (remaining > 0) inFlight.set(userId, remaining);
-      else inFlight.delete(userId);
-    };
-  }
 
   return async function uploadRequest(userId, request, requestOptions = {}) {
     const { signal } = requestOptions;
     const client = watchClient(request, signal);
     let leave: (() => void) | undefined;
     try {
-      let release: Release;
+      let releaseBody: Release;
       try {
         if (request.readableEnded) throw fail('BAD_REQUEST', { details: { reason: 'body-already-read' } });
         checkMultipartHeaders(request.headers, { fileSize, maxBody }, fail);
-        leave = enter(userId);
-        release = await takeSlot(client.signal);
+        leave = admission.enter(userId);
+        releaseBody = await admission.takeBodySlot(client.signal);
       } catch (err) {
         discardBody(request, drain);
         throw err;
       }
+      // The body slot is held until the upload ends, not only while reading: the bytes stay in memory that long.
       try {
         const { file, fields } = await readMultipart(
           request,
@@ -172,10 +134,16 @@ export function createRequestUploader(
         );
         client.dispose();
         const crop = parseCrop(fields, fail);
-        if (signal?.aborted) throw fail('ABORTED', { cause: signal.reason });
-        return await processBytes(userId, file, { crop, signal });
+        // From here only the caller's signal cancels: the client did send its picture.
+        const releaseProcessing = await admission.takeProcessingSlot(signal);
+        try {
+          if (signal?.aborted) throw fail('ABORTED', { cause: signal.reason });
+          return await processBytes(userId, file, { crop, signal });
+        } finally {
+          releaseProcessing();
+        }
       } finally {
-        release();
+        releaseBody();
       }
     } finally {
       leave?.();

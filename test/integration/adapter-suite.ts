@@ -437,34 +437,64 @@ function adapterTests(harness: AdapterHarness): void {
       expect(await app.files()).toEqual(files);
     });
 
-    it('answers 503 BUSY with Retry-After when every processing slot and the queue are taken', async () => {
-      let slowArrived!: () => void;
-      const arrived = new Promise<void>((resolve) => (slowArrived = resolve));
-      const app = await setup(
-        {
-          getUser: (native: unknown) => {
-            const user = harness.userOf(native);
-            if (user?.id === 'slow') setImmediate(slowArrived);
-            return user;
-          },
-        },
-        { concurrency: 1, maxQueue: 0 },
-      );
-      // The slow upload takes the only slot before its body, then never sends the body.
-      const slow = net.connect(app.port, '127.0.0.1');
-      slow.on('error', () => {});
-      slow.write(
-        'POST /upload-profile-picture/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nX-Test-User: slow\r\n' +
-          'Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: 5000\r\n\r\n--zz\r\n',
-      );
-      await arrived;
+    /** Opens one upload per user that sends its head and the first body bytes, then stalls; resolves once each is in. */
+    async function stalledUploads(app: Awaited<ReturnType<typeof setup>>, users: string[], arrived: Promise<void>[]) {
+      const sockets = users.map((user) => {
+        const socket = net.connect(app.port, '127.0.0.1');
+        socket.on('error', () => {});
+        socket.write(
+          `POST /upload-profile-picture/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nX-Test-User: ${user}\r\n` +
+            'Content-Type: multipart/form-data; boundary=zz\r\nContent-Length: 5000\r\n\r\n--zz\r\n',
+        );
+        return socket;
+      });
+      await Promise.all(arrived);
+      // getUser ran; the route then takes its slot within a few ticks.
       await new Promise((resolve) => setTimeout(resolve, 20));
+      return sockets;
+    }
+
+    /** A getUser that reports when each user's request reached the route. */
+    function watchArrivals(users: string[]) {
+      const resolvers = new Map<string, () => void>();
+      const arrived = users.map((user) => new Promise<void>((resolve) => resolvers.set(user, resolve)));
+      return {
+        arrived,
+        getUser: (native: unknown) => {
+          const user = harness.userOf(native);
+          if (user) setImmediate(() => resolvers.get(user.id)?.());
+          return user;
+        },
+      };
+    }
+
+    it('answers 503 BUSY with Retry-After when every body slot and the queue are taken', async () => {
+      const watch = watchArrivals(['slow']);
+      const app = await setup({ getUser: watch.getUser }, { bodyConcurrency: 1, maxQueue: 0 });
+      // The slow upload takes the only body slot before its body, then never sends the body.
+      const [slow] = await stalledUploads(app, ['slow'], watch.arrived);
       const res = await app.upload('2', jpeg);
-      slow.destroy();
+      slow!.destroy();
       expect([res.status, res.json.error.code]).toEqual([503, 'BUSY']);
       expect(res.headers['retry-after']).toBe('5');
       expect(await app.users.getPicture('2')).toBeNull();
       expect(await app.files()).toEqual([]);
+    });
+
+    it("does not let slow bodies holding every processing slot delay another user's upload", async () => {
+      const watch = watchArrivals(['slow-1', 'slow-2']);
+      const app = await setup({ getUser: watch.getUser }, { concurrency: 2, limits: { bodyTimeout: 5_000 } });
+      // Two stalled bodies, as many as there are processing slots: they hold body slots, never processing slots.
+      const slow = await stalledUploads(app, ['slow-1', 'slow-2'], watch.arrived);
+      const started = performance.now();
+      const res = await app.upload('2', jpeg);
+      const elapsed = performance.now() - started;
+      for (const socket of slow) socket.destroy();
+      expect(res.status).toBe(200);
+      expect(elapsed).toBeLessThan(2_000); // the slow bodies would free their slots only after 5 s
+      const record = (await app.users.getPicture('2'))!;
+      expect(withoutUrls(res.json.picture)).toEqual(record);
+      expect(await app.files()).toEqual(keysOf(record).sort());
     });
 
     it('cuts off an undeclared (chunked) oversized body with 413 and Connection: close', async () => {

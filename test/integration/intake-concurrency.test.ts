@@ -1,28 +1,36 @@
 /**
- * uploadRequest() under load: a bounded number of uploads run at once, a bounded number wait, the rest get
- * 503 BUSY with Retry-After — and slots and queue places are given back on every path.
+ * uploadRequest() under load: a bounded number of bodies are received at once and a bounded number of uploads are
+ * processed at once; a bounded number wait, the rest get 503 BUSY with Retry-After — and slots and queue places are
+ * given back on every path.
  *
  * Uploads are held "in flight" deterministically by sending the head and part of the body and then pausing: a
- * slot is taken before the body is read, so a half-sent upload occupies it until its body completes.
+ * body slot is taken before the body is read, so a half-sent upload occupies it until its body completes. A
+ * processing slot is held by an upload whose storage `put` waits at a gate the test opens.
  */
 import { describe, expect, it } from 'vitest';
 import { pngGreen } from '../fixtures/index.js';
 import { BUSY_RETRY_AFTER_SECONDS } from '../../src/intake/upload-request.js';
-import { MULTIPART, multipart, openRequest, post, useIntakeServer, type IntakeServer } from './intake-helpers.js';
+import type { PictureRecord, StorageAdapter } from '../../src/index.js';
+import { fileHead, MULTIPART, multipart, openRequest, post, useIntakeServer, type IntakeServer } from './intake-helpers.js';
 
-const server = useIntakeServer({ concurrency: 1, maxQueue: 1 });
+const server = useIntakeServer({ concurrency: 1, bodyConcurrency: 1, maxQueue: 1 });
 const perUser = useIntakeServer({ concurrency: 4, maxQueue: 4, limits: { uploadsPerUser: 1 } });
 
-/** Storage whose `put` waits until `open()`: an upload then holds its slot in processing, body fully read. */
+/** Storage whose `put` waits until `openGate()`: an upload then holds its processing slot (and its body slot). */
 let openGate!: () => void;
 let gate = Promise.resolve();
-const closeGate = () => (gate = new Promise<void>((resolve) => (openGate = resolve)));
-const gated = useIntakeServer({
-  concurrency: 1,
-  maxQueue: 1,
-  limits: { bodyTimeout: 300 },
-  wrapStorage: (storage) => ({ ...storage, put: async (...args) => (await gate, storage.put(...args)) }),
+let putReached!: Promise<void>;
+let reachPut = () => {};
+const closeGate = () => {
+  gate = new Promise<void>((resolve) => (openGate = resolve));
+  putReached = new Promise<void>((resolve) => (reachPut = resolve));
+};
+const holdPuts = (storage: StorageAdapter): StorageAdapter => ({
+  ...storage,
+  put: async (...args) => (reachPut(), await gate, storage.put(...args)),
 });
+const useGatedServer = (options: Parameters<typeof useIntakeServer>[0]) => useIntakeServer({ ...options, wrapStorage: holdPuts });
+const gated = useGatedServer({ concurrency: 1, bodyConcurrency: 1, maxQueue: 1, limits: { bodyTimeout: 300 } });
 
 let sequence = 0;
 
@@ -63,7 +71,7 @@ describe('uploadRequest: uploads per user', () => {
 });
 
 describe('uploadRequest: concurrency and queue', () => {
-  it('with concurrency 1 and maxQueue 1, a third simultaneous upload gets 503 BUSY with Retry-After; the others complete', async () => {
+  it('with bodyConcurrency 1 and maxQueue 1, a third simultaneous body gets 503 BUSY with Retry-After; the others complete', async () => {
     const s = server();
     const first = await halfUpload(s, 'first');
     const second = await halfUpload(s, 'second');
@@ -83,7 +91,7 @@ describe('uploadRequest: concurrency and queue', () => {
     expect(await s.pictures.get('third')).toBeNull();
     expect(await s.files()).toEqual(filesBefore);
 
-    // The queued upload has not been read: it waits for the slot, then completes.
+    // The queued upload has not been read: it waits for the body slot, then completes.
     expect((await first.finish()).status).toBe(200);
     expect((await second.finish()).status).toBe(200);
     expect(await s.pictures.get('first')).not.toBeNull();
@@ -127,7 +135,7 @@ describe('uploadRequest: concurrency and queue', () => {
     expect(ok.status).toBe(200);
   });
 
-  it('a request queued longer than limits.bodyTimeout gets BUSY; a client gone after its body was read still gets its picture', async () => {
+  it('a request queued for a body slot longer than limits.bodyTimeout gets BUSY; a client gone after its body was read still gets its picture', async () => {
     const s = gated();
     closeGate();
     const png = await pngGreen();
@@ -138,7 +146,7 @@ describe('uploadRequest: concurrency and queue', () => {
     await s.started('busy-holder');
     const waiter = openRequest(s.port, 'waiter', { 'content-type': MULTIPART, 'content-length': body.length, 'x-test-id': 'waiter' });
     await waiter.write(body);
-    const refused = await waiter.response; // after ~300 ms in the queue
+    const refused = await waiter.response; // after ~300 ms in the queue for the one body slot
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe(String(BUSY_RETRY_AFTER_SECONDS));
     expect((await s.outcome('waiter')).code).toBe('BUSY');
@@ -150,5 +158,141 @@ describe('uploadRequest: concurrency and queue', () => {
     expect(outcome.code).toBeUndefined();
     expect(await s.pictures.get('busy-holder')).toEqual(outcome.record);
     expect(await s.pictures.get('waiter')).toBeNull();
+  });
+});
+
+/** Starts an upload for `userId` that declares 100 kB, sends the file part's head, then trickles 4 bytes a second. */
+async function trickle(s: IntakeServer, userId: string) {
+  const id = `${userId}-${++sequence}`;
+  const request = openRequest(s.port, userId, { 'content-type': MULTIPART, 'content-length': 100_000, 'x-test-id': id });
+  await request.write(fileHead());
+  await s.started(id);
+  const timer = setInterval(() => void request.write('a'), 250);
+  const stop = () => clearInterval(timer);
+  request.response.then(stop, stop);
+  return { id, request };
+}
+
+const filesOf = (record: PictureRecord) => Object.values(record.variants).map((variant) => variant.key).sort();
+
+describe('uploadRequest: slow bodies', () => {
+  // 4 processing slots, the default on a 2-core machine, set here so the test does not depend on the CPU count.
+  const slowBodies = useIntakeServer({ concurrency: 4, limits: { bodyTimeout: 10_000 } });
+
+  it('bodies trickling in on every processing slot do not delay an upload whose body is complete; they get 408 and store nothing', async () => {
+    const s = slowBodies();
+    // Two accounts at their limits.uploadsPerUser (2): four slow bodies, as many as there are processing slots.
+    const slow = [];
+    for (const userId of ['mallory', 'mallory', 'trudy', 'trudy']) slow.push(await trickle(s, userId));
+
+    const started = performance.now();
+    const png = multipart([{ name: 'profile_picture', filename: 'a.png', data: await pngGreen() }]);
+    const normal = await post(s.port, 'alice', png, { 'content-type': MULTIPART, 'x-test-id': 'alice' });
+    expect(normal.status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(2_000); // the slow bodies time out only after 10 s
+    expect(slow.map(({ request }) => request.answered)).toEqual([false, false, false, false]);
+    const record = (await s.pictures.get('alice'))!;
+    expect(normal.json.picture).toEqual(record);
+    expect(await s.files()).toEqual(filesOf(record));
+
+    for (const { id, request } of slow) {
+      const response = await request.response;
+      const { status, headers, json } = response;
+      expect([status, json.error?.code, headers.connection]).toEqual([408, 'TIMEOUT', 'close']);
+      expect((await s.outcome(id)).code).toBe('TIMEOUT');
+      request.socket.destroy();
+    }
+    expect(await s.pictures.get('mallory')).toBeNull();
+    expect(await s.pictures.get('trudy')).toBeNull();
+    expect(await s.files()).toEqual(filesOf(record));
+  });
+});
+
+describe('uploadRequest: body slots bound memory', () => {
+  const bounded = useIntakeServer({ concurrency: 4, bodyConcurrency: 2, maxQueue: 1 });
+  const holding = useGatedServer({ concurrency: 1, bodyConcurrency: 2, maxQueue: 0, limits: { bodyTimeout: 5_000 } });
+  const waiting = useGatedServer({ concurrency: 1, bodyConcurrency: 4, maxQueue: 0, limits: { bodyTimeout: 300 } });
+
+  const png = async () => multipart([{ name: 'profile_picture', filename: 'a.png', data: await pngGreen() }]);
+  /** Sends a whole upload body for `id` without waiting for the answer. */
+  async function sendWhole(s: IntakeServer, id: string) {
+    const body = await png();
+    const request = openRequest(s.port, id, { 'content-type': MULTIPART, 'content-length': body.length, 'x-test-id': id });
+    await request.write(body);
+    return request;
+  }
+
+  it('with bodyConcurrency 2 and maxQueue 1, a fourth simultaneous body gets 503 BUSY although processing slots are free', async () => {
+    const s = bounded();
+    const first = await halfUpload(s, 'body-1');
+    const second = await halfUpload(s, 'body-2');
+    const queued = await halfUpload(s, 'body-3');
+    const filesBefore = await s.files();
+
+    const fourth = await post(s.port, 'body-4', await png(), { 'content-type': MULTIPART, 'x-test-id': 'body-4' });
+    expect([fourth.status, fourth.json.error?.code]).toEqual([503, 'BUSY']);
+    expect(fourth.headers['retry-after']).toBe(String(BUSY_RETRY_AFTER_SECONDS));
+    expect(await s.pictures.get('body-4')).toBeNull();
+    expect(await s.files()).toEqual(filesBefore);
+
+    expect((await first.finish()).status).toBe(200);
+    expect((await second.finish()).status).toBe(200);
+    expect((await queued.finish()).status).toBe(200);
+  });
+
+  it('an upload waiting for a processing slot keeps its body slot, even after its client hung up, and is then stored', async () => {
+    const s = holding();
+    closeGate();
+    const processing = await sendWhole(s, 'processing');
+    await putReached; // holds the one processing slot (and a body slot)
+    const complete = await sendWhole(s, 'complete');
+    await s.bodyEnded('complete'); // read to its end: it now waits for the processing slot
+    complete.socket.destroy();
+    await complete.closed;
+
+    const third = await post(s.port, 'third', await png(), { 'content-type': MULTIPART, 'x-test-id': 'third' });
+    expect([third.status, third.json.error?.code]).toEqual([503, 'BUSY']);
+
+    openGate();
+    expect((await processing.response).status).toBe(200);
+    const outcome = await s.outcome('complete');
+    expect(outcome.code).toBeUndefined();
+    expect(await s.pictures.get('complete')).toEqual(outcome.record);
+    expect(await s.pictures.get('third')).toBeNull();
+    processing.socket.destroy();
+  });
+
+  it("a wait for a processing slot ends with BUSY after limits.bodyTimeout, or with ABORTED when the caller's signal fires", async () => {
+    const s = waiting();
+    closeGate();
+    const processing = await sendWhole(s, 'slot-holder');
+    await putReached;
+
+    const waitStarted = performance.now();
+    const timedOut = await sendWhole(s, 'timed-out');
+    const refused = await timedOut.response;
+    expect([refused.status, refused.json.error?.code]).toEqual([503, 'BUSY']);
+    expect(performance.now() - waitStarted).toBeGreaterThanOrEqual(250); // it waited for the slot, ~300 ms
+    expect(refused.headers['retry-after']).toBe(String(BUSY_RETRY_AFTER_SECONDS));
+    // Refused after its body had been read, so the connection stays usable.
+    expect(refused.headers.connection).not.toBe('close');
+
+    const cancelled = await sendWhole(s, 'cancelled');
+    await s.bodyEnded('cancelled');
+    s.controller('cancelled')!.abort();
+    expect((await s.outcome('cancelled')).code).toBe('ABORTED');
+    expect((await cancelled.response).status).toBe(499);
+
+    openGate();
+    expect((await processing.response).status).toBe(200);
+    expect(await s.pictures.get('timed-out')).toBeNull();
+    expect(await s.pictures.get('cancelled')).toBeNull();
+    // Every slot came back: three arriving bodies and a complete one fill the four body slots, and the complete one
+    // gets the processing slot at once.
+    const arriving = [];
+    for (const userId of ['arriving-1', 'arriving-2', 'arriving-3']) arriving.push(await halfUpload(s, userId));
+    expect((await post(s.port, 'last', await png())).status).toBe(200);
+    for (const { request } of arriving) request.socket.destroy();
+    for (const request of [processing, timedOut, cancelled]) request.socket.destroy();
   });
 });

@@ -43,6 +43,8 @@ export interface IntakeServer {
   outcome(id: string): Promise<Outcome>;
   /** Resolves once the handler for `id` has been called (and so has taken a slot or a queue place, synchronously). */
   started(id: string): Promise<void>;
+  /** Resolves once the server has read the body of request `id` to its end. */
+  bodyEnded(id: string): Promise<void>;
   /** The AbortController whose signal the handler passed for request `id`. */
   controller(id: string): AbortController | undefined;
   /** Every file under the storage root, temp files included, as sorted relative paths. */
@@ -77,6 +79,7 @@ export async function startIntakeServer({ wrapStorage, ...options }: Options = {
   const outcomes = new Map<string, ReturnType<typeof deferred<Outcome>>>();
   const starts = new Map<string, ReturnType<typeof deferred<void>>>();
   const controllers = new Map<string, AbortController>();
+  const bodyEnds = new Map<string, ReturnType<typeof deferred<void>>>();
   const slot = <T>(map: Map<string, ReturnType<typeof deferred<T>>>, id: string) => {
     let entry = map.get(id);
     if (!entry) map.set(id, (entry = deferred<T>()));
@@ -89,6 +92,8 @@ export async function startIntakeServer({ wrapStorage, ...options }: Options = {
     const userId = decodeURIComponent(req.url!.replace(/^\/upload\//, ''));
     const controller = new AbortController();
     controllers.set(id, controller);
+    // An 'end' listener does not start the flow of data: it only watches what the intake reads.
+    req.once('end', () => slot(bodyEnds, id).resolve());
     const uploading = pictures.uploadRequest(userId, req, { signal: controller.signal });
     slot(starts, id).resolve();
     let outcome: Outcome;
@@ -124,6 +129,7 @@ export async function startIntakeServer({ wrapStorage, ...options }: Options = {
     pictures,
     outcome: (id) => slot(outcomes, id).promise,
     started: (id) => slot(starts, id).promise,
+    bodyEnded: (id) => slot(bodyEnds, id).promise,
     controller: (id) => controllers.get(id),
     files,
     async snapshot(userId) {

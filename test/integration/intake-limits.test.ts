@@ -3,7 +3,8 @@
  * clients that hang up mid-body, bodies that trickle. Each case proves what the client receives, how much the
  * server read, and that storage, temp files and the record are untouched.
  *
- * The server runs with concurrency 1, so a slot leaked by any failure path would make the next upload hang.
+ * The server runs with one body slot and one processing slot, so a slot leaked by any failure path would make the
+ * next upload wait and fail.
  */
 import { describe, expect, it } from 'vitest';
 import { pngGreen } from '../fixtures/index.js';
@@ -24,8 +25,8 @@ const LIMIT = MiB;
 /** What the server may have read past the limit: the envelope allowance plus socket and stream buffers. */
 const READ_SLACK = 128 * 1024;
 
-const server = useIntakeServer({ concurrency: 1, maxQueue: 4, limits: { fileSize: LIMIT, bodyTimeout: 2_000 } });
-const slow = useIntakeServer({ concurrency: 1, maxQueue: 4, limits: { fileSize: LIMIT, bodyTimeout: 300 } });
+const server = useIntakeServer({ concurrency: 1, bodyConcurrency: 1, maxQueue: 4, limits: { fileSize: LIMIT, bodyTimeout: 2_000 } });
+const slow = useIntakeServer({ concurrency: 1, bodyConcurrency: 1, maxQueue: 4, limits: { fileSize: LIMIT, bodyTimeout: 300 } });
 
 let sequence = 0;
 const nextId = (name: string) => `${name}-${++sequence}`;

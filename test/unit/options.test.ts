@@ -24,6 +24,7 @@ describe('defaults', () => {
     expect(options.output).toEqual({ format: 'webp', quality: 82 });
     expect(options).toMatchObject({ prefix: 'profile_pictures', publicPath: '/media/', fieldName: 'profile_picture' });
     expect(options.maxQueue).toBe(4 * options.concurrency);
+    expect(options.bodyConcurrency).toBe(2 * options.concurrency);
     expect(options.messages).toEqual({});
   });
 
@@ -40,6 +41,15 @@ describe('resolution', () => {
     const options = resolveOptions({ ...base(), limits: { fileSize: 1000 }, output: { format: 'png' } });
     expect(options.limits).toMatchObject({ fileSize: 1000, inputPixels: 64_000_000, minSide: 16 });
     expect(options.output).toEqual({ format: 'png', quality: 82 });
+  });
+
+  it('derives bodyConcurrency and maxQueue from an explicit concurrency unless they are given', () => {
+    expect(resolveOptions({ ...base(), concurrency: 3 })).toMatchObject({ concurrency: 3, bodyConcurrency: 6, maxQueue: 12 });
+    expect(resolveOptions({ ...base(), concurrency: 3, bodyConcurrency: 5, maxQueue: 0 })).toMatchObject({
+      concurrency: 3,
+      bodyConcurrency: 5,
+      maxQueue: 0,
+    });
   });
 
   it('never mutates the caller object and returns a deeply frozen one', () => {
@@ -109,6 +119,9 @@ describe('exact messages', () => {
     [{ prefix: '' }, TypeError, 'Expected a non-empty string for `prefix` but received "" (string)'],
     [{ publicPath: '/media' }, TypeError, 'Expected a path or URL ending in "/" for `publicPath` but received "/media" (string)'],
     [{ concurrency: 0 }, RangeError, 'Expected a positive integer for `concurrency` but received 0 (number)'],
+    [{ bodyConcurrency: 0 }, RangeError, 'Expected a positive integer for `bodyConcurrency` but received 0 (number)'],
+    [{ bodyConcurrency: 2.5 }, RangeError, 'Expected a positive integer for `bodyConcurrency` but received 2.5 (number)'],
+    [{ bodyConcurrency: '8' }, TypeError, 'Expected a positive integer for `bodyConcurrency` but received "8" (string)'],
     [{ maxQueue: -1 }, RangeError, 'Expected a non-negative integer for `maxQueue` but received -1 (number)'],
     [{ maxQueue: '10' }, TypeError, 'Expected a non-negative integer for `maxQueue` but received "10" (string)'],
     [{ fieldName: '' }, TypeError, 'Expected a non-empty string for `fieldName` but received "" (string)'],
