@@ -13,6 +13,8 @@ import {
   nonEmptyString,
   oneOf,
   positiveInteger,
+  optionNames,
+  rejectUnknownKeys,
 } from './validate.js';
 
 /** Input formats the library can accept, by detected content. SVG is never accepted: it is not a raster image. */
@@ -167,10 +169,12 @@ const PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
  */
 export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw invalidOption('options', 'an object', options);
+  rejectUnknownKeys('', options, OPTION_NAMES.top, [...nested('limits'), ...nested('output')]);
   const storage = checkStorage(options.storage);
   const users = checkUsers(options.users);
 
   const limitsIn = optionalObject('limits', options.limits);
+  rejectUnknownKeys('limits', limitsIn, OPTION_NAMES.limits, [...OPTION_NAMES.top, ...nested('output')]);
   const limits = Object.freeze({
     fileSize: positiveInteger('limits.fileSize', limitsIn.fileSize ?? DEFAULTS.limits.fileSize),
     inputPixels: positiveInteger('limits.inputPixels', limitsIn.inputPixels ?? DEFAULTS.limits.inputPixels),
@@ -205,6 +209,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   }
 
   const outputIn = optionalObject('output', options.output);
+  rejectUnknownKeys('output', outputIn, OPTION_NAMES.output, [...OPTION_NAMES.top, ...nested('limits')]);
   const output = Object.freeze({
     format: oneOf('output.format', outputIn.format ?? DEFAULTS.output.format, OUTPUT_FORMATS),
     quality: integerInRange('output.quality', outputIn.quality ?? DEFAULTS.output.quality, 1, 100),
@@ -243,6 +248,32 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
 }
 
 // --- internal ---
+
+/** Every option name per level; the compiler checks each list against its interface, so none can go missing. */
+const OPTION_NAMES = {
+  top: optionNames<ProfilePicturesOptions>({
+    storage: 1,
+    users: 1,
+    limits: 1,
+    accept: 1,
+    variants: 1,
+    output: 1,
+    prefix: 1,
+    publicPath: 1,
+    concurrency: 1,
+    bodyConcurrency: 1,
+    maxQueue: 1,
+    fieldName: 1,
+    messages: 1,
+  }),
+  limits: optionNames<LimitsOptions>({ fileSize: 1, inputPixels: 1, minSide: 1, bodyTimeout: 1, uploadsPerUser: 1 }),
+  output: optionNames<OutputOptions>({ format: 1, quality: 1 }),
+};
+
+/** `['limits.fileSize', …]`: the dotted names of a nested level, for suggestions from other levels. */
+function nested(level: 'limits' | 'output'): string[] {
+  return OPTION_NAMES[level].map((name) => `${level}.${name}`);
+}
 
 function optionalObject(
   path: string,

@@ -54,3 +54,84 @@ export function nonEmptyString(path: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw invalidOption(path, 'a non-empty string', value);
   return value;
 }
+
+/**
+ * Throws for the first key of `value` that is not one of `known`, naming it and, when one is close, the option the
+ * caller probably meant: a misspelled option is otherwise silently ignored (`limits: { filesize }` keeps the
+ * default limit). `path` is where `value` sits (`''` at the top level); `elsewhere` lists options at other levels
+ * (`'limits.fileSize'`) so a flattened name (`maxFileSize`, `outputFormat`) points to its real place.
+ * @throws TypeError ``[profile-picture] Unknown option `limits.filesize`; did you mean `limits.fileSize`?``
+ * @example
+ * ```ts
+ * rejectUnknownKeys('limits', { filesize: 1 }, ['fileSize', 'inputPixels']);
+ * ```
+ */
+export function rejectUnknownKeys(
+  path: string,
+  value: Record<string, unknown>,
+  known: readonly string[],
+  elsewhere: readonly string[] = [],
+): void {
+  const unknown = Object.keys(value).find((key) => !known.includes(key));
+  if (unknown === undefined) return;
+  const at = (key: string) => (path === '' ? key : `${path}.${key}`);
+  const suggestion = closestOption(unknown, [...known.map(at), ...elsewhere]);
+  const hint = suggestion ? `did you mean \`${suggestion}\`?` : `expected one of ${known.map((key) => `\`${at(key)}\``).join(', ')}`;
+  throw new TypeError(`[profile-picture] Unknown option \`${at(unknown)}\`; ${hint}`);
+}
+
+/**
+ * The keys of `names` — an object literal with one entry per option of `T`, so the compiler reports an option
+ * missing from the list (or listed but not in `T`) when the interface changes.
+ * @example
+ * ```ts
+ * const LIMIT_NAMES = optionNames<LimitsOptions>({ fileSize: 1, inputPixels: 1, minSide: 1, bodyTimeout: 1, uploadsPerUser: 1 });
+ * ```
+ */
+export function optionNames<T>(names: Record<keyof T, 1>): string[] {
+  return Object.keys(names);
+}
+
+// --- internal ---
+
+/** The candidate (a dotted option path) that `key` most likely meant, or undefined when none is close. */
+function closestOption(key: string, candidates: readonly string[]): string | undefined {
+  const wanted = normalise(key);
+  let best: { candidate: string; score: number } | undefined;
+  for (const candidate of candidates) {
+    const whole = normalise(candidate);
+    const leaf = normalise(candidate.slice(candidate.lastIndexOf('.') + 1));
+    let score = Number.POSITIVE_INFINITY;
+    // Same letters, other case or punctuation (`filesize`, `output_format` for `output.format`): certainly meant.
+    if (wanted === leaf || wanted === whole) score = 0;
+    // One contains the other (`maxFileSize` → `fileSize`, `redirect` → `redirectTo`).
+    else if (Math.min(wanted.length, leaf.length) >= 4 && (wanted.includes(leaf) || leaf.includes(wanted))) {
+      score = 1 + Math.abs(wanted.length - leaf.length) / 100;
+    } else {
+      // A typo: a few letters off (`fileSzie`, `concurency`).
+      const distance = editDistance(wanted, leaf);
+      if (distance <= Math.max(1, Math.floor(leaf.length / 4))) score = 2 + distance;
+    }
+    if (score < (best?.score ?? Number.POSITIVE_INFINITY)) best = { candidate, score };
+  }
+  return best?.candidate;
+}
+
+function normalise(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/** Levenshtein distance with adjacent transpositions counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = value;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}

@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ProfilePictureError } from '../../src/errors.js';
 import type { ProfilePictures } from '../../src/pictures.js';
 import type { PictureRecord } from '../../src/users/types.js';
-import { invalidOption, isPlainObject } from '../../src/validate.js';
+import { invalidOption, isPlainObject, optionNames, rejectUnknownKeys } from '../../src/validate.js';
 
 /** The signed-in user as `getUser` reports it. Only `id` is required. */
 export interface RouterUser {
@@ -142,12 +142,16 @@ export function resolveRouterOptions<Native>(
     throw invalidOption('pictures', 'the service returned by createProfilePictures()', pictures);
   }
   if (!isPlainObject(options)) throw invalidOption('options', 'an object with `getUser`', options);
+  const nestedPaths = ROUTER_OPTION_NAMES.paths.map((name) => `paths.${name}`);
+  rejectUnknownKeys('', options, ROUTER_OPTION_NAMES.top, [...nestedPaths, 'csrf.allowedOrigins']);
   const paths = optionalObject('paths', options.paths);
+  rejectUnknownKeys('paths', paths, ROUTER_OPTION_NAMES.paths, ROUTER_OPTION_NAMES.top);
   const publicPath = pictures.options.publicPath;
   const publicPathIsPath = publicPath.startsWith('/') && !publicPath.startsWith('//');
   const mediaDefault = publicPathIsPath ? publicPath : ROUTER_DEFAULTS.paths.media;
   const csrf = options.csrf ?? {};
   if (csrf !== false && !isPlainObject(csrf)) throw invalidOption('csrf', 'an object or false', csrf);
+  if (csrf !== false) rejectUnknownKeys('csrf', csrf, ['allowedOrigins'], ROUTER_OPTION_NAMES.top);
   const redirectTo = options.redirectTo ?? ROUTER_DEFAULTS.redirectTo;
   if (typeof redirectTo !== 'string' || redirectTo.length === 0) {
     throw invalidOption('redirectTo', 'a non-empty URL string', redirectTo);
@@ -169,6 +173,19 @@ export function resolveRouterOptions<Native>(
 }
 
 // --- internal ---
+
+/** Every option name per level; the compiler checks each list against its interface. */
+const ROUTER_OPTION_NAMES = {
+  top: optionNames<ProfilePictureRouterOptions<unknown>>({
+    getUser: 1,
+    paths: 1,
+    redirectTo: 1,
+    csrf: 1,
+    onResult: 1,
+    getUsername: 1,
+  }),
+  paths: optionNames<RouterPaths>({ upload: 1, remove: 1, media: 1, avatar: 1 }),
+};
 
 function optionalObject(path: string, value: unknown): Record<string, unknown> {
   if (value === undefined) return {};

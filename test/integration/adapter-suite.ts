@@ -147,6 +147,25 @@ function adapterTests(harness: AdapterHarness): void {
       expect(() => harness.create(pictures, { getUser, redirectTo: '' })).toThrow(/`redirectTo`/);
       expect(() => harness.create(pictures, { getUser, onResult: 'flash' })).toThrow(/`onResult`/);
     });
+
+    it('refuses misspelled or misplaced options, naming the option probably meant', async () => {
+      const { pictures } = await setup();
+      const getUser = () => null;
+      const refusal = (options: SuiteRouterOptions) => {
+        try {
+          harness.create(pictures, { getUser, ...options });
+        } catch (err) {
+          return [(err as Error).constructor.name, (err as Error).message];
+        }
+        return null;
+      };
+      const P = '[profile-picture] Unknown option';
+      expect(refusal({ redirect: '/me/' })).toEqual(['TypeError', `${P} \`redirect\`; did you mean \`redirectTo\`?`]);
+      expect(refusal({ getuser: getUser })).toEqual(['TypeError', `${P} \`getuser\`; did you mean \`getUser\`?`]);
+      expect(refusal({ paths: { uplaod: '/u/' } })).toEqual(['TypeError', `${P} \`paths.uplaod\`; did you mean \`paths.upload\`?`]);
+      expect(refusal({ media: '/m/' })).toEqual(['TypeError', `${P} \`media\`; did you mean \`paths.media\`?`]);
+      expect(refusal({ csrf: { origins: [] } })).toEqual(['TypeError', `${P} \`csrf.origins\`; did you mean \`csrf.allowedOrigins\`?`]);
+    });
   });
 
   describe('routing', () => {

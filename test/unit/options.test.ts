@@ -130,6 +130,19 @@ describe('exact messages', () => {
     [{ storage: undefined }, TypeError, 'Expected a StorageAdapter such as diskStorage({ root }) for `storage` but received undefined'],
     [{ storage: 'media/' }, TypeError, 'Expected a StorageAdapter such as diskStorage({ root }) for `storage` but received "media/" (string)'],
     [{ users: null }, TypeError, 'Expected a UserRepository such as memoryUserRepository() for `users` but received null'],
+    // Misspelled or misplaced options are refused too, pointing at the option that was probably meant.
+    [{ limits: { filesize: 1024 } }, TypeError, 'Unknown option `limits.filesize`; did you mean `limits.fileSize`?'],
+    [{ limits: { fileSzie: 1024 } }, TypeError, 'Unknown option `limits.fileSzie`; did you mean `limits.fileSize`?'],
+    [{ maxFileSize: 1024 }, TypeError, 'Unknown option `maxFileSize`; did you mean `limits.fileSize`?'],
+    [{ outputFormat: 'png' }, TypeError, 'Unknown option `outputFormat`; did you mean `output.format`?'],
+    [{ concurency: 2 }, TypeError, 'Unknown option `concurency`; did you mean `concurrency`?'],
+    [{ limits: { concurrency: 2 } }, TypeError, 'Unknown option `limits.concurrency`; did you mean `concurrency`?'],
+    [{ output: { fileSize: 1 } }, TypeError, 'Unknown option `output.fileSize`; did you mean `limits.fileSize`?'],
+    [
+      { output: { lossless: true } },
+      TypeError,
+      'Unknown option `output.lossless`; expected one of `output.format`, `output.quality`',
+    ],
   ])('%o', (extra, type, message) => {
     const run = construct(extra);
     expect(run).toThrow(type);
