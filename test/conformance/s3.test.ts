@@ -4,7 +4,8 @@
  * - the endpoint in `S3_ENDPOINT` (with `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`, optional `S3_REGION`), which CI
  *   points at a Ceph RADOS Gateway started by `scripts/ceph-rgw.sh`. Without it those cases are skipped.
  * Each backend runs the shared conformance suite, then what only S3 has: listing and batch-deleting past 1,000
- * keys, errors that name what failed, presigned redirects through the service and the adapters.
+ * keys, errors that name what failed, presigned redirects through the service and the adapters, and uploads while
+ * the backend fails mid-request (through a loopback proxy that cuts or throttles PUTs).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +33,8 @@ import {
   type StorageAdapter,
 } from '../../src/index.js';
 import { s3Storage, type S3StorageOptions } from '../../src/storage/s3.js';
+import { rejectionOf } from '../fixtures/service.js';
+import { startFaultyProxy } from '../helpers/faulty-proxy.js';
 import { distinctImages } from '../helpers/images.js';
 import { request } from '../integration/adapter-suite.js';
 import { startS3rver } from '../processes/s3rver.js';
@@ -269,6 +272,29 @@ function describeS3(name: string, start: () => Promise<Endpoint>, options: { ato
             expect(chunks).toBeGreaterThan(1);
             expect(largest).toBeLessThan(big.byteLength);
           });
+
+          it('retries a throttled put (503 SlowDown), then rejects naming it, with the SDK error as cause', async () => {
+            const proxy = await startFaultyProxy(server.endpoint);
+            const throttled = s3Storage({ clientConfig: { ...clientConfig, endpoint: proxy.endpoint }, bucket, keyPrefix });
+            try {
+              proxy.fail('PUT', 'throttle');
+              const error = (await throttled.put('u/1/a.webp', pattern(10, 1), WEBP).catch((err: Error) => err)) as Error & {
+                cause: Error & { $metadata: { attempts?: number } };
+              };
+              expect(error.message).toBe(
+                `[profile-picture] s3Storage: PutObject "u/1/a.webp" in bucket "${bucket}" failed: SlowDown (HTTP 503): Please reduce your request rate.`,
+              );
+              expect(error.cause.name).toBe('SlowDown');
+              expect(error.cause.$metadata.attempts).toBe(3); // the SDK's standard retries stayed on
+              expect(proxy.failures()).toBe(3);
+              proxy.pass();
+              await throttled.put('u/1/a.webp', pattern(10, 1), WEBP);
+              expect(await listKeys(throttled, '')).toEqual(['u/1/a.webp']);
+            } finally {
+              await throttled.dispose!();
+              await proxy.stop();
+            }
+          });
         });
       },
     });
@@ -351,6 +377,37 @@ function describeS3(name: string, start: () => Promise<Endpoint>, options: { ato
         }
         await inner.dispose!();
       });
+
+      it('a put cut mid-request fails the upload with STORAGE_FAILED and leaves the current picture served', async () => {
+        const proxy = await startFaultyProxy(server.endpoint);
+        const storage = s3Storage({ clientConfig: { ...clientConfig, endpoint: proxy.endpoint }, bucket, keyPrefix: freshPrefix() });
+        const pictures = createProfilePictures({ storage, users: memoryUserRepository() });
+        try {
+          const current = await pictures.upload('42', images[0]!);
+          const before = await servedBytes(pictures, current);
+
+          proxy.fail('PUT', 'cut');
+          const error = await rejectionOf(pictures.upload('42', images[1]!));
+          expect(error).toMatchObject({ code: 'STORAGE_FAILED', status: 502 });
+          const cause = error.cause as Error & { cause: Error };
+          expect(cause.message).toMatch(/^\[profile-picture\] s3Storage: PutObject "profile_pictures\/42\/[0-9a-f]{24}-\w+\.webp" in bucket .* failed: /);
+          expect(cause.cause).toBeInstanceOf(Error); // the network error, as the SDK reported it
+          // Each of the three variants' puts was attempted three times (the SDK retries a reset connection).
+          expect(proxy.failures()).toBeGreaterThanOrEqual(2 * Object.keys(current.variants).length);
+          proxy.pass();
+
+          expect(await pictures.get('42')).toEqual(current);
+          expect(await servedBytes(pictures, current)).toEqual(before);
+          const keys = await listKeys(storage, '');
+          for (const variant of Object.values(current.variants)) expect(keys).toContain(variant.key);
+
+          const next = await pictures.upload('42', images[1]!);
+          expect(await listKeys(storage, '')).toEqual(Object.values(next.variants).map((variant) => variant.key).sort());
+        } finally {
+          await storage.dispose!();
+          await proxy.stop();
+        }
+      });
     });
   });
 }
@@ -417,6 +474,16 @@ async function bytesOf(body: AsyncIterable<unknown>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The bytes of every variant as the media route serves them. */
+async function servedBytes(pictures: ProfilePictures, record: PictureRecord): Promise<Record<string, Buffer>> {
+  const out: Record<string, Buffer> = {};
+  for (const [name, variant] of Object.entries(record.variants)) {
+    const served = await pictures.serve(variant.key);
+    expect(served.status).toBe(200);
+    out[name] = await bytesOf(served.body!);
+  }
+  return out;
+}
 const getUser = () => null;
 
 async function startExpress(pictures: ProfilePictures) {
