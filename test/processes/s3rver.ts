@@ -33,7 +33,7 @@ export async function startS3rver(buckets: string[]): Promise<S3rverProcess> {
   const directory = await mkdtemp(path.join(tmpdir(), 'pp-s3rver-'));
   const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', SERVER], {
     env: { ...process.env, PP_S3RVER_CONFIG: JSON.stringify({ directory, buckets }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'], // stdin: the child exits when it closes, i.e. when this process ends
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
