@@ -5,6 +5,8 @@ export default defineConfig({
     index: 'src/index.ts',
     express: 'adapters/express/index.ts',
     koa: 'adapters/koa/index.ts',
+    // S3 storage: its own entry, so only apps that import it load @aws-sdk/* (optional peers, kept external).
+    s3: 'src/storage/s3.ts',
     // The browser widget. Built with the rest (one config, so no parallel builds racing on `clean`); it imports
     // nothing at runtime, so dist/client.js is a self-contained ES module a page can load directly.
     client: 'src/client/index.ts',

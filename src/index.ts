@@ -18,7 +18,7 @@ export type { ErrorCode, ErrorBody, ErrorDetails, ErrorMessages } from './errors
 export { diskStorage } from './storage/disk.js';
 export type { DiskStorageOptions } from './storage/disk.js';
 export { memoryStorage } from './storage/memory.js';
-export type { StorageAdapter, StoredObject, ObjectInfo, PutMeta } from './storage/types.js';
+export type { StorageAdapter, StoredObject, ObjectInfo, PutMeta, SignedUrl } from './storage/types.js';
 export { memoryUserRepository } from './users/memory.js';
 export type { UserRepository, PictureRecord, PictureVariant } from './users/types.js';
 export type { CropRect } from './render.js';

@@ -5,11 +5,14 @@
  */
 import type { Readable } from 'node:stream';
 import { isSafeKey } from './keys.js';
-import type { StorageAdapter } from './storage/types.js';
+import type { SignedUrl, StorageAdapter } from './storage/types.js';
 
-/** What to send for a serve request. `body` is null for 304, 404 and HEAD. */
+/**
+ * What to send for a serve request. `body` is null for 302, 304, 404 and HEAD; a 302 (storages with `signedUrl()`)
+ * carries the object's short-lived URL in `Location`.
+ */
 export interface ServeResult {
-  status: 200 | 304 | 404;
+  status: 200 | 302 | 304 | 404;
   headers: Record<string, string>;
   body: Readable | null;
 }
@@ -37,7 +40,9 @@ const NOT_FOUND: ServeResult = Object.freeze({
 }) as ServeResult;
 
 /**
- * Looks `key` up in `storage` (only when it is a safe key under `prefix/`) and describes the response.
+ * Looks `key` up in `storage` (only when it is a safe key under `prefix/`) and describes the response. A storage
+ * with `signedUrl()` gets a redirect to the URL it signs instead (for `GET`; a URL signed for GET cannot answer a
+ * HEAD, so HEAD is still answered here).
  */
 export async function serveObject(
   storage: StorageAdapter,
@@ -46,6 +51,7 @@ export async function serveObject(
   request: ServeRequest = {},
 ): Promise<ServeResult> {
   if (!key.startsWith(`${prefix}/`) || !isSafeKey(key)) return NOT_FOUND;
+  if (storage.signedUrl && request.method !== 'HEAD') return redirectTo(await storage.signedUrl(key));
   const object = await storage.get(key);
   if (!object) return NOT_FOUND;
   const headers: Record<string, string> = {
@@ -68,6 +74,20 @@ export async function serveObject(
 }
 
 // --- internal ---
+
+/**
+ * A 302 to a signed URL. The redirect may be cached for at most half the time the URL has left, so a cached
+ * redirect never leads to an expired signature; `private` keeps the URL, which works for anyone holding it until it
+ * expires, out of shared caches.
+ */
+function redirectTo(signed: SignedUrl): ServeResult {
+  const maxAge = Math.max(0, Math.floor((signed.expiresAt.getTime() - Date.now()) / 2000));
+  return {
+    status: 302,
+    headers: { Location: signed.url, 'Cache-Control': `private, max-age=${maxAge}`, ...SAFETY_HEADERS },
+    body: null,
+  };
+}
 
 /** RFC 9110 weak comparison for If-None-Match: any listed tag (or `*`) matching, ignoring `W/`. */
 function etagMatches(header: string | undefined, etag: string): boolean {

@@ -25,6 +25,14 @@ export interface StoredObject {
   lastModified?: Date;
 }
 
+/** A time-limited URL of an object, from {@link StorageAdapter.signedUrl}. */
+export interface SignedUrl {
+  /** Absolute URL where the object can be fetched directly (e.g. a presigned S3 GET). */
+  url: string;
+  /** When the URL stops working; the media route never lets a redirect to it be cached past half the time left. */
+  expiresAt: Date;
+}
+
 /** One entry of {@link StorageAdapter.list}. */
 export interface ObjectInfo {
   key: string;
@@ -45,6 +53,9 @@ export interface ObjectInfo {
  * - `delete` is idempotent: deleting a missing key resolves;
  * - `list(prefix)` yields every object whose key starts with `prefix`, in any order; `prefix` is `''` or a safe key
  *   followed by `/`, so it matches whole segments (`u/12/` never yields `u/123/…`); other prefixes are rejected;
+ * - `deleteMany(keys)`, when present, is `delete` for every key (idempotent, unsafe keys rejected before anything is
+ *   deleted), in as few backend calls as the backend allows;
+ * - `signedUrl(key)`, when present, makes the media route redirect to that URL instead of streaming the object;
  * - `dispose()`, when present, is safe to call twice.
  *
  * `test/conformance/storage-suite.ts` (`describeStorageAdapter()`) checks all of this against a real backend.
@@ -58,6 +69,20 @@ export interface StorageAdapter {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Optional: a public (CDN) URL for the key. Storages without it are served through the library's media route. */
   url?(key: string): string;
+  /**
+   * Optional: a short-lived URL where the object can be fetched directly (a private bucket's presigned GET). When
+   * present, the media route answers `GET <publicPath><key>` with a 302 to it (after refusing unsafe and foreign
+   * keys, so nothing is signed for them) instead of streaming the bytes through the app; `HEAD` is still answered
+   * from `get()`. Resolving does not mean the object exists: the URL then answers 404 or 403 itself.
+   */
+  signedUrl?(key: string): Promise<SignedUrl>;
+  /**
+   * Optional: deletes every key in `keys`, like calling `delete` for each, in as few round trips as the backend
+   * allows (S3: `DeleteObjects`, 1,000 keys per call). Missing keys count as deleted; an empty array resolves
+   * without a call. Every key is checked before anything is deleted, so an unsafe key rejects with nothing removed.
+   * Rejects when any key could not be deleted (the others may be gone).
+   */
+  deleteMany?(keys: string[]): Promise<void>;
   /**
    * Optional: deletes the backend's own leftovers under `prefix` (as in `list`) last written before `before` — for
    * disk, the temp files of writes a crashed process never finished — and resolves how many it removed. `sweep()`

@@ -26,10 +26,21 @@ export interface StorageProbe {
   breakKey?(key: string): Promise<void>;
 }
 
-/** Optional capabilities; tests for absent ones are skipped. */
+/** Optional capabilities; tests for absent ones are skipped. The suite checks the storage has exactly these. */
 export interface StorageCapabilities {
   /** The storage implements `url(key)`. */
   url?: boolean;
+  /** The storage implements `signedUrl(key)`; its URLs are fetched over HTTP. */
+  signedUrl?: boolean;
+  /** The storage implements `deleteMany(keys)`. */
+  deleteMany?: boolean;
+  /**
+   * Concurrent `get`s during an overwrite always see one whole version. Required by the contract: set `false` only
+   * for a test double of a real backend that is atomic (e.g. s3rver standing in for S3), with a comment saying why,
+   * and run the suite against the real backend too.
+   * @default true
+   */
+  atomicOverwrite?: boolean;
 }
 
 /** What `additionalTests` receives. */
@@ -90,6 +101,11 @@ export function describeStorageAdapter(name: string, options: StorageSuiteOption
       expect(typeof storage.name).toBe('string');
       expect(storage.name.length).toBeGreaterThan(0);
       for (const method of ['put', 'get', 'delete', 'list'] as const) expect(typeof storage[method]).toBe('function');
+      for (const capability of ['url', 'signedUrl', 'deleteMany'] as const) {
+        expect(typeof storage[capability], `declared capability ${capability}`).toBe(
+          capabilities[capability] ? 'function' : 'undefined',
+        );
+      }
     });
 
     describe('put / get', () => {
@@ -178,7 +194,7 @@ export function describeStorageAdapter(name: string, options: StorageSuiteOption
     });
 
     describe('overwrite', () => {
-      it('is atomic: concurrent gets see one whole version, with matching size and etag, never null', async () => {
+      it.skipIf(capabilities.atomicOverwrite === false)('is atomic: concurrent gets see one whole version, with matching size and etag, never null', async () => {
         // Different lengths and fill bytes, so a torn or mixed read is visible in the bytes and the length.
         const versions = [Buffer.alloc(300_000, 0x61), Buffer.alloc(200_000, 0x62), Buffer.alloc(250_000, 0x63)];
         const etags = new Map<string, string>();
@@ -296,6 +312,48 @@ export function describeStorageAdapter(name: string, options: StorageSuiteOption
         const url = storage.url!('u/1/a.webp');
         expect(() => new URL(url)).not.toThrow();
         expect(url.endsWith('u/1/a.webp')).toBe(true);
+      });
+
+      it.skipIf(!capabilities.signedUrl)('signedUrl(key) resolves an absolute URL that serves the bytes until expiresAt', async () => {
+        const bytes = pattern(2000, 5);
+        await storage.put('u/1/signed.webp', bytes, WEBP);
+        const before = Date.now();
+        const signed = await storage.signedUrl!('u/1/signed.webp');
+        expect(['http:', 'https:']).toContain(new URL(signed.url).protocol);
+        expect(signed.expiresAt.getTime()).toBeGreaterThan(before);
+        const response = await fetch(signed.url);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toBe('image/webp');
+        expect(Buffer.compare(Buffer.from(await response.arrayBuffer()), bytes)).toBe(0);
+      });
+
+      it.skipIf(!capabilities.signedUrl)('signedUrl(key) rejects unsafe keys', async () => {
+        for (const key of UNSAFE_KEYS) await expect(call(() => storage.signedUrl!(key)), key).rejects.toThrow();
+      });
+
+      describe.skipIf(!capabilities.deleteMany)('deleteMany(keys)', () => {
+        it('removes every listed key, counts missing and repeated keys as deleted, keeps the rest', async () => {
+          for (const key of ['u/1/a.webp', 'u/1/b.webp', 'u/2/c.webp', 'u/2/keep.webp']) {
+            await storage.put(key, pattern(10, key.length), WEBP);
+          }
+          await storage.deleteMany!(['u/1/a.webp', 'u/1/b.webp', 'u/9/missing.webp', 'u/2/c.webp', 'u/1/a.webp']);
+          expect(await listKeys(storage, '')).toEqual(['u/2/keep.webp']);
+          expect(await storage.get('u/1/a.webp')).toBeNull();
+          if (probe) expect(await probe.rawExists('u/2/c.webp')).toBe(false);
+          await storage.deleteMany!(['u/1/a.webp']);
+        });
+
+        it('resolves for an empty list', async () => {
+          await expect(storage.deleteMany!([])).resolves.toBeUndefined();
+        });
+
+        it('rejects an unsafe key before deleting anything', async () => {
+          await storage.put('u/1/a.webp', pattern(10, 1), WEBP);
+          for (const key of UNSAFE_KEYS) {
+            await expect(call(() => storage.deleteMany!(['u/1/a.webp', key])), key).rejects.toThrow();
+          }
+          expect(await listKeys(storage, '')).toEqual(['u/1/a.webp']);
+        });
       });
 
       it('sweepTemporary(), when present, never removes an object, however late the cutoff', async () => {

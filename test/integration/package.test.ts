@@ -164,6 +164,39 @@ describe('package (built dist/)', () => {
     for (const adapter of ['profile-picture/express', 'profile-picture/koa']) {
       if (specifiers.includes(adapter)) expect(esm[adapter]).toContain('profilePictureRouter');
     }
+    expect(esm['profile-picture/s3']).toEqual(['s3Storage']);
+  });
+
+  it('never loads the AWS SDK unless profile-picture/s3 is imported', async () => {
+    // Resolution of @aws-sdk/* fails in this process, for ESM imports (a resolve hook) and for require(): every other
+    // entry must still load, in both formats, while profile-picture/s3 (the control) must not.
+    const others = specifiers.filter((id) => id !== 'profile-picture/s3');
+    const result = await node<{ loaded: string[]; s3Import: string; s3Require: string }>(
+      `import Module, { createRequire, register } from 'node:module';
+       const block = (specifier) => { if (specifier.startsWith('@aws-sdk/')) throw new Error('blocked ' + specifier); };
+       register('data:text/javascript,' + encodeURIComponent(
+         'export async function resolve(specifier, context, next) {' +
+         ' if (specifier.startsWith("@aws-sdk/")) throw new Error("blocked " + specifier); return next(specifier, context); }'));
+       const resolveFilename = Module._resolveFilename;
+       Module._resolveFilename = function (request, ...rest) { block(request); return resolveFilename.call(this, request, ...rest); };
+       const require = createRequire(import.meta.url);
+       const loaded = [];
+       for (const id of ${JSON.stringify(others)}) {
+         await import(id);
+         require(id);
+         loaded.push(id);
+       }
+       const failure = (run) => { try { const value = run(); return value?.then ? value.then(() => 'loaded', (err) => err.message) : 'loaded'; } catch (err) { return err.message; } };
+       console.log(JSON.stringify({
+         loaded,
+         s3Import: await failure(() => import('profile-picture/s3')),
+         s3Require: await failure(() => require('profile-picture/s3')),
+       }));`,
+      'module',
+    );
+    expect(result.loaded).toEqual(others);
+    expect(result.s3Import).toMatch(/blocked @aws-sdk\/client-s3/);
+    expect(result.s3Require).toMatch(/blocked @aws-sdk\/client-s3/);
   });
 
   it('uploads, serves and rejects through the ESM build in a pure ESM process', async () => {

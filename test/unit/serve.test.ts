@@ -202,3 +202,68 @@ async function snapshot(dir: string): Promise<string[]> {
   );
 }
 
+
+describe('serve on a storage with signedUrl()', () => {
+  let signed: string[];
+  let expiresAt: Date;
+  let pictures: ProfilePictures;
+  let record: PictureRecord;
+  let failSigning: boolean;
+
+  beforeEach(async () => {
+    const inner = memoryStorage();
+    signed = [];
+    failSigning = false;
+    expiresAt = new Date(Date.now() + 600_000);
+    const storage: StorageAdapter = {
+      ...inner,
+      async signedUrl(key) {
+        signed.push(key);
+        if (failSigning) throw new Error('credentials expired');
+        return { url: `https://bucket.example.com/${key}?X-Amz-Signature=abc`, expiresAt };
+      },
+    };
+    pictures = createProfilePictures({ storage, users: memoryUserRepository() });
+    record = await pictures.upload('42', image);
+    signed.length = 0;
+  });
+
+  it('answers GET with a 302 to the signed URL, cacheable privately for half the time it has left', async () => {
+    const key = record.variants.md!.key;
+    const result = await pictures.serve(key);
+    expect(result).toMatchObject({ status: 302, body: null });
+    expect(result.headers.Location).toBe(`https://bucket.example.com/${key}?X-Amz-Signature=abc`);
+    const maxAge = Number(/^private, max-age=(\d+)$/.exec(result.headers['Cache-Control']!)?.[1]);
+    expect(maxAge).toBeGreaterThanOrEqual(299);
+    expect(maxAge).toBeLessThanOrEqual(300);
+    expect(result.headers['X-Content-Type-Options']).toBe('nosniff');
+    expect(signed).toEqual([key]);
+  });
+
+  it('never lets a redirect be cached once the URL has expired', async () => {
+    expiresAt = new Date(Date.now() - 1000);
+    expect((await pictures.serve(record.variants.md!.key)).headers['Cache-Control']).toBe('private, max-age=0');
+  });
+
+  it('answers HEAD from the storage itself (a URL signed for GET cannot answer HEAD)', async () => {
+    const result = await pictures.serve(record.variants.md!.key, { method: 'HEAD' });
+    expect(result).toMatchObject({ status: 200, body: null });
+    expect(result.headers['Content-Length']).toBe(String(record.variants.md!.bytes));
+    expect(signed).toEqual([]);
+  });
+
+  it.each(['../secret.webp', 'other/42/x.webp', 'profile_pictures/../x.webp', 'profile_pictures/42/%2e%2e', '', 'profile_pictures'])(
+    'signs nothing for %j and answers 404',
+    async (key) => {
+      expect((await pictures.serve(key)).status).toBe(404);
+      expect(signed).toEqual([]);
+    },
+  );
+
+  it('turns a signing failure into STORAGE_FAILED with the cause', async () => {
+    failSigning = true;
+    const error = await pictures.serve(record.variants.md!.key).catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'STORAGE_FAILED', status: 502 });
+    expect((error as { cause: Error }).cause.message).toBe('credentials expired');
+  });
+});
