@@ -268,7 +268,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   async function deleteQuietly(keys: string[]): Promise<void> {
     // A failed delete leaves an unreferenced object, which sweep() removes later; it never fails the request.
     // Keys an in-flight upload in this process has written are skipped: that upload commits or rolls them back.
-    await guard.deleteUnheld(keys, (key) => storage.delete(key));
+    await Promise.allSettled(guard.deleteUnheld(keys, (key) => storage.delete(key)).map(({ done }) => done));
   }
 
   async function remove(userId: string): Promise<boolean> {
@@ -314,7 +314,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       });
       const held = touched.stop();
       const orphans = candidates.filter((key) => !referenced.has(key) && !held.has(key));
-      results = await guard.deleteUnheld(orphans, (key) => backend('delete', () => storage.delete(key)));
+      const deletes = guard.deleteUnheld(orphans, (key) => storage.delete(key));
+      results = await Promise.allSettled(deletes.map(({ done }) => backend('delete', () => done)));
     } finally {
       touched.stop();
     }
