@@ -10,6 +10,7 @@ export type {
   ResolvedOptions,
   LimitsOptions,
   OutputOptions,
+  TimeoutsOptions,
   InputFormat,
   OutputFormat,
 } from './options.js';

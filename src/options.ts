@@ -57,6 +57,31 @@ export interface LimitsOptions {
   uploadsPerUser?: number;
 }
 
+/**
+ * Milliseconds a single storage or repository call may take before the request fails with `STORAGE_FAILED` (502,
+ * `details: { operation, timeoutMs }`). A backend call that never settles would otherwise hold the user's commit lock
+ * and the upload's processing slot forever. For `list()` and `listPictures()` each step of the iteration is timed,
+ * not the whole listing.
+ */
+export interface TimeoutsOptions {
+  /**
+   * Per storage call: `put`, `get`, `delete`, `list` (each step), `sweepTemporary`. Ten seconds is far above a healthy
+   * disk or S3 request for a picture of a few hundred KB (tens to hundreds of ms), yet short enough that a stalled
+   * backend frees the slot long before clients and proxies give up (typically 30–60 s).
+   * @default 10_000
+   * @example { storageMs: 30_000 } // a slow NAS
+   */
+  storageMs?: number;
+  /**
+   * Per repository call: `getPicture`, `setPicture`, `listPictures` (each step). A single-row read or compare-and-set
+   * takes milliseconds; five seconds leaves room for a lock wait or a failover without letting a dead database hold
+   * requests. A `setPicture` that times out may still commit: its new objects are then kept for `sweep()`,
+   * never deleted by the request.
+   * @default 5_000
+   */
+  repositoryMs?: number;
+}
+
 /** How the variants are encoded. */
 export interface OutputOptions {
   /** @default 'webp' */
@@ -114,6 +139,8 @@ export interface ProfilePicturesOptions {
   fieldName?: string;
   /** Per-code message overrides (i18n), e.g. `{ FILE_TOO_LARGE: (d) => \`Max ${d.limit} bytes\` }`. */
   messages?: ErrorMessages;
+  /** Timeouts of storage and repository calls. @default { storageMs: 10_000, repositoryMs: 5_000 } */
+  timeouts?: TimeoutsOptions;
 }
 
 /** The validated, frozen options a service runs with. */
@@ -130,6 +157,7 @@ export interface ResolvedOptions {
   readonly maxQueue: number;
   readonly fieldName: string;
   readonly messages: ErrorMessages;
+  readonly timeouts: Readonly<Required<TimeoutsOptions>>;
 }
 
 /** The defaults, in one place. */
@@ -141,11 +169,14 @@ export const DEFAULTS = Object.freeze({
   prefix: 'profile_pictures',
   publicPath: '/media/',
   fieldName: 'profile_picture',
+  timeouts: Object.freeze({ storageMs: 10_000, repositoryMs: 5_000 }),
 });
 
 const MAX_VARIANT_SIDE = 4096;
 const VARIANT_NAME = /^[a-z0-9][a-z0-9_]{0,15}$/i;
 const PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+/** setTimeout's largest delay; a longer one silently becomes 1 ms (Node's TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Validates `options` and resolves defaults into a new frozen object.
@@ -209,6 +240,11 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   }
   const fieldName = nonEmptyString('fieldName', options.fieldName ?? DEFAULTS.fieldName);
   const messages = checkMessages(optionalObject('messages', options.messages));
+  const timeoutsIn = optionalObject('timeouts', options.timeouts);
+  const timeouts = Object.freeze({
+    storageMs: timerDelay('timeouts.storageMs', timeoutsIn.storageMs ?? DEFAULTS.timeouts.storageMs),
+    repositoryMs: timerDelay('timeouts.repositoryMs', timeoutsIn.repositoryMs ?? DEFAULTS.timeouts.repositoryMs),
+  });
 
   return Object.freeze({
     storage,
@@ -223,6 +259,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     maxQueue,
     fieldName,
     messages,
+    timeouts,
   });
 }
 
@@ -236,6 +273,12 @@ function optionalObject(
   if (value === undefined) return fallback;
   if (!isPlainObject(value)) throw invalidOption(path, 'an object', value);
   return value;
+}
+
+function timerDelay(path: string, value: unknown): number {
+  const delay = positiveInteger(path, value);
+  if (delay > MAX_TIMER_MS) throw invalidOption(path, `a positive integer of at most ${MAX_TIMER_MS}`, delay, { range: true });
+  return delay;
 }
 
 function missingMethods(value: Record<string, unknown>, methods: readonly string[]): string[] {

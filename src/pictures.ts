@@ -8,7 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createErrorFactory, isProfilePictureError, type ErrorFactory } from './errors.js';
+import { createBackendCall, isBackendTimeout } from './backend-call.js';
+import { createErrorFactory } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createKeyGuard } from './key-guard.js';
 import { createRequestUploader, type UploadRequest, type UploadRequestOptions } from './intake/upload-request.js';
@@ -122,7 +123,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const fail = createErrorFactory(resolved.messages);
   const lock = createKeyedMutex();
   const guard = createKeyGuard();
-  const backend = <T>(operation: string, run: () => Promise<T>) => callBackend(fail, operation, run);
+  const backend = createBackendCall(fail, resolved.timeouts);
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -147,7 +148,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       const variants = await writes.finish();
       return await lock(userId, () => commit(userId, rendered, variants, writes.release));
     } catch (err) {
-      await writes.abandon();
+      await writes.abandon(err);
       throw err;
     }
   }
@@ -155,7 +156,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   /**
    * The objects of one upload. `write()` puts a variant at once (its key is its own content hash, so it does not
    * wait for the other variants); `finish()` waits for every put and returns the record's variants; `abandon()`
-   * removes whatever was written, except keys the user's current record references.
+   * removes whatever was written, except keys the user's current record references; after a repository timeout it
+   * removes nothing (a timed-out commit may still land; a timed-out read would likely time out again).
    */
   function startWrites(userId: string) {
     const { extension, contentType } = encodingOf(resolved.output.format);
@@ -181,7 +183,10 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         const failed = results.find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
         // A clean-up running in this process may have deleted an identical key just after we wrote it: write it again.
-        const lost = new Set(await guard.settle([...written.values()].map((entry) => entry.key)));
+        // Bounded: a delete that hangs must not hold this upload, and committing before it lands could leave the
+        // record pointing at a missing object, so such an upload fails instead.
+        const keys = [...written.values()].map((entry) => entry.key);
+        const lost = new Set(await backend('delete', () => guard.settle(keys)));
         const reputs = [...written.values()].filter((entry) => lost.has(entry.key)).map((entry) => put(entry.key, entry.data));
         puts.push(...reputs.map((reput) => reput.catch(() => {}))); // abandon() waits for these too
         const refailed = (await Promise.allSettled(reputs)).find((result) => result.status === 'rejected');
@@ -194,9 +199,15 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         );
       },
       release,
-      async abandon() {
+      async abandon(error: unknown) {
         release();
         await Promise.allSettled(puts);
+        // A compare-and-set that timed out may still commit: deleting now could leave the record pointing at
+        // missing objects. Leave them; sweep() removes them if the record never came to reference them.
+        if (isBackendTimeout(error, 'setPicture')) return;
+        // The repository just failed to answer in time: asking it again would hold the lock and the processing slot
+        // for another timeout. Leave the objects to sweep() rather than guess what the record references.
+        if (isBackendTimeout(error, 'getPicture')) return;
         // Under the user's lock: between reading the record and deleting, another upload of the same bytes could
         // otherwise commit (and drop its holds), and we would delete objects its record references.
         await lock(userId, () => rollback(userId, succeeded));
@@ -257,7 +268,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     if (keys.length === 0) return;
     let current: PictureRecord | null;
     try {
-      current = await users.getPicture(userId);
+      current = await backend('getPicture', () => users.getPicture(userId));
     } catch {
       return; // cannot tell what is referenced: leave the objects for sweep() rather than risk the live picture
     }
@@ -268,7 +279,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   async function deleteQuietly(keys: string[]): Promise<void> {
     // A failed delete leaves an unreferenced object, which sweep() removes later; it never fails the request.
     // Keys an in-flight upload in this process has written are skipped: that upload commits or rolls them back.
-    await Promise.allSettled(guard.deleteUnheld(keys, (key) => storage.delete(key)).map(({ done }) => done));
+    const deletes = guard.deleteUnheld(keys, (key) => storage.delete(key));
+    await Promise.allSettled(deletes.map(({ done }) => backend('delete', () => done)));
   }
 
   async function remove(userId: string): Promise<boolean> {
@@ -300,18 +312,16 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     let scanned = 0;
     try {
       const candidates: string[] = [];
-      await backend('list', async () => {
-        for await (const object of storage.list(`${resolved.prefix}/`)) {
-          scanned++;
-          // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
-          // and a storage would refuse its unsafe key, failing every sweep.
-          if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.push(object.key);
-        }
-      });
+      for await (const object of backend.iterate('list', () => storage.list(`${resolved.prefix}/`))) {
+        scanned++;
+        // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
+        // and a storage would refuse its unsafe key, failing every sweep.
+        if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.push(object.key);
+      }
       const referenced = new Set<string>();
-      await backend('listPictures', async () => {
-        for await (const { record } of listPictures()) for (const key of keysOf(record)) referenced.add(key);
-      });
+      for await (const { record } of backend.iterate('listPictures', listPictures)) {
+        for (const key of keysOf(record)) referenced.add(key);
+      }
       const held = touched.stop();
       const orphans = candidates.filter((key) => !referenced.has(key) && !held.has(key));
       const deletes = guard.deleteUnheld(orphans, (key) => storage.delete(key));
@@ -354,7 +364,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     },
     placeholder: renderPlaceholder,
     serve(key: string, request?: ServeRequest) {
-      return backend('get', () => serveObject(storage, resolved.prefix, key, request));
+      // A body that arrives after the timeout was answered with 502: close it rather than leak its file handle.
+      return backend('get', () => serveObject(storage, resolved.prefix, key, request), { late: (result) => result.body?.destroy() });
     },
     sweep,
     options: resolved,
@@ -375,15 +386,5 @@ function keysOf(record: PictureRecord): string[] {
 function assertUserId(userId: unknown): asserts userId is string {
   if (typeof userId !== 'string' || userId.length === 0) {
     throw new TypeError(`[profile-picture] Expected a non-empty string user id but received ${typeof userId}`);
-  }
-}
-
-/** Runs a storage or repository call, wrapping any failure in `STORAGE_FAILED` with the original as `cause`. */
-async function callBackend<T>(fail: ErrorFactory, operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (cause) {
-    if (isProfilePictureError(cause)) throw cause;
-    throw fail('STORAGE_FAILED', { details: { operation }, cause });
   }
 }

@@ -1,0 +1,185 @@
+/**
+ * Backends that never answer: every storage and repository method in turn returns a promise that never settles.
+ * Each case checks that the call fails with `STORAGE_FAILED` within its timeout, what is left in storage and in the
+ * record, and that the same user can upload again afterwards (the per-user lock was released).
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  createProfilePictures,
+  memoryStorage,
+  memoryUserRepository,
+  type PictureRecord,
+  type ProfilePictures,
+  type StorageAdapter,
+  type UserRepository,
+} from '../../src/index.js';
+import { listKeys } from '../conformance/storage-suite.js';
+import { distinctImages } from '../helpers/images.js';
+
+const STORAGE_MS = 300;
+const REPOSITORY_MS = 250;
+/** What a timed-out call may take beyond its timeout on a busy CI machine (rendering included); less than either timeout. */
+const SLACK_MS = 200;
+
+const [oldImage, newImage, laterImage] = (await distinctImages(3)) as [Buffer, Buffer, Buffer];
+const never = () => new Promise<never>(() => {});
+const keysOf = (record: PictureRecord) => Object.values(record.variants).map((variant) => variant.key).sort();
+
+type Method = 'put' | 'get' | 'delete' | 'list' | 'sweepTemporary' | 'getPicture' | 'setPicture' | 'listPictures';
+
+describe('hanging backends', () => {
+  let base: StorageAdapter;
+  let repo: UserRepository;
+  /** Methods that currently never answer. */
+  let hanging: Set<Method>;
+  let pictures: ProfilePictures;
+
+  beforeEach(() => {
+    base = memoryStorage();
+    repo = memoryUserRepository();
+    hanging = new Set();
+    const hangs = <T>(method: Method, run: () => Promise<T>): Promise<T> => (hanging.has(method) ? never() : run());
+    const storage: StorageAdapter = {
+      ...base,
+      put: (key, body, meta) => hangs('put', () => base.put(key, body, meta)),
+      get: (key) => hangs('get', () => base.get(key)),
+      delete: (key) => hangs('delete', () => base.delete(key)),
+      list: (prefix) => stallAfterFirst(base.list(prefix), () => hanging.has('list')),
+      sweepTemporary: () => hangs('sweepTemporary', async () => 0),
+    };
+    const users: UserRepository = {
+      getPicture: (userId) => hangs('getPicture', () => repo.getPicture(userId)),
+      setPicture: (userId, next, expected) => hangs('setPicture', () => repo.setPicture(userId, next, expected)),
+      listPictures: () => stallAfterFirst(repo.listPictures!(), () => hanging.has('listPictures')),
+    };
+    pictures = createProfilePictures({ storage, users, timeouts: { storageMs: STORAGE_MS, repositoryMs: REPOSITORY_MS } });
+  });
+
+  /** Runs `promise`, which must reject with STORAGE_FAILED for `operation` after `timeoutMs` (and not much later). */
+  async function expectTimeout(promise: Promise<unknown>, operation: Method, timeoutMs: number) {
+    const started = performance.now();
+    const error = await promise.then(
+      () => expect.unreachable(`${operation} should have timed out`),
+      (err: unknown) => err,
+    );
+    const elapsed = performance.now() - started;
+    expect(error).toMatchObject({ code: 'STORAGE_FAILED', status: 502, details: { operation, timeoutMs } });
+    expect(String((error as Error).cause)).toContain(`${operation}() did not settle within ${timeoutMs} ms`);
+    expect(elapsed).toBeGreaterThanOrEqual(timeoutMs - 5);
+    expect(elapsed).toBeLessThan(timeoutMs + SLACK_MS);
+  }
+
+  /**
+   * The failed upload left its three objects next to the intact old picture (none referenced), and `sweep()` removes
+   * exactly those.
+   */
+  async function expectLeftForSweep(old: PictureRecord): Promise<void> {
+    expect(await repo.getPicture('42')).toEqual(old);
+    const stored = await listKeys(base, '');
+    expect(stored).toHaveLength(6);
+    expect(stored).toEqual(expect.arrayContaining(keysOf(old)));
+    expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ scanned: 6, deleted: 3 });
+    expect(await listKeys(base, '')).toEqual(keysOf(old));
+  }
+
+  /** The user's next upload works and becomes the record (so no lock or hold was left behind). */
+  async function expectNextUploadWorks(): Promise<PictureRecord> {
+    const record = await pictures.upload('42', laterImage);
+    expect(await repo.getPicture('42')).toEqual(record);
+    return record;
+  }
+
+  it('put: the upload fails within storageMs, removes what it wrote, keeps the old picture', async () => {
+    const old = await pictures.upload('42', oldImage);
+    hanging.add('put');
+    await expectTimeout(pictures.upload('42', newImage), 'put', STORAGE_MS);
+    expect(await repo.getPicture('42')).toEqual(old);
+    expect(await listKeys(base, '')).toEqual(keysOf(old));
+    hanging.delete('put');
+    await expectNextUploadWorks();
+  });
+
+  it('get: serving fails within storageMs', async () => {
+    const old = await pictures.upload('42', oldImage);
+    hanging.add('get');
+    await expectTimeout(pictures.serve(old.variants.md!.key), 'get', STORAGE_MS);
+    hanging.delete('get');
+    const served = await pictures.serve(old.variants.md!.key);
+    expect(Buffer.concat(await served.body!.toArray()).byteLength).toBe(old.variants.md!.bytes);
+    await expectNextUploadWorks();
+  });
+
+  it('getPicture: the upload fails within repositoryMs and leaves its objects for sweep()', async () => {
+    const old = await pictures.upload('42', oldImage);
+    hanging.add('getPicture');
+    await expectTimeout(pictures.upload('42', newImage), 'getPicture', REPOSITORY_MS);
+    await expectTimeout(pictures.get('42'), 'getPicture', REPOSITORY_MS);
+    hanging.delete('getPicture');
+    await expectLeftForSweep(old);
+    await expectNextUploadWorks();
+  });
+
+  it('setPicture: the upload fails within repositoryMs; its objects stay (the commit may land) until sweep()', async () => {
+    const old = await pictures.upload('42', oldImage);
+    hanging.add('setPicture');
+    await expectTimeout(pictures.upload('42', newImage), 'setPicture', REPOSITORY_MS);
+    await expectTimeout(pictures.remove('42'), 'setPicture', REPOSITORY_MS);
+    hanging.delete('setPicture');
+    // Not deleted by the failed upload: had the compare-and-set landed late, the record would point at them.
+    await expectLeftForSweep(old);
+    await expectNextUploadWorks();
+  });
+
+  it('list: sweep() fails within storageMs, deleting nothing', async () => {
+    const old = await pictures.upload('42', oldImage);
+    hanging.add('list');
+    await expectTimeout(pictures.sweep({ olderThan: 0 }), 'list', STORAGE_MS);
+    expect(await listKeys(base, '')).toEqual(keysOf(old));
+    await expectNextUploadWorks();
+  });
+
+  it('listPictures: sweep() fails within repositoryMs, deleting nothing', async () => {
+    await pictures.upload('7', oldImage);
+    const old = await pictures.upload('42', newImage);
+    hanging.add('listPictures');
+    await expectTimeout(pictures.sweep({ olderThan: 0 }), 'listPictures', REPOSITORY_MS);
+    expect(await listKeys(base, `profile_pictures/42/`)).toEqual(keysOf(old));
+    expect(await listKeys(base, '')).toHaveLength(6);
+    await expectNextUploadWorks();
+  });
+
+  it('sweepTemporary: sweep() fails within storageMs', async () => {
+    await pictures.upload('42', oldImage);
+    hanging.add('sweepTemporary');
+    await expectTimeout(pictures.sweep({ olderThan: 0 }), 'sweepTemporary', STORAGE_MS);
+    await expectNextUploadWorks();
+  });
+
+  it('times each step of a listing, not the whole listing', async () => {
+    for (const [i, image] of [oldImage, newImage, laterImage].entries()) await pictures.upload(`u${i}`, image);
+    const slowRepo = memoryUserRepository();
+    for (const userId of ['u0', 'u1', 'u2']) await slowRepo.setPicture(userId, (await repo.getPicture(userId))!, null);
+    const users: UserRepository = {
+      ...slowRepo,
+      async *listPictures() {
+        for await (const entry of slowRepo.listPictures!()) {
+          await new Promise((resolve) => setTimeout(resolve, REPOSITORY_MS * 0.6));
+          yield entry;
+        }
+      },
+    };
+    const slow = createProfilePictures({ storage: base, users, timeouts: { repositoryMs: REPOSITORY_MS } });
+    // Three steps of 0.6 × the timeout each: longer than the timeout in total, each well within it.
+    expect(await slow.sweep({ olderThan: 0 })).toMatchObject({ scanned: 9, deleted: 0 });
+  });
+});
+
+/** Yields the first entry of `source`, then never answers again once `stalled()` is true. */
+async function* stallAfterFirst<T>(source: AsyncIterable<T>, stalled: () => boolean): AsyncIterable<T> {
+  let first = true;
+  for await (const entry of source) {
+    if (!first && stalled()) await never();
+    first = false;
+    yield entry;
+  }
+}
