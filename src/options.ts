@@ -3,6 +3,7 @@
  * once at construction and returns a new frozen object (the caller's object is never mutated).
  */
 import { availableParallelism } from 'node:os';
+import type { OrphanEvent } from './cleanup.js';
 import { ERROR_CODES, type ErrorMessages } from './errors.js';
 import type { StorageAdapter } from './storage/types.js';
 import type { UserRepository } from './users/types.js';
@@ -75,8 +76,8 @@ export interface TimeoutsOptions {
   /**
    * Per repository call: `getPicture`, `setPicture`, `listPictures` (each step). A single-row read or compare-and-set
    * takes milliseconds; five seconds leaves room for a lock wait or a failover without letting a dead database hold
-   * requests. A `setPicture` that times out may still commit: its new objects are then kept for `sweep()`,
-   * never deleted by the request.
+   * requests. A `setPicture` that times out may still commit: its new objects are then kept (reported to
+   * `onOrphan` as `'commit-unknown'`) and never deleted by the request.
    * @default 5_000
    */
   repositoryMs?: number;
@@ -141,6 +142,14 @@ export interface ProfilePicturesOptions {
   messages?: ErrorMessages;
   /** Timeouts of storage and repository calls. @default { storageMs: 10_000, repositoryMs: 5_000 } */
   timeouts?: TimeoutsOptions;
+  /**
+   * Called once for every object the service leaves in storage for `sweep()`: a clean-up delete that failed or timed
+   * out, clean-ups beyond the backlog, the objects of an upload whose commit timed out, and so on (see
+   * {@link OrphanEvent}). For logs and metrics: it is not awaited, and what it throws is ignored.
+   * @default one `console.warn` line per key, saying `sweep()` will remove it
+   * @example onOrphan: ({ key, reason, cause }) => logger.warn({ key, reason, err: cause }, 'profile picture left for sweep')
+   */
+  onOrphan?: (event: OrphanEvent) => void;
 }
 
 /** The validated, frozen options a service runs with. */
@@ -158,6 +167,8 @@ export interface ResolvedOptions {
   readonly fieldName: string;
   readonly messages: ErrorMessages;
   readonly timeouts: Readonly<Required<TimeoutsOptions>>;
+  /** The app's hook, or undefined for the default warning. */
+  readonly onOrphan: ((event: OrphanEvent) => void) | undefined;
 }
 
 /** The defaults, in one place. */
@@ -245,6 +256,8 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     storageMs: timerDelay('timeouts.storageMs', timeoutsIn.storageMs ?? DEFAULTS.timeouts.storageMs),
     repositoryMs: timerDelay('timeouts.repositoryMs', timeoutsIn.repositoryMs ?? DEFAULTS.timeouts.repositoryMs),
   });
+  const onOrphan = options.onOrphan;
+  if (onOrphan !== undefined && typeof onOrphan !== 'function') throw invalidOption('onOrphan', 'a function', onOrphan);
 
   return Object.freeze({
     storage,
@@ -260,6 +273,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     fieldName,
     messages,
     timeouts,
+    onOrphan,
   });
 }
 

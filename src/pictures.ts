@@ -2,13 +2,17 @@
  * The service: orchestrates intake → inspect → render → store → commit → clean up.
  *
  * Ordering is what keeps users' pictures safe: every new object is written before the record changes, the record
- * changes by compare-and-set, and old objects are deleted only after the record points elsewhere. A failure before
- * the commit removes what this upload wrote; a failure after it leaves at most an unreferenced object for `sweep()`.
- * Keys referenced by the current record are never deleted on a failure path (identical re-uploads share keys).
+ * changes by compare-and-set, and old objects are deleted only after the record points elsewhere. The request answers
+ * right after the commit; the old objects are deleted in the background (`cleanup.ts`), so a slow or hanging storage
+ * costs at most orphans, never a wedged request. A failure before the commit removes what this upload wrote; a
+ * failure after it leaves at most an unreferenced object for `sweep()`. Every backend call has a timeout
+ * (`backend-call.ts`); a commit that timed out may still land, so it deletes nothing. Keys referenced by the current
+ * record are never deleted on a failure path (identical re-uploads share keys).
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackendCall, isBackendTimeout } from './backend-call.js';
+import { createCleanup } from './cleanup.js';
 import { createErrorFactory } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createKeyGuard } from './key-guard.js';
@@ -57,9 +61,12 @@ export interface SweepResult {
 export interface ProfilePictures {
   /**
    * Validates, renders and stores a new picture for `userId`, replacing the current one.
+   * Resolves as soon as the record is committed; the replaced picture's objects are deleted afterwards, in the
+   * background (see {@link ProfilePictures.flush}).
    * @returns the new record.
    * @throws ProfilePictureError `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
-   *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED`.
+   *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED` (also when a
+   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`).
    */
   upload(userId: string, input: UploadInput, options?: UploadOptions): Promise<PictureRecord>;
   /**
@@ -75,8 +82,10 @@ export interface ProfilePictures {
    */
   uploadRequest(userId: string, request: UploadRequest, options?: { signal?: AbortSignal }): Promise<PictureRecord>;
   /**
-   * Removes the user's picture: clears the record, then deletes its objects.
+   * Removes the user's picture: clears the record, then deletes its objects in the background (see
+   * {@link ProfilePictures.flush}).
    * @returns true when there was a picture; removing none is a no-op that resolves false.
+   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
    */
   remove(userId: string): Promise<boolean>;
   /** The user's current record, or null. */
@@ -96,6 +105,17 @@ export interface ProfilePictures {
    * Needs `users.listPictures()`.
    */
   sweep(options?: SweepOptions): Promise<SweepResult>;
+  /**
+   * Resolves once every background clean-up started so far has finished: each replaced or removed object deleted,
+   * or reported to `onOrphan` because its delete failed or timed out. Deletes run 4 at a time, each for at most
+   * `timeouts.storageMs`, so a hung storage bounds the wait too. Never rejects. Await it in tests before looking at
+   * storage, and at graceful shutdown once the server stopped taking requests.
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => server.close(() => void pictures.flush().then(() => process.exit(0))));
+   * ```
+   */
+  flush(): Promise<void>;
   /** The validated options the service runs with. */
   readonly options: ResolvedOptions;
 }
@@ -124,6 +144,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const lock = createKeyedMutex();
   const guard = createKeyGuard();
   const backend = createBackendCall(fail, resolved.timeouts);
+  const cleanup = createCleanup({ storage, guard, backend, onOrphan: resolved.onOrphan });
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -166,17 +187,30 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const written = new Map<string, { key: string; data: Buffer; width: number; height: number }>();
     const puts: Promise<void>[] = [];
     const succeeded: string[] = [];
+    /** Keys whose put timed out: it may still land after this upload has failed. */
+    const unsettled: string[] = [];
     const releases: Array<() => void> = [];
     const release = () => releases.forEach((releaseKey) => releaseKey());
+    /** Starts a put and records its outcome; the result is settled by finish() or abandon(). */
+    const track = (key: string, data: Uint8Array) => {
+      const done = put(key, data).then(
+        () => void succeeded.push(key),
+        (error: unknown) => {
+          if (isBackendTimeout(error)) unsettled.push(key);
+          throw error;
+        },
+      );
+      done.catch(() => {}); // not an unhandled rejection meanwhile
+      puts.push(done);
+      return done;
+    };
 
     return {
       write(name: string, variant: RenderedVariant) {
         const key = variantKey(resolved.prefix, userId, variant.hash, name, extension);
         releases.push(guard.hold([key]));
         written.set(name, { key, data: variant.data, width: variant.width, height: variant.height });
-        const done = put(key, variant.data).then(() => void succeeded.push(key));
-        done.catch(() => {}); // settled by finish() or abandon(); not an unhandled rejection meanwhile
-        puts.push(done);
+        track(key, variant.data);
       },
       async finish(): Promise<PictureRecord['variants']> {
         const results = await Promise.allSettled(puts);
@@ -187,8 +221,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         // record pointing at a missing object, so such an upload fails instead.
         const keys = [...written.values()].map((entry) => entry.key);
         const lost = new Set(await backend('delete', () => guard.settle(keys)));
-        const reputs = [...written.values()].filter((entry) => lost.has(entry.key)).map((entry) => put(entry.key, entry.data));
-        puts.push(...reputs.map((reput) => reput.catch(() => {}))); // abandon() waits for these too
+        const reputs = [...written.values()].filter((entry) => lost.has(entry.key)).map((entry) => track(entry.key, entry.data));
         const refailed = (await Promise.allSettled(reputs)).find((result) => result.status === 'rejected');
         if (refailed) throw refailed.reason;
         return Object.fromEntries(
@@ -203,14 +236,14 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         release();
         await Promise.allSettled(puts);
         // A compare-and-set that timed out may still commit: deleting now could leave the record pointing at
-        // missing objects. Leave them; sweep() removes them if the record never came to reference them.
+        // missing objects. Leave them (swapRecord reported them); sweep() removes them if they stay unreferenced.
         if (isBackendTimeout(error, 'setPicture')) return;
         // The repository just failed to answer in time: asking it again would hold the lock and the processing slot
         // for another timeout. Leave the objects to sweep() rather than guess what the record references.
-        if (isBackendTimeout(error, 'getPicture')) return;
+        if (isBackendTimeout(error, 'getPicture')) return cleanup.report([...succeeded, ...unsettled], 'record-unknown', error);
         // Under the user's lock: between reading the record and deleting, another upload of the same bytes could
         // otherwise commit (and drop its holds), and we would delete objects its record references.
-        await lock(userId, () => rollback(userId, succeeded));
+        await lock(userId, () => rollback(userId, succeeded, unsettled));
       },
     };
   }
@@ -238,7 +271,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       };
     }))!;
     release();
-    if (previous) await deleteQuietly(keysOf(previous).filter((key) => !keysOf(next).includes(key)));
+    // In the background: the answer does not wait for the old objects to go (see cleanup.ts).
+    if (previous) cleanup.schedule(keysOf(previous).filter((key) => !keysOf(next).includes(key)));
     return next;
   }
 
@@ -256,31 +290,36 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       const current = await backend('getPicture', () => users.getPicture(userId));
       const next = decide(current);
       if (next === undefined) return undefined;
-      if (await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null))) {
-        return { previous: current, next };
+      let committed: boolean;
+      try {
+        committed = await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null));
+      } catch (error) {
+        // It may still land: the keys only one of the two records references are orphans either way round.
+        if (isBackendTimeout(error)) cleanup.report(symmetricDifference(keysOf(current), keysOf(next)), 'commit-unknown', error);
+        throw error;
       }
+      if (committed) return { previous: current, next };
     }
     throw fail('CONFLICT');
   }
 
-  /** Deletes objects this upload wrote, except any the user's current record references. */
-  async function rollback(userId: string, keys: string[]): Promise<void> {
-    if (keys.length === 0) return;
+  /**
+   * Deletes objects this upload wrote (`written`), except any the user's current record references, and reports
+   * those whose put timed out (`unsettled`: they may still land). Waits for its deletes, each under the storage
+   * timeout, so a failed upload has changed nothing by the time it rejects.
+   */
+  async function rollback(userId: string, written: string[], unsettled: string[]): Promise<void> {
+    if (written.length === 0 && unsettled.length === 0) return;
     let current: PictureRecord | null;
     try {
       current = await backend('getPicture', () => users.getPicture(userId));
-    } catch {
-      return; // cannot tell what is referenced: leave the objects for sweep() rather than risk the live picture
+    } catch (error) {
+      // Cannot tell what is referenced: leave the objects for sweep() rather than risk the live picture.
+      return cleanup.report([...written, ...unsettled], 'record-unknown', error);
     }
     const referenced = current ? keysOf(current) : [];
-    await deleteQuietly(keys.filter((key) => !referenced.includes(key)));
-  }
-
-  async function deleteQuietly(keys: string[]): Promise<void> {
-    // A failed delete leaves an unreferenced object, which sweep() removes later; it never fails the request.
-    // Keys an in-flight upload in this process has written are skipped: that upload commits or rolls them back.
-    const deletes = guard.deleteUnheld(keys, (key) => storage.delete(key));
-    await Promise.allSettled(deletes.map(({ done }) => backend('delete', () => done)));
+    cleanup.report(unsettled.filter((key) => !referenced.includes(key)), 'write-unknown');
+    await cleanup.deleteNow(written.filter((key) => !referenced.includes(key)));
   }
 
   async function remove(userId: string): Promise<boolean> {
@@ -288,7 +327,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return lock(userId, async () => {
       const swapped = await swapRecord(userId, (current) => (current ? null : undefined));
       if (!swapped?.previous) return false;
-      await deleteQuietly(keysOf(swapped.previous));
+      cleanup.schedule(keysOf(swapped.previous)); // in the background, as after an upload
       return true;
     });
   }
@@ -368,6 +407,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       return backend('get', () => serveObject(storage, resolved.prefix, key, request), { late: (result) => result.body?.destroy() });
     },
     sweep,
+    flush: cleanup.flush,
     options: resolved,
   });
 }
@@ -375,12 +415,17 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 // --- internal ---
 
 /** The keys a record references. Tolerates a malformed record from the app's database (it references nothing). */
-function keysOf(record: PictureRecord): string[] {
+function keysOf(record: PictureRecord | null): string[] {
   const variants: unknown[] = record && typeof record.variants === 'object' ? Object.values(record.variants ?? {}) : [];
   return variants.flatMap((variant) => {
     const key = (variant as { key?: unknown } | null)?.key;
     return typeof key === 'string' ? [key] : [];
   });
+}
+
+/** Keys in exactly one of `a` and `b`. */
+function symmetricDifference(a: string[], b: string[]): string[] {
+  return [...a.filter((key) => !b.includes(key)), ...b.filter((key) => !a.includes(key))];
 }
 
 function assertUserId(userId: unknown): asserts userId is string {

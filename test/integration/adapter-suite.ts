@@ -366,6 +366,7 @@ function adapterTests(harness: AdapterHarness): void {
       const first = (await app.upload('1', jpeg)).json.picture;
       const second = (await app.upload('1', jpeg2)).json.picture;
       expect(second.contentHash).not.toBe(first.contentHash);
+      await app.pictures.flush(); // the old files are deleted after the answer
       expect(await app.files()).toEqual(keysOf(second).sort());
       expect((await app.send(first.urls.md)).status).toBe(404);
     });
@@ -558,6 +559,7 @@ function adapterTests(harness: AdapterHarness): void {
       const res = await app.send('/remove-profile-picture/', { method: 'POST', headers: { ...JSON_CLIENT, 'x-test-user': '1' } });
       expect([res.status, res.json]).toEqual([200, { removed: true }]);
       expect(await app.users.getPicture('1')).toBeNull();
+      await app.pictures.flush();
       expect(await app.files()).toEqual([]);
       expect((await app.send(picture.urls.md)).status).toBe(404);
       const again = await app.send('/remove-profile-picture/', { method: 'POST', headers: { ...JSON_CLIENT, 'x-test-user': '1' } });
@@ -575,6 +577,7 @@ function adapterTests(harness: AdapterHarness): void {
       });
       expect([res.status, res.headers.location]).toEqual([303, '/profile/?profile_picture=removed']);
       expect(events.map((e) => [e.action, e.picture, e.removed, e.error])).toEqual([['remove', null, true, undefined]]);
+      await app.pictures.flush();
       expect(await app.files()).toEqual([]);
     });
 

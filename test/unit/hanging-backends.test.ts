@@ -1,14 +1,16 @@
 /**
  * Backends that never answer: every storage and repository method in turn returns a promise that never settles.
- * Each case checks that the call fails with `STORAGE_FAILED` within its timeout, what is left in storage and in the
- * record, and that the same user can upload again afterwards (the per-user lock was released).
+ * Each case checks that the call fails with `STORAGE_FAILED` within its timeout (or, for clean-up deletes, that the
+ * answer does not wait at all), what is left in storage and in the record, what was reported to `onOrphan`, and that
+ * the same user can upload again afterwards (the per-user lock was released).
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createProfilePictures,
   memoryStorage,
   memoryUserRepository,
   type PictureRecord,
+  type OrphanEvent,
   type ProfilePictures,
   type StorageAdapter,
   type UserRepository,
@@ -16,10 +18,10 @@ import {
 import { listKeys } from '../conformance/storage-suite.js';
 import { distinctImages } from '../helpers/images.js';
 
-const STORAGE_MS = 300;
-const REPOSITORY_MS = 250;
-/** What a timed-out call may take beyond its timeout on a busy CI machine (rendering included); less than either timeout. */
-const SLACK_MS = 200;
+const STORAGE_MS = 200;
+const REPOSITORY_MS = 150;
+/** What a timed-out call may take beyond its timeout on a busy CI machine (rendering and timer lag included). */
+const SLACK_MS = 1_000;
 
 const [oldImage, newImage, laterImage] = (await distinctImages(3)) as [Buffer, Buffer, Buffer];
 const never = () => new Promise<never>(() => {});
@@ -30,30 +32,40 @@ type Method = 'put' | 'get' | 'delete' | 'list' | 'sweepTemporary' | 'getPicture
 describe('hanging backends', () => {
   let base: StorageAdapter;
   let repo: UserRepository;
-  /** Methods that currently never answer. */
+  /** Methods that currently never answer (`put`: only the second put from when it was added). */
   let hanging: Set<Method>;
+  let putsWhileHanging: number;
+  let getPictureCalls: number;
+  let orphans: OrphanEvent[];
   let pictures: ProfilePictures;
 
   beforeEach(() => {
     base = memoryStorage();
     repo = memoryUserRepository();
     hanging = new Set();
+    putsWhileHanging = 0;
+    getPictureCalls = 0;
+    orphans = [];
     const hangs = <T>(method: Method, run: () => Promise<T>): Promise<T> => (hanging.has(method) ? never() : run());
     const storage: StorageAdapter = {
       ...base,
-      put: (key, body, meta) => hangs('put', () => base.put(key, body, meta)),
+      put: (key, body, meta) => (hanging.has('put') && ++putsWhileHanging === 2 ? never() : base.put(key, body, meta)),
       get: (key) => hangs('get', () => base.get(key)),
       delete: (key) => hangs('delete', () => base.delete(key)),
       list: (prefix) => stallAfterFirst(base.list(prefix), () => hanging.has('list')),
       sweepTemporary: () => hangs('sweepTemporary', async () => 0),
     };
     const users: UserRepository = {
-      getPicture: (userId) => hangs('getPicture', () => repo.getPicture(userId)),
+      getPicture: (userId) => (getPictureCalls++, hangs('getPicture', () => repo.getPicture(userId))),
       setPicture: (userId, next, expected) => hangs('setPicture', () => repo.setPicture(userId, next, expected)),
       listPictures: () => stallAfterFirst(repo.listPictures!(), () => hanging.has('listPictures')),
     };
-    pictures = createProfilePictures({ storage, users, timeouts: { storageMs: STORAGE_MS, repositoryMs: REPOSITORY_MS } });
+    const timeouts = { storageMs: STORAGE_MS, repositoryMs: REPOSITORY_MS };
+    pictures = createProfilePictures({ storage, users, timeouts, onOrphan: (event) => void orphans.push(event) });
   });
+
+  // Clean-up runs after the answers; it must not reach into the next test's storage (`base` is reassigned).
+  afterEach(() => pictures.flush());
 
   /** Runs `promise`, which must reject with STORAGE_FAILED for `operation` after `timeoutMs` (and not much later). */
   async function expectTimeout(promise: Promise<unknown>, operation: Method, timeoutMs: number) {
@@ -82,6 +94,18 @@ describe('hanging backends', () => {
     expect(await listKeys(base, '')).toEqual(keysOf(old));
   }
 
+  /** `[key, reason]` of every report so far, sorted. */
+  const reported = () => orphans.map(({ key, reason }) => [key, reason]).sort();
+  const reports = (keys: string[], reason: string) => keys.map((key) => [key, reason]).sort();
+
+  /** Runs `promise`, which must resolve well before `timeoutMs`: nothing it waits for may hang. */
+  async function expectPrompt<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+    const started = performance.now();
+    const value = await promise;
+    expect(performance.now() - started).toBeLessThan(timeoutMs / 2);
+    return value;
+  }
+
   /** The user's next upload works and becomes the record (so no lock or hold was left behind). */
   async function expectNextUploadWorks(): Promise<PictureRecord> {
     const record = await pictures.upload('42', laterImage);
@@ -89,13 +113,47 @@ describe('hanging backends', () => {
     return record;
   }
 
-  it('put: the upload fails within storageMs, removes what it wrote, keeps the old picture', async () => {
+  it('put: the upload fails within storageMs, removes what it wrote, reports the put that may still land', async () => {
     const old = await pictures.upload('42', oldImage);
     hanging.add('put');
     await expectTimeout(pictures.upload('42', newImage), 'put', STORAGE_MS);
     expect(await repo.getPicture('42')).toEqual(old);
-    expect(await listKeys(base, '')).toEqual(keysOf(old));
+    expect(await listKeys(base, '')).toEqual(keysOf(old)); // the two puts that worked were rolled back
+    expect(orphans).toEqual([{ key: expect.stringMatching(/^profile_pictures\/42\/[0-9a-f]{24}-(sm|md|lg)\.webp$/), reason: 'write-unknown' }]);
+    expect(keysOf(old)).not.toContain(orphans[0]!.key);
     hanging.delete('put');
+    await expectNextUploadWorks();
+  });
+
+  it('delete: replace and remove answer at once; the keys are reported and left for sweep()', async () => {
+    const old = await pictures.upload('42', oldImage);
+    hanging.add('delete');
+    const next = await expectPrompt(pictures.upload('42', newImage), STORAGE_MS);
+    expect(await repo.getPicture('42')).toEqual(next);
+    expect(await expectPrompt(pictures.remove('42'), STORAGE_MS)).toBe(true);
+    expect(await repo.getPicture('42')).toBeNull();
+    await pictures.flush();
+    expect(reported()).toEqual(reports([...keysOf(old), ...keysOf(next)], 'timeout'));
+    expect(String(orphans[0]!.cause)).toContain(`delete() did not settle within ${STORAGE_MS} ms`);
+    expect(await listKeys(base, '')).toEqual([...keysOf(old), ...keysOf(next)].sort());
+    hanging.delete('delete');
+    expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ scanned: 6, deleted: 6 });
+    expect(await listKeys(base, '')).toEqual([]);
+    await expectNextUploadWorks();
+  });
+
+  it('delete: an identical re-upload fails rather than commit keys a hung delete may still remove', async () => {
+    const old = await pictures.upload('42', oldImage);
+    hanging.add('delete');
+    const next = await pictures.upload('42', newImage);
+    // Same bytes as the old picture, so the same keys, whose deletes never settled: they could land after the commit.
+    const error = await pictures.upload('42', oldImage).catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'STORAGE_FAILED', details: { operation: 'delete', timeoutMs: STORAGE_MS } });
+    expect(await repo.getPicture('42')).toEqual(next);
+    hanging.delete('delete');
+    await pictures.flush();
+    expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ deleted: 3 });
+    expect(await listKeys(base, '')).toEqual(keysOf(next));
     await expectNextUploadWorks();
   });
 
@@ -112,7 +170,10 @@ describe('hanging backends', () => {
   it('getPicture: the upload fails within repositoryMs and leaves its objects for sweep()', async () => {
     const old = await pictures.upload('42', oldImage);
     hanging.add('getPicture');
+    getPictureCalls = 0;
     await expectTimeout(pictures.upload('42', newImage), 'getPicture', REPOSITORY_MS);
+    expect(getPictureCalls).toBe(1); // the rollback did not wait another timeout to learn what is referenced
+    expect(orphans.map(({ reason }) => reason)).toEqual(['record-unknown', 'record-unknown', 'record-unknown']);
     await expectTimeout(pictures.get('42'), 'getPicture', REPOSITORY_MS);
     hanging.delete('getPicture');
     await expectLeftForSweep(old);
@@ -123,9 +184,16 @@ describe('hanging backends', () => {
     const old = await pictures.upload('42', oldImage);
     hanging.add('setPicture');
     await expectTimeout(pictures.upload('42', newImage), 'setPicture', REPOSITORY_MS);
+    // Had the compare-and-set landed late, the record would point at the new objects and the old ones would be
+    // orphans; had it not, the other way round. Both sets are reported, neither is deleted.
+    const stored = await listKeys(base, '');
+    const fresh = stored.filter((key) => !keysOf(old).includes(key));
+    expect(reported()).toEqual(reports(stored, 'commit-unknown'));
+    orphans.length = 0;
     await expectTimeout(pictures.remove('42'), 'setPicture', REPOSITORY_MS);
+    expect(reported()).toEqual(reports(keysOf(old), 'commit-unknown'));
     hanging.delete('setPicture');
-    // Not deleted by the failed upload: had the compare-and-set landed late, the record would point at them.
+    expect(fresh).toHaveLength(3);
     await expectLeftForSweep(old);
     await expectNextUploadWorks();
   });

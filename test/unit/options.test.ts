@@ -26,6 +26,7 @@ describe('defaults', () => {
     expect(options.maxQueue).toBe(4 * options.concurrency);
     expect(options.messages).toEqual({});
     expect(options.timeouts).toEqual({ storageMs: 10_000, repositoryMs: 5_000 });
+    expect(options.onOrphan).toBeUndefined(); // the service then warns on the console
   });
 
   it('DEFAULTS is frozen all the way down', () => {
@@ -121,6 +122,8 @@ describe('exact messages', () => {
     [{ timeouts: { repositoryMs: -5 } }, RangeError, 'Expected a positive integer for `timeouts.repositoryMs` but received -5 (number)'],
     [{ timeouts: { repositoryMs: Infinity } }, RangeError, 'Expected a positive integer for `timeouts.repositoryMs` but received Infinity (number)'],
     [{ timeouts: 5000 }, TypeError, 'Expected an object for `timeouts` but received 5000 (number)'],
+    [{ onOrphan: 'log' }, TypeError, 'Expected a function for `onOrphan` but received "log" (string)'],
+    [{ onOrphan: null }, TypeError, 'Expected a function for `onOrphan` but received null'],
     [{ fieldName: '' }, TypeError, 'Expected a non-empty string for `fieldName` but received "" (string)'],
     [{ messages: { FILE_TO_LARGE: 'x' } }, TypeError, 'Expected keys that are error codes for `messages` but received "FILE_TO_LARGE" (string)'],
     [{ messages: { NO_FILE: 42 } }, TypeError, 'Expected a string or a function of the error details for `messages.NO_FILE` but received 42 (number)'],
