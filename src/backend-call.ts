@@ -100,6 +100,11 @@ export function createBackendCall(fail: ErrorFactory, timeouts: BackendTimeouts)
 /**
  * True when `error` is a `STORAGE_FAILED` raised because a call timed out (optionally: a call of `operation`). Such
  * a call's outcome is unknown: it may still take effect.
+ * @example
+ * ```ts
+ * if (isBackendTimeout(err, 'setPicture')) return; // the commit may still land: delete nothing
+ * ```
+ * @throws nothing.
  */
 export function isBackendTimeout(error: unknown, operation?: BackendOperation): error is ProfilePictureError {
   if (!isProfilePictureError(error) || error.code !== 'STORAGE_FAILED') return false;

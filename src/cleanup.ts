@@ -38,7 +38,10 @@ export const CLEANUP_BACKLOG = 1_000;
  */
 export type OrphanReason = 'delete-failed' | 'timeout' | 'backlog-full' | 'commit-unknown' | 'write-unknown' | 'record-unknown';
 
-/** One object the service left in storage for `sweep()`, as passed to the `onOrphan` option. */
+/**
+ * One object the service left in storage for `sweep()`, as passed to the `onOrphan` option.
+ * @example { key: 'profile_pictures/42/3f9c…-md.webp', reason: 'timeout', cause: Error('delete() did not settle within 10000 ms') }
+ */
 export interface OrphanEvent {
   /** The storage key. `sweep()` deletes it once it is unreferenced and older than its grace period. */
   key: string;

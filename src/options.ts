@@ -71,6 +71,7 @@ export interface TimeoutsOptions {
    * backend frees the slot long before clients and proxies give up (typically 30–60 s).
    * @default 10_000
    * @example { storageMs: 30_000 } // a slow NAS
+   * @throws RangeError or TypeError at construction unless a positive integer (at most 2147483647).
    */
   storageMs?: number;
   /**
@@ -79,6 +80,8 @@ export interface TimeoutsOptions {
    * requests. A `setPicture` that times out may still commit: its new objects are then kept (reported to
    * `onOrphan` as `'commit-unknown'`) and never deleted by the request.
    * @default 5_000
+   * @example { repositoryMs: 2_000 } // fail fast in front of a replicated database
+   * @throws RangeError or TypeError at construction unless a positive integer (at most 2147483647).
    */
   repositoryMs?: number;
 }
@@ -140,7 +143,12 @@ export interface ProfilePicturesOptions {
   fieldName?: string;
   /** Per-code message overrides (i18n), e.g. `{ FILE_TOO_LARGE: (d) => \`Max ${d.limit} bytes\` }`. */
   messages?: ErrorMessages;
-  /** Timeouts of storage and repository calls. @default { storageMs: 10_000, repositoryMs: 5_000 } */
+  /**
+   * Timeouts of storage and repository calls, each call on its own.
+   * @default { storageMs: 10_000, repositoryMs: 5_000 }
+   * @example timeouts: { storageMs: 20_000 }
+   * @throws TypeError at construction when not an object.
+   */
   timeouts?: TimeoutsOptions;
   /**
    * Called once for every object the service leaves in storage for `sweep()`: a clean-up delete that failed or timed
@@ -148,6 +156,7 @@ export interface ProfilePicturesOptions {
    * {@link OrphanEvent}). For logs and metrics: it is not awaited, and what it throws is ignored.
    * @default one `console.warn` line per key, saying `sweep()` will remove it
    * @example onOrphan: ({ key, reason, cause }) => logger.warn({ key, reason, err: cause }, 'profile picture left for sweep')
+   * @throws TypeError at construction when not a function.
    */
   onOrphan?: (event: OrphanEvent) => void;
 }

@@ -114,6 +114,7 @@ export interface ProfilePictures {
    * ```ts
    * process.once('SIGTERM', () => server.close(() => void pictures.flush().then(() => process.exit(0))));
    * ```
+   * @throws nothing: failed deletes are reported to `onOrphan`, not thrown.
    */
   flush(): Promise<void>;
   /** The validated options the service runs with. */
