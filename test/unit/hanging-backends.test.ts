@@ -4,7 +4,8 @@
  * answer does not wait at all), what is left in storage and in the record, what was reported to `onOrphan`, and that
  * the same user can upload again afterwards (the per-user lock was released).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createProfilePictures,
   memoryStorage,
@@ -167,6 +168,21 @@ describe('hanging backends', () => {
     const served = await pictures.serve(old.variants.md!.key);
     expect(Buffer.concat(await served.body!.toArray()).byteLength).toBe(old.variants.md!.bytes);
     await expectNextUploadWorks();
+  });
+
+  it('get: a body that arrives after the timeout is closed, not leaked', async () => {
+    const old = await pictures.upload('42', oldImage);
+    const body = Readable.from([Buffer.from('late')]);
+    const late: StorageAdapter = {
+      ...base,
+      get: async () => {
+        await new Promise((resolve) => setTimeout(resolve, STORAGE_MS + 50));
+        return { body, size: 4, contentType: 'image/webp', etag: '"late"' };
+      },
+    };
+    const slow = createProfilePictures({ storage: late, users: repo, timeouts: { storageMs: STORAGE_MS } });
+    await expectTimeout(slow.serve(old.variants.md!.key), 'get', STORAGE_MS);
+    await vi.waitFor(() => expect(body.destroyed).toBe(true));
   });
 
   it('getPicture: the upload fails within repositoryMs and leaves its objects for sweep()', async () => {
