@@ -10,9 +10,11 @@ export type {
   ResolvedOptions,
   LimitsOptions,
   OutputOptions,
+  TimeoutsOptions,
   InputFormat,
   OutputFormat,
 } from './options.js';
+export type { OrphanEvent, OrphanReason } from './cleanup.js';
 export { ProfilePictureError, ERROR_CODES, isProfilePictureError, toErrorBody } from './errors.js';
 export type { ErrorCode, ErrorBody, ErrorDetails, ErrorMessages } from './errors.js';
 export { diskStorage } from './storage/disk.js';

@@ -3,6 +3,7 @@
  * once at construction and returns a new frozen object (the caller's object is never mutated).
  */
 import { availableParallelism } from 'node:os';
+import type { OrphanEvent } from './cleanup.js';
 import { ERROR_CODES, type ErrorMessages } from './errors.js';
 import type { StorageAdapter } from './storage/types.js';
 import type { UserRepository } from './users/types.js';
@@ -57,6 +58,34 @@ export interface LimitsOptions {
    * @default 2
    */
   uploadsPerUser?: number;
+}
+
+/**
+ * Milliseconds a single storage or repository call may take before the request fails with `STORAGE_FAILED` (502,
+ * `details: { operation, timeoutMs }`). A backend call that never settles would otherwise hold the user's commit lock
+ * and the upload's processing slot forever. For `list()` and `listPictures()` each step of the iteration is timed,
+ * not the whole listing.
+ */
+export interface TimeoutsOptions {
+  /**
+   * Per storage call: `put`, `get`, `delete`, `list` (each step), `sweepTemporary`. Ten seconds is far above a healthy
+   * disk or S3 request for a picture of a few hundred KB (tens to hundreds of ms), yet short enough that a stalled
+   * backend frees the slot long before clients and proxies give up (typically 30–60 s).
+   * @default 10_000
+   * @example { storageMs: 30_000 } // a slow NAS
+   * @throws RangeError or TypeError at construction unless a positive integer (at most 2147483647).
+   */
+  storageMs?: number;
+  /**
+   * Per repository call: `getPicture`, `setPicture`, `listPictures` (each step). A single-row read or compare-and-set
+   * takes milliseconds; five seconds leaves room for a lock wait or a failover without letting a dead database hold
+   * requests. A `setPicture` that times out may still commit: its new objects are then kept (reported to
+   * `onOrphan` as `'commit-unknown'`) and never deleted by the request.
+   * @default 5_000
+   * @example { repositoryMs: 2_000 } // fail fast in front of a replicated database
+   * @throws RangeError or TypeError at construction unless a positive integer (at most 2147483647).
+   */
+  repositoryMs?: number;
 }
 
 /** How the variants are encoded. */
@@ -129,6 +158,22 @@ export interface ProfilePicturesOptions {
   fieldName?: string;
   /** Per-code message overrides (i18n), e.g. `{ FILE_TOO_LARGE: (d) => \`Max ${d.limit} bytes\` }`. */
   messages?: ErrorMessages;
+  /**
+   * Timeouts of storage and repository calls, each call on its own.
+   * @default { storageMs: 10_000, repositoryMs: 5_000 }
+   * @example timeouts: { storageMs: 20_000 }
+   * @throws TypeError at construction when not an object.
+   */
+  timeouts?: TimeoutsOptions;
+  /**
+   * Called once for every object the service leaves in storage for `sweep()`: a clean-up delete that failed or timed
+   * out, clean-ups beyond the backlog, the objects of an upload whose commit timed out, and so on (see
+   * {@link OrphanEvent}). For logs and metrics: it is not awaited, and what it throws is ignored.
+   * @default one `console.warn` line per key, saying `sweep()` will remove it
+   * @example onOrphan: ({ key, reason, cause }) => logger.warn({ key, reason, err: cause }, 'profile picture left for sweep')
+   * @throws TypeError at construction when not a function.
+   */
+  onOrphan?: (event: OrphanEvent) => void;
 }
 
 /** The validated, frozen options a service runs with. */
@@ -146,6 +191,9 @@ export interface ResolvedOptions {
   readonly maxQueue: number;
   readonly fieldName: string;
   readonly messages: ErrorMessages;
+  readonly timeouts: Readonly<Required<TimeoutsOptions>>;
+  /** The app's hook, or undefined for the default warning. */
+  readonly onOrphan: ((event: OrphanEvent) => void) | undefined;
 }
 
 /** The defaults, in one place. */
@@ -157,11 +205,14 @@ export const DEFAULTS = Object.freeze({
   prefix: 'profile_pictures',
   publicPath: '/media/',
   fieldName: 'profile_picture',
+  timeouts: Object.freeze({ storageMs: 10_000, repositoryMs: 5_000 }),
 });
 
 const MAX_VARIANT_SIDE = 4096;
 const VARIANT_NAME = /^[a-z0-9][a-z0-9_]{0,15}$/i;
 const PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+/** setTimeout's largest delay; a longer one silently becomes 1 ms (Node's TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Validates `options` and resolves defaults into a new frozen object.
@@ -169,7 +220,7 @@ const PREFIX = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
  */
 export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw invalidOption('options', 'an object', options);
-  rejectUnknownKeys('', options, OPTION_NAMES.top, [...nested('limits'), ...nested('output')]);
+  rejectUnknownKeys('', options, OPTION_NAMES.top, [...nested('limits'), ...nested('output'), ...nested('timeouts')]);
   const storage = checkStorage(options.storage);
   const users = checkUsers(options.users);
 
@@ -229,6 +280,14 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   }
   const fieldName = nonEmptyString('fieldName', options.fieldName ?? DEFAULTS.fieldName);
   const messages = checkMessages(optionalObject('messages', options.messages));
+  const timeoutsIn = optionalObject('timeouts', options.timeouts);
+  rejectUnknownKeys('timeouts', timeoutsIn, OPTION_NAMES.timeouts, [...OPTION_NAMES.top, ...nested('limits')]);
+  const timeouts = Object.freeze({
+    storageMs: timerDelay('timeouts.storageMs', timeoutsIn.storageMs ?? DEFAULTS.timeouts.storageMs),
+    repositoryMs: timerDelay('timeouts.repositoryMs', timeoutsIn.repositoryMs ?? DEFAULTS.timeouts.repositoryMs),
+  });
+  const onOrphan = options.onOrphan;
+  if (onOrphan !== undefined && typeof onOrphan !== 'function') throw invalidOption('onOrphan', 'a function', onOrphan);
 
   return Object.freeze({
     storage,
@@ -244,6 +303,8 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     maxQueue,
     fieldName,
     messages,
+    timeouts,
+    onOrphan,
   });
 }
 
@@ -265,13 +326,16 @@ const OPTION_NAMES = {
     maxQueue: 1,
     fieldName: 1,
     messages: 1,
+    timeouts: 1,
+    onOrphan: 1,
   }),
   limits: optionNames<LimitsOptions>({ fileSize: 1, inputPixels: 1, minSide: 1, bodyTimeout: 1, uploadsPerUser: 1 }),
   output: optionNames<OutputOptions>({ format: 1, quality: 1 }),
+  timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1 }),
 };
 
 /** `['limits.fileSize', …]`: the dotted names of a nested level, for suggestions from other levels. */
-function nested(level: 'limits' | 'output'): string[] {
+function nested(level: 'limits' | 'output' | 'timeouts'): string[] {
   return OPTION_NAMES[level].map((name) => `${level}.${name}`);
 }
 
@@ -283,6 +347,12 @@ function optionalObject(
   if (value === undefined) return fallback;
   if (!isPlainObject(value)) throw invalidOption(path, 'an object', value);
   return value;
+}
+
+function timerDelay(path: string, value: unknown): number {
+  const delay = positiveInteger(path, value);
+  if (delay > MAX_TIMER_MS) throw invalidOption(path, `a positive integer of at most ${MAX_TIMER_MS}`, delay, { range: true });
+  return delay;
 }
 
 function missingMethods(value: Record<string, unknown>, methods: readonly string[]): string[] {

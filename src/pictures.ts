@@ -2,13 +2,18 @@
  * The service: orchestrates intake → inspect → render → store → commit → clean up.
  *
  * Ordering is what keeps users' pictures safe: every new object is written before the record changes, the record
- * changes by compare-and-set, and old objects are deleted only after the record points elsewhere. A failure before
- * the commit removes what this upload wrote; a failure after it leaves at most an unreferenced object for `sweep()`.
- * Keys referenced by the current record are never deleted on a failure path (identical re-uploads share keys).
+ * changes by compare-and-set, and old objects are deleted only after the record points elsewhere. The request answers
+ * right after the commit; the old objects are deleted in the background (`cleanup.ts`), so a slow or hanging storage
+ * costs at most orphans, never a wedged request. A failure before the commit removes what this upload wrote; a
+ * failure after it leaves at most an unreferenced object for `sweep()`. Every backend call has a timeout
+ * (`backend-call.ts`); a commit that timed out may still land, so it deletes nothing. Keys referenced by the current
+ * record are never deleted on a failure path (identical re-uploads share keys).
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createErrorFactory, isProfilePictureError, type ErrorFactory } from './errors.js';
+import { createBackendCall, isBackendTimeout } from './backend-call.js';
+import { createCleanup } from './cleanup.js';
+import { createErrorFactory } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createKeyGuard } from './key-guard.js';
 import { createRequestUploader, type UploadRequest, type UploadRequestOptions } from './intake/upload-request.js';
@@ -56,9 +61,12 @@ export interface SweepResult {
 export interface ProfilePictures {
   /**
    * Validates, renders and stores a new picture for `userId`, replacing the current one.
+   * Resolves as soon as the record is committed; the replaced picture's objects are deleted afterwards, in the
+   * background (see {@link ProfilePictures.flush}).
    * @returns the new record.
    * @throws ProfilePictureError `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
-   *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED`.
+   *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED` (also when a
+   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`).
    */
   upload(userId: string, input: UploadInput, options?: UploadOptions): Promise<PictureRecord>;
   /**
@@ -74,8 +82,10 @@ export interface ProfilePictures {
    */
   uploadRequest(userId: string, request: UploadRequest, options?: { signal?: AbortSignal }): Promise<PictureRecord>;
   /**
-   * Removes the user's picture: clears the record, then deletes its objects.
+   * Removes the user's picture: clears the record, then deletes its objects in the background (see
+   * {@link ProfilePictures.flush}).
    * @returns true when there was a picture; removing none is a no-op that resolves false.
+   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
    */
   remove(userId: string): Promise<boolean>;
   /** The user's current record, or null. */
@@ -95,6 +105,18 @@ export interface ProfilePictures {
    * Needs `users.listPictures()`.
    */
   sweep(options?: SweepOptions): Promise<SweepResult>;
+  /**
+   * Resolves once every background clean-up started so far has finished: each replaced or removed object deleted,
+   * or reported to `onOrphan` because its delete failed or timed out. Deletes run 4 at a time, each for at most
+   * `timeouts.storageMs`, so a hung storage bounds the wait too. Never rejects. Await it in tests before looking at
+   * storage, and at graceful shutdown once the server stopped taking requests.
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => server.close(() => void pictures.flush().then(() => process.exit(0))));
+   * ```
+   * @throws nothing: failed deletes are reported to `onOrphan`, not thrown.
+   */
+  flush(): Promise<void>;
   /** The validated options the service runs with. */
   readonly options: ResolvedOptions;
 }
@@ -122,7 +144,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const fail = createErrorFactory(resolved.messages);
   const lock = createKeyedMutex();
   const guard = createKeyGuard();
-  const backend = <T>(operation: string, run: () => Promise<T>) => callBackend(fail, operation, run);
+  const backend = createBackendCall(fail, resolved.timeouts);
+  const cleanup = createCleanup({ storage, guard, backend, onOrphan: resolved.onOrphan });
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -147,7 +170,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       const variants = await writes.finish();
       return await lock(userId, () => commit(userId, rendered, variants, writes.release));
     } catch (err) {
-      await writes.abandon();
+      await writes.abandon(err);
       throw err;
     }
   }
@@ -155,7 +178,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   /**
    * The objects of one upload. `write()` puts a variant at once (its key is its own content hash, so it does not
    * wait for the other variants); `finish()` waits for every put and returns the record's variants; `abandon()`
-   * removes whatever was written, except keys the user's current record references.
+   * removes whatever was written, except keys the user's current record references; after a repository timeout it
+   * removes nothing (a timed-out commit may still land; a timed-out read would likely time out again).
    */
   function startWrites(userId: string) {
     const { extension, contentType } = encodingOf(resolved.output.format);
@@ -164,26 +188,41 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const written = new Map<string, { key: string; data: Buffer; width: number; height: number }>();
     const puts: Promise<void>[] = [];
     const succeeded: string[] = [];
+    /** Keys whose put timed out: it may still land after this upload has failed. */
+    const unsettled: string[] = [];
     const releases: Array<() => void> = [];
     const release = () => releases.forEach((releaseKey) => releaseKey());
+    /** Starts a put and records its outcome; the result is settled by finish() or abandon(). */
+    const track = (key: string, data: Uint8Array) => {
+      const done = put(key, data).then(
+        () => void succeeded.push(key),
+        (error: unknown) => {
+          if (isBackendTimeout(error)) unsettled.push(key);
+          throw error;
+        },
+      );
+      done.catch(() => {}); // not an unhandled rejection meanwhile
+      puts.push(done);
+      return done;
+    };
 
     return {
       write(name: string, variant: RenderedVariant) {
         const key = variantKey(resolved.prefix, userId, variant.hash, name, extension);
         releases.push(guard.hold([key]));
         written.set(name, { key, data: variant.data, width: variant.width, height: variant.height });
-        const done = put(key, variant.data).then(() => void succeeded.push(key));
-        done.catch(() => {}); // settled by finish() or abandon(); not an unhandled rejection meanwhile
-        puts.push(done);
+        track(key, variant.data);
       },
       async finish(): Promise<PictureRecord['variants']> {
         const results = await Promise.allSettled(puts);
         const failed = results.find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
         // A clean-up running in this process may have deleted an identical key just after we wrote it: write it again.
-        const lost = new Set(await guard.settle([...written.values()].map((entry) => entry.key)));
-        const reputs = [...written.values()].filter((entry) => lost.has(entry.key)).map((entry) => put(entry.key, entry.data));
-        puts.push(...reputs.map((reput) => reput.catch(() => {}))); // abandon() waits for these too
+        // Bounded: a delete that hangs must not hold this upload, and committing before it lands could leave the
+        // record pointing at a missing object, so such an upload fails instead.
+        const keys = [...written.values()].map((entry) => entry.key);
+        const lost = new Set(await backend('delete', () => guard.settle(keys)));
+        const reputs = [...written.values()].filter((entry) => lost.has(entry.key)).map((entry) => track(entry.key, entry.data));
         const refailed = (await Promise.allSettled(reputs)).find((result) => result.status === 'rejected');
         if (refailed) throw refailed.reason;
         return Object.fromEntries(
@@ -194,12 +233,18 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         );
       },
       release,
-      async abandon() {
+      async abandon(error: unknown) {
         release();
         await Promise.allSettled(puts);
+        // A compare-and-set that timed out may still commit: deleting now could leave the record pointing at
+        // missing objects. Leave them (swapRecord reported them); sweep() removes them if they stay unreferenced.
+        if (isBackendTimeout(error, 'setPicture')) return;
+        // The repository just failed to answer in time: asking it again would hold the lock and the processing slot
+        // for another timeout. Leave the objects to sweep() rather than guess what the record references.
+        if (isBackendTimeout(error, 'getPicture')) return cleanup.report([...succeeded, ...unsettled], 'record-unknown', error);
         // Under the user's lock: between reading the record and deleting, another upload of the same bytes could
         // otherwise commit (and drop its holds), and we would delete objects its record references.
-        await lock(userId, () => rollback(userId, succeeded));
+        await lock(userId, () => rollback(userId, succeeded, unsettled));
       },
     };
   }
@@ -227,7 +272,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       };
     }))!;
     release();
-    if (previous) await deleteQuietly(keysOf(previous).filter((key) => !keysOf(next).includes(key)));
+    // In the background: the answer does not wait for the old objects to go (see cleanup.ts).
+    if (previous) cleanup.schedule(keysOf(previous).filter((key) => !keysOf(next).includes(key)));
     return next;
   }
 
@@ -245,30 +291,36 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       const current = await backend('getPicture', () => users.getPicture(userId));
       const next = decide(current);
       if (next === undefined) return undefined;
-      if (await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null))) {
-        return { previous: current, next };
+      let committed: boolean;
+      try {
+        committed = await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null));
+      } catch (error) {
+        // It may still land: the keys only one of the two records references are orphans either way round.
+        if (isBackendTimeout(error)) cleanup.report(symmetricDifference(keysOf(current), keysOf(next)), 'commit-unknown', error);
+        throw error;
       }
+      if (committed) return { previous: current, next };
     }
     throw fail('CONFLICT');
   }
 
-  /** Deletes objects this upload wrote, except any the user's current record references. */
-  async function rollback(userId: string, keys: string[]): Promise<void> {
-    if (keys.length === 0) return;
+  /**
+   * Deletes objects this upload wrote (`written`), except any the user's current record references, and reports
+   * those whose put timed out (`unsettled`: they may still land). Waits for its deletes, each under the storage
+   * timeout, so a failed upload has changed nothing by the time it rejects.
+   */
+  async function rollback(userId: string, written: string[], unsettled: string[]): Promise<void> {
+    if (written.length === 0 && unsettled.length === 0) return;
     let current: PictureRecord | null;
     try {
-      current = await users.getPicture(userId);
-    } catch {
-      return; // cannot tell what is referenced: leave the objects for sweep() rather than risk the live picture
+      current = await backend('getPicture', () => users.getPicture(userId));
+    } catch (error) {
+      // Cannot tell what is referenced: leave the objects for sweep() rather than risk the live picture.
+      return cleanup.report([...written, ...unsettled], 'record-unknown', error);
     }
     const referenced = current ? keysOf(current) : [];
-    await deleteQuietly(keys.filter((key) => !referenced.includes(key)));
-  }
-
-  async function deleteQuietly(keys: string[]): Promise<void> {
-    // A failed delete leaves an unreferenced object, which sweep() removes later; it never fails the request.
-    // Keys an in-flight upload in this process has written are skipped: that upload commits or rolls them back.
-    await guard.deleteUnheld(keys, (key) => storage.delete(key));
+    cleanup.report(unsettled.filter((key) => !referenced.includes(key)), 'write-unknown');
+    await cleanup.deleteNow(written.filter((key) => !referenced.includes(key)));
   }
 
   async function remove(userId: string): Promise<boolean> {
@@ -276,7 +328,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return lock(userId, async () => {
       const swapped = await swapRecord(userId, (current) => (current ? null : undefined));
       if (!swapped?.previous) return false;
-      await deleteQuietly(keysOf(swapped.previous));
+      cleanup.schedule(keysOf(swapped.previous)); // in the background, as after an upload
       return true;
     });
   }
@@ -300,21 +352,20 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     let scanned = 0;
     try {
       const candidates: string[] = [];
-      await backend('list', async () => {
-        for await (const object of storage.list(`${resolved.prefix}/`)) {
-          scanned++;
-          // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
-          // and a storage would refuse its unsafe key, failing every sweep.
-          if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.push(object.key);
-        }
-      });
+      for await (const object of backend.iterate('list', () => storage.list(`${resolved.prefix}/`))) {
+        scanned++;
+        // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
+        // and a storage would refuse its unsafe key, failing every sweep.
+        if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.push(object.key);
+      }
       const referenced = new Set<string>();
-      await backend('listPictures', async () => {
-        for await (const { record } of listPictures()) for (const key of keysOf(record)) referenced.add(key);
-      });
+      for await (const { record } of backend.iterate('listPictures', listPictures)) {
+        for (const key of keysOf(record)) referenced.add(key);
+      }
       const held = touched.stop();
       const orphans = candidates.filter((key) => !referenced.has(key) && !held.has(key));
-      results = await guard.deleteUnheld(orphans, (key) => backend('delete', () => storage.delete(key)));
+      const deletes = guard.deleteUnheld(orphans, (key) => storage.delete(key));
+      results = await Promise.allSettled(deletes.map(({ done }) => backend('delete', () => done)));
     } finally {
       touched.stop();
     }
@@ -353,9 +404,11 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     },
     placeholder: renderPlaceholder,
     serve(key: string, request?: ServeRequest) {
-      return backend('get', () => serveObject(storage, resolved.prefix, key, request));
+      // A body that arrives after the timeout was answered with 502: close it rather than leak its file handle.
+      return backend('get', () => serveObject(storage, resolved.prefix, key, request), { late: (result) => result.body?.destroy() });
     },
     sweep,
+    flush: cleanup.flush,
     options: resolved,
   });
 }
@@ -363,7 +416,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 // --- internal ---
 
 /** The keys a record references. Tolerates a malformed record from the app's database (it references nothing). */
-function keysOf(record: PictureRecord): string[] {
+function keysOf(record: PictureRecord | null): string[] {
   const variants: unknown[] = record && typeof record.variants === 'object' ? Object.values(record.variants ?? {}) : [];
   return variants.flatMap((variant) => {
     const key = (variant as { key?: unknown } | null)?.key;
@@ -371,18 +424,13 @@ function keysOf(record: PictureRecord): string[] {
   });
 }
 
+/** Keys in exactly one of `a` and `b`. */
+function symmetricDifference(a: string[], b: string[]): string[] {
+  return [...a.filter((key) => !b.includes(key)), ...b.filter((key) => !a.includes(key))];
+}
+
 function assertUserId(userId: unknown): asserts userId is string {
   if (typeof userId !== 'string' || userId.length === 0) {
     throw new TypeError(`[profile-picture] Expected a non-empty string user id but received ${typeof userId}`);
-  }
-}
-
-/** Runs a storage or repository call, wrapping any failure in `STORAGE_FAILED` with the original as `cause`. */
-async function callBackend<T>(fail: ErrorFactory, operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (cause) {
-    if (isProfilePictureError(cause)) throw cause;
-    throw fail('STORAGE_FAILED', { details: { operation }, cause });
   }
 }

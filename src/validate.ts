@@ -75,7 +75,7 @@ export function rejectUnknownKeys(
   const unknown = Object.keys(value).find((key) => !known.includes(key));
   if (unknown === undefined) return;
   const at = (key: string) => (path === '' ? key : `${path}.${key}`);
-  const suggestion = closestOption(unknown, [...known.map(at), ...elsewhere]);
+  const suggestion = closestOption(path, unknown, [...known.map(at), ...elsewhere]);
   const hint = suggestion ? `did you mean \`${suggestion}\`?` : `expected one of ${known.map((key) => `\`${at(key)}\``).join(', ')}`;
   throw new TypeError(`[profile-picture] Unknown option \`${at(unknown)}\`; ${hint}`);
 }
@@ -94,27 +94,46 @@ export function optionNames<T>(names: Record<keyof T, 1>): string[] {
 
 // --- internal ---
 
-/** The candidate (a dotted option path) that `key` most likely meant, or undefined when none is close. */
-function closestOption(key: string, candidates: readonly string[]): string | undefined {
+/**
+ * The candidate (a dotted option path) that `key`, found at `path`, most likely meant, or undefined when none is
+ * close. Best first: the same letters in another case or punctuation (`filesize`, or `outputFormat` for
+ * `output.format`); then shared words, counting the level the key sits at (`maxFileSize` → `limits.fileSize`,
+ * `timeouts: { storage }` → `timeouts.storageMs`, `redirect` → `redirectTo`); then a typo a few letters off.
+ */
+function closestOption(path: string, key: string, candidates: readonly string[]): string | undefined {
   const wanted = normalise(key);
+  const wantedPath = normalise(path === '' ? key : `${path}.${key}`);
+  const keyWords = wordsOf(key);
+  const contextWords = path === '' ? [] : wordsOf(path);
   let best: { candidate: string; score: number } | undefined;
   for (const candidate of candidates) {
-    const whole = normalise(candidate);
-    const leaf = normalise(candidate.slice(candidate.lastIndexOf('.') + 1));
+    const dot = candidate.lastIndexOf('.');
+    const leaf = candidate.slice(dot + 1);
+    const sameLevel = (dot === -1 ? '' : candidate.slice(0, dot)) === path;
+    const words = wordsOf(candidate);
+    const shared = keyWords.filter((word) => words.includes(word)).length;
     let score = Number.POSITIVE_INFINITY;
-    // Same letters, other case or punctuation (`filesize`, `output_format` for `output.format`): certainly meant.
-    if (wanted === leaf || wanted === whole) score = 0;
-    // One contains the other (`maxFileSize` → `fileSize`, `redirect` → `redirectTo`).
-    else if (Math.min(wanted.length, leaf.length) >= 4 && (wanted.includes(leaf) || leaf.includes(wanted))) {
-      score = 1 + Math.abs(wanted.length - leaf.length) / 100;
+    if ((sameLevel && normalise(leaf) === wanted) || normalise(candidate) === wantedPath) score = 0;
+    else if (shared > 0) {
+      const all = [...keyWords, ...contextWords];
+      const matched = all.filter((word) => words.includes(word)).length;
+      score = 1 + (1 - matched / all.length) + 0.01 * words.filter((word) => !all.includes(word)).length;
     } else {
-      // A typo: a few letters off (`fileSzie`, `concurency`).
-      const distance = editDistance(wanted, leaf);
-      if (distance <= Math.max(1, Math.floor(leaf.length / 4))) score = 2 + distance;
+      const distance = editDistance(wanted, normalise(leaf));
+      if (distance <= Math.max(1, Math.floor(leaf.length / 4))) score = 3 + distance;
     }
     if (score < (best?.score ?? Number.POSITIVE_INFINITY)) best = { candidate, score };
   }
   return best?.candidate;
+}
+
+/** `'timeouts.storageMs'` → `['timeout', 'storage', 'ms']`: lower-case words, a plural `s` dropped. */
+function wordsOf(name: string): string[] {
+  return name
+    .split(/[._-]+|(?<=[a-z0-9])(?=[A-Z])/)
+    .map((word) => word.toLowerCase())
+    .filter((word) => word !== '')
+    .map((word) => (word.length > 3 && word.endsWith('s') ? word.slice(0, -1) : word));
 }
 
 function normalise(name: string): string {

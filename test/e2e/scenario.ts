@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   clearScreenshots,
   collectPageErrors,
@@ -210,10 +210,13 @@ export function describeBrowserScenario(app: 'express-app' | 'koa-app'): void {
       await page.locator(`${WIDGET} .upload`).click();
       await waitForState('done');
 
-      const newFiles = await pictureFiles();
-      expect(newFiles).toHaveLength(3);
-      expect(newFiles.filter((file) => oldFiles.includes(file))).toEqual([]);
-      for (const file of oldFiles) expect(existsSync(join(server.mediaDir, file))).toBe(false);
+      // The old files are deleted in the background, just after the answer.
+      await vi.waitFor(async () => {
+        const newFiles = await pictureFiles();
+        expect(newFiles).toHaveLength(3);
+        expect(newFiles.filter((file) => oldFiles.includes(file))).toEqual([]);
+        for (const file of oldFiles) expect(existsSync(join(server.mediaDir, file))).toBe(false);
+      });
       expect(await page.locator(LARGE_AVATAR).getAttribute('src')).not.toBe(oldSrc);
       expect(await loadedImageWidth(page, LARGE_AVATAR)).toBe(512);
       await snap('profile-replaced');
@@ -282,7 +285,7 @@ export function describeBrowserScenario(app: 'express-app' | 'koa-app'): void {
       expect((await page.locator(HEADER_AVATAR).textContent())?.trim()).toBe('A');
       expect(await page.locator(LARGE_AVATAR).evaluate((el) => el.tagName)).toBe('SPAN');
       expect(await page.getByRole('link', { name: 'Remove picture' }).isVisible()).toBe(false);
-      expect(await pictureFiles()).toEqual([]);
+      await vi.waitFor(async () => expect(await pictureFiles()).toEqual([])); // deleted just after the answer
       expect(server.userRow(USERNAME)!.picture).toBeNull();
       await snap('profile-removed');
     });

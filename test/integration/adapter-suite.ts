@@ -20,7 +20,9 @@ import {
   memoryUserRepository,
   type PictureRecord,
   type ProfilePictures,
+  type OrphanEvent,
   type ProfilePicturesOptions,
+  type StorageAdapter,
   type UserRepository,
 } from '../../src/index.js';
 
@@ -94,12 +96,21 @@ function adapterTests(harness: AdapterHarness): void {
     while (cleanups.length > 0) await cleanups.pop()!();
   });
 
-  async function setup(options: SuiteRouterOptions = {}, service: Partial<ProfilePicturesOptions> = {}, mount = '') {
+  /**
+   * A fresh app; `mount` mounts the router under a path, `wrapStorage` may wrap its disk storage (fault injection)
+   * while files stay under `mediaRoot`.
+   */
+  async function setup(
+    options: SuiteRouterOptions = {},
+    service: Partial<ProfilePicturesOptions> = {},
+    { mount = '', wrapStorage = (disk: StorageAdapter) => disk }: { mount?: string; wrapStorage?: (disk: StorageAdapter) => StorageAdapter } = {},
+  ) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pp-adapter-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const mediaRoot = path.join(dir, 'media');
     const users = service.users ?? memoryUserRepository();
-    const pictures = createProfilePictures({ storage: diskStorage({ root: mediaRoot }), users, ...service });
+    const storage = wrapStorage(diskStorage({ root: mediaRoot }));
+    const pictures = createProfilePictures({ storage, users, ...service });
     const app = await harness.start(pictures, options, mount || undefined);
     cleanups.push(() => app.close());
     const send = (target: string, init: RequestInit = {}) => request(app.port, target, init);
@@ -213,7 +224,7 @@ function adapterTests(harness: AdapterHarness): void {
 
   describe('mounted under a path', () => {
     it('serves the URLs the records produce, and redirects the avatar to them, with publicPath set to the mount', async () => {
-      const app = await setup({}, { publicPath: '/account/media/' }, '/account');
+      const app = await setup({}, { publicPath: '/account/media/' }, { mount: '/account' });
       const up = await app.upload('7', jpeg);
       expect(up.status, up.text).toBe(200);
       const urls: Record<string, string> = up.json.picture.urls;
@@ -408,6 +419,7 @@ function adapterTests(harness: AdapterHarness): void {
       const first = (await app.upload('1', jpeg)).json.picture;
       const second = (await app.upload('1', jpeg2)).json.picture;
       expect(second.contentHash).not.toBe(first.contentHash);
+      await app.pictures.flush(); // the old files are deleted after the answer
       expect(await app.files()).toEqual(keysOf(second).sort());
       expect((await app.send(first.urls.md)).status).toBe(404);
     });
@@ -644,6 +656,7 @@ function adapterTests(harness: AdapterHarness): void {
       const res = await app.send('/remove-profile-picture/', { method: 'POST', headers: { ...JSON_CLIENT, 'x-test-user': '1' } });
       expect([res.status, res.json]).toEqual([200, { removed: true }]);
       expect(await app.users.getPicture('1')).toBeNull();
+      await app.pictures.flush();
       expect(await app.files()).toEqual([]);
       expect((await app.send(picture.urls.md)).status).toBe(404);
       const again = await app.send('/remove-profile-picture/', { method: 'POST', headers: { ...JSON_CLIENT, 'x-test-user': '1' } });
@@ -661,6 +674,7 @@ function adapterTests(harness: AdapterHarness): void {
       });
       expect([res.status, res.headers.location]).toEqual([303, '/profile/?profile_picture=removed']);
       expect(events.map((e) => [e.action, e.picture, e.removed, e.error])).toEqual([['remove', null, true, undefined]]);
+      await app.pictures.flush();
       expect(await app.files()).toEqual([]);
     });
 
@@ -759,6 +773,74 @@ function adapterTests(harness: AdapterHarness): void {
         expect(res.text).not.toContain('TOP-SECRET');
       }
       expect(app.errors).toEqual([]);
+    });
+  });
+
+  describe('hanging backends', () => {
+    const STORAGE_MS = 1_500;
+    /** An app whose disk storage never answers the methods currently in `hanging`. */
+    function setupHanging(hanging: Set<'put' | 'get' | 'delete'>, service: Partial<ProfilePicturesOptions> = {}) {
+      const never = () => new Promise<never>(() => {});
+      const wrapStorage = (disk: StorageAdapter): StorageAdapter => ({
+        ...disk,
+        put: (key, body, meta) => (hanging.has('put') ? never() : disk.put(key, body, meta)),
+        get: (key) => (hanging.has('get') ? never() : disk.get(key)),
+        delete: (key) => (hanging.has('delete') ? never() : disk.delete(key)),
+      });
+      return setup({}, { timeouts: { storageMs: STORAGE_MS }, onOrphan: () => {}, ...service }, { wrapStorage });
+    }
+    async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
+      const started = performance.now();
+      const value = await run();
+      return [value, performance.now() - started];
+    }
+
+    it('a hanging delete: replaces answer at once and never use up the processing slots', async () => {
+      const orphans: OrphanEvent[] = [];
+      const onOrphan = (event: OrphanEvent) => void orphans.push(event);
+      const app = await setupHanging(new Set(['delete']), { concurrency: 2, maxQueue: 0, onOrphan });
+      const expected: string[] = [];
+      for (const user of ['a', 'b', 'c']) {
+        const first = (await app.upload(user, jpeg)).json.picture;
+        const res = await app.upload(user, jpeg2);
+        expect(res.status).toBe(200);
+        // Answered before any of the old files' deletes could time out: the answer did not wait for them.
+        expect(orphans.filter(({ key }) => keysOf(first).includes(key))).toEqual([]);
+        expect(await app.users.getPicture(user)).toEqual(withoutUrls(res.json.picture));
+        expected.push(...keysOf(first), ...keysOf(res.json.picture)); // the old files stay, for sweep()
+      }
+      // Three replaces whose deletes never settled, with two slots and no queue: another user is not turned away.
+      const other = await app.upload('d', jpeg);
+      expect(other.status).toBe(200);
+      expect(await app.files()).toEqual([...expected, ...keysOf(other.json.picture)].sort());
+    });
+
+    it('a hanging get: the media route answers 502 STORAGE_FAILED after timeouts.storageMs', async () => {
+      const hanging = new Set<'get'>();
+      const app = await setupHanging(hanging, { timeouts: { storageMs: 300 } });
+      const { picture } = (await app.upload('1', jpeg)).json;
+      hanging.add('get');
+      const [res, ms] = await timed(() => app.send(picture.urls.md));
+      expect([res.status, res.json.error.code]).toEqual([502, 'STORAGE_FAILED']);
+      expect(ms).toBeGreaterThanOrEqual(290);
+      expect(ms).toBeLessThan(300 + 1_000);
+      hanging.delete('get');
+      expect((await app.send(picture.urls.md)).status).toBe(200);
+    });
+
+    it('a hanging put: the upload answers 502 STORAGE_FAILED, and the same user can upload again', async () => {
+      const hanging = new Set<'put'>();
+      const app = await setupHanging(hanging, { timeouts: { storageMs: 300 } });
+      const before = (await app.upload('1', jpeg)).json.picture;
+      hanging.add('put');
+      const failed = await app.upload('1', jpeg2);
+      expect([failed.status, failed.json.error.code]).toEqual([502, 'STORAGE_FAILED']);
+      expect(await app.users.getPicture('1')).toEqual(withoutUrls(before));
+      expect(await app.files()).toEqual(keysOf(before).sort());
+      hanging.delete('put');
+      const next = await app.upload('1', jpeg2);
+      expect(next.status).toBe(200);
+      expect(await app.users.getPicture('1')).toEqual(withoutUrls(next.json.picture));
     });
   });
 

@@ -47,7 +47,10 @@ export interface IntakeServer {
   bodyEnded(id: string): Promise<void>;
   /** The AbortController whose signal the handler passed for request `id`. */
   controller(id: string): AbortController | undefined;
-  /** Every file under the storage root, temp files included, as sorted relative paths. */
+  /**
+   * Every file under the storage root, temp files included, as sorted relative paths, once the clean-up of earlier
+   * uploads (deleted after their answers) has finished.
+   */
   files(): Promise<string[]>;
   /** The record and files, to compare before and after a failing request. */
   snapshot(userId: string): Promise<{ record: PictureRecord | null; files: string[] }>;
@@ -116,6 +119,7 @@ export async function startIntakeServer({ wrapStorage, ...options }: Options = {
   const port = (server.address() as net.AddressInfo).port;
 
   const files = async () => {
+    await pictures.flush();
     const entries = await readdir(root, { recursive: true, withFileTypes: true });
     return entries
       .filter((entry) => entry.isFile())

@@ -50,6 +50,7 @@ describe.each(storages)('concurrent uploads on %s storage', (_name, makeStorage)
     const pictures = createProfilePictures({ storage, users, variants });
     const results = await Promise.all(images.map((image) => pictures.upload('42', image)));
     expect(new Set(results.map((record) => record.contentHash)).size).toBe(20);
+    await pictures.flush(); // replaced objects are deleted after the answers
     const record = await expectOnePictureNoOrphans(storage, users);
     expect(results.map((r) => r.version)).toContain(record.version);
   });
@@ -68,6 +69,7 @@ describe.each(storages)('concurrent uploads on %s storage', (_name, makeStorage)
     }
     const succeeded = outcomes.filter((outcome) => outcome.status === 'fulfilled');
     expect(succeeded.length).toBeGreaterThan(0);
+    await Promise.all([left.flush(), right.flush()]);
     const record = await expectOnePictureNoOrphans(storage, users);
     expect(succeeded.map((outcome) => outcome.value.version)).toContain(record.version);
   });
@@ -102,6 +104,7 @@ describe('compare-and-set retry across instances', () => {
     const right = createProfilePictures({ storage, users, variants });
     const [a, b] = await Promise.all([left.upload('42', images[0]!), right.upload('42', images[1]!)]);
     expect(lost).toBe(1);
+    await Promise.all([left.flush(), right.flush()]);
     const record = await expectOnePictureNoOrphans(storage, repo);
     // Whichever committed second is current; the first one's objects were cleaned up by the second.
     expect([a.version, b.version]).toContain(record.version);
@@ -118,6 +121,7 @@ describe('clean-up racing an upload of the same bytes (content-hashed keys)', ()
       await pictures.upload('42', images[0]!);
       // One replaces the picture (its clean-up deletes image 0's keys) while the other rewrites those very keys.
       await Promise.all([pictures.upload('42', images[1]!), pictures.upload('42', images[0]!)]);
+      await pictures.flush();
       await expectOnePictureNoOrphans(storage, users);
     }
   });
@@ -154,6 +158,7 @@ describe('clean-up racing an upload of the same bytes (content-hashed keys)', ()
     blockDeletes = false;
     expect(keysOf(record)).toEqual(keysOf(current));
     expect(rewrittenAfterDelete).toBe(true);
+    await pictures.flush();
     await expectOnePictureNoOrphans(base, users);
   });
 

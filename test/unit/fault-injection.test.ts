@@ -10,6 +10,7 @@ import {
   memoryStorage,
   memoryUserRepository,
   ProfilePictureError,
+  type OrphanEvent,
   type PictureRecord,
   type ProfilePictures,
   type StorageAdapter,
@@ -40,6 +41,7 @@ describe('fault injection', () => {
   let faults: Faults;
   let putCount: number;
   let casAttempts: number;
+  let orphans: OrphanEvent[];
   let pictures: ProfilePictures;
 
   beforeEach(() => {
@@ -48,6 +50,7 @@ describe('fault injection', () => {
     faults = { failPutNumber: 0, failDelete: false, failSetPicture: false, failGetPicture: false, alwaysLoseCas: false };
     putCount = 0;
     casAttempts = 0;
+    orphans = [];
     const storage: StorageAdapter = {
       ...base,
       async put(key, body, meta) {
@@ -73,8 +76,11 @@ describe('fault injection', () => {
         return repo.setPicture(userId, next, expected);
       },
     };
-    pictures = createProfilePictures({ storage, users });
+    pictures = createProfilePictures({ storage, users, onOrphan: (event) => void orphans.push(event) });
   });
+
+  // Clean-up runs after the answers; it must not reach into the next test's storage (`base` is reassigned).
+  afterEach(() => pictures.flush());
 
   /** Uploads the "old" picture that every failure must leave intact. */
   async function establish(image = oldImage): Promise<PictureRecord> {
@@ -166,6 +172,7 @@ describe('fault injection', () => {
       faults.failGetPicture = false;
       // Unknown state: nothing was deleted, so the live picture cannot have been hurt.
       await expectIntact(old);
+      expect(orphans.map(({ reason }) => reason)).toEqual(['record-unknown', 'record-unknown', 'record-unknown']);
       expect((await listKeys(base, '')).length).toBe(6);
       expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 6, deleted: 3, temporary: 0 });
       expect(await listKeys(base, '')).toEqual(keysOf(old));
@@ -178,7 +185,10 @@ describe('fault injection', () => {
       faults.failDelete = true;
       const next = await pictures.upload('42', newImage);
       expect(await repo.getPicture('42')).toEqual(next);
+      await pictures.flush(); // the failing deletes run after the answer
       expect(await listKeys(base, '')).toEqual([...keysOf(old), ...keysOf(next)].sort());
+      expect(orphans.map(({ key, reason }) => [key, reason]).sort()).toEqual(keysOf(old).map((key) => [key, 'delete-failed']));
+      expect((orphans[0]!.cause as Error).message).toBe('delete refused (injected)');
       await expectIntact(next);
 
       faults.failDelete = false;
@@ -192,6 +202,7 @@ describe('fault injection', () => {
       faults.failDelete = true;
       expect(await pictures.remove('42')).toBe(true);
       expect(await repo.getPicture('42')).toBeNull();
+      await pictures.flush();
       expect(await listKeys(base, '')).toEqual(keysOf(old));
       faults.failDelete = false;
       expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 3, temporary: 0 });
@@ -202,6 +213,7 @@ describe('fault injection', () => {
       const old = await establish();
       faults.failDelete = true;
       const next = await pictures.upload('42', newImage);
+      await pictures.flush();
       const error = await pictures.sweep({ olderThan: 0 }).catch((err: unknown) => err);
       expect(error).toMatchObject({ code: 'STORAGE_FAILED', details: { operation: 'delete' } });
       expect(await listKeys(base, '')).toEqual([...keysOf(old), ...keysOf(next)].sort());

@@ -26,11 +26,13 @@ describe('defaults', () => {
     expect(options.maxQueue).toBe(4 * options.concurrency);
     expect(options.bodyConcurrency).toBe(2 * options.concurrency);
     expect(options.messages).toEqual({});
+    expect(options.timeouts).toEqual({ storageMs: 10_000, repositoryMs: 5_000 });
+    expect(options.onOrphan).toBeUndefined(); // the service then warns on the console
   });
 
   it('DEFAULTS is frozen all the way down', () => {
     expect(Object.isFrozen(DEFAULTS)).toBe(true);
-    for (const value of [DEFAULTS.limits, DEFAULTS.accept, DEFAULTS.variants, DEFAULTS.output]) {
+    for (const value of [DEFAULTS.limits, DEFAULTS.accept, DEFAULTS.variants, DEFAULTS.output, DEFAULTS.timeouts]) {
       expect(Object.isFrozen(value)).toBe(true);
     }
   });
@@ -38,9 +40,11 @@ describe('defaults', () => {
 
 describe('resolution', () => {
   it('merges partial nested options with the defaults', () => {
-    const options = resolveOptions({ ...base(), limits: { fileSize: 1000 }, output: { format: 'png' } });
+    const options = resolveOptions({ ...base(), limits: { fileSize: 1000 }, output: { format: 'png' }, timeouts: { storageMs: 30_000 } });
     expect(options.limits).toMatchObject({ fileSize: 1000, inputPixels: 64_000_000, minSide: 16 });
     expect(options.output).toEqual({ format: 'png', quality: 82 });
+    expect(options.timeouts).toEqual({ storageMs: 30_000, repositoryMs: 5_000 });
+    expect(Object.isFrozen(options.timeouts)).toBe(true);
   });
 
   it('derives bodyConcurrency and maxQueue from an explicit concurrency unless they are given', () => {
@@ -124,6 +128,15 @@ describe('exact messages', () => {
     [{ bodyConcurrency: '8' }, TypeError, 'Expected a positive integer for `bodyConcurrency` but received "8" (string)'],
     [{ maxQueue: -1 }, RangeError, 'Expected a non-negative integer for `maxQueue` but received -1 (number)'],
     [{ maxQueue: '10' }, TypeError, 'Expected a non-negative integer for `maxQueue` but received "10" (string)'],
+    [{ timeouts: { storageMs: 0 } }, RangeError, 'Expected a positive integer for `timeouts.storageMs` but received 0 (number)'],
+    [{ timeouts: { storageMs: 2.5 } }, RangeError, 'Expected a positive integer for `timeouts.storageMs` but received 2.5 (number)'],
+    [{ timeouts: { storageMs: '10s' } }, TypeError, 'Expected a positive integer for `timeouts.storageMs` but received "10s" (string)'],
+    [{ timeouts: { storageMs: 2 ** 31 } }, RangeError, 'Expected a positive integer of at most 2147483647 for `timeouts.storageMs` but received 2147483648 (number)'],
+    [{ timeouts: { repositoryMs: -5 } }, RangeError, 'Expected a positive integer for `timeouts.repositoryMs` but received -5 (number)'],
+    [{ timeouts: { repositoryMs: Infinity } }, RangeError, 'Expected a positive integer for `timeouts.repositoryMs` but received Infinity (number)'],
+    [{ timeouts: 5000 }, TypeError, 'Expected an object for `timeouts` but received 5000 (number)'],
+    [{ onOrphan: 'log' }, TypeError, 'Expected a function for `onOrphan` but received "log" (string)'],
+    [{ onOrphan: null }, TypeError, 'Expected a function for `onOrphan` but received null'],
     [{ fieldName: '' }, TypeError, 'Expected a non-empty string for `fieldName` but received "" (string)'],
     [{ messages: { FILE_TO_LARGE: 'x' } }, TypeError, 'Expected keys that are error codes for `messages` but received "FILE_TO_LARGE" (string)'],
     [{ messages: { NO_FILE: 42 } }, TypeError, 'Expected a string or a function of the error details for `messages.NO_FILE` but received 42 (number)'],
@@ -136,6 +149,8 @@ describe('exact messages', () => {
     [{ maxFileSize: 1024 }, TypeError, 'Unknown option `maxFileSize`; did you mean `limits.fileSize`?'],
     [{ outputFormat: 'png' }, TypeError, 'Unknown option `outputFormat`; did you mean `output.format`?'],
     [{ concurency: 2 }, TypeError, 'Unknown option `concurency`; did you mean `concurrency`?'],
+    [{ timeouts: { storage: 1000 } }, TypeError, 'Unknown option `timeouts.storage`; did you mean `timeouts.storageMs`?'],
+    [{ storageTimeout: 1000 }, TypeError, 'Unknown option `storageTimeout`; did you mean `timeouts.storageMs`?'],
     [{ limits: { concurrency: 2 } }, TypeError, 'Unknown option `limits.concurrency`; did you mean `concurrency`?'],
     [{ output: { fileSize: 1 } }, TypeError, 'Unknown option `output.fileSize`; did you mean `limits.fileSize`?'],
     [

@@ -141,6 +141,7 @@ describe.each(backends)('serve on %s storage', (name, makeStorage) => {
 
   it('answers 404 for a removed picture', async () => {
     await pictures.remove('42');
+    await pictures.flush(); // the objects are deleted after remove() resolves
     expect((await pictures.serve(md)).status).toBe(404);
   });
 

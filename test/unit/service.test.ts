@@ -95,6 +95,7 @@ describe('createProfilePictures service', () => {
       await logged.upload('42', red);
       events.length = 0;
       await logged.upload('42', blue);
+      await logged.flush(); // the old objects are deleted after the answer
       expect(events.slice(0, 3).sort()).toEqual(['put lg.webp', 'put md.webp', 'put sm.webp']);
       expect(events[3]).toBe('setPicture');
       expect(events.slice(4).sort()).toEqual(['delete lg.webp', 'delete md.webp', 'delete sm.webp']);
@@ -108,6 +109,7 @@ describe('createProfilePictures service', () => {
       expect(second.createdAt).toBe(first.createdAt);
       expect(Date.parse(second.updatedAt)).toBeGreaterThanOrEqual(Date.parse(first.updatedAt));
       for (const key of keysOf(second)) expect(keysOf(first)).not.toContain(key);
+      await pictures.flush();
       expect(await listKeys(storage, '')).toEqual(keysOf(second));
       for (const key of keysOf(first)) expect(await storage.get(key)).toBeNull();
     });
@@ -126,6 +128,7 @@ describe('createProfilePictures service', () => {
       await pictures.upload('42', blue);
       const back = await pictures.upload('42', red);
       expect(keysOf(back)).toEqual(keysOf(a));
+      await pictures.flush();
       expect(await listKeys(storage, '')).toEqual(keysOf(a));
     });
 
@@ -140,6 +143,7 @@ describe('createProfilePictures service', () => {
       expect(keysOf(slug)[0]).toMatch(/^profile_pictures\/alice\//);
       await pictures.upload('alice', green);
       expect(await pictures.get('Alice@example.com/../x')).toEqual(email);
+      await pictures.flush();
       expect(await listKeys(storage, '')).toHaveLength(6);
     });
 
@@ -182,6 +186,7 @@ describe('createProfilePictures service', () => {
       });
       const record = await service.upload('42', red);
       expect(await service.remove('42')).toBe(true);
+      await service.flush();
       expect(seenAtDelete).toEqual([null, null, null]);
       expect(await service.get('42')).toBeNull();
       for (const key of keysOf(record)) expect(await base.get(key)).toBeNull();
@@ -201,6 +206,7 @@ describe('createProfilePictures service', () => {
       expect(await pictures.remove('42')).toBe(true);
       expect(await pictures.remove('42')).toBe(false);
       expect(await pictures.get('42')).toBeNull();
+      await pictures.flush();
       expect(await listKeys(storage, 'profile_pictures/42/')).toEqual([]);
       expect(await listKeys(storage, '')).toEqual(keysOf(other));
     });

@@ -146,6 +146,7 @@ describe('sweep on disk with foreign files', () => {
     const old = await pictures.upload('u1', first!);
     const orphanKeys = keysOf(old);
     const current = await pictures.upload('u1', second!);
+    await pictures.flush();
     // Make the first picture's objects orphans again (the upload deleted them), plus a stray Finder file.
     for (const key of orphanKeys) await storage.put(key, Buffer.from('orphan'), webp);
     const stray = path.join(root, 'profile_pictures', 'u1', '.DS_Store');
