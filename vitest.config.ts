@@ -1,12 +1,25 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Test files that need PostgreSQL: the `postgres` project, whose global setup starts one server per run. */
+const POSTGRES_TESTS = 'test/**/*postgres*.test.ts';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Image work is CPU-bound and the CI machine has 2 cores: more workers only add contention.
     maxWorkers: 2,
     reporters: ['default', './test/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'core', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, POSTGRES_TESTS] },
+      },
+      {
+        extends: true,
+        // vitest runs a project's global setup only when the run includes one of its files.
+        test: { name: 'postgres', include: [POSTGRES_TESTS], globalSetup: ['test/helpers/postgres-global-setup.ts'] },
+      },
+    ],
   },
 });
