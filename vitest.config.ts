@@ -1,7 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /** Test files that need PostgreSQL: the `postgres` project, whose global setup starts one server per run. */
 const POSTGRES_TESTS = 'test/**/*postgres*.test.ts';
+const source = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
 export default defineConfig({
   test: {
@@ -17,6 +19,13 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The README recipes import the package by name: run them on the sources, as tsconfig's `paths` type-check them.
+        resolve: {
+          alias: [
+            { find: /^profile-picture$/, replacement: source('src/index.ts') },
+            { find: /^profile-picture\/postgres$/, replacement: source('src/users/postgres.ts') },
+          ],
+        },
         // vitest runs a project's global setup only when the run includes one of its files.
         test: { name: 'postgres', include: [POSTGRES_TESTS], globalSetup: ['test/helpers/postgres-global-setup.ts'] },
       },
