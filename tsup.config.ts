@@ -7,6 +7,8 @@ export default defineConfig({
     koa: 'adapters/koa/index.ts',
     // S3 storage: its own entry, so only apps that import it load @aws-sdk/* (optional peers, kept external).
     s3: 'src/storage/s3.ts',
+    // A UserRepository on the app's node-postgres pool; it never imports `pg` (an optional peer) itself.
+    postgres: 'src/users/postgres.ts',
     // The browser widget. Built with the rest (one config, so no parallel builds racing on `clean`); it imports
     // nothing at runtime, so dist/client.js is a self-contained ES module a page can load directly.
     client: 'src/client/index.ts',

@@ -1,8 +1,12 @@
-import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Test files that need PostgreSQL: the `postgres` project, whose global setup starts one server per run. */
+const POSTGRES_TESTS = 'test/**/*postgres*.test.ts';
+const source = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Image work is CPU-bound and the CI machine has 2 cores: more workers only add contention.
@@ -10,5 +14,23 @@ export default defineConfig({
     // @aws-sdk/* warn on every client construction that Node 20 support ends in 2027 (FACTS.md): not news in tests.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     reporters: ['default', './test/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'core', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, POSTGRES_TESTS] },
+      },
+      {
+        extends: true,
+        // The README recipes import the package by name: run them on the sources, as tsconfig's `paths` type-check them.
+        resolve: {
+          alias: [
+            { find: /^profile-picture$/, replacement: source('src/index.ts') },
+            { find: /^profile-picture\/postgres$/, replacement: source('src/users/postgres.ts') },
+          ],
+        },
+        // vitest runs a project's global setup only when the run includes one of its files.
+        test: { name: 'postgres', include: [POSTGRES_TESTS], globalSetup: ['test/helpers/postgres-global-setup.ts'] },
+      },
+    ],
   },
 });

@@ -41,6 +41,9 @@ export interface UserRepository {
   /**
    * Sets (or, with `next === null`, clears) the user's record if and only if its current version equals
    * `expected` (`null` = "has no picture"). Resolves `false`, changing nothing, when another write won.
+   * When the write cannot happen for any other reason (e.g. the user's row does not exist), throw instead: the
+   * service retries a `false` against fresh state and ends with `CONFLICT`, but reports a throw at once as
+   * `STORAGE_FAILED` with the error as `cause`.
    */
   setPicture(userId: string, next: PictureRecord | null, expected: string | null): Promise<boolean>;
   /** Optional: every stored record. Lets `sweep()` know which objects are referenced. */

@@ -92,18 +92,4 @@ describe('sqliteUserRepository specifics', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
-
-  it('lists more records than one page without holding a statement open', async () => {
-    const ids = Array.from({ length: 1203 }, (_, i) => `user-${String(i).padStart(4, '0')}`);
-    const db = await databaseWithUsers(ids);
-    const repo = sqliteUserRepository(db);
-    for (const id of ids) await repo.setPicture(id, sampleRecord(id), null);
-    const seen: string[] = [];
-    for await (const { userId, record } of repo.listPictures!()) {
-      // A write between two yields must not hit "This database connection is busy".
-      await repo.setPicture(userId, sampleRecord(`${userId}-2`), record.version);
-      seen.push(userId);
-    }
-    expect(seen).toEqual(ids);
-  });
 });

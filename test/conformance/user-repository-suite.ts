@@ -20,10 +20,32 @@ export interface UserRepositorySuiteOptions {
    */
   create: () => UserRepository | Promise<UserRepository>;
   probe?: UserRepositoryProbe;
+  /**
+   * Records per page of the repository's `listPictures()`, if it pages: the listing test stores two pages and a
+   * few more records (at most {@link LISTING_USER_IDS}). A repository under test may be created with a small page.
+   * @default 500
+   */
+  listPageSize?: number;
 }
 
+/**
+ * Users the listing test may store a record for: more than two pages of 500 (the SQL repositories' default page
+ * size), so a repository that pages `listPictures()` must carry its cursor across pages.
+ */
+export const LISTING_USER_IDS: readonly string[] = Array.from(
+  { length: 1003 },
+  (_, i) => `many-${String(i).padStart(4, '0')}`,
+);
+
 /** Every user id the suite reads or writes. Ids are opaque strings to a repository: not only slugs. */
-export const SUITE_USER_IDS = ['42', 'alice', 'bob', 'ünïcødé user@example.com', 'u-race'] as const;
+export const SUITE_USER_IDS: readonly string[] = [
+  '42',
+  'alice',
+  'bob',
+  'ünïcødé user@example.com',
+  'u-race',
+  ...LISTING_USER_IDS,
+];
 
 /** A complete, realistic record; `seed` makes each one different. */
 export function sampleRecord(seed: string, overrides: Partial<PictureRecord> = {}): PictureRecord {
@@ -52,7 +74,9 @@ export function sampleRecord(seed: string, overrides: Partial<PictureRecord> = {
  * ```
  */
 export function describeUserRepository(name: string, options: UserRepositorySuiteOptions): void {
-  const { probe } = options;
+  const { probe, listPageSize = 500 } = options;
+  const manyIds = LISTING_USER_IDS.slice(0, 2 * listPageSize + 3);
+  if (manyIds.length < 2 * listPageSize + 3) throw new RangeError(`listPageSize ${listPageSize} is above the maximum`);
 
   describe(`UserRepository conformance: ${name}`, () => {
     let users: UserRepository;
@@ -157,6 +181,12 @@ export function describeUserRepository(name: string, options: UserRepositorySuit
         expect(await users.setPicture('42', sampleRecord('two'), null)).toBe(true);
       });
 
+      it('resolves true for expected = null when there is no record (nothing to clear)', async () => {
+        expect(await users.setPicture('42', null, null)).toBe(true);
+        expect(await users.getPicture('42')).toBeNull();
+        if (probe) expect(await probe.rawHasPicture('42')).toBe(false);
+      });
+
       it('keeps the record when expected is stale', async () => {
         await users.setPicture('42', sampleRecord('one'), null);
         expect(await users.setPicture('42', null, 'v-old')).toBe(false);
@@ -180,6 +210,23 @@ export function describeUserRepository(name: string, options: UserRepositorySuit
           { userId: 'alice', record: sampleRecord('ra') },
         ]);
       });
+
+      it('yields each of more records than two pages exactly once, with writes between yields', async (ctx) => {
+        if (!users.listPictures) return ctx.skip();
+        for (let i = 0; i < manyIds.length; i += 50) {
+          const ids = manyIds.slice(i, i + 50);
+          await Promise.all(ids.map((id) => users.setPicture(id, sampleRecord(id), null)));
+        }
+        const seen: string[] = [];
+        for await (const { userId, record } of users.listPictures()) {
+          expect(record).toEqual(sampleRecord(userId));
+          // A write while the iteration is suspended must neither fail (an open statement, a held connection) nor
+          // make the listing skip or repeat a user.
+          expect(await users.setPicture(userId, sampleRecord(`${userId}-2`), record.version)).toBe(true);
+          seen.push(userId);
+        }
+        expect(seen.sort()).toEqual([...manyIds].sort());
+      }, 60_000);
 
       it('yields nothing when empty', async (ctx) => {
         if (!users.listPictures) return ctx.skip();

@@ -165,6 +165,7 @@ describe('package (built dist/)', () => {
       if (specifiers.includes(adapter)) expect(esm[adapter]).toContain('profilePictureRouter');
     }
     expect(esm['profile-picture/s3']).toEqual(['s3Storage']);
+    expect(esm['profile-picture/postgres']).toEqual(['POSTGRES_DEFAULTS', 'postgresSchemaSql', 'postgresUserRepository']);
   });
 
   it('never loads the AWS SDK unless profile-picture/s3 is imported', async () => {
@@ -197,6 +198,34 @@ describe('package (built dist/)', () => {
     expect(result.loaded).toEqual(others);
     expect(result.s3Import).toMatch(/blocked @aws-sdk\/client-s3/);
     expect(result.s3Require).toMatch(/blocked @aws-sdk\/client-s3/);
+  });
+
+  it('never loads pg, an optional peer: not from the core, the adapters or even profile-picture/postgres', async () => {
+    // ESM: a resolve hook that refuses `pg`, so any import of it fails the entry that made it.
+    const refusePg = `export async function resolve(specifier, context, next) {
+      if (specifier === 'pg' || specifier.startsWith('pg/')) throw new Error('pg imported by ' + context.parentURL);
+      return next(specifier, context);
+    }`;
+    const esm = await node<{ entries: Record<string, string>; control: string }>(
+      `import { register } from 'node:module';
+       register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(refusePg)}));
+       const entries = {};
+       for (const id of ${JSON.stringify(specifiers)}) entries[id] = await import(id).then(() => 'loaded', (e) => e.message);
+       const control = await import('pg').then(() => 'loaded', (e) => e.message);
+       console.log(JSON.stringify({ entries, control }));`,
+      'module',
+    );
+    expect(esm.control).toMatch(/^pg imported by /);
+    expect(esm.entries).toEqual(Object.fromEntries(specifiers.map((id) => [id, 'loaded'])));
+    // CommonJS: no file of the pg package in the module cache after requiring every entry.
+    const cjs = await node<string[]>(
+      `const path = require('node:path');
+       const pgDir = path.dirname(require.resolve('pg/package.json')) + path.sep;
+       for (const id of ${JSON.stringify(specifiers)}) require(id);
+       console.log(JSON.stringify(Object.keys(require.cache).filter((file) => file.startsWith(pgDir))));`,
+      'commonjs',
+    );
+    expect(cjs).toEqual([]);
   });
 
   it('uploads, serves and rejects through the ESM build in a pure ESM process', async () => {
