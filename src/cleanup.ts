@@ -8,14 +8,11 @@
  * that failed, timed out or never ran, objects of an upload whose outcome is unknown) is an unreferenced object that
  * `sweep()` removes, and is reported once to `onOrphan` (by default one `console.warn` line).
  *
- * Keys are registered with the key guard the moment they are scheduled, not when a worker reaches them. Otherwise an
- * identical upload in this process could write a queued key, commit and release it before the worker started, and
- * the worker would then delete an object the new record references. Registered, the upload waits for the delete
- * and writes the key again (`KeyGuard.settle`).
+ * Deleting late is always safe: every upload writes keys of its own (see keys.ts), so a key scheduled here is
+ * referenced by no record and will never be written again, however long the delete waits or takes.
  */
 import { isBackendTimeout, type BackendCall } from './backend-call.js';
 import { isProfilePictureError } from './errors.js';
-import type { KeyGuard, StartedDelete } from './key-guard.js';
 import type { StorageAdapter } from './storage/types.js';
 
 /** Background deletes running at once. Small: clean-up competes with uploads for the storage. */
@@ -53,7 +50,6 @@ export interface OrphanEvent {
 /** What {@link createCleanup} needs from the service. */
 export interface CleanupDependencies {
   storage: StorageAdapter;
-  guard: KeyGuard;
   backend: BackendCall;
   /** The app's hook; undefined for the default warning. */
   onOrphan: ((event: OrphanEvent) => void) | undefined;
@@ -61,9 +57,9 @@ export interface CleanupDependencies {
 
 /** The service's clean-up. See the module comment. */
 export interface Cleanup {
-  /** Deletes `keys` in the background (unless held by an upload in this process); never throws. */
+  /** Deletes `keys` in the background; never throws. */
   schedule(keys: readonly string[]): void;
-  /** Deletes `keys` now (unless held), each under the storage timeout, reporting failures; never rejects. */
+  /** Deletes `keys` now, each under the storage timeout, reporting failures; never rejects. */
   deleteNow(keys: readonly string[]): Promise<void>;
   /** Reports `keys` as left in storage. */
   report(keys: readonly string[], reason: OrphanReason, cause?: unknown): void;
@@ -76,13 +72,13 @@ export interface Cleanup {
  *
  * @example
  * ```ts
- * const cleanup = createCleanup({ storage, guard, backend, onOrphan: undefined });
+ * const cleanup = createCleanup({ storage, backend, onOrphan: undefined });
  * cleanup.schedule(keysOf(previous)); // after the commit; the request answers at once
  * await cleanup.flush();             // in tests and at shutdown
  * ```
  * @throws nothing; failures are reported, never thrown.
  */
-export function createCleanup({ storage, guard, backend, onOrphan }: CleanupDependencies): Cleanup {
+export function createCleanup({ storage, backend, onOrphan }: CleanupDependencies): Cleanup {
   const waiting: Array<() => Promise<void>> = [];
   let running = 0;
   const unfinished = new Set<Promise<void>>();
@@ -99,10 +95,10 @@ export function createCleanup({ storage, guard, backend, onOrphan }: CleanupDepe
     }
   }
 
-  /** Waits for a started delete, at most the storage timeout; reports the key when it failed or timed out. */
-  async function settleDelete({ key, done }: StartedDelete): Promise<void> {
+  /** Deletes `key` under the storage timeout; reports it when the delete failed or timed out. Never rejects. */
+  async function deleteOne(key: string): Promise<void> {
     try {
-      await backend('delete', () => done);
+      await backend('delete', () => storage.delete(key));
     } catch (error) {
       report([key], isBackendTimeout(error) ? 'timeout' : 'delete-failed', causeOf(error));
     }
@@ -118,36 +114,24 @@ export function createCleanup({ storage, guard, backend, onOrphan }: CleanupDepe
     }
   }
 
-  /**
-   * Queues one delete. The returned promise is what the key guard tracks: it settles when the storage's delete does
-   * (never rejecting; failures are reported), however long after the worker stopped waiting for it.
-   */
-  function enqueue(key: string): Promise<void> {
+  /** Queues one delete, or reports the key when the backlog is full. */
+  function enqueue(key: string): void {
     if (waiting.length >= CLEANUP_BACKLOG) {
       report([key], 'backlog-full');
-      return Promise.resolve();
+      return;
     }
-    return new Promise<void>((deleted) => {
-      const finished = new Promise<void>((resolve) => {
-        waiting.push(async () => {
-          const done = (async () => storage.delete(key))();
-          done.then(() => deleted(), () => deleted());
-          await settleDelete({ key, done });
-          resolve();
-        });
-      });
-      unfinished.add(finished);
-      void finished.then(() => unfinished.delete(finished));
-      pump();
-    });
+    const finished = new Promise<void>((resolve) => waiting.push(() => deleteOne(key).finally(resolve)));
+    unfinished.add(finished);
+    void finished.then(() => unfinished.delete(finished));
+    pump();
   }
 
   return {
     schedule(keys) {
-      guard.deleteUnheld(keys, enqueue); // registered now; the guard, not this caller, waits for the deletes
+      for (const key of new Set(keys)) enqueue(key);
     },
     async deleteNow(keys) {
-      await Promise.all(guard.deleteUnheld(keys, (key) => storage.delete(key)).map(settleDelete));
+      await Promise.all([...new Set(keys)].map(deleteOne));
     },
     report,
     async flush() {

@@ -1,12 +1,15 @@
 /**
  * The path policy: the only code that builds storage keys.
  *
- * A key is `<prefix>/<user-key>/<hash>-<variant>.<ext>`. Nothing the client sends (file name, username, declared
- * type) takes part; the user id appears only when it is already a safe slug, otherwise as its hash. The hash is over
- * that variant's rendered bytes (so each variant can be stored the moment it is encoded): a new picture always gets
- * new, forever-cacheable URLs and re-uploading identical bytes gives identical keys.
+ * A key is `<prefix>/<user-key>/<upload-id>-<variant>.<ext>`. Nothing the client sends (file name, username,
+ * declared type) takes part; the user id appears only when it is already a safe slug, otherwise as its hash. The
+ * upload id is 96 random bits drawn once per upload, so no object is ever referenced by two uploads (DESIGN
+ * invariant 5): uploading the same bytes twice — a double-click, a retry sent to another instance, going back to an
+ * earlier picture — writes new objects, and one upload's clean-up (a replace, a rollback, a remove) can only ever
+ * delete objects that no other upload, in this process or any other, will commit. Keys are written once and never
+ * change, so their URLs can be cached forever.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const SAFE_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const SAFE_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -30,9 +33,14 @@ export function userPrefix(prefix: string, userId: string): string {
   return `${prefix}/${userKey(userId)}/`;
 }
 
-/** The storage key of one variant; `bytesHash` is the SHA-256 (hex) of its bytes. */
-export function variantKey(prefix: string, userId: string, bytesHash: string, variant: string, ext: string): string {
-  return `${userPrefix(prefix, userId)}${bytesHash.slice(0, 24)}-${variant}.${ext}`;
+/** A fresh upload id: 24 lower-case hex digits (96 random bits), shared by the keys of one upload's variants. */
+export function newUploadId(): string {
+  return randomBytes(12).toString('hex');
+}
+
+/** The storage key of one variant of the upload `uploadId` (from {@link newUploadId}). */
+export function variantKey(prefix: string, userId: string, uploadId: string, variant: string, ext: string): string {
+  return `${userPrefix(prefix, userId)}${uploadId}-${variant}.${ext}`;
 }
 
 /**

@@ -6,18 +6,22 @@
  * right after the commit; the old objects are deleted in the background (`cleanup.ts`), so a slow or hanging storage
  * costs at most orphans, never a wedged request. A failure before the commit removes what this upload wrote; a
  * failure after it leaves at most an unreferenced object for `sweep()`. Every backend call has a timeout
- * (`backend-call.ts`); a commit that timed out may still land, so it deletes nothing. Keys referenced by the current
- * record are never deleted on a failure path (identical re-uploads share keys).
+ * (`backend-call.ts`); a commit that timed out may still land, so it deletes nothing.
+ *
+ * None of this relies on the in-process lock (DESIGN invariant 7): every upload writes objects of its own (the key
+ * carries a random upload id, see keys.ts), so a clean-up — after a replace, a rollback or a remove, in this process
+ * or another — only ever deletes objects no other upload will commit. The per-user lock only spares concurrent
+ * uploads of one user some compare-and-set retries.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackendCall, isBackendTimeout } from './backend-call.js';
 import { createCleanup } from './cleanup.js';
-import { createErrorFactory } from './errors.js';
+import { createErrorFactory, isProfilePictureError } from './errors.js';
 import { inspectImage } from './inspect.js';
-import { createKeyGuard } from './key-guard.js';
+import { createInFlightKeys } from './in-flight.js';
 import { createRequestUploader, type UploadRequest, type UploadRequestOptions } from './intake/upload-request.js';
-import { isSafeKey, variantKey } from './keys.js';
+import { isSafeKey, newUploadId, variantKey } from './keys.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
@@ -125,6 +129,8 @@ const COMMIT_ATTEMPTS = 5;
 /** Upper bound of the random pause before compare-and-set attempt n (×2ⁿ), so competing writers fall out of step. */
 const RETRY_JITTER_MS = 8;
 const DEFAULT_SWEEP_AGE = 60 * 60 * 1000;
+/** Single-key deletes `sweep()` runs at once when the storage has no `deleteMany()`. */
+const SWEEP_CONCURRENCY = 8;
 
 /**
  * Creates the profile-picture service.
@@ -143,9 +149,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const { storage, users, limits } = resolved;
   const fail = createErrorFactory(resolved.messages);
   const lock = createKeyedMutex();
-  const guard = createKeyGuard();
+  const inFlight = createInFlightKeys();
   const backend = createBackendCall(fail, resolved.timeouts);
-  const cleanup = createCleanup({ storage, guard, backend, onOrphan: resolved.onOrphan });
+  const cleanup = createCleanup({ storage, backend, onOrphan: resolved.onOrphan });
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -168,97 +174,63 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       );
       if (signal?.aborted) throw fail('ABORTED');
       const variants = await writes.finish();
-      return await lock(userId, () => commit(userId, rendered, variants, writes.release));
+      return await lock(userId, () => commit(userId, rendered, variants));
     } catch (err) {
-      await writes.abandon(err);
+      await rollback(userId, await writes.settle(), err);
       throw err;
+    } finally {
+      writes.forget();
     }
   }
 
   /**
-   * The objects of one upload. `write()` puts a variant at once (its key is its own content hash, so it does not
-   * wait for the other variants); `finish()` waits for every put and returns the record's variants; `abandon()`
-   * removes whatever was written, except keys the user's current record references; after a repository timeout it
-   * removes nothing (a timed-out commit may still land; a timed-out read would likely time out again).
+   * The objects of one upload, under keys of its own (a fresh upload id). `write()` puts a variant at once, so the
+   * thumbnails are stored while the largest still encodes; `finish()` waits for every put and returns the record's
+   * variants; `settle()` waits for every put and names every key written or attempted (a failed put may still have
+   * left an object, e.g. a response lost after the write) and those whose put timed out (it may land even later).
    */
   function startWrites(userId: string) {
+    const uploadId = newUploadId();
     const { extension, contentType } = encodingOf(resolved.output.format);
     const meta = { contentType, cacheControl: IMMUTABLE_CACHE };
-    const put = (key: string, data: Uint8Array) => backend('put', () => storage.put(key, data, meta));
-    const written = new Map<string, { key: string; data: Buffer; width: number; height: number }>();
+    const written = new Map<string, { key: string; bytes: number; width: number; height: number }>();
     const puts: Promise<void>[] = [];
-    const succeeded: string[] = [];
-    /** Keys whose put timed out: it may still land after this upload has failed. */
+    const attempted: string[] = [];
     const unsettled: string[] = [];
-    const releases: Array<() => void> = [];
-    const release = () => releases.forEach((releaseKey) => releaseKey());
-    /** Starts a put and records its outcome; the result is settled by finish() or abandon(). */
-    const track = (key: string, data: Uint8Array) => {
-      const done = put(key, data).then(
-        () => void succeeded.push(key),
-        (error: unknown) => {
-          if (isBackendTimeout(error)) unsettled.push(key);
-          throw error;
-        },
-      );
-      done.catch(() => {}); // not an unhandled rejection meanwhile
-      puts.push(done);
-      return done;
-    };
+    const forgets: Array<() => void> = [];
 
     return {
       write(name: string, variant: RenderedVariant) {
-        const key = variantKey(resolved.prefix, userId, variant.hash, name, extension);
-        releases.push(guard.hold([key]));
-        written.set(name, { key, data: variant.data, width: variant.width, height: variant.height });
-        track(key, variant.data);
+        const key = variantKey(resolved.prefix, userId, uploadId, name, extension);
+        forgets.push(inFlight.add([key]));
+        written.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
+        attempted.push(key);
+        const done = backend('put', () => storage.put(key, variant.data, meta)).catch((error: unknown) => {
+          if (isBackendTimeout(error)) unsettled.push(key);
+          throw error;
+        });
+        done.catch(() => {}); // settled by finish() or settle(); not an unhandled rejection meanwhile
+        puts.push(done);
       },
       async finish(): Promise<PictureRecord['variants']> {
-        const results = await Promise.allSettled(puts);
-        const failed = results.find((result) => result.status === 'rejected');
+        const failed = (await Promise.allSettled(puts)).find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
-        // A clean-up running in this process may have deleted an identical key just after we wrote it: write it again.
-        // Bounded: a delete that hangs must not hold this upload, and committing before it lands could leave the
-        // record pointing at a missing object, so such an upload fails instead.
-        const keys = [...written.values()].map((entry) => entry.key);
-        const lost = new Set(await backend('delete', () => guard.settle(keys)));
-        const reputs = [...written.values()].filter((entry) => lost.has(entry.key)).map((entry) => track(entry.key, entry.data));
-        const refailed = (await Promise.allSettled(reputs)).find((result) => result.status === 'rejected');
-        if (refailed) throw refailed.reason;
-        return Object.fromEntries(
-          Object.keys(resolved.variants).map((name) => {
-            const { key, width, height, data } = written.get(name)!;
-            return [name, { key, width, height, bytes: data.byteLength }];
-          }),
-        );
+        return Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, written.get(name)!]));
       },
-      release,
-      async abandon(error: unknown) {
-        release();
+      async settle(): Promise<{ attempted: string[]; unsettled: string[] }> {
         await Promise.allSettled(puts);
-        // A compare-and-set that timed out may still commit: deleting now could leave the record pointing at
-        // missing objects. Leave them (swapRecord reported them); sweep() removes them if they stay unreferenced.
-        if (isBackendTimeout(error, 'setPicture')) return;
-        // The repository just failed to answer in time: asking it again would hold the lock and the processing slot
-        // for another timeout. Leave the objects to sweep() rather than guess what the record references.
-        if (isBackendTimeout(error, 'getPicture')) return cleanup.report([...succeeded, ...unsettled], 'record-unknown', error);
-        // Under the user's lock: between reading the record and deleting, another upload of the same bytes could
-        // otherwise commit (and drop its holds), and we would delete objects its record references.
-        await lock(userId, () => rollback(userId, succeeded, unsettled));
+        return { attempted, unsettled };
       },
+      /** Stops protecting this upload's keys from an in-process sweep: committed, or rolled back. */
+      forget: () => forgets.forEach((forget) => forget()),
     };
   }
 
   /**
-   * Compare-and-sets the new record, retrying against fresh state when another writer won, then deletes the objects
-   * of the record it replaced. `release` drops this upload's hold on its keys once the record references them.
+   * Compare-and-sets the new record, retrying against fresh state when another writer won, then schedules the
+   * deletion of the objects of the record it replaced.
    */
-  async function commit(
-    userId: string,
-    rendered: RenderedPicture,
-    variants: PictureRecord['variants'],
-    release: () => void,
-  ): Promise<PictureRecord> {
+  async function commit(userId: string, rendered: RenderedPicture, variants: PictureRecord['variants']): Promise<PictureRecord> {
     // This `decide` always writes, so the swap resolves (or throws CONFLICT).
     const { previous, next } = (await swapRecord(userId, (current) => {
       const now = new Date().toISOString();
@@ -271,9 +243,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         updatedAt: now,
       };
     }))!;
-    release();
-    // In the background: the answer does not wait for the old objects to go (see cleanup.ts).
-    if (previous) cleanup.schedule(keysOf(previous).filter((key) => !keysOf(next).includes(key)));
+    // In the background: the answer does not wait for the old objects to go (see cleanup.ts). No other upload has
+    // these keys, so deleting them late can never remove an object a newer record references.
+    if (previous) cleanup.schedule(keysOf(previous));
     return next;
   }
 
@@ -305,22 +277,26 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   }
 
   /**
-   * Deletes objects this upload wrote (`written`), except any the user's current record references, and reports
-   * those whose put timed out (`unsettled`: they may still land). Waits for its deletes, each under the storage
-   * timeout, so a failed upload has changed nothing by the time it rejects.
+   * Undoes a failed upload: deletes every object it wrote or tried to write — nobody else references them — unless
+   * its commit may have landed. Waits for those deletes, each under the storage timeout, so a failed upload has
+   * changed nothing by the time it rejects; reports objects it cannot vouch for (a put or a commit that timed out:
+   * it may land after the delete) for `sweep()`.
    */
-  async function rollback(userId: string, written: string[], unsettled: string[]): Promise<void> {
-    if (written.length === 0 && unsettled.length === 0) return;
-    let current: PictureRecord | null;
-    try {
-      current = await backend('getPicture', () => users.getPicture(userId));
-    } catch (error) {
-      // Cannot tell what is referenced: leave the objects for sweep() rather than risk the live picture.
-      return cleanup.report([...written, ...unsettled], 'record-unknown', error);
+  async function rollback(userId: string, { attempted, unsettled }: { attempted: string[]; unsettled: string[] }, error: unknown) {
+    cleanup.report(unsettled, 'write-unknown');
+    // A compare-and-set that timed out may still commit: leave everything (swapRecord reported it as commit-unknown).
+    if (isBackendTimeout(error, 'setPicture')) return;
+    if (isProfilePictureError(error) && error.details?.operation === 'setPicture') {
+      // It failed without saying whether it wrote (a connection lost mid-statement): look.
+      let current: PictureRecord | null;
+      try {
+        current = await backend('getPicture', () => users.getPicture(userId));
+      } catch (readError) {
+        return cleanup.report(attempted, 'record-unknown', readError);
+      }
+      if (keysOf(current).some((key) => attempted.includes(key))) return; // it did: these objects are the picture now
     }
-    const referenced = current ? keysOf(current) : [];
-    cleanup.report(unsettled.filter((key) => !referenced.includes(key)), 'write-unknown');
-    await cleanup.deleteNow(written.filter((key) => !referenced.includes(key)));
+    await cleanup.deleteNow(attempted);
   }
 
   async function remove(userId: string): Promise<boolean> {
@@ -344,12 +320,12 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     }
     const cutoff = Date.now() - olderThan;
     // Collect the candidates first, then the references. An upload in another process that commits in between
-    // wrote its objects after the listing started, so they are younger than the cutoff or already referenced. An
-    // upload in this process may rewrite an old orphan's keys (same bytes again) and commit after the references
-    // were read: every key held while the sweep runs is left alone.
-    const touched = guard.track();
-    let results: PromiseSettledResult<void>[];
+    // wrote its objects after the listing started, so they are younger than the cutoff or already referenced (with
+    // a grace period longer than any upload). Keys of uploads in this process are left alone whatever the cutoff:
+    // those in flight when the sweep started or written while it runs (one may commit after the references were read).
+    const watching = inFlight.watch();
     let scanned = 0;
+    let orphans: string[];
     try {
       const candidates: string[] = [];
       for await (const object of backend.iterate('list', () => storage.list(`${resolved.prefix}/`))) {
@@ -362,20 +338,31 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       for await (const { record } of backend.iterate('listPictures', listPictures)) {
         for (const key of keysOf(record)) referenced.add(key);
       }
-      const held = touched.stop();
-      const orphans = candidates.filter((key) => !referenced.has(key) && !held.has(key));
-      const deletes = guard.deleteUnheld(orphans, (key) => storage.delete(key));
-      results = await Promise.allSettled(deletes.map(({ done }) => backend('delete', () => done)));
+      const busy = watching.stop();
+      orphans = candidates.filter((key) => !referenced.has(key) && !busy.has(key));
     } finally {
-      touched.stop();
+      watching.stop();
     }
-    const failed = results.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    await deleteOrphans(orphans);
     const sweepTemporary = storage.sweepTemporary?.bind(storage);
     const temporary = sweepTemporary
       ? await backend('sweepTemporary', () => sweepTemporary(`${resolved.prefix}/`, new Date(cutoff)))
       : 0;
-    return { scanned, deleted: results.length, temporary };
+    return { scanned, deleted: orphans.length, temporary };
+  }
+
+  /** Deletes what `sweep()` found, {@link SWEEP_CONCURRENCY} keys at a time; tries every key, then rejects with the first failure. */
+  async function deleteOrphans(keys: string[]): Promise<void> {
+    const failures: unknown[] = [];
+    const next = keys[Symbol.iterator]();
+    const worker = async () => {
+      for (let key = next.next(); !key.done; key = next.next()) {
+        const target = key.value;
+        await backend('delete', () => storage.delete(target)).catch((error: unknown) => void failures.push(error));
+      }
+    };
+    await Promise.all(Array.from({ length: SWEEP_CONCURRENCY }, worker));
+    if (failures.length > 0) throw failures[0];
   }
 
   const readRequest = createRequestUploader(resolved, fail, processBytes);

@@ -1,6 +1,6 @@
 /**
  * Framework-neutral serving of stored objects: the status, headers and body an adapter copies onto its response.
- * Keys are content-hashed, so responses are immutable and cacheable forever; the headers make the bytes inert
+ * A key is written once and never changes, so responses are immutable and cacheable forever; the headers make the bytes inert
  * (nosniff, a CSP that forbids everything) even if a browser is tricked into rendering them as a document.
  */
 import type { Readable } from 'node:stream';

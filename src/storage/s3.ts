@@ -2,7 +2,7 @@
  * `profile-picture/s3`: storage in an S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, Ceph RADOS Gateway, …),
  * through the app's own `@aws-sdk/client-s3` v3 (an optional peer dependency: only this entry loads it).
  *
- * Design. Every picture variant is small, immutable and written once under a content-hashed key, so one
+ * Design. Every picture variant is small, immutable and written once under a key of its own, so one
  * `PutObject` with a buffer per object suffices: no multipart uploads, no metadata side files, no caches. A
  * `PutObject` is atomic — S3 never exposes a partial object — so a failed put leaves whatever was there before,
  * and the core's ordering (write, commit, then delete) keeps the user's current picture. Each put carries the

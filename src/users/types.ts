@@ -17,8 +17,8 @@ export interface PictureRecord {
   /** Changes on every write; the compare-and-set token for {@link UserRepository.setPicture}. */
   version: string;
   /**
-   * SHA-256 (hex) over the rendered variants. Each variant's key carries the hash of its own bytes, so a new picture
-   * always gets new URLs.
+   * SHA-256 (hex) over the rendered variants' bytes: equal for two uploads of the same picture, whose objects still
+   * live under keys of their own (each upload's keys carry a random upload id).
    */
   contentHash: string;
   /** MIME type shared by all variants, e.g. `image/webp`. */

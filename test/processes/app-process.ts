@@ -15,6 +15,8 @@ const SERVER = fileURLToPath(new URL('./app-server.mjs', import.meta.url));
 export interface AppProcessConfig {
   adapter: 'express' | 'koa';
   mediaRoot: string;
+  /** The example app's SQLite database file (with its `users` table) to keep records in; memory when absent. */
+  sqliteFile?: string;
   /** Extra `createProfilePictures()` options (JSON-serialisable). */
   service?: Record<string, unknown>;
 }

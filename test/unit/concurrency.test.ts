@@ -1,7 +1,7 @@
 /**
  * Concurrent uploads for one user end with exactly one current picture and no unreferenced objects — inside one
  * service (the in-process lock), across two service instances sharing storage and repository (compare-and-set
- * retries), and when a clean-up races an upload that writes the same content-hashed keys.
+ * retries), and when a clean-up races an upload of the same bytes (which writes keys of its own).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -111,7 +111,7 @@ describe('compare-and-set retry across instances', () => {
   });
 });
 
-describe('clean-up racing an upload of the same bytes (content-hashed keys)', () => {
+describe('clean-up racing an upload of the same bytes (every upload writes keys of its own)', () => {
   it('re-uploading the current picture while another upload replaces it never commits missing objects', async () => {
     for (let round = 0; round < 12; round++) {
       // Every storage call takes a few event-loop turns, as real I/O does, so the two uploads interleave.
@@ -119,46 +119,43 @@ describe('clean-up racing an upload of the same bytes (content-hashed keys)', ()
       const users = memoryUserRepository();
       const pictures = createProfilePictures({ storage, users, variants });
       await pictures.upload('42', images[0]!);
-      // One replaces the picture (its clean-up deletes image 0's keys) while the other rewrites those very keys.
+      // One replaces the picture (its clean-up deletes image 0's objects) while the other uploads image 0 again.
       await Promise.all([pictures.upload('42', images[1]!), pictures.upload('42', images[0]!)]);
       await pictures.flush();
       await expectOnePictureNoOrphans(storage, users);
     }
   });
 
-  it('an upload whose keys a running delete removed writes them again before committing', async () => {
+  it("a remove whose deletes land while the same bytes are uploaded again never touches the new upload's objects", async () => {
     const base = memoryStorage();
     const users = memoryUserRepository();
     let gate: (() => void) | undefined;
     let blockDeletes = false;
-    let rewrittenAfterDelete = false;
-    const deleted = new Set<string>();
+    const deleted: string[] = [];
     const storage: StorageAdapter = {
       ...base,
       async put(key, body, meta) {
         await base.put(key, body, meta);
-        if (deleted.has(key)) rewrittenAfterDelete = true;
-        // Our re-upload has written its keys: now let the delete that started earlier land on them.
+        // The re-upload has written its objects: now let the remove's delete land.
         if (blockDeletes && gate) gate();
       },
       async delete(key) {
         if (blockDeletes) await new Promise<void>((resolve) => (gate = resolve));
         await base.delete(key);
-        deleted.add(key);
+        deleted.push(key);
       },
     };
     const pictures = createProfilePictures({ storage, users, variants: { only: 32 } });
     const current = await pictures.upload('42', images[0]!);
     blockDeletes = true;
-    // remove() clears the record and starts deleting; the delete waits until the re-upload has put the same key.
     const removal = pictures.remove('42');
     const again = pictures.upload('42', images[0]!);
     expect(await removal).toBe(true);
     const record = await again;
     blockDeletes = false;
-    expect(keysOf(record)).toEqual(keysOf(current));
-    expect(rewrittenAfterDelete).toBe(true);
     await pictures.flush();
+    expect(record.contentHash).toBe(current.contentHash);
+    expect(deleted).toEqual(keysOf(current));
     await expectOnePictureNoOrphans(base, users);
   });
 
@@ -183,74 +180,59 @@ describe('clean-up racing an upload of the same bytes (content-hashed keys)', ()
     expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 3, deleted: 0, temporary: 0 });
   });
 
-  it("a failed upload's rollback never deletes the objects an identical upload is committing", async () => {
+  it("a failed upload's rollback deletes only its own objects while an identical upload commits", async () => {
     const base = memoryStorage();
     const users = memoryUserRepository();
-    let stallRead: Promise<void> | undefined;
-    let readStalled!: () => void;
-    const stalled = new Promise<void>((resolve) => (readStalled = resolve));
-    const repo: UserRepository = {
-      ...users,
-      async getPicture(userId) {
-        const current = await users.getPicture(userId);
-        // The rollback's read of the record answers late: the other upload runs meanwhile.
-        if (stallRead) {
-          const wait = stallRead;
-          stallRead = undefined;
-          readStalled();
-          await wait;
-        }
-        return current;
-      },
-    };
     const abort = new AbortController();
     let puts = 0;
     const storage: StorageAdapter = {
-      ...base,
+      ...withLatency(base),
       async put(key, body, meta) {
         if (++puts === 1) abort.abort(); // A is aborted once it has started writing: it must roll back
         return base.put(key, body, meta);
       },
     };
-    const pictures = createProfilePictures({ storage, users: repo, variants });
-    let openRead!: () => void;
-    stallRead = new Promise<void>((resolve) => (openRead = resolve));
+    const pictures = createProfilePictures({ storage, users, variants });
     const first = pictures.upload('42', images[5]!, { signal: abort.signal }).catch((err: { code?: string }) => err.code);
-    await stalled; // A's rollback has read "no picture" and waits
-    const second = pictures.upload('42', images[5]!); // B: the very same bytes, so the very same keys
-    while (puts < 6) await new Promise<void>((resolve) => setImmediate(resolve));
-    for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve)); // B tries to commit
-    openRead();
+    const second = pictures.upload('42', images[5]!); // B: the very same bytes
     expect(await first).toBe('ABORTED');
     const record = await second;
     expect((await users.getPicture('42'))?.version).toBe(record.version);
     await expectOnePictureNoOrphans(base, users);
   });
 
-  it('sweep() never deletes a key that an upload held while the sweep ran, even if it committed meanwhile', async () => {
+  it('sweep() never deletes the objects of an upload in flight while it ran, even once it committed', async () => {
     const base = memoryStorage();
     const users = memoryUserRepository();
-    let pictures!: ReturnType<typeof createProfilePictures>;
-    // An orphan from long ago whose bytes the user uploads again: same content-hashed keys.
-    const seed = createProfilePictures({ storage: base, users: memoryUserRepository(), variants });
-    const orphan = await seed.upload('42', images[6]!);
+    let reachCommit!: () => void;
+    const atCommit = new Promise<void>((resolve) => (reachCommit = resolve));
+    let openCommit!: () => void;
+    const commitGate = new Promise<void>((resolve) => (openCommit = resolve));
     let upload: Promise<PictureRecord> | undefined;
     const repo: UserRepository = {
       ...users,
+      async setPicture(userId, next, expected) {
+        if (next) {
+          reachCommit(); // the objects exist and nothing references them yet
+          await commitGate;
+        }
+        return users.setPicture(userId, next, expected);
+      },
       async *listPictures() {
-        // The sweep has listed the orphan's keys as candidates and reads the records (nobody references them yet);
-        // before it gets to deleting, the re-upload writes, commits and releases those very keys.
+        // The sweep has listed the upload's objects as candidates and reads the records (nobody references them
+        // yet); before it gets to deleting, the upload commits and stops being in flight.
         const snapshot = [];
         for await (const entry of users.listPictures!()) snapshot.push(entry);
-        upload ??= pictures.upload('42', images[6]!);
+        openCommit();
         await upload;
         yield* snapshot;
       },
     };
-    pictures = createProfilePictures({ storage: base, users: repo, variants });
+    const pictures = createProfilePictures({ storage: base, users: repo, variants });
+    upload = pictures.upload('42', images[6]!);
+    await atCommit;
     const result = await pictures.sweep({ olderThan: 0 });
-    const record = await upload!;
-    expect(keysOf(record)).toEqual(keysOf(orphan));
+    await upload;
     expect(result).toEqual({ scanned: 3, deleted: 0, temporary: 0 });
     await expectOnePictureNoOrphans(base, users);
   });

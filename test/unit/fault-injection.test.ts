@@ -165,16 +165,13 @@ describe('fault injection', () => {
   });
 
   describe('a repository that cannot be read', () => {
-    it('leaves a failed upload\'s objects for sweep() rather than guess what is referenced', async () => {
+    it("deletes a failed upload's objects: no commit was attempted, so nothing can reference them", async () => {
       const old = await establish();
       faults.failGetPicture = true;
       await expectStorageFailed(pictures.upload('42', newImage), 'getPicture', /database down/);
       faults.failGetPicture = false;
-      // Unknown state: nothing was deleted, so the live picture cannot have been hurt.
       await expectIntact(old);
-      expect(orphans.map(({ reason }) => reason)).toEqual(['record-unknown', 'record-unknown', 'record-unknown']);
-      expect((await listKeys(base, '')).length).toBe(6);
-      expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 6, deleted: 3, temporary: 0 });
+      expect(orphans).toEqual([]);
       expect(await listKeys(base, '')).toEqual(keysOf(old));
     });
   });
@@ -277,13 +274,23 @@ describe('fault injection', () => {
   });
 
   describe('identical re-upload', () => {
-    it('keeps the shared keys: the clean-up does not delete what the new record references', async () => {
+    it('writes keys of its own and deletes the replaced ones: no object is shared by two uploads', async () => {
       const old = await establish();
       const again = await pictures.upload('42', oldImage);
-      expect(keysOf(again)).toEqual(keysOf(old));
-      expect(again.version).not.toBe(old.version);
-      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      expect(again.contentHash).toBe(old.contentHash);
+      for (const key of keysOf(again)) expect(keysOf(old)).not.toContain(key);
+      await pictures.flush();
+      expect(await listKeys(base, '')).toEqual(keysOf(again));
       await expectIntact(again);
+    });
+
+    it('a failed identical re-upload rolls back only its own objects; the live ones stay', async () => {
+      const old = await establish();
+      faults.failSetPicture = true;
+      await expectStorageFailed(pictures.upload('42', oldImage), 'setPicture', /write failed/);
+      faults.failSetPicture = false;
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      await expectIntact(old);
     });
   });
 });

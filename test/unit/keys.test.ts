@@ -1,6 +1,6 @@
 /** The path policy: the only producer of storage keys, and the check every storage applies to them. */
 import { describe, expect, it } from 'vitest';
-import { assertSafeKey, isSafeKey, isSafePrefix, userKey, userPrefix, variantKey } from '../../src/keys.js';
+import { assertSafeKey, isSafeKey, isSafePrefix, newUploadId, userKey, userPrefix, variantKey } from '../../src/keys.js';
 import * as fx from '../fixtures/index.js';
 import { createTestService } from '../fixtures/service.js';
 
@@ -44,32 +44,43 @@ describe('userKey', () => {
 });
 
 describe('variantKey', () => {
-  const hash = 'ab'.repeat(32);
-  it('is <prefix>/<user-key>/<24 hex of the hash>-<variant>.<ext>', () => {
-    expect(variantKey('profile_pictures', '42', hash, 'md', 'webp')).toBe(`profile_pictures/42/${'ab'.repeat(12)}-md.webp`);
+  const uploadId = 'ab'.repeat(12);
+  it('is <prefix>/<user-key>/<upload id>-<variant>.<ext>', () => {
+    expect(variantKey('profile_pictures', '42', uploadId, 'md', 'webp')).toBe(`profile_pictures/42/${uploadId}-md.webp`);
     expect(userPrefix('p/q', '42')).toBe('p/q/42/');
   });
 
   it('never contains the raw id when it is unsafe, and is always a safe key', () => {
     for (const id of ['../../etc/passwd', '/abs', 'C:\\x', 'a\0b', '..']) {
-      const key = variantKey('profile_pictures', id, hash, 'sm', 'jpg');
+      const key = variantKey('profile_pictures', id, uploadId, 'sm', 'jpg');
       expect(isSafeKey(key)).toBe(true);
       expect(key).not.toContain(id);
       expect(key.split('/')).toHaveLength(3);
     }
   });
 
-  it('through the service: keys depend on the user id and the rendered bytes only', async () => {
+  it('upload ids are 24 hex digits and never repeat', () => {
+    const ids = new Set(Array.from({ length: 10_000 }, newUploadId));
+    expect(ids.size).toBe(10_000);
+    for (const id of [...ids].slice(0, 100)) expect(id).toMatch(/^[0-9a-f]{24}$/);
+  });
+
+  it('through the service: the same bytes get new keys on every upload, for every user (invariant 5)', async () => {
     const { pictures } = createTestService();
     const png = await fx.pngGreen();
     const traversal = await pictures.upload('../../etc', png);
-    const plain = await pictures.upload('bob', png);
+    const first = await pictures.upload('bob', png);
+    const again = await pictures.upload('bob', png);
     for (const { key } of Object.values(traversal.variants)) {
       expect(key).toMatch(/^profile_pictures\/h\.[0-9a-f]{40}\/[0-9a-f]{24}-(sm|md|lg)\.webp$/);
     }
+    expect(again.contentHash).toBe(first.contentHash); // the same picture…
     for (const name of ['sm', 'md', 'lg']) {
-      const hash = traversal.variants[name]!.key.split('/')[2];
-      expect(plain.variants[name]!.key).toBe(`profile_pictures/bob/${hash}`);
+      const [firstKey, againKey] = [first.variants[name]!.key, again.variants[name]!.key];
+      expect(firstKey).toMatch(new RegExp(`^profile_pictures/bob/[0-9a-f]{24}-${name}\\.webp$`));
+      expect(againKey).not.toBe(firstKey); // …under keys of its own
+      // One upload id per upload: all variants of one upload share it.
+      expect(againKey.split('/')[2]!.split('-')[0]).toBe(again.variants.sm!.key.split('/')[2]!.split('-')[0]);
     }
   });
 });

@@ -258,13 +258,15 @@ describe('decode once, fail cleanly', () => {
     expect(rendered.contentHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('identical input renders to identical bytes and keys', async () => {
-    const { pictures } = createTestService();
+  it('identical input renders to identical bytes (stored under new keys each time)', async () => {
+    const { pictures, storage } = createTestService();
     const input = await fx.pngGreen();
     const first = await pictures.upload('u1', input);
+    const firstBytes = await readObject(storage, first.variants.md!.key);
     const second = await pictures.upload('u1', input);
     expect(second.contentHash).toBe(first.contentHash);
-    expect(second.variants.md!.key).toBe(first.variants.md!.key);
+    expect(second.variants.md!.key).not.toBe(first.variants.md!.key);
+    expect((await readObject(storage, second.variants.md!.key)).equals(firstBytes)).toBe(true);
   });
 
   it.each([
