@@ -11,7 +11,7 @@
 import { isProfilePictureError, type ErrorFactory, type ProfilePictureError } from './errors.js';
 
 /** Storage methods the service calls, each under `timeouts.storageMs`. */
-export const STORAGE_OPERATIONS = ['put', 'get', 'delete', 'list', 'sweepTemporary'] as const;
+export const STORAGE_OPERATIONS = ['put', 'get', 'delete', 'deleteMany', 'list', 'sweepTemporary'] as const;
 /** Repository methods the service calls, each under `timeouts.repositoryMs`. */
 export const REPOSITORY_OPERATIONS = ['getPicture', 'setPicture', 'listPictures'] as const;
 /** A storage or repository method, as named in `STORAGE_FAILED`'s `details.operation`. */

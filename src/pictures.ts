@@ -129,6 +129,8 @@ const COMMIT_ATTEMPTS = 5;
 /** Upper bound of the random pause before compare-and-set attempt n (×2ⁿ), so competing writers fall out of step. */
 const RETRY_JITTER_MS = 8;
 const DEFAULT_SWEEP_AGE = 60 * 60 * 1000;
+/** Keys per `deleteMany()` call in `sweep()` (S3's DeleteObjects takes at most 1,000). */
+const SWEEP_BATCH = 1_000;
 /** Single-key deletes `sweep()` runs at once when the storage has no `deleteMany()`. */
 const SWEEP_CONCURRENCY = 8;
 
@@ -351,17 +353,25 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return { scanned, deleted: orphans.length, temporary };
   }
 
-  /** Deletes what `sweep()` found, {@link SWEEP_CONCURRENCY} keys at a time; tries every key, then rejects with the first failure. */
+  /**
+   * Deletes what `sweep()` found: in batches of {@link SWEEP_BATCH} where the storage has `deleteMany()` (S3's
+   * DeleteObjects), else {@link SWEEP_CONCURRENCY} keys at a time. Tries every key, then rejects with the first failure.
+   */
   async function deleteOrphans(keys: string[]): Promise<void> {
+    const deleteMany = storage.deleteMany?.bind(storage);
+    const groups = deleteMany ? chunks(keys, SWEEP_BATCH) : keys.map((key) => [key]);
     const failures: unknown[] = [];
-    const next = keys[Symbol.iterator]();
+    const next = groups[Symbol.iterator]();
     const worker = async () => {
-      for (let key = next.next(); !key.done; key = next.next()) {
-        const target = key.value;
-        await backend('delete', () => storage.delete(target)).catch((error: unknown) => void failures.push(error));
+      for (let group = next.next(); !group.done; group = next.next()) {
+        const batch = group.value;
+        await (deleteMany
+          ? backend('deleteMany', () => deleteMany(batch))
+          : backend('delete', () => storage.delete(batch[0]!))
+        ).catch((error: unknown) => void failures.push(error));
       }
     };
-    await Promise.all(Array.from({ length: SWEEP_CONCURRENCY }, worker));
+    await Promise.all(Array.from({ length: deleteMany ? 1 : SWEEP_CONCURRENCY }, worker));
     if (failures.length > 0) throw failures[0];
   }
 
@@ -409,6 +419,13 @@ function keysOf(record: PictureRecord | null): string[] {
     const key = (variant as { key?: unknown } | null)?.key;
     return typeof key === 'string' ? [key] : [];
   });
+}
+
+/** `items` in consecutive groups of at most `size`. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let start = 0; start < items.length; start += size) groups.push(items.slice(start, start + size));
+  return groups;
 }
 
 /** Keys in exactly one of `a` and `b`. */

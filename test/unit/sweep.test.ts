@@ -228,6 +228,50 @@ describe('sweep on disk: temp files a crashed write left behind', () => {
   });
 });
 
+describe('sweep with a storage that deletes in batches (deleteMany, as S3 DeleteObjects)', () => {
+  it('deletes 2,005 orphans in batches of at most 1,000 and keeps every referenced object', async () => {
+    const base = memoryStorage();
+    const batches: number[] = [];
+    let singles = 0;
+    const storage: StorageAdapter = {
+      ...base,
+      async delete(key) {
+        singles++;
+        await base.delete(key);
+      },
+      async deleteMany(keys) {
+        batches.push(keys.length);
+        for (const key of keys) await base.delete(key);
+      },
+    };
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ storage, users, variants });
+    const record = await pictures.upload('42', images[0]!);
+    for (let i = 0; i < 2_005; i++) await base.put(`profile_pictures/42/${String(i).padStart(24, '0')}-sm.webp`, new Uint8Array([i % 256]), webp);
+    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 2_007, deleted: 2_005, temporary: 0 });
+    expect(batches).toEqual([1_000, 1_000, 5]);
+    expect(singles).toBe(0);
+    expect(await listKeys(base, '')).toEqual(keysOf(record));
+  });
+
+  it('reports a failed batch as STORAGE_FAILED (deleteMany) after trying the others', async () => {
+    const base = memoryStorage();
+    let calls = 0;
+    const storage: StorageAdapter = {
+      ...base,
+      async deleteMany(keys) {
+        if (++calls === 1) throw new Error('DeleteObjects refused (injected)');
+        for (const key of keys) await base.delete(key);
+      },
+    };
+    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants });
+    for (let i = 0; i < 1_500; i++) await base.put(`profile_pictures/7/${String(i).padStart(24, '0')}-sm.webp`, new Uint8Array([1]), webp);
+    await expect(pictures.sweep({ olderThan: 0 })).rejects.toMatchObject({ code: 'STORAGE_FAILED', details: { operation: 'deleteMany' } });
+    expect(calls).toBe(2);
+    expect(await listKeys(base, '')).toHaveLength(1_000);
+  });
+});
+
 describe('sweep preconditions', () => {
   it('needs users.listPictures() and says so', async () => {
     const repo = memoryUserRepository();
