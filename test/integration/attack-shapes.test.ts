@@ -71,7 +71,7 @@ describe.each(['express', 'koa'] as const)('%s app in its own process: extreme s
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pp-shapes-'));
-    app = await startAppProcess({ adapter, mediaRoot: path.join(dir, 'media') });
+    app = await startAppProcess({ adapter, storage: { kind: 'disk', root: path.join(dir, 'media') } });
     await Promise.all(ATTACKS.map((attack) => attack.file())); // generated here, not inside the timed requests
   });
 

@@ -11,12 +11,30 @@ import { request } from '../integration/adapter-suite.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVER = fileURLToPath(new URL('./app-server.mjs', import.meta.url));
 
+/** Where an app process keeps pictures. */
+export type AppStorageConfig =
+  | { kind: 'disk'; root: string }
+  | {
+      kind: 's3';
+      endpoint: string;
+      bucket: string;
+      keyPrefix?: string;
+      region: string;
+      credentials: { accessKeyId: string; secretAccessKey: string };
+    };
+
+/** Where an app process keeps records: SQLite (the example's repository) and PostgreSQL can be shared. */
+export type AppUsersConfig =
+  | { kind: 'memory' }
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'postgres'; url: string; table?: string };
+
 /** What `app-server.mjs` is told to run. */
 export interface AppProcessConfig {
   adapter: 'express' | 'koa';
-  mediaRoot: string;
-  /** The example app's SQLite database file (with its `users` table) to keep records in; memory when absent. */
-  sqliteFile?: string;
+  storage: AppStorageConfig;
+  /** @default { kind: 'memory' } */
+  users?: AppUsersConfig;
   /** Extra `createProfilePictures()` options (JSON-serialisable). */
   service?: Record<string, unknown>;
 }
@@ -36,6 +54,7 @@ export interface AppProcess {
   figures(): Promise<ProcessFigures>;
   /** Everything it printed. */
   output(): string;
+  /** Kills it at once (SIGKILL), as a crash would, and waits for it to be gone. */
   stop(): Promise<void>;
 }
 

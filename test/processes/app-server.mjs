@@ -1,25 +1,43 @@
 // An app instance in its own Node process, as users run one: the built package (`dist/`, through the package's
 // self-reference), Express or Koa, the routers' default options. Tests start it with test/processes/app-process.ts,
 // which passes the configuration as JSON in PP_APP_CONFIG:
-//   { adapter: 'express' | 'koa', mediaRoot: string, sqliteFile?: string, service?: object }
-// Pictures go to disk under `mediaRoot`; records to memory, or to the example app's SQLite repository on
-// `sqliteFile`, which several processes can share. Users come from the `x-test-user` header. `GET /__process`
-// answers this process's memory figures, so a test can check the peak RSS of the server that handled its requests;
-// `POST /__sweep?olderThan=ms` runs `pictures.sweep()` here. Prints `listening <port>` once ready.
+//   { adapter: 'express' | 'koa', storage: StorageConfig, users?: UsersConfig, service?: object }
+//   StorageConfig: { kind: 'disk', root } | { kind: 's3', endpoint, bucket, keyPrefix?, region, credentials }
+//   UsersConfig:   { kind: 'memory' } (default) | { kind: 'sqlite', file } | { kind: 'postgres', url, table? }
+// SQLite (the example app's repository) and PostgreSQL records can be shared by several processes. Users come from
+// the `x-test-user` header. `GET /__process` answers this process's memory figures, so a test can check the peak
+// RSS of the server that handled its requests; `POST /__sweep?olderThan=ms` runs `pictures.sweep()` here. Prints
+// `listening <port>` once ready.
 import http from 'node:http';
 import { createProfilePictures, diskStorage, memoryUserRepository } from 'profile-picture';
 
 const config = JSON.parse(process.env.PP_APP_CONFIG ?? '{}');
 const pictures = createProfilePictures({
-  storage: diskStorage({ root: config.mediaRoot }),
-  users: config.sqliteFile ? await sqliteUsers(config.sqliteFile) : memoryUserRepository(),
+  storage: await storageOf(config.storage),
+  users: await usersOf(config.users ?? { kind: 'memory' }),
   ...config.service,
 });
 
-async function sqliteUsers(file) {
-  const { openDatabase } = await import('../../examples/shared/database.js');
-  const { sqliteUserRepository } = await import('../../examples/shared/sqlite-users.js');
-  return sqliteUserRepository(openDatabase(file));
+async function storageOf(storage) {
+  if (storage.kind === 'disk') return diskStorage({ root: storage.root });
+  const { s3Storage } = await import('profile-picture/s3');
+  const { endpoint, bucket, keyPrefix, region, credentials } = storage;
+  return s3Storage({ clientConfig: { endpoint, region, credentials, forcePathStyle: true }, bucket, keyPrefix });
+}
+
+async function usersOf(users) {
+  if (users.kind === 'memory') return memoryUserRepository();
+  if (users.kind === 'sqlite') {
+    const { openDatabase } = await import('../../examples/shared/database.js');
+    const { sqliteUserRepository } = await import('../../examples/shared/sqlite-users.js');
+    return sqliteUserRepository(openDatabase(users.file));
+  }
+  const { default: pg } = await import('pg');
+  const { postgresUserRepository } = await import('profile-picture/postgres');
+  const pool = new pg.Pool({ connectionString: users.url, max: 4 });
+  const repository = postgresUserRepository({ pool, ...(users.table ? { table: users.table } : {}) });
+  await repository.migrate(); // every instance at start, concurrently: safe
+  return repository;
 }
 
 const getUser = (headers) => {

@@ -5,7 +5,18 @@
 // Prints `listening <port>` once ready; stores everything under `directory`; when its stdin closes it removes that
 // directory and exits.
 import { rmSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import S3rver from 's3rver';
+import FilesystemStore from 's3rver/lib/stores/filesystem.js';
+
+// s3rver's DELETE removes the directories it leaves empty, while a PUT of another key under the same prefix may be
+// between its mkdir and its open: that PUT's write stream then fails with ENOENT, unhandled, and the whole server
+// dies (seen with two app instances racing an upload and a remove of one user's picture). S3 has no directories,
+// so to behave like S3 under concurrent PUT and DELETE, this store's DELETE only removes the object's own files.
+FilesystemStore.prototype.deleteObject = async function deleteObject(bucket, key) {
+  const files = ['object', 'object.md5', 'metadata.json'].map((type) => this.getResourcePath(bucket, key, type));
+  await Promise.all(files.map((file) => unlink(file).catch((err) => { if (err.code !== 'ENOENT') throw err; })));
+};
 
 const config = JSON.parse(process.env.PP_S3RVER_CONFIG ?? '{}');
 const server = new S3rver({
