@@ -27,6 +27,11 @@ export interface BackendTimeouts {
 export interface CallOptions<T> {
   /** Receives a value that arrived after the call had timed out, e.g. to close a stream nobody will read. */
   late?: (value: T) => void;
+  /**
+   * Called when the call times out, with a promise that settles (never rejecting) once the call itself does: until
+   * then its effect may still land, e.g. a compare-and-set that commits late.
+   */
+  timedOut?: (pending: Promise<void>) => void;
 }
 
 /**
@@ -54,19 +59,24 @@ export function createBackendCall(fail: ErrorFactory, timeouts: BackendTimeouts)
     const timeoutMs = (REPOSITORY_OPERATIONS as readonly string[]).includes(operation) ? timeouts.repositoryMs : timeouts.storageMs;
     return new Promise<T>((resolve, reject) => {
       let timedOut = false;
+      let settled!: () => void;
+      const pending = new Promise<void>((done) => (settled = done));
       const timer = setTimeout(() => {
         timedOut = true;
+        options.timedOut?.(pending);
         const cause = new Error(`${operation}() did not settle within ${timeoutMs} ms`);
         reject(fail('STORAGE_FAILED', { details: { operation, timeoutMs }, cause }));
       }, timeoutMs);
       // `run` may throw synchronously or return a non-promise (a hand-written storage need not be async).
       new Promise<T>((settle) => settle(run())).then(
         (value) => {
+          settled();
           if (timedOut) return options.late?.(value);
           clearTimeout(timer);
           resolve(value);
         },
         (cause: unknown) => {
+          settled();
           if (timedOut) return; // already answered; the late failure changes nothing
           clearTimeout(timer);
           reject(isProfilePictureError(cause) ? cause : fail('STORAGE_FAILED', { details: { operation }, cause }));

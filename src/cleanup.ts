@@ -28,12 +28,12 @@ export const CLEANUP_BACKLOG = 1_000;
  * - `'delete-failed'`: a clean-up delete rejected (`cause` is the storage's error);
  * - `'timeout'`: a clean-up delete did not settle within `timeouts.storageMs` (it may still land);
  * - `'backlog-full'`: too many clean-ups were waiting, so this one was not attempted;
- * - `'commit-unknown'`: `setPicture` timed out, so it is unknown whether the record now points at the new objects or
- *   still at the old ones; both stay, and the set that ends up unreferenced is an orphan;
- * - `'write-unknown'`: a `put` timed out and may still land after its upload failed;
- * - `'record-unknown'`: a failed upload could not read the record to tell which of its objects are referenced.
+ * - `'commit-unknown'`: `setPicture` timed out or failed without saying whether it wrote, so it is unknown whether the
+ *   record now points at the new objects or still at the old ones; both stay, and the set that ends up
+ *   unreferenced is an orphan;
+ * - `'write-unknown'`: a `put` timed out and may still land after its upload failed.
  */
-export type OrphanReason = 'delete-failed' | 'timeout' | 'backlog-full' | 'commit-unknown' | 'write-unknown' | 'record-unknown';
+export type OrphanReason = 'delete-failed' | 'timeout' | 'backlog-full' | 'commit-unknown' | 'write-unknown';
 
 /**
  * One object the service left in storage for `sweep()`, as passed to the `onOrphan` option.

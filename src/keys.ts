@@ -22,7 +22,7 @@ export function sha256Hex(data: string | Uint8Array): string {
 /**
  * The directory segment for a user: the id itself when it is a safe slug, else `h.` and a hash of it. The dot cannot
  * occur in a safe slug, so no user id can be chosen to land in another user's directory (with a bare `h<hex>` form,
- * the user `h3f…` could share the directory of `"alice smith"` and, uploading the same bytes, her object keys).
+ * the user `h3f…` could share the directory of `"alice smith"`, and a listing of one user's prefix would show both).
  */
 export function userKey(userId: string): string {
   return SAFE_USER_ID.test(userId) ? userId : `h.${sha256Hex(`profile-picture:user:${userId}`).slice(0, 40)}`;

@@ -80,7 +80,8 @@ export interface TimeoutsOptions {
    * Per repository call: `getPicture`, `setPicture`, `listPictures` (each step). A single-row read or compare-and-set
    * takes milliseconds; five seconds leaves room for a lock wait or a failover without letting a dead database hold
    * requests. A `setPicture` that times out may still commit: its new objects are then kept (reported to
-   * `onOrphan` as `'commit-unknown'`) and never deleted by the request.
+   * `onOrphan` as `'commit-unknown'`) and never deleted by the request. The timeout bounds the wait, not the
+   * database: bound statements there too (PostgreSQL `statement_timeout`) and keep `sweep()`'s grace above it.
    * @default 5_000
    * @example { repositoryMs: 2_000 } // fail fast in front of a replicated database
    * @throws RangeError or TypeError at construction unless a positive integer (at most 2147483647).

@@ -41,8 +41,10 @@ export interface UploadOptions {
 /** Options of {@link ProfilePictures.sweep}. */
 export interface SweepOptions {
   /**
-   * Only objects older than this many milliseconds are deleted, so in-flight uploads (written, not yet committed)
-   * are safe. Keep it above your longest request time.
+   * Only objects older than this many milliseconds are deleted, so uploads in flight in other processes (written,
+   * not yet committed) are safe. Keep it far above your longest upload and above the database's own statement
+   * timeout (a compare-and-set that timed out here may still commit there). Uploads in flight in this process are
+   * left alone whatever the value.
    * @default 3_600_000 (1 hour)
    */
   olderThan?: number;
@@ -167,6 +169,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const { signal } = uploadOptions;
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
     const writes = startWrites(userId);
+    /** A compare-and-set that timed out and may still commit: until it settles, the keys stay in flight. */
+    let pendingCommit: Promise<void> | undefined;
     try {
       const rendered = await renderVariants(
         image,
@@ -176,20 +180,22 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       );
       if (signal?.aborted) throw fail('ABORTED');
       const variants = await writes.finish();
-      return await lock(userId, () => commit(userId, rendered, variants));
+      return await lock(userId, () => commit(userId, rendered, variants, (pending) => (pendingCommit = pending)));
     } catch (err) {
-      await rollback(userId, await writes.settle(), err);
+      await rollback(await writes.settle(), err);
       throw err;
     } finally {
-      writes.forget();
+      // A call that never settles pins its keys for at most the default grace period, like any other process's sweep.
+      if (pendingCommit) void Promise.race([pendingCommit, sleep(DEFAULT_SWEEP_AGE, undefined, { ref: false })]).then(writes.forget);
+      else writes.forget();
     }
   }
 
   /**
    * The objects of one upload, under keys of its own (a fresh upload id). `write()` puts a variant at once, so the
    * thumbnails are stored while the largest still encodes; `finish()` waits for every put and returns the record's
-   * variants; `settle()` waits for every put and names every key written or attempted (a failed put may still have
-   * left an object, e.g. a response lost after the write) and those whose put timed out (it may land even later).
+   * variants; `settle()` waits for every put and names every key attempted (a failed put may still have left an
+   * object, e.g. a response lost after the write) and those whose put timed out (it may land even later).
    */
   function startWrites(userId: string) {
     const uploadId = newUploadId();
@@ -197,7 +203,6 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const meta = { contentType, cacheControl: IMMUTABLE_CACHE };
     const written = new Map<string, { key: string; bytes: number; width: number; height: number }>();
     const puts: Promise<void>[] = [];
-    const attempted: string[] = [];
     const unsettled: string[] = [];
     const forgets: Array<() => void> = [];
 
@@ -206,7 +211,6 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         const key = variantKey(resolved.prefix, userId, uploadId, name, extension);
         forgets.push(inFlight.add([key]));
         written.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
-        attempted.push(key);
         const done = backend('put', () => storage.put(key, variant.data, meta)).catch((error: unknown) => {
           if (isBackendTimeout(error)) unsettled.push(key);
           throw error;
@@ -221,7 +225,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       },
       async settle(): Promise<{ attempted: string[]; unsettled: string[] }> {
         await Promise.allSettled(puts);
-        return { attempted, unsettled };
+        return { attempted: [...written.values()].map((entry) => entry.key), unsettled };
       },
       /** Stops protecting this upload's keys from an in-process sweep: committed, or rolled back. */
       forget: () => forgets.forEach((forget) => forget()),
@@ -230,11 +234,17 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
   /**
    * Compare-and-sets the new record, retrying against fresh state when another writer won, then schedules the
-   * deletion of the objects of the record it replaced.
+   * deletion of the objects of the record it replaced. `onPending` receives the settlement of a compare-and-set
+   * that timed out (see {@link swapRecord}).
    */
-  async function commit(userId: string, rendered: RenderedPicture, variants: PictureRecord['variants']): Promise<PictureRecord> {
+  async function commit(
+    userId: string,
+    rendered: RenderedPicture,
+    variants: PictureRecord['variants'],
+    onPending: (pending: Promise<void>) => void,
+  ): Promise<PictureRecord> {
     // This `decide` always writes, so the swap resolves (or throws CONFLICT).
-    const { previous, next } = (await swapRecord(userId, (current) => {
+    const { previous, next } = (await swapRecord(userId, onPending, (current) => {
       const now = new Date().toISOString();
       return {
         version: randomUUID(),
@@ -255,9 +265,15 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
    * Compare-and-sets the user's record to `decide(current)`, re-reading and retrying with a jittered pause when
    * another writer won; `CONFLICT` after {@link COMMIT_ATTEMPTS}. `decide` returning `undefined` means "nothing to
    * write" and resolves `undefined`.
+   *
+   * A `setPicture` that fails — times out, or rejects without saying whether it wrote (a connection lost while the
+   * statement waited for a lock still commits on the server) — leaves the outcome unknown: the record may end up
+   * pointing at either set of objects, so neither is deleted and the keys only one of them references are reported
+   * as `'commit-unknown'` for `sweep()`. For a timeout, `onPending` receives the call's own settlement.
    */
   async function swapRecord<Next extends PictureRecord | null>(
     userId: string,
+    onPending: (pending: Promise<void>) => void,
     decide: (current: PictureRecord | null) => Next | undefined,
   ): Promise<{ previous: PictureRecord | null; next: Next } | undefined> {
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
@@ -267,10 +283,11 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       if (next === undefined) return undefined;
       let committed: boolean;
       try {
-        committed = await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null));
+        committed = await backend('setPicture', () => users.setPicture(userId, next, current?.version ?? null), {
+          timedOut: onPending,
+        });
       } catch (error) {
-        // It may still land: the keys only one of the two records references are orphans either way round.
-        if (isBackendTimeout(error)) cleanup.report(symmetricDifference(keysOf(current), keysOf(next)), 'commit-unknown', error);
+        cleanup.report(symmetricDifference(keysOf(current), keysOf(next)), 'commit-unknown', error);
         throw error;
       }
       if (committed) return { previous: current, next };
@@ -280,31 +297,20 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
   /**
    * Undoes a failed upload: deletes every object it wrote or tried to write — nobody else references them — unless
-   * its commit may have landed. Waits for those deletes, each under the storage timeout, so a failed upload has
-   * changed nothing by the time it rejects; reports objects it cannot vouch for (a put or a commit that timed out:
-   * it may land after the delete) for `sweep()`.
+   * its commit may have landed (a `setPicture` that failed: `swapRecord` reported it). Waits for those deletes, each
+   * under the storage timeout, so a failed upload has changed nothing by the time it rejects; reports puts that
+   * timed out, which may land after the delete, for `sweep()`.
    */
-  async function rollback(userId: string, { attempted, unsettled }: { attempted: string[]; unsettled: string[] }, error: unknown) {
+  async function rollback({ attempted, unsettled }: { attempted: string[]; unsettled: string[] }, error: unknown) {
+    if (isProfilePictureError(error) && error.details?.operation === 'setPicture') return;
     cleanup.report(unsettled, 'write-unknown');
-    // A compare-and-set that timed out may still commit: leave everything (swapRecord reported it as commit-unknown).
-    if (isBackendTimeout(error, 'setPicture')) return;
-    if (isProfilePictureError(error) && error.details?.operation === 'setPicture') {
-      // It failed without saying whether it wrote (a connection lost mid-statement): look.
-      let current: PictureRecord | null;
-      try {
-        current = await backend('getPicture', () => users.getPicture(userId));
-      } catch (readError) {
-        return cleanup.report(attempted, 'record-unknown', readError);
-      }
-      if (keysOf(current).some((key) => attempted.includes(key))) return; // it did: these objects are the picture now
-    }
     await cleanup.deleteNow(attempted);
   }
 
   async function remove(userId: string): Promise<boolean> {
     assertUserId(userId);
     return lock(userId, async () => {
-      const swapped = await swapRecord(userId, (current) => (current ? null : undefined));
+      const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
       if (!swapped?.previous) return false;
       cleanup.schedule(keysOf(swapped.previous)); // in the background, as after an upload
       return true;
@@ -345,19 +351,21 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     } finally {
       watching.stop();
     }
-    await deleteOrphans(orphans);
+    const failures = await deleteOrphans(orphans);
+    // Leftovers are swept even when some deletes failed: they are independent, and the next sweep retries the rest.
     const sweepTemporary = storage.sweepTemporary?.bind(storage);
     const temporary = sweepTemporary
       ? await backend('sweepTemporary', () => sweepTemporary(`${resolved.prefix}/`, new Date(cutoff)))
       : 0;
+    if (failures.length > 0) throw failures[0];
     return { scanned, deleted: orphans.length, temporary };
   }
 
   /**
    * Deletes what `sweep()` found: in batches of {@link SWEEP_BATCH} where the storage has `deleteMany()` (S3's
-   * DeleteObjects), else {@link SWEEP_CONCURRENCY} keys at a time. Tries every key, then rejects with the first failure.
+   * DeleteObjects), else {@link SWEEP_CONCURRENCY} keys at a time. Tries every key; resolves the failures.
    */
-  async function deleteOrphans(keys: string[]): Promise<void> {
+  async function deleteOrphans(keys: string[]): Promise<unknown[]> {
     const deleteMany = storage.deleteMany?.bind(storage);
     const groups = deleteMany ? chunks(keys, SWEEP_BATCH) : keys.map((key) => [key]);
     const failures: unknown[] = [];
@@ -372,7 +380,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       }
     };
     await Promise.all(Array.from({ length: deleteMany ? 1 : SWEEP_CONCURRENCY }, worker));
-    if (failures.length > 0) throw failures[0];
+    return failures;
   }
 
   const readRequest = createRequestUploader(resolved, fail, processBytes);

@@ -3,7 +3,8 @@ import pg from 'pg';
 import { createProfilePictures, diskStorage } from 'profile-picture';
 import { postgresUserRepository } from 'profile-picture/postgres';
 
-export const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+// statement_timeout: a compare-and-set that timed out in the app must not commit much later in the database.
+export const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, statement_timeout: 10_000 });
 export const users = postgresUserRepository({ pool });
 await users.migrate(); // CREATE TABLE IF NOT EXISTS "profile_pictures" …: safe on every start of every instance
 

@@ -28,6 +28,8 @@ const keysOf = (record: PictureRecord) => Object.values(record.variants).map((va
 interface Faults {
   /** Fail the n-th `put` (1-based) from now on; 0 = never. */
   failPutNumber: number;
+  /** Store the n-th `put`, then fail it (a response lost after the write); 0 = never. */
+  failPutAfterWriting: number;
   failDelete: boolean;
   failSetPicture: boolean;
   failGetPicture: boolean;
@@ -47,7 +49,7 @@ describe('fault injection', () => {
   beforeEach(() => {
     base = memoryStorage();
     repo = memoryUserRepository();
-    faults = { failPutNumber: 0, failDelete: false, failSetPicture: false, failGetPicture: false, alwaysLoseCas: false };
+    faults = { failPutNumber: 0, failPutAfterWriting: 0, failDelete: false, failSetPicture: false, failGetPicture: false, alwaysLoseCas: false };
     putCount = 0;
     casAttempts = 0;
     orphans = [];
@@ -56,6 +58,10 @@ describe('fault injection', () => {
       async put(key, body, meta) {
         putCount++;
         if (faults.failPutNumber !== 0 && putCount === faults.failPutNumber) throw new Error('disk full (injected)');
+        if (faults.failPutAfterWriting !== 0 && putCount === faults.failPutAfterWriting) {
+          await base.put(key, body, meta); // stored, but the answer is lost
+          throw new Error('connection reset after the write (injected)');
+        }
         return base.put(key, body, meta);
       },
       async delete(key) {
@@ -113,6 +119,16 @@ describe('fault injection', () => {
     expect(((error as Error).cause as Error).message).toMatch(cause);
   }
 
+  describe('a put that stores its object and then fails', () => {
+    it('rejects STORAGE_FAILED and removes that object too: nothing of the failed upload is left', async () => {
+      const old = await establish();
+      faults.failPutAfterWriting = 1;
+      await expectStorageFailed(pictures.upload('42', newImage), 'put', /connection reset after the write/);
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      await expectIntact(old);
+    });
+  });
+
   describe('a put that fails on the 2nd variant', () => {
     it('rejects STORAGE_FAILED and removes what this upload wrote; the old picture stays', async () => {
       const old = await establish();
@@ -140,12 +156,41 @@ describe('fault injection', () => {
   });
 
   describe('a repository whose setPicture throws', () => {
-    it('rejects STORAGE_FAILED, deletes the new objects and keeps the old picture', async () => {
+    it('rejects STORAGE_FAILED and keeps the old picture; the new objects stay for sweep() (the write may yet land)', async () => {
       const old = await establish();
       faults.failSetPicture = true;
       await expectStorageFailed(pictures.upload('42', newImage), 'setPicture', /write failed/);
-      expect(await listKeys(base, '')).toEqual(keysOf(old));
+      faults.failSetPicture = false;
       await expectIntact(old);
+      // A rejection does not say the statement did not commit (a connection lost while it waited for a lock): the
+      // record may still come to point at either set, so neither is deleted and both are reported.
+      const stored = await listKeys(base, '');
+      expect(stored).toHaveLength(6);
+      expect(orphans.map(({ key, reason }) => [key, reason]).sort()).toEqual(stored.map((key) => [key, 'commit-unknown']));
+      expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ deleted: 3 });
+      await expectIntact(old);
+      expect(await listKeys(base, '')).toEqual(keysOf(old));
+    });
+
+    it('a statement that commits after its client rejected (connection lost) never leaves a dangling record', async () => {
+      const old = await establish();
+      let statement: Promise<boolean> | undefined;
+      const slow: UserRepository = {
+        ...repo,
+        setPicture(userId, next, expected) {
+          // What pg does on "Connection terminated unexpectedly" while the UPDATE waits for a row lock: the client
+          // rejects at once, the server commits a moment later.
+          statement = new Promise((resolve) => setTimeout(resolve, 50)).then(() => repo.setPicture(userId, next, expected));
+          return Promise.reject(new Error('Connection terminated unexpectedly'));
+        },
+      };
+      const service = createProfilePictures({ storage: base, users: slow, onOrphan: () => {} });
+      await expectStorageFailed(service.upload('42', newImage), 'setPicture', /Connection terminated/);
+      expect(await statement).toBe(true); // it did commit, after the upload had failed
+      await service.flush();
+      const record = (await repo.getPicture('42'))!;
+      expect(record.version).not.toBe(old.version);
+      for (const variant of Object.values(record.variants)) expect(await base.get(variant.key)).not.toBeNull();
     });
 
     it('never deletes the live objects when the failed upload had identical bytes', async () => {
@@ -286,9 +331,8 @@ describe('fault injection', () => {
 
     it('a failed identical re-upload rolls back only its own objects; the live ones stay', async () => {
       const old = await establish();
-      faults.failSetPicture = true;
-      await expectStorageFailed(pictures.upload('42', oldImage), 'setPicture', /write failed/);
-      faults.failSetPicture = false;
+      faults.failPutNumber = 3;
+      await expectStorageFailed(pictures.upload('42', oldImage), 'put', /disk full/);
       expect(await listKeys(base, '')).toEqual(keysOf(old));
       await expectIntact(old);
     });

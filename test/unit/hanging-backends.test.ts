@@ -82,18 +82,7 @@ describe('hanging backends', () => {
     expect(elapsed).toBeLessThan(timeoutMs + SLACK_MS);
   }
 
-  /**
-   * The failed upload left its three objects next to the intact old picture (none referenced), and `sweep()` removes
-   * exactly those.
-   */
-  async function expectLeftForSweep(old: PictureRecord): Promise<void> {
-    expect(await repo.getPicture('42')).toEqual(old);
-    const stored = await listKeys(base, '');
-    expect(stored).toHaveLength(6);
-    expect(stored).toEqual(expect.arrayContaining(keysOf(old)));
-    expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ scanned: 6, deleted: 3 });
-    expect(await listKeys(base, '')).toEqual(keysOf(old));
-  }
+
 
   /** `[key, reason]` of every report so far, sorted. */
   const reported = () => orphans.map(({ key, reason }) => [key, reason]).sort();
@@ -216,8 +205,39 @@ describe('hanging backends', () => {
     expect(reported()).toEqual(reports(keysOf(old), 'commit-unknown'));
     hanging.delete('setPicture');
     expect(fresh).toHaveLength(3);
-    await expectLeftForSweep(old);
+    // This process still waits for that compare-and-set: its sweep leaves the objects alone, whatever olderThan.
+    expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ scanned: 6, deleted: 0 });
+    // Another process (here: a second service on the same storage and records) sweeps them past its grace period.
+    const other = createProfilePictures({ storage: base, users: repo });
+    expect(await other.sweep({ olderThan: 0 })).toMatchObject({ scanned: 6, deleted: 3 });
+    expect(await listKeys(base, '')).toEqual(keysOf(old));
     await expectNextUploadWorks();
+  });
+
+  it('setPicture: a compare-and-set that lands after its timeout never leaves a dangling record, even with a sweep meanwhile', async () => {
+    const old = await pictures.upload('42', oldImage);
+    let land!: () => void;
+    const gate = new Promise<void>((resolve) => (land = resolve));
+    let late: Promise<boolean> | undefined;
+    const slow = createProfilePictures({
+      storage: base,
+      users: {
+        ...repo,
+        setPicture: (userId, next, expected) => (late = gate.then(() => repo.setPicture(userId, next, expected))),
+      },
+      timeouts: { repositoryMs: REPOSITORY_MS },
+      onOrphan: () => {},
+    });
+    await expectTimeout(slow.upload('42', newImage), 'setPicture', REPOSITORY_MS);
+    expect(await slow.sweep({ olderThan: 0 })).toMatchObject({ deleted: 0 }); // still in flight here
+    land();
+    expect(await late).toBe(true);
+    const record = (await repo.getPicture('42'))!;
+    expect(record.version).not.toBe(old.version);
+    for (const variant of Object.values(record.variants)) expect(await base.get(variant.key)).not.toBeNull();
+    // Once it has settled the keys are no longer in flight: the replaced picture's objects are the orphans now.
+    expect(await slow.sweep({ olderThan: 0 })).toMatchObject({ deleted: 3 });
+    expect(await listKeys(base, '')).toEqual(keysOf(record));
   });
 
   it('list: sweep() fails within storageMs, deleting nothing', async () => {

@@ -197,6 +197,19 @@ describe('sweep on disk: temp files a crashed write left behind', () => {
     expect(await pictures.sweep({ olderThan: HOUR })).toEqual({ scanned: 2, deleted: 0, temporary: 0 });
   });
 
+  it('still removes stale temp files when deleting an orphan fails, then reports the failure', async () => {
+    const root = path.join(sandbox, 'failing-deletes');
+    const disk = diskStorage({ root });
+    const storage: StorageAdapter = { ...disk, delete: async () => Promise.reject(new Error('EACCES (injected)')) };
+    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants, onOrphan: () => {} });
+    await disk.put('profile_pictures/9/000000000000000000000000-sm.webp', new Uint8Array([1]), webp);
+    const stale = path.join(root, 'profile_pictures', '9', '.tmp-0a1b2c3d4e5f-x-sm.webp');
+    await writeFile(stale, 'half-written');
+    const error = await pictures.sweep({ olderThan: 0 }).catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'STORAGE_FAILED', details: { operation: 'delete' } });
+    await expect(readFile(stale)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it("never takes the temp file of this process's write in progress, whatever the cutoff or instance", async () => {
     const root = path.join(sandbox, 'write-in-progress');
     const storage = diskStorage({ root });
