@@ -5,6 +5,7 @@
  * `code` and an HTTP `status`. Adapters recognise it by a global-symbol brand rather than `instanceof`, so the check
  * survives duplicated bundles (ESM + CJS copies of the package in one process).
  */
+import { detailedMessage } from './error-messages.js';
 
 /** Stable error codes, their HTTP status and default (English) message. */
 export const ERROR_CODES = {
@@ -23,6 +24,7 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { status: 401, message: 'Sign in to change your profile picture.' },
   CROSS_ORIGIN: { status: 403, message: 'Cross-site requests are not allowed.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
+  UNKNOWN_VARIANT: { status: 400, message: 'There is no picture of this size.' },
   TIMEOUT: { status: 408, message: 'The upload took too long.' },
   CONFLICT: { status: 409, message: 'The picture was changed by another request; try again.' },
   ABORTED: { status: 499, message: 'The upload was aborted.' },
@@ -62,7 +64,8 @@ export class ProfilePictureError extends Error {
   readonly details: ErrorDetails | undefined;
 
   constructor(code: ErrorCode, message?: string, options: { details?: ErrorDetails; cause?: unknown } = {}) {
-    super(message ?? ERROR_CODES[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    const fallback = detailedMessage(code, options.details) ?? ERROR_CODES[code].message;
+    super(message ?? fallback, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ProfilePictureError';
     this.code = code;
     this.status = ERROR_CODES[code].status;

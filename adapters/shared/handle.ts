@@ -94,7 +94,7 @@ export function createRouteHandler<Native>(
     const userId = decodePath(rest.endsWith('/') ? rest.slice(0, -1) : rest);
     if (!userId || userId.includes('/') || userId.length > MAX_USER_ID) return notFound();
     const variant = new URLSearchParams(query).get('variant') ?? defaultVariant;
-    if (!variants.includes(variant)) return errorReply(fail('BAD_REQUEST', { details: { variant, allowed: variants.join(', ') } }));
+    if (!variants.includes(variant)) return errorReply(fail('UNKNOWN_VARIANT', { details: { variant, allowed: variants.join(', ') } }));
     const record = await pictures.get(userId);
     if (record) {
       // A record written before `variants` changed may lack this one: fall back to its largest.

@@ -4,7 +4,7 @@
  * which the app customises through the core's `messages` option.
  */
 
-/** Facts a message can use; sizes are already formatted ("4.2 MB"). */
+/** Facts a message can use; sizes are already formatted ("4.2 MiB"). */
 export interface MessageFacts {
   /** Accepted formats in words: "JPEG, PNG, GIF, BMP or WebP". */
   types: string;
@@ -81,14 +81,15 @@ export function formatMessage(message: Message, facts: MessageFacts): string {
 }
 
 /**
- * "1.5 MB", "820 KB", "12 bytes". Binary units, because limits are usually configured as `5 * 1024 * 1024` and
- * should read "5 MB", not "5.2 MB".
+ * "1.5 MiB", "820 KiB", "12 bytes". Binary units under their binary names, because limits are usually configured as
+ * `5 * 1024 * 1024`: that is "5 MiB", and calling it "5 MB" would understate it by 5 %. (The server's messages use
+ * the same units; this bundle keeps its own copy so it stays one self-contained file.)
  */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  const mb = bytes / (1024 * 1024);
-  return `${mb < 10 ? mb.toFixed(1).replace(/\.0$/, '') : Math.round(mb)} MB`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KiB`;
+  const mib = bytes / (1024 * 1024);
+  return `${mib < 10 ? mib.toFixed(1).replace(/\.0$/, '') : Math.round(mib)} MiB`;
 }
 
 const TYPE_NAMES: Record<string, string> = {

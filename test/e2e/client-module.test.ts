@@ -20,7 +20,7 @@ describe.skipIf(!built)('profile-picture/client build', () => {
     const client = await import('profile-picture/client');
     expect(client.defineProfilePictureUpload()).toBeUndefined();
     expect(typeof client.ProfilePictureUpload).toBe('function');
-    expect(client.formatBytes(5 * 1024 * 1024)).toBe('5 MB');
+    expect(client.formatBytes(5 * 1024 * 1024)).toBe('5 MiB');
     expect(client.describeTypes(['image/jpeg', 'image/png', 'image/webp'])).toBe('JPEG, PNG or WebP');
   });
 

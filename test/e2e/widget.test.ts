@@ -127,14 +127,14 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
   };
 
   it('describes the accepted files from the server config', async () => {
-    expect(await tab.locator(`${WIDGET} .hint`).textContent()).toBe('PNG or JPEG · up to 195 KB');
+    expect(await tab.locator(`${WIDGET} .hint`).textContent()).toBe('PNG or JPEG · up to 195 KiB');
     expect(await tab.locator(`${WIDGET} input[type=file]`).getAttribute('accept')).toBe('image/png,image/jpeg');
   });
 
   it('refuses a file over the size limit before sending it', async () => {
     const big = Buffer.concat([png64, Buffer.alloc(250_000)]);
     await choose('big.png', 'image/png', big);
-    expect(await errorText()).toBe(`This file is ${Math.round(big.length / 1024)} KB; the limit is 195 KB. Choose a smaller one.`);
+    expect(await errorText()).toBe(`This file is ${Math.round(big.length / 1024)} KiB; the limit is 195 KiB. Choose a smaller one.`);
     expect((await events('error')).map((e) => e.code)).toEqual(['FILE_TOO_LARGE']);
     expect(received).toEqual([]);
   });
@@ -259,6 +259,6 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
       element.messages = { prompt: 'Glissez une photo ici', hint: ({ limit }: { limit: string }) => `jusqu’à ${limit}` };
     }, WIDGET);
     expect(await tab.locator(`${WIDGET} .prompt`).textContent()).toBe('Glissez une photo ici');
-    expect(await tab.locator(`${WIDGET} .hint`).textContent()).toBe('jusqu’à 195 KB');
+    expect(await tab.locator(`${WIDGET} .hint`).textContent()).toBe('jusqu’à 195 KiB');
   });
 });

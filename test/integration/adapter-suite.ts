@@ -886,7 +886,8 @@ function adapterTests(harness: AdapterHarness): void {
     it('answers 400 for an unknown variant and 404 for a missing or malformed user id', async () => {
       const app = await setup();
       const bad = await app.send('/avatar/1?variant=xl');
-      expect([bad.status, bad.json.error.code]).toEqual([400, 'BAD_REQUEST']);
+      expect([bad.status, bad.json.error.code]).toEqual([400, 'UNKNOWN_VARIANT']);
+      expect(bad.json.error.message).toBe('There is no picture size "xl"; use sm, md, lg.');
       for (const target of ['/avatar/', '/avatar/%E0%A4%A', '/avatar/a%2Fb', `/avatar/${'x'.repeat(300)}`]) {
         expect([target, (await app.send(target)).status]).toEqual([target, 404]);
       }

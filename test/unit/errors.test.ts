@@ -14,7 +14,7 @@ const BRAND = Symbol.for('profile-picture.error');
 describe('ProfilePictureError', () => {
   it('carries code, status, statusCode, expose, details and cause', () => {
     const cause = new Error('sharp said no');
-    const error = new ProfilePictureError('FILE_TOO_LARGE', undefined, { details: { limit: 5 }, cause });
+    const error = new ProfilePictureError('FILE_TOO_LARGE', undefined, { details: { limit: 5 * 1024 * 1024 }, cause });
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({
       name: 'ProfilePictureError',
@@ -22,8 +22,8 @@ describe('ProfilePictureError', () => {
       status: 413,
       statusCode: 413,
       expose: true,
-      message: 'The file is too large.',
-      details: { limit: 5 },
+      message: 'The file is larger than 5 MiB.',
+      details: { limit: 5 * 1024 * 1024 },
     });
     expect(error.cause).toBe(cause);
     expect(error.stack).toContain('ProfilePictureError');
@@ -130,10 +130,26 @@ describe('toErrorBody / toJSON', () => {
 });
 
 describe('createErrorFactory (message overrides)', () => {
-  it('without overrides uses the table message', () => {
+  it('without overrides uses the default message, which states the limit when the details carry it', () => {
     const error = createErrorFactory()('IMAGE_TOO_SMALL', { details: { minSide: 16 } });
-    expect(error).toMatchObject({ code: 'IMAGE_TOO_SMALL', status: 422, message: 'The image is too small.' });
+    expect(error).toMatchObject({ code: 'IMAGE_TOO_SMALL', status: 422, message: 'The image is too small: it must be at least 16 × 16 pixels.' });
     expect(error.details).toEqual({ minSide: 16 });
+    expect(createErrorFactory()('IMAGE_TOO_SMALL').message).toBe(ERROR_CODES.IMAGE_TOO_SMALL.message);
+  });
+
+  it.each([
+    ['FILE_TOO_LARGE', { limit: 5 * 1024 * 1024, received: 6_000_000 }, 'The file is larger than 5 MiB.'],
+    ['FILE_TOO_LARGE', { limit: 1536 * 1024 }, 'The file is larger than 1.5 MiB.'],
+    ['FILE_TOO_LARGE', { limit: 800 * 1024 }, 'The file is larger than 800 KiB.'],
+    ['IMAGE_TOO_LARGE', { width: 20000, height: 20000, limit: 64_000_000 }, 'The image has more than 64 megapixels; choose a smaller one.'],
+    ['UNSUPPORTED_TYPE', { detected: 'image/tiff', accepted: 'jpeg, png, gif, bmp, webp' }, 'This file type is not supported; choose a JPEG, PNG, GIF, BMP or WebP image.'],
+    ['TIMEOUT', { timeout: 30_000 }, 'The upload took longer than 30 seconds; try again on a faster connection.'],
+    ['INVALID_CROP', { reason: 'too-small', minSide: 16 }, 'The crop must be at least 16 pixels wide and high.'],
+    ['INVALID_CROP', { reason: 'outside' }, 'The crop rectangle goes outside the image.'],
+    ['INVALID_CROP', { reason: 'incomplete' }, 'Send the four crop fields, each once, or none.'],
+    ['UNKNOWN_VARIANT', { variant: 'xl', allowed: 'sm, md, lg' }, 'There is no picture size "xl"; use sm, md, lg.'],
+  ] as const)('%s %o → %s', (code, details, message) => {
+    expect(createErrorFactory()(code, { details }).message).toBe(message);
   });
 
   it('a string override replaces the message; a function receives the details', () => {

@@ -1,0 +1,64 @@
+/**
+ * Default messages that say what the limit was, when an error carries the details to say it: "The file is larger
+ * than 5 MiB." tells a user what to do where "The file is too large." does not. Without those details (or for codes
+ * not listed here) the code's fixed message from `ERROR_CODES` applies. Apps reword or translate through the
+ * `messages` option, which receives the same details.
+ */
+import type { ErrorCode, ErrorDetails } from './errors.js';
+
+type Detailed = (details: ErrorDetails) => string | undefined;
+
+const FORMAT_NAMES: Record<string, string> = { jpeg: 'JPEG', png: 'PNG', gif: 'GIF', bmp: 'BMP', webp: 'WebP', avif: 'AVIF', tiff: 'TIFF', heif: 'HEIF' };
+
+const DETAILED: Partial<Record<ErrorCode, Detailed>> = {
+  FILE_TOO_LARGE: ({ limit }) => (typeof limit === 'number' ? `The file is larger than ${formatBytes(limit)}.` : undefined),
+  IMAGE_TOO_LARGE: ({ limit }) =>
+    typeof limit === 'number' ? `The image has more than ${formatPixels(limit)}; choose a smaller one.` : undefined,
+  IMAGE_TOO_SMALL: ({ minSide }) =>
+    typeof minSide === 'number' ? `The image is too small: it must be at least ${minSide} × ${minSide} pixels.` : undefined,
+  UNSUPPORTED_TYPE: ({ accepted }) =>
+    typeof accepted === 'string' ? `This file type is not supported; choose a ${listFormats(accepted)} image.` : undefined,
+  TIMEOUT: ({ timeout }) =>
+    typeof timeout === 'number' ? `The upload took longer than ${formatSeconds(timeout)}; try again on a faster connection.` : undefined,
+  INVALID_CROP: ({ reason, minSide }) => {
+    if (reason === 'too-small' && typeof minSide === 'number') return `The crop must be at least ${minSide} pixels wide and high.`;
+    if (reason === 'outside') return 'The crop rectangle goes outside the image.';
+    if (reason === 'not-an-integer') return 'The crop must be given in whole pixels.';
+    if (reason === 'incomplete' || reason === 'repeated') return 'Send the four crop fields, each once, or none.';
+    return undefined;
+  },
+  UNKNOWN_VARIANT: ({ variant, allowed }) =>
+    typeof variant === 'string' && typeof allowed === 'string' ? `There is no picture size "${variant}"; use ${allowed}.` : undefined,
+};
+
+/** The default message for `code` with `details`, or undefined to use the code's fixed message. */
+export function detailedMessage(code: ErrorCode, details: ErrorDetails | undefined): string | undefined {
+  return details ? DETAILED[code]?.(details) : undefined;
+}
+
+/**
+ * "5 MiB", "800 KiB", "12 bytes": binary units with their binary names, because limits are configured as
+ * `5 * 1024 * 1024` and a "5 MB" that means 5,242,880 bytes misleads.
+ */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, 'KiB'] : [bytes / (1024 * 1024), 'MiB'];
+  return `${value < 10 ? Number(value.toFixed(1)) : Math.round(value)} ${unit}`;
+}
+
+// --- internal ---
+
+function formatPixels(pixels: number): string {
+  return pixels >= 1_000_000 ? `${Number((pixels / 1_000_000).toFixed(1))} megapixels` : `${pixels} pixels`;
+}
+
+function formatSeconds(ms: number): string {
+  const seconds = Number((ms / 1000).toFixed(1));
+  return seconds === 1 ? '1 second' : `${seconds} seconds`;
+}
+
+/** "jpeg, png, webp" → "JPEG, PNG or WebP". */
+function listFormats(accepted: string): string {
+  const names = accepted.split(',').map((format) => FORMAT_NAMES[format.trim()] ?? format.trim().toUpperCase());
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
