@@ -93,7 +93,11 @@ export interface TimeoutsOptions {
 export interface OutputOptions {
   /** @default 'webp' */
   format?: OutputFormat;
-  /** Encoder quality 1–100 (ignored for PNG). @default 82 */
+  /**
+   * Encoder quality 1–100 (ignored for PNG). AVIF's scale is not WebP's: at 50 an AVIF is about as faithful as a
+   * WebP at 82 and 40 % smaller, while AVIF at 82 is four times the bytes.
+   * @default 82, or 50 for `format: 'avif'`
+   */
   quality?: number;
 }
 
@@ -202,7 +206,7 @@ export const DEFAULTS = Object.freeze({
   limits: Object.freeze({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2 }),
   accept: Object.freeze(['jpeg', 'png', 'gif', 'bmp', 'webp'] as InputFormat[]),
   variants: Object.freeze({ sm: 64, md: 256, lg: 512 }),
-  output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82 }),
+  output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82, avifQuality: 50 }),
   prefix: 'profile_pictures',
   publicPath: '/media/',
   fieldName: 'profile_picture',
@@ -262,9 +266,11 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
 
   const outputIn = optionalObject('output', options.output);
   rejectUnknownKeys('output', outputIn, OPTION_NAMES.output, [...OPTION_NAMES.top, ...nested('limits')]);
+  const format = oneOf('output.format', outputIn.format ?? DEFAULTS.output.format, OUTPUT_FORMATS);
+  const defaultQuality = format === 'avif' ? DEFAULTS.output.avifQuality : DEFAULTS.output.quality;
   const output = Object.freeze({
-    format: oneOf('output.format', outputIn.format ?? DEFAULTS.output.format, OUTPUT_FORMATS),
-    quality: integerInRange('output.quality', outputIn.quality ?? DEFAULTS.output.quality, 1, 100),
+    format,
+    quality: integerInRange('output.quality', outputIn.quality ?? defaultQuality, 1, 100),
   });
 
   const prefix = nonEmptyString('prefix', options.prefix ?? DEFAULTS.prefix);

@@ -44,6 +44,9 @@ describe('resolution', () => {
     expect(options.limits).toMatchObject({ fileSize: 1000, inputPixels: 64_000_000, minSide: 16 });
     expect(options.output).toEqual({ format: 'png', quality: 82 });
     expect(options.timeouts).toEqual({ storageMs: 30_000, repositoryMs: 5_000 });
+    // AVIF's quality scale differs: its own default, unless the app sets one.
+    expect(resolveOptions({ ...base(), output: { format: 'avif' } }).output).toEqual({ format: 'avif', quality: 50 });
+    expect(resolveOptions({ ...base(), output: { format: 'avif', quality: 70 } }).output).toEqual({ format: 'avif', quality: 70 });
     expect(Object.isFrozen(options.timeouts)).toBe(true);
   });
 
