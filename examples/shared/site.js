@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createProfilePictures, diskStorage } from 'profile-picture';
 import { accounts } from './accounts.js';
-import { openDatabase, setting } from './database.js';
+import { openDatabase, setting, sqliteDatabase } from './database.js';
 import { sqliteUserRepository } from './sqlite-users.js';
 
 /**
@@ -34,26 +34,39 @@ export function settingsFromEnv(appDir) {
 
 /**
  * @typedef {object} Site
- * @property {import('better-sqlite3').Database} db
+ * @property {import('./database.js').AppDatabase} db users, sessions and settings
  * @property {import('profile-picture').ProfilePictures} pictures
  * @property {ReturnType<typeof accounts>} accounts
  * @property {string} secret the session-cookie signing secret
+ * @property {() => Promise<void>} close waits for the pictures' background clean-up, then closes the database
  */
 
 /**
  * Opens the database and builds the services the routes use.
  * @param {SiteOptions} options
- * @returns {Site}
+ * @returns {Promise<Site>}
  */
-export function createSite({ dataDir, mediaDir }) {
-  const db = openDatabase(join(dataDir, 'app.db'));
+export async function createSite({ dataDir, mediaDir }) {
+  const sqlite = openDatabase(join(dataDir, 'app.db'));
+  const db = sqliteDatabase(sqlite);
   const pictures = createProfilePictures({
     storage: diskStorage({ root: mediaDir }),
-    users: sqliteUserRepository(db),
+    users: sqliteUserRepository(sqlite),
   });
-  // A random secret, generated on first start and kept in the database, unless SESSION_SECRET is set.
-  const secret = process.env.SESSION_SECRET ?? setting(db, 'session_secret', () => randomBytes(32).toString('base64url'));
-  return { db, pictures, accounts: accounts(db), secret };
+  // A random secret, generated on first start and kept in the database (so every instance shares it), unless
+  // SESSION_SECRET is set.
+  const secret =
+    process.env.SESSION_SECRET ?? (await setting(db, 'session_secret', () => randomBytes(32).toString('base64url')));
+  return {
+    db,
+    pictures,
+    accounts: accounts(db),
+    secret,
+    async close() {
+      await pictures.flush();
+      await db.close();
+    },
+  };
 }
 
 /**

@@ -9,11 +9,11 @@ import { settingsFromEnv } from './site.js';
 /**
  * @param {string} name shown in the start-up line, e.g. "Express"
  * @param {string} exampleDir the example's own directory (data/ and media/ default to it)
- * @param {(settings: ReturnType<typeof settingsFromEnv>) => { app: { listen: Function }, site: { db: { close(): void } } }} createApp
+ * @param {(settings: import('./site.js').SiteOptions) => Promise<{ app: { listen: Function }, site: import('./site.js').Site }>} createApp
  */
-export function startExample(name, exampleDir, createApp) {
+export async function startExample(name, exampleDir, createApp) {
   const settings = settingsFromEnv(exampleDir);
-  const { app, site } = createApp(settings);
+  const { app, site } = await createApp(settings);
 
   /** @type {import('node:http').Server} */
   const server = app.listen(settings.port, settings.host, () => {
@@ -28,7 +28,7 @@ export function startExample(name, exampleDir, createApp) {
     process.once(signal, () => {
       server.close();
       server.closeAllConnections();
-      site.db.close();
+      site.close().catch((err) => console.error(err));
     });
   }
 }
