@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * The Express version of Portrait, the reference app: accounts and sessions in SQLite, profile pictures through
- * `profile-picture/express`. `createApp()` builds the app without listening, so tests can start it anywhere.
+ * The Express version of Portrait, the reference app: accounts and sessions in the app's database (SQLite, or
+ * PostgreSQL with DATABASE_URL), profile pictures through `profile-picture/express`. `createApp()` opens the engines
+ * and builds the app without listening, so tests can start it anywhere.
  */
 import express from 'express';
 import session from 'express-session';

@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * An express-session store on the app's `sessions` table (the default MemoryStore leaks memory and forgets everyone
- * on restart).
+ * An express-session store on the app's `sessions` table, in SQLite or PostgreSQL (the default MemoryStore leaks
+ * memory and forgets everyone on restart).
  */
 import session from 'express-session';
 import { sessionTable } from '../shared/sessions.js';

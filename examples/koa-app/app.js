@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The Koa version of Portrait: the same pages, database and repository as the Express app, with koa-session and
+ * The Koa version of Portrait: the same pages, database and engines as the Express app, with koa-session and
  * `profile-picture/koa`. Routing is a small table, to keep the example free of a router dependency.
  */
 import Koa from 'koa';

@@ -1,5 +1,8 @@
 // @ts-check
-/** A koa-session external store on the app's `sessions` table (the cookie only holds the session id). */
+/**
+ * A koa-session external store on the app's `sessions` table, in SQLite or PostgreSQL (the cookie only holds the
+ * session id).
+ */
 import { sessionTable } from '../shared/sessions.js';
 
 const ONE_DAY = 24 * 60 * 60 * 1000;

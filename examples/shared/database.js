@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * The app's own tables (users with their picture record, sessions, a small settings table) behind one small async
- * interface, `AppDatabase`, so the accounts and sessions code does not depend on SQLite's synchronous API and can
- * run on another engine. Queries are written with `?` placeholders and portable SQL (`ON CONFLICT`, `lower()`).
+ * interface, `AppDatabase`, so the accounts and sessions code runs unchanged on SQLite (this file, the default) and
+ * PostgreSQL (`postgres-database.js`). Queries are written once, with `?` placeholders and SQL both engines accept.
  * better-sqlite3 is synchronous, which keeps every query here a one-liner; each statement is still atomic, and the
  * picture compare-and-set (`sqlite-users.js`) relies on exactly that.
  */

@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * Session rows in the app's database, shared by the Express store (express-session) and the Koa store
- * (koa-session). Expired rows are ignored on read and pruned periodically.
+ * Session rows in the app's database (SQLite or PostgreSQL), shared by the Express store (express-session) and the
+ * Koa store (koa-session). Expired rows are ignored on read and pruned periodically.
  */
 
 const PRUNE_EVERY = 15 * 60 * 1000;
