@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * The Express version of Portrait, the reference app: accounts and sessions in SQLite, profile pictures through
- * `profile-picture/express`. `createApp()` builds the app without listening, so tests can start it anywhere.
+ * The Express version of Portrait, the reference app: accounts and sessions in the app's database (SQLite, or
+ * PostgreSQL with DATABASE_URL), profile pictures through `profile-picture/express`. `createApp()` opens the engines
+ * and builds the app without listening, so tests can start it anywhere.
  */
 import express from 'express';
 import session from 'express-session';
@@ -17,15 +18,15 @@ import {
   removePage,
   successPage,
 } from '../shared/views/pages.js';
-import { SqliteSessionStore } from './session-store.js';
+import { DatabaseSessionStore } from './session-store.js';
 
 /** @typedef {import('../shared/views/components.js').Account} Account */
 
 /**
  * @param {import('../shared/site.js').SiteOptions} options
  */
-export function createApp(options) {
-  const site = createSite(options);
+export async function createApp(options) {
+  const site = await createSite(options);
   const { db, pictures, accounts, secret } = site;
   const app = express();
   app.disable('x-powered-by');
@@ -38,7 +39,7 @@ export function createApp(options) {
 
   app.use(
     session({
-      store: new SqliteSessionStore(db),
+      store: new DatabaseSessionStore(db),
       secret,
       name: 'portrait.sid',
       resave: false,
@@ -49,8 +50,8 @@ export function createApp(options) {
   );
 
   // The signed-in account, looked up once per request.
-  app.use((req, res, next) => {
-    res.locals.user = accounts.find(req.session.userId);
+  app.use(async (req, res, next) => {
+    res.locals.user = await accounts.find(req.session.userId);
     next();
   });
 
@@ -58,7 +59,7 @@ export function createApp(options) {
   app.use(
     profilePictureRouter(pictures, {
       getUser: (req) => /** @type {Account | null} */ (req.res?.locals.user ?? null),
-      getUsername: (id) => accounts.find(id)?.username,
+      getUsername: async (id) => (await accounts.find(id))?.username,
     }),
   );
 

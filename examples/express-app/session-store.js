@@ -1,15 +1,15 @@
 // @ts-check
 /**
- * An express-session store on the example's SQLite `sessions` table (the default MemoryStore leaks memory and
- * forgets everyone on restart).
+ * An express-session store on the app's `sessions` table, in SQLite or PostgreSQL (the default MemoryStore leaks
+ * memory and forgets everyone on restart).
  */
 import session from 'express-session';
 import { sessionTable } from '../shared/sessions.js';
 
 const ONE_DAY = 24 * 60 * 60 * 1000;
 
-export class SqliteSessionStore extends session.Store {
-  /** @param {import('better-sqlite3').Database} db */
+export class DatabaseSessionStore extends session.Store {
+  /** @param {import('../shared/database.js').AppDatabase} db */
   constructor(db) {
     super();
     this.table = sessionTable(db);
@@ -20,7 +20,8 @@ export class SqliteSessionStore extends session.Store {
    * @param {(err: unknown, session?: import('express-session').SessionData | null) => void} callback
    */
   get(sid, callback) {
-    settle(callback, () => /** @type {import('express-session').SessionData | undefined} */ (this.table.get(sid)) ?? null);
+    const read = this.table.get(sid);
+    settle(callback, read.then((data) => /** @type {import('express-session').SessionData | undefined} */ (data) ?? null));
   }
 
   /**
@@ -29,7 +30,7 @@ export class SqliteSessionStore extends session.Store {
    * @param {(err?: unknown) => void} [callback]
    */
   set(sid, data, callback) {
-    settle(callback, () => this.table.set(sid, data, expiresAt(data)));
+    settle(callback, this.table.set(sid, data, expiresAt(data)));
   }
 
   /**
@@ -38,7 +39,7 @@ export class SqliteSessionStore extends session.Store {
    * @param {(err?: unknown) => void} [callback]
    */
   touch(sid, data, callback) {
-    settle(callback, () => this.table.touch(sid, expiresAt(data)));
+    settle(callback, this.table.touch(sid, expiresAt(data)));
   }
 
   /**
@@ -46,7 +47,7 @@ export class SqliteSessionStore extends session.Store {
    * @param {(err?: unknown) => void} [callback]
    */
   destroy(sid, callback) {
-    settle(callback, () => this.table.destroy(sid));
+    settle(callback, this.table.destroy(sid));
   }
 }
 
@@ -57,18 +58,14 @@ function expiresAt(data) {
 }
 
 /**
- * Runs a synchronous SQLite call and reports it through a Node-style callback.
+ * Reports a database call through a Node-style callback, as express-session expects.
  * @template T
  * @param {((err: unknown, value?: T) => void) | undefined} callback
- * @param {() => T} run
+ * @param {Promise<T>} call
  */
-function settle(callback, run) {
-  let value;
-  try {
-    value = run();
-  } catch (err) {
-    callback?.(err);
-    return;
-  }
-  callback?.(null, value);
+function settle(callback, call) {
+  call.then(
+    (value) => callback?.(null, value),
+    (err) => callback?.(err),
+  );
 }

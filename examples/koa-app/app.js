@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The Koa version of Portrait: the same pages, database and repository as the Express app, with koa-session and
+ * The Koa version of Portrait: the same pages, database and engines as the Express app, with koa-session and
  * `profile-picture/koa`. Routing is a small table, to keep the example free of a router dependency.
  */
 import Koa from 'koa';
@@ -17,7 +17,7 @@ import {
   removePage,
   successPage,
 } from '../shared/views/pages.js';
-import { sqliteSessionStore } from './session-store.js';
+import { databaseSessionStore } from './session-store.js';
 
 /** @typedef {import('../shared/views/components.js').Account} Account */
 /** @typedef {Koa.ParameterizedContext<{ user: Account | null }>} Ctx */
@@ -26,8 +26,8 @@ import { sqliteSessionStore } from './session-store.js';
 /**
  * @param {import('../shared/site.js').SiteOptions} options
  */
-export function createApp(options) {
-  const site = createSite(options);
+export async function createApp(options) {
+  const site = await createSite(options);
   const { db, pictures, accounts, secret } = site;
   const app = new Koa();
   app.keys = [secret];
@@ -127,7 +127,7 @@ export function createApp(options) {
     session(
       {
         key: 'portrait.sess',
-        store: sqliteSessionStore(db),
+        store: databaseSessionStore(db),
         maxAge: 7 * 24 * 60 * 60 * 1000,
         httpOnly: true,
         sameSite: 'lax', // the cookie does not ride along on cross-site posts (a second line of CSRF defence)
@@ -138,7 +138,7 @@ export function createApp(options) {
   );
 
   app.use(async (ctx, next) => {
-    ctx.state.user = accounts.find(/** @type {{ userId?: string } | null} */ (ctx.session)?.userId);
+    ctx.state.user = await accounts.find(/** @type {{ userId?: string } | null} */ (ctx.session)?.userId);
     await next();
   });
 
@@ -146,7 +146,7 @@ export function createApp(options) {
   app.use(
     profilePictureRouter(pictures, {
       getUser: (ctx) => ctx.state.user ?? null,
-      getUsername: (id) => accounts.find(id)?.username,
+      getUsername: async (id) => (await accounts.find(id))?.username,
     }),
   );
 

@@ -17,24 +17,30 @@ const USERNAME = /^[\p{L}\p{N}_.-]{3,30}$/u;
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 200;
 
+/** The sign-up refusal when the name is taken. */
+const TAKEN = /** @type {const} */ ({ field: 'username', error: 'This username is taken.' });
+
 /**
- * @param {import('better-sqlite3').Database} db
+ * @param {import('./database.js').AppDatabase} db
  */
 export function accounts(db) {
-  const byId = db.prepare('SELECT id, username, created_at AS createdAt FROM users WHERE id = ?');
-  const byName = db.prepare('SELECT id, username, password_hash AS passwordHash FROM users WHERE username = ?');
-  const insert = db.prepare(
-    'INSERT INTO users (id, username, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-  );
-
   /**
    * @param {string | undefined | null} id
-   * @returns {Account | null}
+   * @returns {Promise<Account | null>}
    */
-  function find(id) {
+  async function find(id) {
     if (!id) return null;
-    return /** @type {Account | undefined} */ (byId.get(id)) ?? null;
+    const [row] = await db.all('SELECT id, username, created_at AS "createdAt" FROM users WHERE id = ?', [id]);
+    // SQLite returns the ISO string it stored, PostgreSQL a Date (timestamptz): the same string either way.
+    return row ? { id: row.id, username: row.username, createdAt: new Date(row.createdAt).toISOString() } : null;
   }
+
+  /**
+   * Usernames are unique regardless of case (a unique index on `lower(username)`, or SQLite's NOCASE).
+   * @param {string} name
+   */
+  const byName = async (name) =>
+    (await db.all('SELECT id, password_hash AS "passwordHash" FROM users WHERE lower(username) = lower(?)', [name]))[0];
 
   return {
     find,
@@ -56,18 +62,17 @@ export function accounts(db) {
       if (password.length > MAX_PASSWORD) {
         return { field: 'password', error: `Use at most ${MAX_PASSWORD} characters.` };
       }
-      if (byName.get(name)) return { field: 'username', error: 'This username is taken.' };
+      if (await byName(name)) return TAKEN;
       const hash = await hashPassword(password);
       const now = new Date().toISOString();
-      try {
-        insert.run(id, name, hash, now, now);
-      } catch (err) {
-        // Two sign-ups for one name raced past the check above: the UNIQUE constraint decides.
-        if (/** @type {{ code?: string }} */ (err).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          return { field: 'username', error: 'This username is taken.' };
-        }
-        throw err;
-      }
+      // Two sign-ups for one name may race past the check above: the unique index decides, and the loser inserts
+      // nothing (ON CONFLICT DO NOTHING reads the same on SQLite and PostgreSQL).
+      const inserted = await db.run(
+        `INSERT INTO users (id, username, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
+        [id, name, hash, now, now],
+      );
+      if (inserted === 0) return TAKEN;
       return { account: { id, username: name, createdAt: now } };
     },
 
@@ -76,9 +81,7 @@ export function accounts(db) {
      * @returns {Promise<Account | null>} the account when the password matches
      */
     async authenticate({ username, password }) {
-      const row = /** @type {{ id: string, username: string, passwordHash: string } | undefined} */ (
-        byName.get(username.trim().normalize('NFC'))
-      );
+      const row = await byName(username.trim().normalize('NFC'));
       // Hash even for an unknown name: the response time must not tell which usernames exist.
       const ok = await verifyPassword(password.slice(0, MAX_PASSWORD), row?.passwordHash ?? DUMMY_HASH);
       return row && ok ? find(row.id) : null;

@@ -1,12 +1,22 @@
 // @ts-check
 /**
- * Opens (and on first use creates) the example's SQLite database: users with their picture record, sessions, and a
- * small settings table. better-sqlite3 is synchronous, which keeps every query here a one-liner; each statement is
- * still atomic, and the picture compare-and-set relies on exactly that.
+ * The app's own tables (users with their picture record, sessions, a small settings table) behind one small async
+ * interface, `AppDatabase`, so the accounts and sessions code runs unchanged on SQLite (this file, the default) and
+ * PostgreSQL (`postgres-database.js`). Queries are written once, with `?` placeholders and SQL both engines accept.
+ * better-sqlite3 is synchronous, which keeps every query here a one-liner; each statement is still atomic, and the
+ * picture compare-and-set (`sqlite-users.js`) relies on exactly that.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+
+/**
+ * What the app's own code needs of a database.
+ * @typedef {object} AppDatabase
+ * @property {(sql: string, params?: unknown[]) => Promise<Array<Record<string, any>>>} all the rows of a query
+ * @property {(sql: string, params?: unknown[]) => Promise<number>} run runs a statement; resolves how many rows it changed
+ * @property {() => Promise<void>} close
+ */
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -18,6 +28,7 @@ CREATE TABLE IF NOT EXISTS users (
   created_at      TEXT NOT NULL,
   updated_at      TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS users_username_lower ON users (lower(username));
 CREATE TABLE IF NOT EXISTS sessions (
   sid        TEXT PRIMARY KEY,
   data       TEXT NOT NULL,
@@ -47,16 +58,39 @@ export function openDatabase(file) {
 }
 
 /**
- * Reads a setting, creating it with `create()` the first time (e.g. the session secret, so sessions survive a
- * restart without any configuration).
+ * The {@link AppDatabase} interface on an open SQLite database. Statements are prepared once and reused.
  * @param {import('better-sqlite3').Database} db
+ * @returns {AppDatabase}
+ */
+export function sqliteDatabase(db) {
+  /** @type {Map<string, import('better-sqlite3').Statement>} */
+  const statements = new Map();
+  /** @param {string} sql */
+  const prepare = (sql) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+  return {
+    all: async (sql, params = []) => /** @type {Array<Record<string, any>>} */ (prepare(sql).all(...params)),
+    run: async (sql, params = []) => prepare(sql).run(...params).changes,
+    close: async () => void db.close(),
+  };
+}
+
+/**
+ * Reads a setting, creating it with `create()` the first time (e.g. the session secret, so sessions survive a
+ * restart without any configuration). When several instances start at once, the first insert wins and every
+ * instance reads that one.
+ * @param {AppDatabase} db
  * @param {string} key
  * @param {() => string} create
- * @returns {string}
+ * @returns {Promise<string>}
  */
-export function setting(db, key, create) {
-  const row = /** @type {{ value: string } | undefined} */ (db.prepare('SELECT value FROM settings WHERE key = ?').get(key));
-  if (row) return row.value;
-  db.prepare('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)').run(key, create());
-  return /** @type {{ value: string }} */ (db.prepare('SELECT value FROM settings WHERE key = ?').get(key)).value;
+export async function setting(db, key, create) {
+  const read = async () => (await db.all('SELECT value FROM settings WHERE key = ?', [key]))[0]?.value;
+  const value = await read();
+  if (value !== undefined) return value;
+  await db.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING', [key, create()]);
+  return read();
 }

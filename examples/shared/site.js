@@ -5,21 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createProfilePictures, diskStorage } from 'profile-picture';
+import { createProfilePictures } from 'profile-picture';
 import { accounts } from './accounts.js';
-import { openDatabase, setting } from './database.js';
-import { sqliteUserRepository } from './sqlite-users.js';
+import { setting } from './database.js';
+import { enginesFromEnv, openEngines } from './engines.js';
 
 /**
- * @typedef {object} SiteOptions
- * @property {string} dataDir where `app.db` lives (created on first start)
- * @property {string} mediaDir where pictures are stored (created on first upload)
- */
-
-/**
- * Settings from the environment, with defaults under the app's own folder.
- * `PORT` (3000), `HOST` (127.0.0.1), `DATA_DIR` (<app>/data), `MEDIA_DIR` (<app>/media), `SESSION_SECRET`.
+ * Settings from the environment, with defaults under the app's own folder: `PORT` (3000), `HOST` (127.0.0.1),
+ * `DATA_DIR` (<app>/data), `MEDIA_DIR` (<app>/media), and the engines (`DATABASE_URL`, `S3_*`: see engines.js).
  * @param {string} appDir
+ * @throws Error naming the variable when one is invalid.
  */
 export function settingsFromEnv(appDir) {
   const port = Number(process.env.PORT ?? 3000);
@@ -29,31 +24,46 @@ export function settingsFromEnv(appDir) {
     host: process.env.HOST ?? '127.0.0.1',
     dataDir: process.env.DATA_DIR ?? join(appDir, 'data'),
     mediaDir: process.env.MEDIA_DIR ?? join(appDir, 'media'),
+    ...enginesFromEnv(process.env),
   };
 }
 
+/** @typedef {ReturnType<typeof settingsFromEnv>} SiteOptions */
+
 /**
  * @typedef {object} Site
- * @property {import('better-sqlite3').Database} db
+ * @property {import('./database.js').AppDatabase} db users, sessions and settings
  * @property {import('profile-picture').ProfilePictures} pictures
  * @property {ReturnType<typeof accounts>} accounts
  * @property {string} secret the session-cookie signing secret
+ * @property {string} engines which storage and database it runs on, for the start-up line
+ * @property {() => Promise<void>} close waits for the pictures' background clean-up, then closes the engines
  */
 
 /**
- * Opens the database and builds the services the routes use.
+ * Opens the database and the storage, and builds the services the routes use.
  * @param {SiteOptions} options
- * @returns {Site}
+ * @returns {Promise<Site>}
  */
-export function createSite({ dataDir, mediaDir }) {
-  const db = openDatabase(join(dataDir, 'app.db'));
-  const pictures = createProfilePictures({
-    storage: diskStorage({ root: mediaDir }),
-    users: sqliteUserRepository(db),
-  });
-  // A random secret, generated on first start and kept in the database, unless SESSION_SECRET is set.
-  const secret = process.env.SESSION_SECRET ?? setting(db, 'session_secret', () => randomBytes(32).toString('base64url'));
-  return { db, pictures, accounts: accounts(db), secret };
+export async function createSite(options) {
+  const engines = await openEngines(options);
+  const pictures = createProfilePictures({ storage: engines.storage, users: engines.users });
+  const db = engines.database;
+  // A random secret, generated on first start and kept in the database (so every instance shares it), unless
+  // SESSION_SECRET is set.
+  const secret =
+    process.env.SESSION_SECRET ?? (await setting(db, 'session_secret', () => randomBytes(32).toString('base64url')));
+  return {
+    db,
+    pictures,
+    accounts: accounts(db),
+    secret,
+    engines: engines.description,
+    async close() {
+      await pictures.flush();
+      await engines.close();
+    },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Runs an example app (`examples/<name>/server.js`) as its own Node process, exactly as `npm run example` does,
- * on a free port with throwaway data and media directories.
+ * on a free port with throwaway data and media directories: on SQLite and local disk, or on the engines its `env`
+ * names (`DATABASE_URL`, `S3_*`).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,29 +11,32 @@ import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BUILT = ['index.js', 'express.js', 'koa.js', 'client.js'].map((file) => join(ROOT, 'dist', file));
+const BUILT = ['index.js', 'express.js', 'koa.js', 's3.js', 'postgres.js', 'client.js'].map((file) => join(ROOT, 'dist', file));
 
 /** A running example. */
 export interface RunningExample {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:41234`. */
   url: string;
-  /** Where pictures are stored. */
+  /** Where pictures are stored (on the default engines). */
   mediaDir: string;
   /** Everything the server printed so far. */
   output(): string;
-  /** Every stored file under the media directory, relative to it, sorted. */
+  /** Every stored file under the media directory, relative to it, sorted (on the default engines). */
   storedFiles(): Promise<string[]>;
-  /** The `users` row of `username` (picture column parsed). */
+  /** The `users` row of `username` (picture column parsed) in the SQLite database (on the default engines). */
   userRow(username: string): { id: string; picture: { version: string; variants: Record<string, { key: string }> } | null } | undefined;
   /** Stops the server and deletes its directories. */
   stop(): Promise<void>;
 }
 
+/** Variables that choose the example's engines: never inherited from the test's own environment (CI sets S3_*). */
+const ENGINE_VARIABLES = /^(DATABASE_URL|S3_.*)$/;
+
 /**
- * Starts `examples/<name>/server.js`.
+ * Starts `examples/<name>/server.js`, with `env` added to its environment (e.g. `DATABASE_URL` and `S3_*`).
  * @throws Error when the package is not built (the examples import it by name from `dist/`) or the app fails to start.
  */
-export async function startExample(name: 'express-app' | 'koa-app'): Promise<RunningExample> {
+export async function startExample(name: 'express-app' | 'koa-app', env: Record<string, string> = {}): Promise<RunningExample> {
   const missing = BUILT.filter((file) => !existsSync(file));
   if (missing.length > 0) {
     throw new Error(`The examples run the built package; run \`npm run build\` first (missing ${missing.join(', ')})`);
@@ -40,8 +44,9 @@ export async function startExample(name: 'express-app' | 'koa-app'): Promise<Run
   const dir = await mkdtemp(join(tmpdir(), `pp-e2e-${name}-`));
   const dataDir = join(dir, 'data');
   const mediaDir = join(dir, 'media');
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ENGINE_VARIABLES.test(key)));
   const child = spawn(process.execPath, [join(ROOT, 'examples', name, 'server.js')], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, MEDIA_DIR: mediaDir },
+    env: { ...inherited, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, MEDIA_DIR: mediaDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -63,6 +68,10 @@ export async function startExample(name: 'express-app' | 'koa-app'): Promise<Run
       clearTimeout(timer);
       reject(new Error(`${name} exited with code ${code} before listening:\n${output}`));
     });
+  }).catch(async (err: unknown) => {
+    child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   });
 
   let db: Database.Database | undefined;

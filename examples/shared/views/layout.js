@@ -55,7 +55,7 @@ export function layout({ title, path, user, picture, pictures }, body) {
 ${body}
   </main>
   <footer class="site-footer">
-    <div class="container">Portrait is the reference app of <code>profile-picture</code>: Express or Koa, SQLite, pictures on local disk.</div>
+    <div class="container">Portrait is the reference app of <code>profile-picture</code>: Express or Koa, SQLite or PostgreSQL, pictures on local disk or S3.</div>
   </footer>
 </body>
 </html>
