@@ -34,9 +34,10 @@ export interface ConsumerProject {
   readonly dir: string;
   /**
    * Writes `files` (relative path → source) into the project and type-checks them, as one program, under `options`
-   * (tsconfig `compilerOptions` spelling). Returns the errors in these files, plus option and global errors.
+   * (tsconfig `compilerOptions` spelling). Returns the errors in these files, plus option and global errors, and in
+   * the files of the program `alsoCheck` selects (e.g. the package's own declarations).
    */
-  check(files: Record<string, string>, options: TsconfigOptions): Promise<CheckResult>;
+  check(files: Record<string, string>, options: TsconfigOptions, alsoCheck?: (fileName: string) => boolean): Promise<CheckResult>;
   dispose(): Promise<void>;
 }
 
@@ -65,7 +66,7 @@ export async function createConsumerProject(): Promise<ConsumerProject> {
 
   return {
     dir,
-    async check(files, tsconfig) {
+    async check(files, tsconfig, alsoCheck = () => false) {
       const written: string[] = [];
       for (const [name, source] of Object.entries(files)) {
         const file = path.join(dir, name);
@@ -102,7 +103,10 @@ export async function createConsumerProject(): Promise<ConsumerProject> {
         return file;
       };
       const program = ts.createProgram({ rootNames: written, options, host });
-      const checked = written.map((file) => program.getSourceFile(file)!);
+      const checked = [
+        ...written.map((file) => program.getSourceFile(file)!),
+        ...program.getSourceFiles().filter((file) => alsoCheck(file.fileName)),
+      ];
       const diagnostics = [
         ...program.getOptionsDiagnostics(),
         ...program.getGlobalDiagnostics(),
