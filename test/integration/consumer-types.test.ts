@@ -1,6 +1,7 @@
 /**
  * The built package's types as consumers' compilers find them: a file importing every subpath, compiled strictly
- * (our declarations included, without the DOM lib) in every module resolution an app may use — `node16`/`nodenext`
+ * (our declarations included, without the DOM lib) in every module resolution an app may use — `node10`
+ * (TypeScript's old `node`, which ignores `exports` and finds subpaths through `typesVersions`), `node16`/`nodenext`
  * from an ES module and from a CommonJS file, and `bundler`. Each subpath must resolve to its declaration file in
  * `dist/`, and declare exactly the values the built module exports at run time.
  */
@@ -37,6 +38,11 @@ interface Mode {
 }
 
 const MODES: Record<string, Mode> = {
+  'node10 (moduleResolution: node), CommonJS': {
+    options: { ...STRICT, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true },
+    file: 'node10.ts',
+    types: '.d.ts',
+  },
   'node16, ES module': { options: { ...STRICT, module: 'node16', moduleResolution: 'node16' }, file: 'node16.mts', types: '.d.ts' },
   'nodenext, CommonJS file': { options: { ...STRICT, module: 'nodenext', moduleResolution: 'nodenext' }, file: 'nodenext.cts', types: '.d.cts' },
   'bundler': { options: { ...STRICT, module: 'esnext', moduleResolution: 'bundler' }, file: 'bundler.ts', types: '.d.ts' },

@@ -26,6 +26,7 @@ interface PackageJson {
   types: string;
   files: string[];
   exports: Record<string, string | { import: ExportTarget; require: ExportTarget }>;
+  typesVersions: Record<string, Record<string, string[]>>;
 }
 
 /** How esbuild (or tsc) emits the error class definition. */
@@ -122,6 +123,17 @@ describe('package (built dist/)', () => {
       .filter((file) => file.endsWith('.js') && !file.startsWith('chunk-'))
       .map((file) => file.slice(0, -3));
     expect(entries.sort()).toEqual([...exported].sort());
+  });
+
+  it('maps every subpath in typesVersions to its types, for moduleResolution "node" (which ignores exports)', () => {
+    // Only subpaths: the root is `types`. A catch-all "*" pattern would also remap `types` itself (dist/dist/…).
+    const expected = Object.fromEntries(
+      Object.entries(pkg.exports).flatMap(([subpath, target]) =>
+        typeof target === 'string' || subpath === '.' ? [] : [[subpath.slice(2), [target.import.types]]],
+      ),
+    );
+    expect(pkg.typesVersions).toEqual({ '*': expected });
+    expect(pkg.types).toBe((pkg.exports['.'] as { import: ExportTarget }).import.types);
   });
 
   it('loads every subpath with import and with require, with the same export names', async () => {
