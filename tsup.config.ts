@@ -20,5 +20,10 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // CommonJS has no `import.meta`: there, a module's own directory is `__dirname` (src/client-script.ts). Not tsup's
+  // `shims`: they make every ESM entry import a shim chunk (node:path), and the browser widget must import nothing.
+  esbuildOptions(options, { format }) {
+    if (format === 'cjs') options.define = { ...options.define, 'import.meta.dirname': '__dirname' };
+  },
   tsconfig: 'tsconfig.build.json',
 });

@@ -163,6 +163,7 @@ describe('package (built dist/)', () => {
         "OUTPUT_FORMATS",
         "ProfilePictureError",
         "clientConfig",
+        "clientScriptPath",
         "createProfilePictures",
         "diskStorage",
         "isProfilePictureError",
@@ -238,6 +239,26 @@ describe('package (built dist/)', () => {
       'commonjs',
     );
     expect(cjs).toEqual([]);
+  });
+
+  it('gives the browser widget as an ES module file: one clientScriptPath from import and from require', async () => {
+    const fromImport = await node<string>(
+      `import { clientScriptPath } from 'profile-picture';
+       console.log(JSON.stringify(clientScriptPath));`,
+      'module',
+    );
+    const fromRequire = await node<{ path: string; resolved: string }>(
+      `console.log(JSON.stringify({ path: require('profile-picture').clientScriptPath, resolved: require.resolve('profile-picture/client') }));`,
+      'commonjs',
+    );
+    expect(fromImport).toBe(path.join(DIST, 'client.js'));
+    expect(fromRequire.path).toBe(fromImport);
+    // Why apps need it: resolving the entry from CommonJS gives the CommonJS build, which a browser cannot run.
+    expect(fromRequire.resolved).toBe(path.join(DIST, 'client.cjs'));
+    const source = await readFile(fromImport, 'utf8');
+    expect(source).toContain('customElements.define');
+    expect(source).toMatch(/^export \{/m);
+    expect(source).not.toMatch(/\brequire\(|\bmodule\.exports\b|^\s*import\s/m);
   });
 
   it('uploads, serves and rejects through the ESM build in a pure ESM process', async () => {
