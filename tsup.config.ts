@@ -12,7 +12,11 @@ export default defineConfig({
     // The browser widget. Built with the rest (one config, so no parallel builds racing on `clean`); it imports
     // nothing at runtime, so dist/client.js is a self-contained ES module a page can load directly.
     client: 'src/client/index.ts',
+    // The conformance suites, for authors of storages and repositories. vitest, an optional peer, stays external:
+    // the suites must register their tests with the app's own vitest.
+    testing: 'src/testing/index.ts',
   },
+  external: ['vitest'],
   format: ['esm', 'cjs'],
   dts: true,
   // Without splitting each CJS entry inlines its own copy of the core and `instanceof` breaks across entries.

@@ -47,6 +47,10 @@ declare global {
   /** The app's own authentication. */
   function getUser(req: Request): { id: string; username?: string } | null;
   function verifyBearer(authorization: string | undefined): { id: string } | null;
+  /** An app's own storage, its backend, and its test database (conformance suite examples). */
+  function myStorage(): StorageAdapter;
+  function myBackendHas(key: string): Promise<boolean>;
+  function resetTestDatabase(userIds: readonly string[]): Promise<void>;
 }
 `;
 
