@@ -12,7 +12,11 @@ export default defineConfig({
     // The browser widget. Built with the rest (one config, so no parallel builds racing on `clean`); it imports
     // nothing at runtime, so dist/client.js is a self-contained ES module a page can load directly.
     client: 'src/client/index.ts',
+    // The conformance suites, for authors of storages and repositories. vitest, an optional peer, stays external:
+    // the suites must register their tests with the app's own vitest.
+    testing: 'src/testing/index.ts',
   },
+  external: ['vitest'],
   format: ['esm', 'cjs'],
   dts: true,
   // Without splitting each CJS entry inlines its own copy of the core and `instanceof` breaks across entries.
@@ -20,5 +24,10 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // CommonJS has no `import.meta`: there, a module's own directory is `__dirname` (src/client-script.ts). Not tsup's
+  // `shims`: they make every ESM entry import a shim chunk (node:path), and the browser widget must import nothing.
+  esbuildOptions(options, { format }) {
+    if (format === 'cjs') options.define = { ...options.define, 'import.meta.dirname': '__dirname' };
+  },
   tsconfig: 'tsconfig.build.json',
 });

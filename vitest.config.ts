@@ -6,6 +6,10 @@ const POSTGRES_TESTS = 'test/**/*postgres*.test.ts';
 const source = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
 export default defineConfig({
+  // Our tests take the conformance suites from the published entry's name, run from the sources: a change to a suite
+  // is tested without a rebuild, as the storages and repositories it runs against are (test/integration/package.test.ts
+  // runs the built entry under vitest in a consumer project).
+  resolve: { alias: [{ find: /^profile-picture\/testing$/, replacement: source('src/testing/index.ts') }] },
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,

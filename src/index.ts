@@ -38,3 +38,4 @@ export type { ServeResult, ServeRequest } from './serve.js';
 export { isSafeKey } from './keys.js';
 export { clientConfig } from './client-config.js';
 export type { ClientConfig } from './client-config.js';
+export { clientScriptPath } from './client-script.js';

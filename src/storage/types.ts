@@ -58,7 +58,7 @@ export interface ObjectInfo {
  * - `signedUrl(key)`, when present, makes the media route redirect to that URL instead of streaming the object;
  * - `dispose()`, when present, is safe to call twice.
  *
- * `test/conformance/storage-suite.ts` (`describeStorageAdapter()`) checks all of this against a real backend.
+ * `describeStorageAdapter()` from `profile-picture/testing` checks all of this against a real backend.
  */
 export interface StorageAdapter {
   /** Short name for diagnostics, e.g. `'disk'`. */

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeStorageAdapter, listKeys, pattern } from 'profile-picture/testing';
 import { diskStorage } from '../../src/index.js';
-import { describeStorageAdapter, listKeys, pattern } from './storage-suite.js';
 
 // Each test gets `<sandbox>/<n>/root` as its root, so `<sandbox>/<n>` is "outside the root" and must stay empty
 // apart from `root` itself.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { describeUserRepository, sampleRecord } from 'profile-picture/testing';
 import { memoryUserRepository } from '../../src/index.js';
-import { describeUserRepository, sampleRecord } from './user-repository-suite.js';
 
 describeUserRepository('memory', { create: () => memoryUserRepository() });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { describeStorageAdapter, listKeys, pattern } from 'profile-picture/testing';
 import { memoryStorage } from '../../src/index.js';
-import { describeStorageAdapter, listKeys, pattern } from './storage-suite.js';
 
 describeStorageAdapter('memory', {
   create: () => memoryStorage(),

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { describeUserRepository, sampleRecord, SUITE_USER_IDS } from 'profile-picture/testing';
 import { createProfilePictures, memoryStorage } from '../../src/index.js';
 import {
   postgresSchemaSql,
@@ -16,7 +17,6 @@ import {
 import { rejectionOf } from '../fixtures/service.js';
 import { solidJpeg } from '../helpers/images.js';
 import { useTestDatabase } from '../helpers/postgres.js';
-import { describeUserRepository, sampleRecord, SUITE_USER_IDS } from './user-repository-suite.js';
 
 const db = useTestDatabase();
 let pool: pg.Pool;

@@ -23,6 +23,7 @@ import {
 import express from 'express';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeStorageAdapter, listKeys, pattern } from 'profile-picture/testing';
 import { profilePictureRouter as expressRouter } from '../../adapters/express/index.js';
 import { profilePictureRouter as koaRouter } from '../../adapters/koa/index.js';
 import {
@@ -38,7 +39,6 @@ import { startFaultyProxy } from '../helpers/faulty-proxy.js';
 import { distinctImages } from '../helpers/images.js';
 import { request } from '../integration/adapter-suite.js';
 import { startS3rver } from '../processes/s3rver.js';
-import { describeStorageAdapter, listKeys, pattern } from './storage-suite.js';
 
 /** Where a backend listens and how to sign in. */
 interface Endpoint {

@@ -3,9 +3,9 @@
  * SQLite database (in memory here; the same statements run on the example's file).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeUserRepository, sampleRecord, SUITE_USER_IDS } from 'profile-picture/testing';
 import { openDatabase } from '../../examples/shared/database.js';
 import { sqliteUserRepository } from '../../examples/shared/sqlite-users.js';
-import { describeUserRepository, sampleRecord, SUITE_USER_IDS } from './user-repository-suite.js';
 
 type Db = ReturnType<typeof openDatabase>;
 const open: Db[] = [];

@@ -5,11 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createConsumerProject } from '../helpers/consumer-project.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,6 +27,7 @@ interface PackageJson {
   types: string;
   files: string[];
   exports: Record<string, string | { import: ExportTarget; require: ExportTarget }>;
+  typesVersions: Record<string, Record<string, string[]>>;
 }
 
 /** How esbuild (or tsc) emits the error class definition. */
@@ -36,6 +38,12 @@ const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) 
 const specifiers = Object.keys(pkg.exports)
   .filter((subpath) => subpath !== './package.json')
   .map((subpath) => (subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`));
+/**
+ * The subpaths `require()` loads: all but the conformance suites, which import vitest, and vitest refuses
+ * `require()` ("Vitest cannot be imported in a CommonJS module using require()"); vitest runs test files as ESM.
+ */
+const ESM_ONLY = ['profile-picture/testing'];
+const requirable = specifiers.filter((id) => !ESM_ONLY.includes(id));
 
 beforeAll(async () => {
   if (!existsSync(path.join(DIST, 'index.js'))) await run('npm', ['run', 'build'], { cwd: ROOT });
@@ -124,6 +132,17 @@ describe('package (built dist/)', () => {
     expect(entries.sort()).toEqual([...exported].sort());
   });
 
+  it('maps every subpath in typesVersions to its types, for moduleResolution "node" (which ignores exports)', () => {
+    // Only subpaths: the root is `types`. A catch-all "*" pattern would also remap `types` itself (dist/dist/…).
+    const expected = Object.fromEntries(
+      Object.entries(pkg.exports).flatMap(([subpath, target]) =>
+        typeof target === 'string' || subpath === '.' ? [] : [[subpath.slice(2), [target.import.types]]],
+      ),
+    );
+    expect(pkg.typesVersions).toEqual({ '*': expected });
+    expect(pkg.types).toBe((pkg.exports['.'] as { import: ExportTarget }).import.types);
+  });
+
   it('loads every subpath with import and with require, with the same export names', async () => {
     const esm = await node<Record<string, string[]>>(
       `const out = {};
@@ -131,14 +150,17 @@ describe('package (built dist/)', () => {
        console.log(JSON.stringify(out));`,
       'module',
     );
-    const cjs = await node<Record<string, string[]>>(
+    const cjs = await node<Record<string, string[] | string>>(
       `const out = {};
-       for (const id of ${JSON.stringify(specifiers)}) out[id] = Object.keys(require(id)).filter((k) => k !== '__esModule').sort();
+       for (const id of ${JSON.stringify(specifiers)}) {
+         try { out[id] = Object.keys(require(id)).filter((k) => k !== '__esModule').sort(); } catch (err) { out[id] = err.message; }
+       }
        console.log(JSON.stringify(out));`,
       'commonjs',
     );
     expect(Object.keys(esm)).toEqual(specifiers);
-    expect(cjs).toEqual(esm);
+    for (const id of ESM_ONLY) expect(cjs[id]).toMatch(/^Vitest cannot be imported in a CommonJS module using require\(\)/);
+    expect(Object.fromEntries(requirable.map((id) => [id, cjs[id]]))).toEqual(Object.fromEntries(requirable.map((id) => [id, esm[id]])));
     expect(esm['profile-picture']).toMatchInlineSnapshot(`
       [
         "BUSY_RETRY_AFTER_SECONDS",
@@ -151,6 +173,7 @@ describe('package (built dist/)', () => {
         "OUTPUT_FORMATS",
         "ProfilePictureError",
         "clientConfig",
+        "clientScriptPath",
         "createProfilePictures",
         "diskStorage",
         "isProfilePictureError",
@@ -166,39 +189,57 @@ describe('package (built dist/)', () => {
     }
     expect(esm['profile-picture/s3']).toEqual(['s3Storage']);
     expect(esm['profile-picture/postgres']).toEqual(['POSTGRES_DEFAULTS', 'postgresSchemaSql', 'postgresUserRepository']);
+    expect(esm['profile-picture/testing']).toEqual([
+      'LISTING_USER_IDS',
+      'SUITE_USER_IDS',
+      'UNSAFE_KEYS',
+      'describeStorageAdapter',
+      'describeUserRepository',
+      'listKeys',
+      'pattern',
+      'readBody',
+      'sampleRecord',
+    ]);
   });
 
-  it('never loads the AWS SDK unless profile-picture/s3 is imported', async () => {
-    // Resolution of @aws-sdk/* fails in this process, for ESM imports (a resolve hook) and for require(): every other
-    // entry must still load, in both formats, while profile-picture/s3 (the control) must not.
-    const others = specifiers.filter((id) => id !== 'profile-picture/s3');
-    const result = await node<{ loaded: string[]; s3Import: string; s3Require: string }>(
-      `import Module, { createRequire, register } from 'node:module';
-       const block = (specifier) => { if (specifier.startsWith('@aws-sdk/')) throw new Error('blocked ' + specifier); };
-       register('data:text/javascript,' + encodeURIComponent(
-         'export async function resolve(specifier, context, next) {' +
-         ' if (specifier.startsWith("@aws-sdk/")) throw new Error("blocked " + specifier); return next(specifier, context); }'));
-       const resolveFilename = Module._resolveFilename;
-       Module._resolveFilename = function (request, ...rest) { block(request); return resolveFilename.call(this, request, ...rest); };
-       const require = createRequire(import.meta.url);
-       const loaded = [];
-       for (const id of ${JSON.stringify(others)}) {
-         await import(id);
-         require(id);
-         loaded.push(id);
-       }
-       const failure = (run) => { try { const value = run(); return value?.then ? value.then(() => 'loaded', (err) => err.message) : 'loaded'; } catch (err) { return err.message; } };
-       console.log(JSON.stringify({
-         loaded,
-         s3Import: await failure(() => import('profile-picture/s3')),
-         s3Require: await failure(() => require('profile-picture/s3')),
-       }));`,
-      'module',
-    );
-    expect(result.loaded).toEqual(others);
-    expect(result.s3Import).toMatch(/blocked @aws-sdk\/client-s3/);
-    expect(result.s3Require).toMatch(/blocked @aws-sdk\/client-s3/);
-  });
+  for (const { peer, pattern, entry, blocked } of [
+    { peer: 'the AWS SDK', pattern: '^@aws-sdk/', entry: 'profile-picture/s3', blocked: /blocked @aws-sdk\/client-s3/ },
+    { peer: 'vitest', pattern: '^vitest($|/)', entry: 'profile-picture/testing', blocked: /blocked vitest/ },
+  ]) {
+    it(`never loads ${peer} unless ${entry} is imported`, async () => {
+      // Resolution of the peer fails in this process, for ESM imports (a resolve hook) and for require(): every other
+      // entry must still load, in both formats, while the one entry that uses it (the control) must not.
+      const others = specifiers.filter((id) => id !== entry);
+      const result = await node<{ loaded: string[]; entryImport: string; entryRequire: string }>(
+        `import Module, { createRequire, register } from 'node:module';
+         const PEER = ${JSON.stringify(pattern)};
+         const block = (specifier) => { if (new RegExp(PEER).test(specifier)) throw new Error('blocked ' + specifier); };
+         register('data:text/javascript,' + encodeURIComponent(
+           'export async function resolve(specifier, context, next) {' +
+           ' if (new RegExp(' + JSON.stringify(PEER) + ').test(specifier)) throw new Error("blocked " + specifier);' +
+           ' return next(specifier, context); }'));
+         const resolveFilename = Module._resolveFilename;
+         Module._resolveFilename = function (request, ...rest) { block(request); return resolveFilename.call(this, request, ...rest); };
+         const require = createRequire(import.meta.url);
+         const loaded = [];
+         for (const id of ${JSON.stringify(others)}) {
+           await import(id);
+           if (${JSON.stringify(requirable)}.includes(id)) require(id);
+           loaded.push(id);
+         }
+         const failure = (run) => { try { const value = run(); return value?.then ? value.then(() => 'loaded', (err) => err.message) : 'loaded'; } catch (err) { return err.message; } };
+         console.log(JSON.stringify({
+           loaded,
+           entryImport: await failure(() => import(${JSON.stringify(entry)})),
+           entryRequire: await failure(() => require(${JSON.stringify(entry)})),
+         }));`,
+        'module',
+      );
+      expect(result.loaded).toEqual(others);
+      expect(result.entryImport).toMatch(blocked);
+      expect(result.entryRequire).toMatch(blocked);
+    });
+  }
 
   it('never loads pg, an optional peer: not from the core, the adapters or even profile-picture/postgres', async () => {
     // ESM: a resolve hook that refuses `pg`, so any import of it fails the entry that made it.
@@ -221,11 +262,31 @@ describe('package (built dist/)', () => {
     const cjs = await node<string[]>(
       `const path = require('node:path');
        const pgDir = path.dirname(require.resolve('pg/package.json')) + path.sep;
-       for (const id of ${JSON.stringify(specifiers)}) require(id);
+       for (const id of ${JSON.stringify(requirable)}) require(id);
        console.log(JSON.stringify(Object.keys(require.cache).filter((file) => file.startsWith(pgDir))));`,
       'commonjs',
     );
     expect(cjs).toEqual([]);
+  });
+
+  it('gives the browser widget as an ES module file: one clientScriptPath from import and from require', async () => {
+    const fromImport = await node<string>(
+      `import { clientScriptPath } from 'profile-picture';
+       console.log(JSON.stringify(clientScriptPath));`,
+      'module',
+    );
+    const fromRequire = await node<{ path: string; resolved: string }>(
+      `console.log(JSON.stringify({ path: require('profile-picture').clientScriptPath, resolved: require.resolve('profile-picture/client') }));`,
+      'commonjs',
+    );
+    expect(fromImport).toBe(path.join(DIST, 'client.js'));
+    expect(fromRequire.path).toBe(fromImport);
+    // Why apps need it: resolving the entry from CommonJS gives the CommonJS build, which a browser cannot run.
+    expect(fromRequire.resolved).toBe(path.join(DIST, 'client.cjs'));
+    const source = await readFile(fromImport, 'utf8');
+    expect(source).toContain('customElements.define');
+    expect(source).toMatch(/^export \{/m);
+    expect(source).not.toMatch(/\brequire\(|\bmodule\.exports\b|^\s*import\s/m);
   });
 
   it('uploads, serves and rejects through the ESM build in a pure ESM process', async () => {
@@ -298,13 +359,46 @@ describe('package (built dist/)', () => {
        require('profile-picture');
        const distFiles = () => Object.keys(require.cache).filter((file) => file.includes('/dist/'));
        const before = new Set(distFiles());
-       for (const id of ${JSON.stringify(specifiers)}) require(id);
+       for (const id of ${JSON.stringify(requirable)}) require(id);
        const definers = distFiles().filter((file) => ${DEFINES_ERROR_CLASS}.test(fs.readFileSync(file, 'utf8')));
        console.log(JSON.stringify({ definers: definers.length, loadedByCore: definers.every((file) => before.has(file)) }));`,
       'commonjs',
     );
     expect(result).toEqual({ definers: 1, loadedByCore: true });
   });
+
+  it('runs the published conformance suites under vitest in a consumer project, as an author does', async () => {
+    // The app's own vitest runs a test file calling the suites from dist/testing.js with the built memory storage
+    // and repository: vitest must stay external (a bundled copy could not register tests with the running vitest).
+    const project = await createConsumerProject();
+    try {
+      await writeFile(
+        path.join(project.dir, 'memory.test.js'),
+        `import { memoryStorage, memoryUserRepository } from 'profile-picture';
+         import { describeStorageAdapter, describeUserRepository } from 'profile-picture/testing';
+         describeStorageAdapter('memory (published)', { create: () => memoryStorage() });
+         describeUserRepository('memory (published)', { create: () => memoryUserRepository() });`,
+      );
+      // Without this process's VITEST* variables, so the child is a vitest run of its own, not a worker of this one.
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST')));
+      const vitest = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+      await run(process.execPath, [vitest, 'run', '--reporter=json', '--outputFile=report.json'], { cwd: project.dir, env });
+      const report = JSON.parse(await readFile(path.join(project.dir, 'report.json'), 'utf8')) as {
+        numFailedTests: number;
+        numPassedTests: number;
+        testResults: Array<{ assertionResults: Array<{ ancestorTitles: string[]; status: string }> }>;
+      };
+      const suites = new Set(report.testResults.flatMap((file) => file.assertionResults.map((test) => test.ancestorTitles[0])));
+      expect([...suites].sort()).toEqual([
+        'StorageAdapter conformance: memory (published)',
+        'UserRepository conformance: memory (published)',
+      ]);
+      expect(report.numFailedTests).toBe(0);
+      expect(report.numPassedTests).toBeGreaterThan(40);
+    } finally {
+      await project.dispose();
+    }
+  }, 120_000);
 
   it('passes publint --strict', async () => {
     const { stdout } = await run(path.join(ROOT, 'node_modules', '.bin', 'publint'), ['--strict'], { cwd: ROOT });

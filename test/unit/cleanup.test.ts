@@ -4,6 +4,7 @@
  * a key.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { listKeys } from 'profile-picture/testing';
 import { CLEANUP_BACKLOG, CLEANUP_CONCURRENCY } from '../../src/cleanup.js';
 import {
   createProfilePictures,
@@ -14,7 +15,6 @@ import {
   type ProfilePicturesOptions,
   type StorageAdapter,
 } from '../../src/index.js';
-import { listKeys } from '../conformance/storage-suite.js';
 import { distinctImages } from '../helpers/images.js';
 
 const [first, second, third, fourth] = (await distinctImages(4)) as [Buffer, Buffer, Buffer, Buffer];

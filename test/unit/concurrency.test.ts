@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { listKeys, readBody } from 'profile-picture/testing';
 import {
   createProfilePictures,
   diskStorage,
@@ -16,7 +17,6 @@ import {
   type StorageAdapter,
   type UserRepository,
 } from '../../src/index.js';
-import { listKeys, readBody } from '../conformance/storage-suite.js';
 import { distinctImages } from '../helpers/images.js';
 
 const images = await distinctImages(20);

@@ -5,6 +5,7 @@
  */
 import sharp, { type Sharp } from 'sharp';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { listKeys, readBody } from 'profile-picture/testing';
 import {
   createProfilePictures,
   memoryStorage,
@@ -16,7 +17,6 @@ import {
   type StorageAdapter,
   type UserRepository,
 } from '../../src/index.js';
-import { listKeys, readBody } from '../conformance/storage-suite.js';
 import { solidPng } from '../helpers/images.js';
 
 const oldImage = await solidPng([200, 40, 40]);

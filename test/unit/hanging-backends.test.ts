@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { listKeys } from 'profile-picture/testing';
 import {
   createProfilePictures,
   memoryStorage,
@@ -16,7 +17,6 @@ import {
   type StorageAdapter,
   type UserRepository,
 } from '../../src/index.js';
-import { listKeys } from '../conformance/storage-suite.js';
 import { distinctImages } from '../helpers/images.js';
 
 const STORAGE_MS = 200;

@@ -7,6 +7,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { listKeys, readBody } from 'profile-picture/testing';
 import {
   createProfilePictures,
   diskStorage,
@@ -17,7 +18,6 @@ import {
   type ServeResult,
   type StorageAdapter,
 } from '../../src/index.js';
-import { listKeys, readBody } from '../conformance/storage-suite.js';
 import { solidPng } from '../helpers/images.js';
 
 const image = await solidPng([90, 160, 30]);

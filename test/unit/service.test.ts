@@ -4,6 +4,7 @@
  */
 import sharp from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { listKeys, readBody } from 'profile-picture/testing';
 import {
   createProfilePictures,
   isProfilePictureError,
@@ -14,7 +15,6 @@ import {
   type StorageAdapter,
   type UserRepository,
 } from '../../src/index.js';
-import { listKeys, readBody } from '../conformance/storage-suite.js';
 import { solidJpeg, solidPng } from '../helpers/images.js';
 
 const red = await solidPng([220, 20, 20]);

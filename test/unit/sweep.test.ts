@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { listKeys, readBody } from 'profile-picture/testing';
 import {
   createProfilePictures,
   diskStorage,
@@ -14,7 +15,6 @@ import {
   type PictureRecord,
   type StorageAdapter,
 } from '../../src/index.js';
-import { listKeys, readBody } from '../conformance/storage-suite.js';
 import { distinctImages } from '../helpers/images.js';
 
 const HOUR = 60 * 60 * 1000;

@@ -1,13 +1,12 @@
 /**
- * The StorageAdapter conformance suite. Every storage (disk, memory, and later S3) calls
- * `describeStorageAdapter()` from its own `*.test.ts` file; this file has no `.test` suffix so vitest does not
- * collect it on its own.
+ * The StorageAdapter conformance suite, published as `profile-picture/testing`. Every storage (ours: disk, memory,
+ * S3; anyone's own) calls `describeStorageAdapter()` from its own vitest test file.
  *
  * Optional probes let the suite look at the backend directly (Auth.js's `db` probes): whether an object really is
  * gone, whether temp files were left behind, whether anything was written outside the storage's root.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ObjectInfo, StorageAdapter, StoredObject } from '../../src/index.js';
+import type { ObjectInfo, StorageAdapter, StoredObject } from '../storage/types.js';
 
 /** Direct views of the backend, bypassing the adapter. */
 export interface StorageProbe {

@@ -1,10 +1,10 @@
 /**
- * The UserRepository conformance suite. The memory repository and the example app's SQLite repository call
- * `describeUserRepository()` from their own `*.test.ts` files; this file has no `.test` suffix so vitest does not
- * collect it on its own.
+ * The UserRepository conformance suite, published as `profile-picture/testing`. Every repository (ours: memory,
+ * PostgreSQL, the example app's SQLite one; anyone's own) calls `describeUserRepository()` from its own vitest test
+ * file.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { PictureRecord, UserRepository } from '../../src/index.js';
+import type { PictureRecord, UserRepository } from '../users/types.js';
 
 /** Direct views of the backend, bypassing the repository. */
 export interface UserRepositoryProbe {

@@ -1,0 +1,99 @@
+/**
+ * The built package's types as consumers' compilers find them: a file importing every subpath, compiled strictly
+ * (our declarations included, without the DOM lib) in every module resolution an app may use — `node10`
+ * (TypeScript's old `node`, which ignores `exports` and finds subpaths through `typesVersions`), `node16`/`nodenext`
+ * from an ES module and from a CommonJS file, and `bundler`. Each subpath must resolve to its declaration file in
+ * `dist/`, and declare exactly the values the built module exports at run time.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createConsumerProject,
+  ensureBuilt,
+  formatError,
+  ROOT,
+  type ConsumerProject,
+  type TsconfigOptions,
+} from '../helpers/consumer-project.js';
+
+const DIST = path.join(ROOT, 'dist') + path.sep;
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> };
+/** `profile-picture`, `profile-picture/express`, … : every code subpath. */
+const specifiers = Object.keys(pkg.exports)
+  .filter((subpath) => subpath !== './package.json')
+  .map((subpath) => (subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`));
+
+const STRICT: TsconfigOptions = { strict: true, target: 'es2022', lib: ['es2022'], types: ['node'], noEmit: true };
+
+/** A consumer setup: its options, the file it compiles, and which declaration files it must be given. */
+interface Mode {
+  options: TsconfigOptions;
+  file: string;
+  /** The declaration file extension this setup resolves to. */
+  types: '.d.ts' | '.d.cts';
+}
+
+const MODES: Record<string, Mode> = {
+  'node10 (moduleResolution: node), CommonJS': {
+    options: { ...STRICT, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true },
+    file: 'node10.ts',
+    types: '.d.ts',
+  },
+  'node16, ES module': { options: { ...STRICT, module: 'node16', moduleResolution: 'node16' }, file: 'node16.mts', types: '.d.ts' },
+  'nodenext, CommonJS file': { options: { ...STRICT, module: 'nodenext', moduleResolution: 'nodenext' }, file: 'nodenext.cts', types: '.d.cts' },
+  'bundler': { options: { ...STRICT, module: 'esnext', moduleResolution: 'bundler' }, file: 'bundler.ts', types: '.d.ts' },
+};
+
+let project: ConsumerProject;
+/** Value export names per subpath, as the built ES modules export them. */
+let runtime: Record<string, string[]>;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  project = await createConsumerProject();
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      '--input-type=module',
+      '--eval',
+      `const out = {};
+       for (const id of ${JSON.stringify(specifiers)}) out[id] = Object.keys(await import(id)).sort();
+       console.log(JSON.stringify(out));`,
+    ],
+    { cwd: project.dir },
+  );
+  runtime = JSON.parse(stdout) as Record<string, string[]>;
+}, 180_000);
+
+afterAll(() => project?.dispose());
+
+describe('consumer type resolution of every subpath (built dist/)', () => {
+  it.each(Object.keys(MODES))('%s', async (name) => {
+    const mode = MODES[name]!;
+    const source = specifiers.map((id, i) => `import * as entry${i} from '${id}';\nexport { entry${i} };\n`).join('');
+    const { errors, program } = await project.check({ [mode.file]: source }, mode.options, (file) => file.startsWith(DIST));
+    expect(errors.map(formatError)).toEqual([]);
+
+    const checker = program.getTypeChecker();
+    const file = program.getSourceFile(path.join(project.dir, mode.file))!;
+    const found: Record<string, { file: string; values: string[] }> = {};
+    for (const statement of file.statements) {
+      if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
+      const module = checker.getSymbolAtLocation(statement.moduleSpecifier)!;
+      const values = checker
+        .getExportsOfModule(module)
+        .filter((symbol) => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol).flags & ts.SymbolFlags.Value)
+        .map((symbol) => symbol.name)
+        .sort();
+      found[statement.moduleSpecifier.text] = { file: path.relative(ROOT, module.declarations![0]!.getSourceFile().fileName), values };
+    }
+    const entryName = (id: string) => (id === pkg.name ? 'index' : id.slice(pkg.name.length + 1));
+    expect(found).toEqual(
+      Object.fromEntries(specifiers.map((id) => [id, { file: `dist/${entryName(id)}${mode.types}`, values: runtime[id] }])),
+    );
+  });
+});
