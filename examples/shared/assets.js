@@ -1,25 +1,23 @@
 // @ts-check
 /**
  * The handful of static files the pages load, served from a fixed table (no path from the URL ever reaches the
- * filesystem). The upload widget is the package's own `profile-picture/client` build, resolved like any
- * dependency: an app does the same to serve it.
+ * filesystem). The upload widget is the package's browser module at `clientScriptPath`, which an ES module or
+ * CommonJS app serves the same way.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { clientScriptPath } from 'profile-picture';
 
 /** @typedef {{ body: Buffer, type: string }} Asset */
 
 const PUBLIC = new URL('./public/', import.meta.url);
 
-/** @type {Record<string, { file: URL, type: string }>} */
+/** @type {Record<string, { file: string, type: string }>} */
 const FILES = {
-  'styles.css': { file: new URL('styles.css', PUBLIC), type: 'text/css; charset=utf-8' },
-  'app.js': { file: new URL('app.js', PUBLIC), type: 'text/javascript; charset=utf-8' },
-  'favicon.svg': { file: new URL('favicon.svg', PUBLIC), type: 'image/svg+xml' },
-  'profile-picture-upload.js': {
-    file: new URL(import.meta.resolve('profile-picture/client')),
-    type: 'text/javascript; charset=utf-8',
-  },
+  'styles.css': { file: fileURLToPath(new URL('styles.css', PUBLIC)), type: 'text/css; charset=utf-8' },
+  'app.js': { file: fileURLToPath(new URL('app.js', PUBLIC)), type: 'text/javascript; charset=utf-8' },
+  'favicon.svg': { file: fileURLToPath(new URL('favicon.svg', PUBLIC)), type: 'image/svg+xml' },
+  'profile-picture-upload.js': { file: clientScriptPath, type: 'text/javascript; charset=utf-8' },
 };
 
 /** URL prefix the assets are served under. */
@@ -35,7 +33,7 @@ export function findAsset(path) {
   if (!path.startsWith(ASSETS_PATH)) return null;
   const name = path.slice(ASSETS_PATH.length);
   const entry = Object.hasOwn(FILES, name) ? FILES[name] : undefined;
-  return entry ? { body: readFileSync(fileURLToPath(entry.file)), type: entry.type } : null;
+  return entry ? { body: readFileSync(entry.file), type: entry.type } : null;
 }
 
 /** Response headers for an asset: short caching (the names are not content-hashed) and no sniffing. */
