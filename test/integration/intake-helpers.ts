@@ -350,6 +350,23 @@ export async function keepWriting(
   }
 }
 
+/**
+ * Writes all of `body` at about `bytesPerSecond`, as a client on a slow link does. Resolves true once everything is
+ * written, false as soon as the connection breaks (the server cut it: the client's write fails with EPIPE or
+ * ECONNRESET, and a client that sends its whole body before reading, as Python's urllib and requests do, never
+ * sees the answer).
+ */
+export async function writePaced(request: RawRequest, body: Buffer, bytesPerSecond: number): Promise<boolean> {
+  const chunkSize = 32 * 1024;
+  const started = performance.now();
+  for (let at = 0; at < body.length; at += chunkSize) {
+    if (!(await request.write(body.subarray(at, at + chunkSize)))) return false;
+    const due = started + ((at + chunkSize) / bytesPerSecond) * 1000 - performance.now();
+    if (due > 0) await delay(due);
+  }
+  return !request.socket.destroyed && request.errors.length === 0;
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
