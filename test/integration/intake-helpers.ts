@@ -229,14 +229,20 @@ export interface RawRequest {
 }
 
 /**
- * Opens a socket and sends the request head. `headers` are sent as given (no Content-Length unless you pass one).
+ * Opens a socket and sends the request head: `POST /upload/<userId>`, or `POST <target>` when given. `headers` are
+ * sent as given (no Content-Length unless you pass one).
  */
-export function openRequest(port: number, userId: string, headers: Record<string, string | number>): RawRequest {
+export function openRequest(
+  port: number,
+  userId: string,
+  headers: Record<string, string | number>,
+  target = `/upload/${encodeURIComponent(userId)}`,
+): RawRequest {
   // Half-open like a browser mid-upload: a FIN from the server does not stop this client from sending.
   const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   const errors: Error[] = [];
   socket.on('error', (error) => errors.push(error));
-  let head = `POST /upload/${encodeURIComponent(userId)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`;
+  let head = `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
   socket.write(`${head}\r\n`);
   let written = 0;
