@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createErrorFactory, isProfilePictureError, toErrorBody, type ProfilePictureError } from '../../src/errors.js';
-import { discardBody, shouldCloseConnection } from '../../src/intake/drain.js';
+import { discardBody, refusalDrain, shouldCloseConnection, type DrainOptions } from '../../src/intake/drain.js';
 import type { ProfilePictures } from '../../src/pictures.js';
 import { initialOf } from '../../src/placeholder.js';
 import type { PictureRecord } from '../../src/users/types.js';
@@ -55,11 +55,13 @@ export function createRouteHandler<Native>(
   const fail = createErrorFactory(pictures.options.messages);
   const variants = Object.keys(pictures.options.variants);
   const defaultVariant = variants.includes('md') ? 'md' : variants[0]!;
+  // An upload refused before its body was read: read to its end when its declared size is one we would accept.
+  const drain = refusalDrain(pictures.options.limits);
 
   async function mutate(action: 'upload' | 'remove', req: IncomingMessage, native: Native): Promise<HttpReply> {
     // A forged post gets a bare 403: no redirect into the app and no flash message in the victim's session.
     if (resolved.csrf && isCrossSite(req.headers, resolved.csrf.allowedOrigins)) {
-      return finish(req, errorReply(fail('CROSS_ORIGIN')));
+      return finish(req, errorReply(fail('CROSS_ORIGIN')), drain);
     }
     const json = wantsJson(req.headers);
     let picture: PictureRecord | null = null;
@@ -71,14 +73,14 @@ export function createRouteHandler<Native>(
       else removed = await pictures.remove(userId);
     } catch (err) {
       if (!isProfilePictureError(err)) throw err;
-      if (json) return finish(req, errorReply(err));
+      if (json) return finish(req, errorReply(err), drain);
       await resolved.onResult?.({ request: req, action, error: err }, native);
-      return finish(req, redirect(resolved.redirectTo, 'profile_picture_error', err.code));
+      return finish(req, redirect(resolved.redirectTo, 'profile_picture_error', err.code), drain);
     }
-    if (json) return finish(req, jsonReply(200, picture ? { picture: withUrls(picture) } : { removed }));
+    if (json) return finish(req, jsonReply(200, picture ? { picture: withUrls(picture) } : { removed }), drain);
     const event = action === 'upload' ? { request: req, action, picture } : { request: req, action, picture, removed };
     await resolved.onResult?.(event, native);
-    return finish(req, redirect(resolved.redirectTo, 'profile_picture', action === 'upload' ? 'uploaded' : 'removed'));
+    return finish(req, redirect(resolved.redirectTo, 'profile_picture', action === 'upload' ? 'uploaded' : 'removed'), drain);
   }
 
   async function media(rest: string, req: IncomingMessage): Promise<HttpReply> {
@@ -138,9 +140,10 @@ export function createRouteHandler<Native>(
       return null;
     } catch (err) {
       // Ours (e.g. STORAGE_FAILED while serving) → a JSON error; anything else → the framework's error handling.
-      if (isProfilePictureError(err)) return finish(req, errorReply(err));
-      // Not ours (a throwing getUser or onResult): still never read an unread upload body to its end.
-      if (shouldCloseConnection(req)) discardBody(req);
+      if (isProfilePictureError(err)) return finish(req, errorReply(err), drain);
+      // Not ours (a throwing getUser or onResult): the framework answers; the unread body is discarded as after our
+      // own refusals, never read to its end past the upload limit.
+      if (shouldCloseConnection(req)) discardBody(req, drain);
       throw err;
     }
   };
@@ -150,13 +153,14 @@ export function createRouteHandler<Native>(
 
 /**
  * Closes the connection when the body was not read to its end (refused before or while reading). Keeping it
- * alive would make Node read and discard the whole rest of a possibly huge body before the next request. The
- * body is discarded for a short grace first (a no-op if the intake already does), so a client refused before its
- * upload was read (401, 403) still receives the answer instead of a connection reset.
+ * alive would make Node read and discard the whole rest of a possibly huge body before the next request. The body
+ * is discarded meanwhile as `drain` says (a no-op if the intake already does): to its end when its declared length
+ * is within the upload limit, else for a short grace. So a client refused before its upload was read (401, 403)
+ * receives the answer instead of a connection reset.
  */
-function finish(req: IncomingMessage, reply: HttpReply): HttpReply {
+function finish(req: IncomingMessage, reply: HttpReply, drain: DrainOptions): HttpReply {
   if (shouldCloseConnection(req)) {
-    discardBody(req);
+    discardBody(req, drain);
     reply.headers.Connection = 'close';
   }
   return reply;

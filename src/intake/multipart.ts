@@ -106,7 +106,9 @@ export function readMultipart(
       // busboy carries on with its own state after the callback returns — destroying it there makes busboy
       // dereference its nulled file stream and crash the process. Nothing more is written to it meanwhile.
       process.nextTick(() => parser.destroy());
-      discardBody(request, settings.drain);
+      // A body that outlasted its deadline already had its time: no second one to finish, only the lingering close.
+      const { toEnd: _afterDeadline, ...lingering } = settings.drain ?? {};
+      discardBody(request, error.code === 'TIMEOUT' ? lingering : settings.drain);
       reject(error);
     }
 

@@ -24,7 +24,7 @@ import type { PictureRecord } from '../users/types.js';
 import { createAdmission } from './admission.js';
 import { ENVELOPE_ALLOWANCE, checkMultipartHeaders } from './content-type.js';
 import { parseCrop } from './crop-fields.js';
-import { DRAIN_MAX_BYTES, discardBody } from './drain.js';
+import { DRAIN_MAX_BYTES, discardBody, refusalDrain } from './drain.js';
 import { readMultipart } from './multipart.js';
 
 export { BUSY_RETRY_AFTER_SECONDS } from './admission.js';
@@ -51,11 +51,12 @@ export interface UploadRequestOptions {
  * Contract for adapters and hand-written handlers:
  * - Call it without touching the body first (no body parser on the route); it resolves with the new record.
  * - On rejection, answer with `err.status` and `toErrorBody(err)` **at once**. If {@link shouldCloseConnection}`(req)`
- *   is true (the body was not read to its end: 413, 408, 400 mid-stream, 415, 503), add `Connection: close`. The
- *   intake keeps reading and discarding the rest of the body for {@link DRAIN_GRACE_MS} (or up to two bodies' worth
- *   of bytes, at least {@link DRAIN_MAX_BYTES}) — with `Connection: close` the socket is half-closed after the
- *   response meanwhile — so the client reads the response instead of a connection reset; then the socket is
- *   destroyed.
+ *   is true (the body was not read to its end: 413, 408, 400 mid-stream, 415, 429, 503), add `Connection: close`.
+ *   The intake keeps reading and discarding the rest of the body — with `Connection: close` the socket is
+ *   half-closed after the response meanwhile — so the client reads the response instead of a connection reset: to
+ *   its end when its declared `Content-Length` is within `limits.fileSize + ENVELOPE_ALLOWANCE` (for at most
+ *   `limits.bodyTimeout`, except after `TIMEOUT`), otherwise for {@link DRAIN_GRACE_MS} (or up to two bodies' worth
+ *   of bytes, at least {@link DRAIN_MAX_BYTES}); then the socket is destroyed. See `drain.ts`.
  * - `BUSY` (503: every body slot busy and the queue full, or a wait for a body slot or for a processing slot longer
  *   than `limits.bodyTimeout`) carries `details.retryAfter` (seconds, {@link BUSY_RETRY_AFTER_SECONDS}): send it as
  *   `Retry-After`. `toErrorBody()` omits details of 5xx errors, so the header is the only place a client sees it.
@@ -107,8 +108,9 @@ export function createRequestUploader(
   const admission = createAdmission(options, fail);
   const { fileSize, bodyTimeout } = options.limits;
   const maxBody = fileSize + ENVELOPE_ALLOWANCE;
-  // Discarding up to two bodies' worth keeps the grace meaningful on fast links without inviting unbounded uploads.
-  const drain = { maxBytes: Math.max(DRAIN_MAX_BYTES, 2 * maxBody) };
+  // A body declared within the limit is discarded to its end; for any other, discarding up to two bodies' worth keeps
+  // the grace meaningful on fast links without inviting unbounded uploads.
+  const drain = refusalDrain(options.limits, { maxBytes: Math.max(DRAIN_MAX_BYTES, 2 * maxBody) });
 
   return async function uploadRequest(userId, request, requestOptions = {}) {
     const { signal } = requestOptions;

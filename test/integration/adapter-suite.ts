@@ -17,6 +17,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createProfilePictures,
   diskStorage,
+  DRAIN_GRACE_MS,
+  ENVELOPE_ALLOWANCE,
   memoryUserRepository,
   type PictureRecord,
   type ProfilePictures,
@@ -25,6 +27,9 @@ import {
   type StorageAdapter,
   type UserRepository,
 } from '../../src/index.js';
+import { hasChromium, launchChromium } from '../e2e/browser.js';
+import { openRequest, writePaced } from './intake-helpers.js';
+import { curlUpload, fetchUploads, hasCurl } from './upload-clients.js';
 
 /** A server started by a harness. */
 export interface StartedApp {
@@ -646,6 +651,122 @@ function adapterTests(harness: AdapterHarness): void {
       expect((await app.upload('1', jpeg)).status).toBe(200);
       expect((await app.upload('1', Buffer.from('nope'))).status).toBe(422);
       expect(events).toEqual([]);
+    });
+
+    describe('early refusals of a normal-size upload (a 2.7 MB photo)', () => {
+      const PHOTO = 2_700_000;
+      /** Each way an upload is refused before its body is read, with what the client must see. */
+      const REFUSALS: Array<{ outcome: string; headers: Record<string, string> }> = [
+        { outcome: '401 UNAUTHENTICATED', headers: {} },
+        { outcome: '403 CROSS_ORIGIN', headers: { 'x-test-user': '1', origin: 'http://evil.example' } },
+        { outcome: '429 TOO_MANY_UPLOADS', headers: { 'x-test-user': 'hog' } },
+        { outcome: '503 BUSY', headers: { 'x-test-user': '2' } },
+      ];
+      /** The refusals, each `times` in a row: a client that loses an answer to a reset does not always lose it. */
+      const repeated = (times: number) => REFUSALS.flatMap((refusal) => Array<typeof refusal>(times).fill(refusal));
+
+      /** An app whose only body slot is held by a stalled upload of `hog`: `hog` then gets 429, any other user 503. */
+      async function refusingApp() {
+        const watch = watchArrivals(['hog']);
+        const app = await setup({ getUser: watch.getUser }, { bodyConcurrency: 1, maxQueue: 0, limits: { uploadsPerUser: 1 } });
+        const [hog] = await stalledUploads(app, ['hog'], watch.arrived);
+        cleanups.push(async () => void hog!.destroy());
+        return { ...app, url: `${app.base}/upload-profile-picture/` };
+      }
+
+      it("reach Node's fetch (undici) in another process as their status and JSON, not EPIPE", async () => {
+        const app = await refusingApp();
+        const refusals = repeated(4);
+        const outcomes = await fetchUploads(app.url, PHOTO, refusals.map(({ headers }) => ({ ...JSON_CLIENT, ...headers })));
+        expect(outcomes).toEqual(refusals.map(({ outcome }) => outcome));
+      });
+
+      it.skipIf(!hasCurl)('reach curl -F (Expect: 100-continue) as their status and JSON', async () => {
+        const app = await refusingApp();
+        const file = path.join(app.dir, 'photo.jpg');
+        await writeFile(file, Buffer.alloc(PHOTO));
+        const refusals = repeated(2);
+        const outcomes: string[] = [];
+        for (const { headers } of refusals) outcomes.push(await curlUpload(app.url, file, { ...JSON_CLIENT, ...headers }));
+        expect(outcomes).toEqual(refusals.map(({ outcome }) => outcome));
+      });
+
+      it.skipIf(!hasChromium)('reach Chromium: fetch() reads 401, 429 and 503; a cross-site form post shows the 403', async () => {
+        const app = await refusingApp();
+        const browser = await launchChromium();
+        cleanups.push(() => browser.close());
+        const page = await browser.newPage();
+        await page.goto(`${app.base}/`); // the app's fall-through page: same origin as the route
+        const scripted = REFUSALS.filter(({ headers }) => !headers.origin);
+        const outcomes = await page.evaluate(
+          async ({ url, size, headerSets }) => {
+            const results: string[] = [];
+            for (const headers of headerSets) {
+              const form = new FormData();
+              form.append('profile_picture', new Blob([new Uint8Array(size)], { type: 'image/jpeg' }), 'photo.jpg');
+              try {
+                const response = await fetch(url, { method: 'POST', body: form, headers });
+                results.push(`${response.status} ${(await response.json()).error?.code}`);
+              } catch (error) {
+                results.push(String(error));
+              }
+            }
+            return results;
+          },
+          { url: app.url, size: PHOTO, headerSets: scripted.map(({ headers }) => headers) },
+        );
+        expect(outcomes).toEqual(scripted.map(({ outcome }) => outcome));
+        // localhost and 127.0.0.1 are different sites: the browser itself sends Origin and Sec-Fetch-Site: cross-site.
+        await page.goto(`http://localhost:${app.port}/`);
+        await page.setContent(
+          `<form method="post" enctype="multipart/form-data" action="${app.url}"><input type="file" name="profile_picture"></form>`,
+        );
+        const file = path.join(app.dir, 'photo.jpg');
+        await writeFile(file, Buffer.alloc(PHOTO));
+        await page.setInputFiles('input', file); // a path: a buffer would cross the DevTools protocol as base64 (~2 s)
+        const [navigation] = await Promise.all([page.waitForNavigation(), page.evaluate(() => document.forms[0]!.submit())]);
+        expect(`${navigation!.status()} ${(await navigation!.json()).error?.code}`).toBe('403 CROSS_ORIGIN');
+      });
+
+      it('reach a client on a slow link that sends its whole body before reading (as urllib, requests): the body is read to its end', async () => {
+        const app = await refusingApp();
+        const form = multipart([{ name: 'profile_picture', filename: 'photo.jpg', type: 'image/jpeg', data: Buffer.alloc(PHOTO) }]);
+        const results = await Promise.all(
+          REFUSALS.map(async ({ headers }) => {
+            const head = { ...JSON_CLIENT, ...headers, 'content-type': form.contentType, 'content-length': form.body.length };
+            const client = openRequest(app.port, '', head, '/upload-profile-picture/');
+            // ~16 Mbit/s: 1.4 s for the photo, past the 1 s grace (and the 1 MiB) after which it used to be cut.
+            const sentAll = await writePaced(client, form.body, 2_000_000);
+            const response = await client.response.catch((error: Error) => ({ status: 0, json: { error: { code: error.message } } }));
+            client.socket.destroy();
+            return { sentAll, errors: client.errors.map((error) => error.message), outcome: `${response.status} ${response.json.error?.code}` };
+          }),
+        );
+        expect(results).toEqual(REFUSALS.map(({ outcome }) => ({ sentAll: true, errors: [], outcome })));
+      });
+
+      it('a body declared over the limit (50 MB) is still refused at once and cut: read no further than the limit plus a chunk', async () => {
+        const sockets: net.Socket[] = [];
+        const app = await setup({
+          getUser: (native: unknown) => {
+            sockets.push(((native as { req?: IncomingMessage }).req ?? (native as IncomingMessage)).socket);
+            return null;
+          },
+        });
+        for (const extra of ['', 'X-Test-User: 1\r\nOrigin: http://evil.example\r\n']) {
+          const started = performance.now();
+          const res = await rawExchange(
+            app.port,
+            'POST /upload-profile-picture/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n' + extra +
+              'Content-Type: multipart/form-data; boundary=bb\r\nContent-Length: 52428800\r\n\r\n--bb\r\n',
+            { keepWriting: true },
+          );
+          expect([res.status, res.headers.connection]).toEqual([extra ? 403 : 401, 'close']);
+          expect(performance.now() - started).toBeLessThan(DRAIN_GRACE_MS + 1_500);
+        }
+        expect(sockets).toHaveLength(1); // the 403 never reached getUser
+        expect(sockets[0]!.bytesRead).toBeLessThan(app.pictures.options.limits.fileSize + ENVELOPE_ALLOWANCE + 64 * 1024);
+      });
     });
   });
 

@@ -229,14 +229,20 @@ export interface RawRequest {
 }
 
 /**
- * Opens a socket and sends the request head. `headers` are sent as given (no Content-Length unless you pass one).
+ * Opens a socket and sends the request head: `POST /upload/<userId>`, or `POST <target>` when given. `headers` are
+ * sent as given (no Content-Length unless you pass one).
  */
-export function openRequest(port: number, userId: string, headers: Record<string, string | number>): RawRequest {
+export function openRequest(
+  port: number,
+  userId: string,
+  headers: Record<string, string | number>,
+  target = `/upload/${encodeURIComponent(userId)}`,
+): RawRequest {
   // Half-open like a browser mid-upload: a FIN from the server does not stop this client from sending.
   const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   const errors: Error[] = [];
   socket.on('error', (error) => errors.push(error));
-  let head = `POST /upload/${encodeURIComponent(userId)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`;
+  let head = `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
   socket.write(`${head}\r\n`);
   let written = 0;
@@ -348,6 +354,23 @@ export async function keepWriting(
     if (!(await request.write(framed))) return;
     sent += chunk.length;
   }
+}
+
+/**
+ * Writes all of `body` at about `bytesPerSecond`, as a client on a slow link does. Resolves true once everything is
+ * written, false as soon as the connection breaks (the server cut it: the client's write fails with EPIPE or
+ * ECONNRESET, and a client that sends its whole body before reading, as Python's urllib and requests do, never
+ * sees the answer).
+ */
+export async function writePaced(request: RawRequest, body: Buffer, bytesPerSecond: number): Promise<boolean> {
+  const chunkSize = 32 * 1024;
+  const started = performance.now();
+  for (let at = 0; at < body.length; at += chunkSize) {
+    if (!(await request.write(body.subarray(at, at + chunkSize)))) return false;
+    const due = started + ((at + chunkSize) / bytesPerSecond) * 1000 - performance.now();
+    if (due > 0) await delay(due);
+  }
+  return !request.socket.destroyed && request.errors.length === 0;
 }
 
 export function delay(ms: number): Promise<void> {

@@ -7,8 +7,10 @@
  * next upload wait and fail.
  */
 import { describe, expect, it } from 'vitest';
+import { DRAIN_GRACE_MS, DRAIN_MAX_TO_END } from '../../src/intake/drain.js';
 import { pngGreen } from '../fixtures/index.js';
 import {
+  delay,
   fileHead,
   keepWriting,
   MiB,
@@ -17,7 +19,9 @@ import {
   openRequest,
   post,
   useIntakeServer,
+  writePaced,
   type IntakeServer,
+  type RawRequest,
 } from './intake-helpers.js';
 
 const FIFTY_MB = 50 * MiB;
@@ -266,5 +270,117 @@ describe('uploadRequest: aborts and slow bodies', () => {
     expect(response.headers.connection).toBe('close');
     await request.ended;
     request.socket.destroy();
+  });
+});
+
+describe('uploadRequest: refusals of a body within the limit', () => {
+  const BODY_TIMEOUT = 2_500;
+  /** About 16 Mbit/s: a 2.7 MB photo takes 1.4 s, longer than the lingering grace. */
+  const SLOW_LINK = 2_000_000;
+  const PHOTO = 2_700_000;
+  const refusing = useIntakeServer({
+    concurrency: 1,
+    bodyConcurrency: 1,
+    maxQueue: 0,
+    limits: { fileSize: 5 * MiB, uploadsPerUser: 1, bodyTimeout: BODY_TIMEOUT },
+  });
+
+  /** Holds the only body slot as user `hog` (who then gets 429; anyone else 503) until `release()`. */
+  async function holdBodySlot(s: IntakeServer) {
+    const id = nextId('hog');
+    const hog = openRequest(s.port, 'hog', { 'content-type': MULTIPART, 'content-length': 5000, 'x-test-id': id });
+    await hog.write(fileHead());
+    await s.started(id);
+    return {
+      async release() {
+        hog.socket.destroy();
+        await s.outcome(id);
+      },
+    };
+  }
+
+  /** Writes 1 KiB every 50 ms until the server closes the connection or `limitMs` pass; resolves with when it closed. */
+  async function trickleUntilClosed(request: RawRequest, limitMs: number): Promise<number> {
+    const started = performance.now();
+    let closedAt: number | undefined;
+    void request.closed.then(() => (closedAt = performance.now()));
+    while (closedAt === undefined && performance.now() - started < limitMs) {
+      await request.write(Buffer.alloc(1024, 0x61));
+      await delay(50);
+    }
+    request.socket.destroy();
+    return (closedAt ?? Infinity) - started;
+  }
+
+  it('415, 429 and 503 reach a client on a slow link that sends its whole 2.7 MB body before reading: the body is read to its end', async () => {
+    const s = refusing();
+    const hog = await holdBodySlot(s);
+    const body = multipart([{ name: 'profile_picture', filename: 'photo.jpg', data: Buffer.alloc(PHOTO, 0x61) }]);
+    const cases = [
+      { user: 'texter', contentType: 'text/plain', status: 415, code: 'NOT_MULTIPART' },
+      { user: 'hog', contentType: MULTIPART, status: 429, code: 'TOO_MANY_UPLOADS' },
+      { user: 'other', contentType: MULTIPART, status: 503, code: 'BUSY' },
+    ];
+    const results = await Promise.all(
+      cases.map(async ({ user, contentType }) => {
+        const id = nextId(`slow-${user}`);
+        const request = openRequest(s.port, user, { 'content-type': contentType, 'content-length': body.length, 'x-test-id': id });
+        const sentAll = await writePaced(request, body, SLOW_LINK);
+        const response = await request.response;
+        const bodyRead = await Promise.race([s.bodyEnded(id).then(() => true), delay(2_000).then(() => false)]);
+        await request.ended; // the server closes once the body is in: a FIN, not a reset
+        await delay(50);
+        request.socket.destroy();
+        const { status, headers, json } = response;
+        const errors = request.errors.map((error) => error.message);
+        return { sentAll, bodyRead, errors, status, code: json.error?.code, connection: headers.connection };
+      }),
+    );
+    await hog.release();
+    expect(results).toEqual(
+      cases.map(({ status, code }) => ({ sentAll: true, bodyRead: true, errors: [], status, code, connection: 'close' })),
+    );
+  });
+
+  it('a refused body within the limit that trickles is cut at limits.bodyTimeout after the refusal, not after the grace', async () => {
+    const s = refusing();
+    const request = openRequest(s.port, 'trickler', { 'content-type': 'text/plain', 'content-length': PHOTO });
+    const response = await request.response;
+    expect([response.status, response.headers.connection]).toEqual([415, 'close']);
+    const closedAfter = await trickleUntilClosed(request, BODY_TIMEOUT + 2_000);
+    expect(closedAfter).toBeGreaterThan(Math.max(DRAIN_GRACE_MS + 500, BODY_TIMEOUT - 300));
+    expect(closedAfter).toBeLessThan(BODY_TIMEOUT + 1_000);
+  });
+
+  it('a body that outlasted limits.bodyTimeout (408) gets only the lingering close, not a second deadline', async () => {
+    const s = refusing();
+    const id = nextId('late');
+    const request = openRequest(s.port, 'late', { 'content-type': MULTIPART, 'content-length': PHOTO, 'x-test-id': id });
+    await request.write(fileHead());
+    while (!request.answered) {
+      await request.write(Buffer.alloc(1024, 0x61));
+      await delay(50);
+    }
+    expect((await request.response).status).toBe(408);
+    expect(await trickleUntilClosed(request, BODY_TIMEOUT + 2_000)).toBeLessThan(DRAIN_GRACE_MS + 700);
+  });
+
+  it(`reads at most DRAIN_MAX_TO_END (${DRAIN_MAX_TO_END}) refused bodies to their end at once; one more gets the lingering close`, async () => {
+    const s = refusing();
+    const requests = Array.from({ length: DRAIN_MAX_TO_END + 1 }, (_, i) =>
+      openRequest(s.port, `flood-${i}`, { 'content-type': 'text/plain', 'content-length': PHOTO }),
+    );
+    for (const { status } of await Promise.all(requests.map((request) => request.response))) expect(status).toBe(415);
+    const closed = new Set<number>();
+    requests.forEach((request, i) => void request.closed.then(() => closed.add(i)));
+    const started = performance.now();
+    while (performance.now() - started < DRAIN_GRACE_MS + 800) {
+      await Promise.all(requests.map((request) => request.write(Buffer.alloc(1024, 0x61))));
+      await delay(100);
+    }
+    const closedDuringGrace = closed.size;
+    for (const request of requests) request.socket.destroy();
+    await Promise.all(requests.map((request) => request.closed));
+    expect(closedDuringGrace).toBe(1);
   });
 });
