@@ -80,11 +80,12 @@ export interface ProfilePictures {
    * its single file field (`options.fieldName`) plus optional crop fields, with every limit enforced while streaming.
    *
    * On rejection answer at once with `err.status` and `toErrorBody(err)`; when `shouldCloseConnection(req)` (the
-   * body was not read to its end) add `Connection: close`. The rest of the body is discarded for `DRAIN_GRACE_MS`
-   * so the client reads the response rather than a reset, then the socket is destroyed. For `BUSY`, send
-   * `details.retryAfter` as `Retry-After`. Details: `RequestUploader` in `intake/upload-request.ts`.
+   * body was not read to its end) add `Connection: close`. The rest of the body is discarded — to its end when its
+   * declared length is within the limit, else briefly — so the client reads the response rather than a reset, then
+   * the socket is destroyed. For `BUSY` and `TOO_MANY_UPLOADS`, send `details.retryAfter` as `Retry-After`.
+   * Details: `RequestUploader` in `intake/upload-request.ts`.
    * @throws ProfilePictureError as `upload()`, plus `NOT_MULTIPART`, `BAD_REQUEST`, `TOO_MANY_FILES`,
-   *   `UNEXPECTED_FIELD`, `TIMEOUT`, `BUSY`.
+   *   `UNEXPECTED_FIELD`, `TIMEOUT`, `TOO_MANY_UPLOADS`, `BUSY`.
    */
   uploadRequest(userId: string, request: UploadRequest, options?: { signal?: AbortSignal }): Promise<PictureRecord>;
   /**
