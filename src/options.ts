@@ -235,7 +235,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     fileSize: positiveInteger('limits.fileSize', limitsIn.fileSize ?? DEFAULTS.limits.fileSize),
     inputPixels: positiveInteger('limits.inputPixels', limitsIn.inputPixels ?? DEFAULTS.limits.inputPixels),
     minSide: positiveInteger('limits.minSide', limitsIn.minSide ?? DEFAULTS.limits.minSide),
-    bodyTimeout: positiveInteger('limits.bodyTimeout', limitsIn.bodyTimeout ?? DEFAULTS.limits.bodyTimeout),
+    bodyTimeout: timerDelay('limits.bodyTimeout', limitsIn.bodyTimeout ?? DEFAULTS.limits.bodyTimeout),
     uploadsPerUser: positiveInteger('limits.uploadsPerUser', limitsIn.uploadsPerUser ?? DEFAULTS.limits.uploadsPerUser),
   });
 

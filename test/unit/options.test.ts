@@ -103,6 +103,8 @@ describe('exact messages', () => {
     [{ limits: { inputPixels: Infinity } }, RangeError, 'Expected a positive integer for `limits.inputPixels` but received Infinity (number)'],
     [{ limits: { minSide: -16 } }, RangeError, 'Expected a positive integer for `limits.minSide` but received -16 (number)'],
     [{ limits: { bodyTimeout: NaN } }, RangeError, 'Expected a positive integer for `limits.bodyTimeout` but received NaN (number)'],
+    // setTimeout turns a longer delay into 1 ms: a typo'd huge timeout must not make every body time out at once.
+    [{ limits: { bodyTimeout: 2 ** 31 } }, RangeError, 'Expected a positive integer of at most 2147483647 for `limits.bodyTimeout` but received 2147483648 (number)'],
     [{ limits: 5 }, TypeError, 'Expected an object for `limits` but received 5 (number)'],
     [{ limits: null }, TypeError, 'Expected an object for `limits` but received null'],
     [{ output: { quality: 0 } }, RangeError, 'Expected an integer between 1 and 100 for `output.quality` but received 0 (number)'],
