@@ -78,9 +78,12 @@ export function floodWorst(floods) {
   }
   return {
     connections: connections.length,
-    all413: !crashed && connections.length > 0 && connections.every((c) => c.status === 413),
+    // The server's answer is what the target is about; whether the client still read it is reported beside it.
+    all413: !crashed && connections.length > 0 && connections.every((c) => c.atResponse?.status === 413),
     crashed,
-    statuses: countBy(connections.map((c) => c.status)),
+    statuses: countBy(connections.map((c) => c.atResponse?.status ?? 'none')),
+    clientsRead: connections.filter((c) => c.status !== null).length,
+    clientErrors: countBy(connections.filter((c) => c.status === null).map((c) => c.closedBy ?? c.endedBy)),
     worst,
     margin: worst ? FLOOD_BOUND - worst.read : null,
     readInTotal: Math.max(0, ...connections.map((c) => c.serverReceived ?? 0)),
@@ -148,7 +151,9 @@ export function evaluateTargets(figures, variantNames, floodConnections) {
           ? '**server crashed**'
           : `worst of ${connections} connections (${all.length} run${all.length === 1 ? '' : 's'}, chunked and Content-Length): ${bytes(worst.worst?.read)} ` +
             `(${worst.worst?.chunked ? 'chunked' : 'Content-Length'}), margin **${signedBytes(worst.margin)}**; ` +
-            `statuses ${Object.entries(mergeCounts(all.map((f) => f.statuses))).map(([k, v]) => `${k} × ${v}`).join(', ')}`
+            `server answered ${counts(mergeCounts(all.map((f) => f.statuses)))}; ` +
+            `${all.reduce((sum, f) => sum + f.clientsRead, 0)} of ${connections} clients read it` +
+            (all.some((f) => f.clientsRead < f.connections) ? ` (the others: ${counts(mergeCounts(all.map((f) => f.clientErrors)))} while still sending)` : '')
         : 'not measured',
       pass: worst ? all.every((f) => f.all413) && worst.margin >= 0 : null,
     });
@@ -204,6 +209,11 @@ export function countBy(values) {
   const counts = {};
   for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
   return counts;
+}
+
+/** `413 × 16, EPIPE × 2` */
+export function counts(byValue) {
+  return Object.entries(byValue).map(([k, v]) => `${k} × ${v}`).join(', ');
 }
 
 function mergeCounts(list) {

@@ -218,7 +218,7 @@ export async function flood(ctx, name, chunked) {
   }
   const worst = Math.max(...result.connections.map((c) => c.atResponse?.received ?? Infinity));
   const statuses = countBy(result.connections.map((c) => c.status));
-  ctx.log(`${label}: ${result.crashed ? 'server crashed' : `statuses ${JSON.stringify(statuses)}, worst ${worst} B read before its response`}`);
+  ctx.log(`${label}: ${result.crashed ? 'server crashed' : `clients got ${JSON.stringify(statuses)}, worst ${worst} B read before its response`}`);
   return result;
 }
 

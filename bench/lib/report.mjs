@@ -2,7 +2,7 @@
  * The Markdown report (printed and written to RESULTS.md) and the README's summary table, from all runs' results.
  */
 import { INPUT_NAMES } from './inputs.mjs';
-import { bytes, evaluateTargets, floodWorst, runFigures, s, spread } from './figures.mjs';
+import { bytes, counts, evaluateTargets, floodWorst, runFigures, s, spread } from './figures.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -201,19 +201,24 @@ function renderFlood(lines, runs) {
   lines.push(
     'Server-side counts of body bytes read from the socket into each request, at the moment its response head was ' +
       'written ("before response") and until the connection ended ("in total"). The margin is 5 MiB + 64 KiB minus the ' +
-      'worst connection’s count before its response.',
+      'worst connection’s count before its response. A client still sending when the server closes the connection ' +
+      'can get a reset (EPIPE, ECONNRESET) instead of reading the 413 the server wrote: counted in "Clients that read it".',
     '',
   );
-  lines.push('| Run | Contender | Body | Connections | Statuses | Worst read before response | Margin | Least read | Most read in total |', '|---:|---|---|---:|---|---:|---:|---:|---:|');
+  lines.push(
+    '| Run | Contender | Body | Connections | Server answered | Clients that read it | Worst read before response | Margin | Least read | Most read in total |',
+    '|---:|---|---|---:|---|---|---:|---:|---:|---:|',
+  );
   for (const f of all) {
     const w = floodWorst([f]);
     if (f.crashed) {
-      lines.push(`| ${f.run} | ${f.contender} | ${f.chunked ? 'chunked' : 'Content-Length'} | – | **server crashed** | | | | ${f.error?.slice(0, 160) ?? ''} |`);
+      lines.push(`| ${f.run} | ${f.contender} | ${f.chunked ? 'chunked' : 'Content-Length'} | – | **server crashed** | | | | | ${f.error?.slice(0, 160) ?? ''} |`);
       continue;
     }
     const least = Math.min(...f.connections.map((c) => c.atResponse?.received ?? Infinity));
     lines.push(
-      `| ${f.run} | ${f.contender} | ${f.chunked ? 'chunked' : 'Content-Length'} | ${w.connections} | ${Object.entries(w.statuses).map(([k, v]) => `${k} × ${v}`).join(', ')} | ` +
+      `| ${f.run} | ${f.contender} | ${f.chunked ? 'chunked' : 'Content-Length'} | ${w.connections} | ${counts(w.statuses)} | ` +
+        `${w.clientsRead}${w.clientsRead < w.connections ? ` (others: ${counts(w.clientErrors)})` : ''} | ` +
         `${bytes(w.worst?.read)} | ${bytes(w.margin)} | ${bytes(least)} | ${bytes(w.readInTotal)} |`,
     );
   }
