@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The benchmark suite: `npm run bench` (full: 3 runs on real camera photos, ≈ 6–10 minutes on 2 cores depending on
- * how many noisy rounds are repeated; writes bench/RESULTS.md and bench/.tmp/README-table.md) or
+ * The benchmark suite: `npm run bench` (full: 3 runs on real camera photos, ≈ 5 minutes on a quiet 2-core machine,
+ * up to ≈ 10 when noisy rounds are repeated; writes bench/RESULTS.md and bench/.tmp/README-table.md) or
  * `npm run bench -- --quick` (smoke mode for CI: one brief run on synthetic inputs, ≈ 30 s; the report goes to
  * bench/.tmp/RESULTS-quick.md).
  *
