@@ -17,7 +17,7 @@
  *   --inputs photos|synthetic  real camera photos (default; synthetic with --quick) or generated ones
  *   --max-other-load C       repeat a timed round when other processes used more than C cores on average (default 0.25)
  *   --note "text"            a line for the report (e.g. "run while other test suites were running")
- *   --out path               where to write the report (the README table goes next to it as README-table.md)
+ *   --out path               where to write the report (README-table.md and results.json go next to it)
  *   --contenders L,M,P,S     run a subset (a missing contender makes its targets n/a)
  * Env: BENCH_DIST — the built package to benchmark as P (default: dist/, as `npm run build` leaves it);
  *      BENCH_SERVER_NODE_ARGS — extra node flags for the server children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
@@ -205,10 +205,13 @@ meta.loadEnd = loadAverage();
 const { report, readmeTable } = renderReport(results);
 const out = args.out ?? (args.quick ? path.join(tmp, 'RESULTS-quick.md') : path.join(here, 'RESULTS.md'));
 const tableOut = path.join(args.out || args.quick ? path.dirname(out) : tmp, args.quick ? 'README-table-quick.md' : 'README-table.md');
+// The raw figures too (every run, round and connection), for a second look without measuring again.
+const rawOut = path.join(path.dirname(tableOut), args.quick ? 'results-quick.json' : 'results.json');
 await writeFile(out, report);
 await writeFile(tableOut, readmeTable);
+await writeFile(rawOut, `${JSON.stringify(results, null, 1)}\n`);
 console.log(`\n${report}`);
-console.log(`Report written to ${path.relative(process.cwd(), out)}, README table to ${path.relative(process.cwd(), tableOut)}`);
+console.log(`Report written to ${path.relative(process.cwd(), out)}, README table to ${path.relative(process.cwd(), tableOut)}, raw figures to ${path.relative(process.cwd(), rawOut)}`);
 clearTimeout(watchdog);
 process.exitCode = problems.length ? 1 : 0;
 
