@@ -35,12 +35,11 @@ export async function startServer(script, env) {
     execArgv: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
-  alive.add(child);
+  trackChild(child);
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);
   });
-  child.once('exit', () => alive.delete(child));
 
   const ready = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start in ${READY_TIMEOUT} ms\n${stderr}`)), READY_TIMEOUT);
@@ -101,6 +100,18 @@ export async function startServer(script, env) {
     stop: () => stopChild(child),
     stderr: () => stderr,
   };
+}
+
+/** Pids of the children running now (for {@link import('./other-load.mjs')}: their CPU time is the bench's own). */
+export function alivePids() {
+  return [...alive].map((child) => child.pid);
+}
+
+/** Makes `child` one of the bench's children: counted as own load, and killed at the end like the servers. */
+export function trackChild(child) {
+  alive.add(child);
+  child.once('exit', () => alive.delete(child));
+  return child;
 }
 
 /** Stops every child still running (SIGTERM, then SIGKILL after a grace period). */

@@ -6,10 +6,11 @@
  * Memory: peak RSS is the kernel's high-water mark (`VmHWM`, reset through `/proc/self/clear_refs`), which catches
  * spikes a sampler misses; where `/proc` is unavailable, `process.memoryUsage.rss()` sampled every 10 ms stands in.
  *
- * Request bytes: a request carrying `x-bench-count: 1` is instrumented before the app sees it. `received` counts
+ * Request bytes: a request carrying `x-bench-count: <id>` is instrumented before the app sees it. `received` counts
  * bytes the HTTP parser pushed into the request stream (read from the socket), `delivered` counts bytes handed to
  * consumers as 'data' events; both are snapshotted when the response head is written, and keep counting afterwards
- * so a server that drains the rest of a refused body shows up.
+ * so a server that drains the rest of a refused body shows up. The id pairs each count with the client connection
+ * that sent the request.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -28,7 +29,7 @@ export function serveBenchmark(handler, meta) {
   let counted = [];
 
   const server = http.createServer((req, res) => {
-    if (req.headers['x-bench-count'] === '1') counted.push(instrument(req, res));
+    if (req.headers['x-bench-count']) counted.push(instrument(req, res));
     handler(req, res);
   });
   // Keep idle keep-alive sockets open across benchmark phases (the client's agent reuses them).
@@ -65,7 +66,7 @@ export function serveBenchmark(handler, meta) {
 // --- internal ---
 
 function instrument(req, res) {
-  const entry = { received: 0, delivered: 0, atResponse: null, ended: false };
+  const entry = { id: req.headers['x-bench-count'], received: 0, delivered: 0, atResponse: null, ended: false };
   const push = req.push;
   req.push = function countedPush(chunk, encoding) {
     if (chunk) entry.received += chunk.length;
