@@ -1,7 +1,8 @@
 /**
  * The HTTP conformance suite of `profilePictureRouter()`: the same assertions, over real sockets on 127.0.0.1,
- * against every framework harness (Express 4 and 5, Koa 2 and 3). Not collected directly (no `.test` suffix);
- * `express.test.ts` and `koa.test.ts` call {@link describeAdapters} with their harnesses.
+ * against every framework harness (Express 4 and 5, Koa 2 and 3, the web handler in Hono). Not collected directly
+ * (no `.test` suffix); `express.test.ts`, `koa.test.ts` and `hono.test.ts` call {@link describeAdapters} with their
+ * harnesses.
  *
  * Each test gets a fresh disk storage in a temp dir, a fresh memory user repository and a fresh server. The
  * outcome checks look past the HTTP response: files on disk, the user's record, bytes served.
