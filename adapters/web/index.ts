@@ -12,7 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ProfilePictures } from '../../src/index.js';
-import { invalidOption } from '../../src/validate.js';
+import { invalidOption, isPlainObject } from '../../src/validate.js';
 import { createRouteHandler, type HttpReply } from '../shared/handle.js';
 import type { ProfilePictureRouterOptions } from '../shared/options.js';
 import { webRouteRequest } from './request.js';
@@ -78,7 +78,10 @@ export type RequestHandler = (request: Request, context?: RequestHandlerContext)
  */
 export function createRequestHandler(pictures: ProfilePictures, options: RequestHandlerOptions): RequestHandler {
   assertNodeRuntime();
-  const { basePath, ...routerOptions } = options ?? ({} as RequestHandlerOptions);
+  // Anything but an object goes on as it is, for the routers' own message ("Expected an object with `getUser` …").
+  let routerOptions: ProfilePictureRouterOptions<Request, Request> = options;
+  let basePath: unknown;
+  if (isPlainObject(options)) ({ basePath, ...routerOptions } = options);
   const base = resolveBasePath(basePath);
   const handle = createRouteHandler<Request, Request>(pictures, routerOptions);
   return async (request, context) => {

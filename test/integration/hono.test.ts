@@ -60,7 +60,10 @@ describe('web handler specifics', () => {
     }
   });
 
-  it('refuses a basePath that is not a path, naming the option', () => {
+  it('refuses a basePath that is not a path, and options that are not an object, naming the option', () => {
+    expect(() => createRequestHandler(service(), undefined as never)).toThrow(
+      new TypeError('[profile-picture] Expected an object with `getUser` for `options` but received undefined'),
+    );
     expect(() => createRequestHandler(service(), { getUser: () => null, basePath: 'account' })).toThrow(
       new TypeError('[profile-picture] Expected a path starting with "/" (no query or fragment) for `basePath` but received "account" (string)'),
     );
