@@ -8,6 +8,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { ProfilePictures } from '../../src/index.js';
 import { createRouteHandler, type HttpReply } from '../shared/handle.js';
+import { nodeRouteRequest } from '../shared/node-request.js';
 import type { ProfilePictureRouterOptions as SharedRouterOptions } from '../shared/options.js';
 
 export type {
@@ -45,7 +46,7 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
   router.use((req, res, next) => {
     // `.catch(next)` after `.then`: a throw while sending (headers already sent by another middleware) must reach
     // Express, not become an unhandled rejection that ends the process.
-    handle({ req, url: req.url, originalUrl: req.originalUrl, native: req })
+    handle(nodeRouteRequest(req, req.url, req.originalUrl, req))
       .then((reply) => (reply ? send(res, reply) : next()))
       .catch(next);
   });

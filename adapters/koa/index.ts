@@ -9,6 +9,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { ProfilePictures } from '../../src/index.js';
 import { isClientConnectionFault } from '../shared/client-faults.js';
 import { createRouteHandler } from '../shared/handle.js';
+import { nodeRouteRequest } from '../shared/node-request.js';
 import type { ProfilePictureRouterOptions as SharedRouterOptions } from '../shared/options.js';
 
 export type {
@@ -50,7 +51,7 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
     let bodyError: unknown;
     ctx.onerror = (err) =>
       err !== bodyError && isClientConnectionFault(err, ctx.req) ? undefined : onerror.call(ctx, err);
-    const reply = await handle({ req: ctx.req, url: ctx.url, originalUrl: ctx.originalUrl, native: ctx });
+    const reply = await handle(nodeRouteRequest(ctx.req, ctx.url, ctx.originalUrl, ctx));
     if (!reply) {
       ctx.onerror = onerror;
       return next();

@@ -6,10 +6,11 @@
  * Order on the `POST` routes: route match → CSRF (headers) → `getUser` → core call. Both checks happen before a
  * single body byte is read, so a forged or anonymous upload costs the server nothing.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createErrorFactory, isProfilePictureError, toErrorBody, type ProfilePictureError } from '../../src/errors.js';
-import { discardBody, refusalDrain, shouldCloseConnection, type DrainOptions } from '../../src/intake/drain.js';
+import { refusalDrain, type DrainOptions } from '../../src/intake/drain.js';
+import type { UploadRequest } from '../../src/intake/upload-request.js';
 import type { ProfilePictures } from '../../src/pictures.js';
 import { initialOf } from '../../src/placeholder.js';
 import type { PictureRecord } from '../../src/users/types.js';
@@ -23,9 +24,25 @@ export interface HttpReply {
   body: string | Readable | null;
 }
 
-/** One request as an adapter sees it. */
-export interface RouteRequest<Native> {
-  req: IncomingMessage;
+/**
+ * One request as an adapter sees it, framework-free. Node adapters build it with `nodeRouteRequest()`; the web
+ * handler from a `Request`.
+ */
+export interface RouteRequest<Native, Req = IncomingMessage> {
+  /** Upper-case HTTP method. */
+  method: string;
+  /** Lower-case header names, as Node's `req.headers`. */
+  headers: IncomingHttpHeaders;
+  /** The body, read only by the upload route (`pictures.uploadRequest()`). */
+  body: UploadRequest;
+  /** The request `onResult` events report (Node `IncomingMessage`, web `Request`). */
+  request: Req;
+  /**
+   * Called once the reply is decided. When the body was not read to its end (refused before or while reading), it
+   * has the rest discarded as `drain` says (see `discardBody`) and returns true: the reply then carries
+   * `Connection: close`. Returns false when the body was read to its end (or there is none).
+   */
+  discardUnread(drain: DrainOptions): boolean;
   /** The raw path + query relative to the mount point (Express `req.url`, Koa `ctx.url` under koa-mount). */
   url: string;
   /**
@@ -37,7 +54,7 @@ export interface RouteRequest<Native> {
 }
 
 /** Answers a request, or resolves null when no route matches. Rejects only with errors that are not ours. */
-export type RouteHandler<Native> = (request: RouteRequest<Native>) => Promise<HttpReply | null>;
+export type RouteHandler<Native, Req = IncomingMessage> = (request: RouteRequest<Native, Req>) => Promise<HttpReply | null>;
 
 const SAFETY = { 'X-Content-Type-Options': 'nosniff' };
 const MAX_USER_ID = 256;
@@ -46,10 +63,10 @@ const MAX_USER_ID = 256;
  * Validates the options and builds the handler both adapters wrap.
  * @throws TypeError for invalid options (see `resolveRouterOptions`).
  */
-export function createRouteHandler<Native>(
+export function createRouteHandler<Native, Req = IncomingMessage>(
   pictures: ProfilePictures,
-  options: ProfilePictureRouterOptions<Native>,
-): RouteHandler<Native> {
+  options: ProfilePictureRouterOptions<Native, Req>,
+): RouteHandler<Native, Req> {
   const resolved = resolveRouterOptions(pictures, options);
   const { paths } = resolved;
   const fail = createErrorFactory(pictures.options.messages);
@@ -58,7 +75,8 @@ export function createRouteHandler<Native>(
   // An upload refused before its body was read: read to its end when its declared size is one we would accept.
   const drain = refusalDrain(pictures.options.limits);
 
-  async function mutate(action: 'upload' | 'remove', req: IncomingMessage, native: Native): Promise<HttpReply> {
+  async function mutate(action: 'upload' | 'remove', req: RouteRequest<Native, Req>): Promise<HttpReply> {
+    const { native, request } = req;
     // A forged post gets a bare 403: no redirect into the app and no flash message in the victim's session.
     if (resolved.csrf && isCrossSite(req.headers, resolved.csrf.allowedOrigins)) {
       return finish(req, errorReply(fail('CROSS_ORIGIN')), drain);
@@ -69,21 +87,21 @@ export function createRouteHandler<Native>(
     try {
       const userId = userIdOf(await resolved.getUser(native));
       if (userId === null) throw fail('UNAUTHENTICATED');
-      if (action === 'upload') picture = await pictures.uploadRequest(userId, req);
+      if (action === 'upload') picture = await pictures.uploadRequest(userId, req.body);
       else removed = await pictures.remove(userId);
     } catch (err) {
       if (!isProfilePictureError(err)) throw err;
       if (json) return finish(req, errorReply(err), drain);
-      await resolved.onResult?.({ request: req, action, error: err }, native);
+      await resolved.onResult?.({ request, action, error: err }, native);
       return finish(req, redirect(resolved.redirectTo, 'profile_picture_error', err.code), drain);
     }
     if (json) return finish(req, jsonReply(200, picture ? { picture: withUrls(picture) } : { removed }), drain);
-    const event = action === 'upload' ? { request: req, action, picture } : { request: req, action, picture, removed };
+    const event = action === 'upload' ? { request, action, picture } : { request, action, picture, removed };
     await resolved.onResult?.(event, native);
     return finish(req, redirect(resolved.redirectTo, 'profile_picture', action === 'upload' ? 'uploaded' : 'removed'), drain);
   }
 
-  async function media(rest: string, req: IncomingMessage): Promise<HttpReply> {
+  async function media(rest: string, req: RouteRequest<Native, Req>): Promise<HttpReply> {
     const key = decodePath(rest);
     if (key === null) return notFound();
     const ifNoneMatch = req.headers['if-none-match'];
@@ -123,16 +141,16 @@ export function createRouteHandler<Native>(
     return { ...record, urls };
   }
 
-  return async ({ req, url, originalUrl, native }) => {
-    const [path, query] = splitUrl(url);
+  return async (req) => {
+    const [path, query] = splitUrl(req.url);
     // publicPath is where the browser finds pictures, from the site's root: match it against the whole URL.
-    const mediaPath = resolved.mediaFromPublicPath ? splitUrl(originalUrl)[0] : path;
-    const method = req.method ?? 'GET';
+    const mediaPath = resolved.mediaFromPublicPath ? splitUrl(req.originalUrl)[0] : path;
+    const { method } = req;
     try {
       if (method === 'POST') {
         const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-        if (bare === paths.upload) return await mutate('upload', req, native);
-        if (bare === paths.remove) return await mutate('remove', req, native);
+        if (bare === paths.upload) return await mutate('upload', req);
+        if (bare === paths.remove) return await mutate('remove', req);
       } else if (method === 'GET' || method === 'HEAD') {
         if (paths.media && mediaPath.startsWith(paths.media)) return await media(mediaPath.slice(paths.media.length), req);
         if (paths.avatar && path.startsWith(paths.avatar)) return await avatar(path.slice(paths.avatar.length), query);
@@ -143,7 +161,7 @@ export function createRouteHandler<Native>(
       if (isProfilePictureError(err)) return finish(req, errorReply(err), drain);
       // Not ours (a throwing getUser or onResult): the framework answers; the unread body is discarded as after our
       // own refusals, never read to its end past the upload limit.
-      if (shouldCloseConnection(req)) discardBody(req, drain);
+      req.discardUnread(drain);
       throw err;
     }
   };
@@ -152,17 +170,14 @@ export function createRouteHandler<Native>(
 // --- internal ---
 
 /**
- * Closes the connection when the body was not read to its end (refused before or while reading). Keeping it
- * alive would make Node read and discard the whole rest of a possibly huge body before the next request. The body
- * is discarded meanwhile as `drain` says (a no-op if the intake already does): to its end when its declared length
- * is within the upload limit, else for a short grace. So a client refused before its upload was read (401, 403)
- * receives the answer instead of a connection reset.
+ * Closes the connection when the body was not read to its end (refused before or while reading); the request's
+ * `discardUnread` decides (Node: `nodeRouteRequest`). Keeping it alive would make Node read and discard the whole
+ * rest of a possibly huge body before the next request. The body is discarded meanwhile as `drain` says (a no-op
+ * if the intake already does): to its end when its declared length is within the upload limit, else for a short
+ * grace. So a client refused before its upload was read (401, 403) receives the answer instead of a connection reset.
  */
-function finish(req: IncomingMessage, reply: HttpReply, drain: DrainOptions): HttpReply {
-  if (shouldCloseConnection(req)) {
-    discardBody(req, drain);
-    reply.headers.Connection = 'close';
-  }
+function finish(req: RouteRequest<unknown, unknown>, reply: HttpReply, drain: DrainOptions): HttpReply {
+  if (req.discardUnread(drain)) reply.headers.Connection = 'close';
   return reply;
 }
 

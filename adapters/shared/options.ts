@@ -51,10 +51,13 @@ export interface CsrfOptions {
   allowedOrigins?: readonly string[];
 }
 
-/** What happened on an upload or remove answered with a redirect (an HTML form post). */
-export interface RouterResultEvent {
-  /** The Node request (Express `req`, Koa `ctx.req`). */
-  request: IncomingMessage;
+/**
+ * What happened on an upload or remove answered with a redirect (an HTML form post). `Req` is the request type of
+ * the adapter: Node's `IncomingMessage` for Express and Koa, the web `Request` for `profile-picture/web`.
+ */
+export interface RouterResultEvent<Req = IncomingMessage> {
+  /** The request (Express `req`, Koa `ctx.req`, the web handler's `Request`). */
+  request: Req;
   /** Which route ran. */
   action: 'upload' | 'remove';
   /** On a successful upload, the new record; on a successful remove, `null`. Absent on failure. */
@@ -65,8 +68,8 @@ export interface RouterResultEvent {
   error?: ProfilePictureError;
 }
 
-/** Options of `profilePictureRouter(pictures, options)`; identical for Express and Koa. */
-export interface ProfilePictureRouterOptions<Native> {
+/** Options of `profilePictureRouter(pictures, options)`; identical for Express and Koa (and the web handler). */
+export interface ProfilePictureRouterOptions<Native, Req = IncomingMessage> {
   /**
    * Returns the signed-in user, or null/undefined when nobody is (→ 401 `UNAUTHENTICATED` on upload and remove,
    * before the body is read). Sync or async. Errors it throws go to the framework's error handling.
@@ -97,7 +100,7 @@ export interface ProfilePictureRouterOptions<Native> {
    * Called before the 303 redirect of an HTML form post, on success and on failure: set a flash message here.
    * Not called for JSON requests (the body carries the outcome) nor for refused cross-site posts.
    */
-  onResult?: (event: RouterResultEvent, native: Native) => Awaitable<void>;
+  onResult?: (event: RouterResultEvent<Req>, native: Native) => Awaitable<void>;
   /**
    * Looks up a username for the avatar route's placeholder letter. Without it the placeholder shows "?".
    * Note that the avatar route is public: whatever this returns, anyone can learn the first letter of.
@@ -106,15 +109,15 @@ export interface ProfilePictureRouterOptions<Native> {
 }
 
 /** Validated, frozen router options. Paths are normalised: exact paths without, prefixes with a trailing `/`. */
-export interface ResolvedRouterOptions<Native> {
-  readonly getUser: ProfilePictureRouterOptions<Native>['getUser'];
+export interface ResolvedRouterOptions<Native, Req = IncomingMessage> {
+  readonly getUser: ProfilePictureRouterOptions<Native, Req>['getUser'];
   readonly paths: Readonly<{ upload: string | null; remove: string | null; media: string | null; avatar: string | null }>;
   /** True when `paths.media` is the service's `publicPath`, matched against the whole URL rather than the mount. */
   readonly mediaFromPublicPath: boolean;
   readonly redirectTo: string;
   readonly csrf: Readonly<{ allowedOrigins: readonly string[] }> | null;
-  readonly onResult: ProfilePictureRouterOptions<Native>['onResult'] | null;
-  readonly getUsername: ProfilePictureRouterOptions<Native>['getUsername'] | null;
+  readonly onResult: ProfilePictureRouterOptions<Native, Req>['onResult'] | null;
+  readonly getUsername: ProfilePictureRouterOptions<Native, Req>['getUsername'] | null;
 }
 
 /** The defaults, in one place. */
@@ -134,10 +137,10 @@ const SERVICE_METHODS = ['uploadRequest', 'remove', 'get', 'url', 'placeholder',
  * Validates `pictures` and `options`.
  * @throws TypeError naming the option, the expectation and the received value.
  */
-export function resolveRouterOptions<Native>(
+export function resolveRouterOptions<Native, Req = IncomingMessage>(
   pictures: ProfilePictures,
-  options: ProfilePictureRouterOptions<Native>,
-): ResolvedRouterOptions<Native> {
+  options: ProfilePictureRouterOptions<Native, Req>,
+): ResolvedRouterOptions<Native, Req> {
   if (!isPlainObject(pictures) || SERVICE_METHODS.some((m) => typeof (pictures as never)[m] !== 'function')) {
     throw invalidOption('pictures', 'the service returned by createProfilePictures()', pictures);
   }

@@ -165,8 +165,9 @@ export function discardBody(request: Readable, options: DrainOptions = {}): void
   };
   const onData = (chunk: Buffer | string) => {
     // Bytes count only once the response is out (cutting the socket before it is written would lose the response),
-    // except for a body read to its end, which may never deliver more than it declared.
-    if (!halfClosed && !toEnd) return;
+    // except for a body read to its end, which may never deliver more than it declared, and a stream without a
+    // socket (a web `Request` body): nothing tells when its response is out, so its bytes count from the refusal.
+    if (!halfClosed && !toEnd && lingers) return;
     discarded += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     if (discarded > maxBytes) cutOff();
   };

@@ -6,7 +6,7 @@
  * `dist/`, and declare exactly the values the built module exports at run time.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
@@ -95,5 +95,61 @@ describe('consumer type resolution of every subpath (built dist/)', () => {
     expect(found).toEqual(
       Object.fromEntries(specifiers.map((id) => [id, { file: `dist/${entryName(id)}${mode.types}`, values: runtime[id] }])),
     );
+  });
+});
+
+/**
+ * `examples/next-app` is not installed (no Next.js here): its TypeScript files are checked against the built package
+ * with the example's own compiler options, plus a contract file that holds each route file to what Next.js requires
+ * of a route handler module — the `runtime` segment option `'nodejs'` and method exports taking a `Request` and a
+ * context and returning a `Response`.
+ */
+describe('the Next.js example (examples/next-app), type-checked without Next.js', () => {
+  const EXAMPLE = path.join(ROOT, 'examples', 'next-app');
+  const { compilerOptions } = JSON.parse(readFileSync(path.join(EXAMPLE, 'tsconfig.json'), 'utf8')) as { compilerOptions: TsconfigOptions };
+  const { plugins: _plugins, incremental: _incremental, ...options } = compilerOptions;
+  const sources = Object.fromEntries(
+    readdirSync(EXAMPLE, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts') && !file.split(path.sep).includes('node_modules'))
+      .map((file) => [path.join('next-app', file), readFileSync(path.join(EXAMPLE, file), 'utf8')]),
+  );
+  const ROUTES = {
+    upload: ['upload-profile-picture', ['POST']],
+    remove: ['remove-profile-picture', ['POST']],
+    media: ['media/[...key]', ['GET', 'HEAD']],
+    avatar: ['avatar/[id]', ['GET', 'HEAD']],
+    profile: ['profile', ['GET']],
+    login: ['login', ['POST']],
+  } as const;
+  const contract =
+    Object.entries(ROUTES)
+      .map(([name, [folder]]) => `import * as ${name} from './app/${folder}/route';\n`)
+      .join('') +
+    `type RouteHandler = (request: Request, context: { params: Promise<Record<string, string | string[]>> }) => Response | Promise<Response>;
+     export const runtimes: Array<'nodejs'> = [${Object.keys(ROUTES).map((name) => `${name}.runtime`).join(', ')}];
+     export const handlers: RouteHandler[] = [${Object.entries(ROUTES)
+       .flatMap(([name, [, methods]]) => methods.map((method) => `${name}.${method}`))
+       .join(', ')}];\n`;
+
+  it('has every route file the README lists', () => {
+    for (const [folder] of Object.values(ROUTES)) expect(Object.keys(sources)).toContain(path.join('next-app', 'app', folder, 'route.ts'));
+  });
+
+  it('compiles its route files against the package, each on the Node.js runtime with its methods', async () => {
+    const { errors } = await project.check({ ...sources, 'next-app/route-contract.ts': contract }, { ...options, types: ['node'] });
+    expect(errors.map(formatError)).toEqual([]);
+  });
+
+  it('would catch a route file on the edge runtime or without its method', async () => {
+    const upload = path.join('next-app', 'app', 'upload-profile-picture', 'route.ts');
+    const broken = sources[upload]!.replace("runtime = 'nodejs'", "runtime = 'edge'").replace('export const POST', 'export const PUT');
+    const { errors } = await project.check(
+      { ...sources, [upload]: broken, 'next-app/route-contract.ts': contract },
+      { ...options, types: ['node'] },
+    );
+    expect(errors.map((error) => `${path.basename(error.file)} TS${error.code}`).sort()).toEqual([
+      'route-contract.ts TS2322',
+      'route-contract.ts TS2339',
+    ]);
   });
 });

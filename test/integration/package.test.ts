@@ -187,6 +187,7 @@ describe('package (built dist/)', () => {
     for (const adapter of ['profile-picture/express', 'profile-picture/koa']) {
       if (specifiers.includes(adapter)) expect(esm[adapter]).toContain('profilePictureRouter');
     }
+    expect(esm['profile-picture/web']).toEqual(['createRequestHandler']);
     expect(esm['profile-picture/s3']).toEqual(['s3Storage']);
     expect(esm['profile-picture/postgres']).toEqual(['POSTGRES_DEFAULTS', 'postgresSchemaSql', 'postgresUserRepository']);
     expect(esm['profile-picture/testing']).toEqual([
@@ -267,6 +268,21 @@ describe('package (built dist/)', () => {
       'commonjs',
     );
     expect(cjs).toEqual([]);
+  });
+
+  it('refuses to load profile-picture/web in an edge runtime, with an Error saying it needs Node.js', async () => {
+    // Next.js and Vercel mark their edge runtime with the global EdgeRuntime.
+    const refusals = await node<string[]>(
+      `globalThis.EdgeRuntime = 'edge-runtime';
+       const refusals = [await import('profile-picture/web').then(() => 'loaded', (err) => err.constructor.name + ': ' + err.message)];
+       const { createRequire } = await import('node:module');
+       try { createRequire(import.meta.url)('profile-picture/web'); refusals.push('loaded'); } catch (err) { refusals.push(err.constructor.name + ': ' + err.message); }
+       console.log(JSON.stringify(refusals));`,
+      'module',
+    );
+    const message =
+      "Error: [profile-picture] profile-picture/web needs the Node.js runtime (sharp is a native module) but was loaded in an edge runtime; in Next.js add `export const runtime = 'nodejs'` to the route file";
+    expect(refusals).toEqual([message, message]);
   });
 
   it('gives the browser widget as an ES module file: one clientScriptPath from import and from require', async () => {

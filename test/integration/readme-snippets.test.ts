@@ -46,6 +46,8 @@ declare global {
   const db: { findUser(id: string): Promise<{ id: string; username: string } | null> };
   /** The app's own authentication. */
   function getUser(req: Request): { id: string; username?: string } | null;
+  /** The same from a web \`Request\` (its cookie), for the web-standard handler. */
+  function sessionUser(request: globalThis.Request): Promise<{ id: string; username?: string } | null>;
   function verifyBearer(authorization: string | undefined): { id: string } | null;
   /** An app's own storage, its backend, and its test database (conformance suite examples). */
   function myStorage(): StorageAdapter;
