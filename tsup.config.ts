@@ -5,6 +5,8 @@ export default defineConfig({
     index: 'src/index.ts',
     express: 'adapters/express/index.ts',
     koa: 'adapters/koa/index.ts',
+    // Fastify is imported for its types only: the plugin runs on the app's own Fastify and never loads it.
+    fastify: 'adapters/fastify/index.ts',
     // S3 storage: its own entry, so only apps that import it load @aws-sdk/* (optional peers, kept external).
     s3: 'src/storage/s3.ts',
     // A UserRepository on the app's node-postgres pool; it never imports `pg` (an optional peer) itself.
