@@ -101,20 +101,32 @@ function registerRoutes(instance: FastifyInstance, options: ProfilePicturePlugin
   }
 
   const route = (method: 'POST' | 'GET', url: string) => {
+    // Literal colons, not find-my-way parameters. HEAD is declared, not Fastify's implicit route that strips a GET's
+    // body: the handler already answers HEAD (headers, no body), and its reply goes out as built.
     const methods = method === 'GET' ? ['GET', 'HEAD'] : ['POST'];
-    const path = url.replaceAll(':', '::'); // literal colons, not find-my-way parameters
-    if (instance.hasRoute({ method, url: path })) return; // `ignoreTrailingSlash` made both spellings one route
-    instance.route({ method: methods, url: path, exposeHeadRoute: false, handler: answer });
+    instance.route({ method: methods, url: url.replaceAll(':', '::'), exposeHeadRoute: false, handler: answer });
   };
   for (const exact of [paths.upload, paths.remove]) {
-    if (exact !== null) for (const spelling of [exact, `${exact}/`]) route('POST', spelling);
+    if (exact === null) continue;
+    // Both spellings, as in Express and Koa, unless the app's `ignoreTrailingSlash` made the first one cover both. A
+    // route of the app's own at either one still fails the start, never silently replaces ours.
+    const slashed = { method: 'POST', url: `${exact.replaceAll(':', '::')}/` } as const;
+    const taken = instance.hasRoute(slashed);
+    route('POST', exact);
+    if (taken || !instance.hasRoute(slashed)) route('POST', `${exact}/`);
   }
   if (paths.avatar !== null) route('GET', `${paths.avatar}*`);
-  if (paths.media !== null) {
-    // The media prefix derived from `publicPath` is a site path; the routes of this context are under the prefix.
-    const inContext = !mediaFromPublicPath ? paths.media : paths.media.startsWith(`${mount}/`) ? paths.media.slice(mount.length) : null;
-    if (inContext !== null) route('GET', `${inContext}*`);
-  }
+  const media = mediaRoute(paths.media, mediaFromPublicPath, mount);
+  if (media !== null) route('GET', `${media}*`);
+}
+
+/**
+ * The media route within this context. One derived from `publicPath` is a site path while this context's routes are
+ * under the prefix: it must lie beneath the prefix, else it is out of reach here (as for a router mounted there).
+ */
+function mediaRoute(media: string | null, fromPublicPath: boolean, mount: string): string | null {
+  if (media === null || !fromPublicPath) return media;
+  return media.startsWith(`${mount}/`) ? media.slice(mount.length) : null;
 }
 
 /** Sends the reply as handed: Fastify adds no ETag; an empty body goes out with our own Content-Length (HEAD). */

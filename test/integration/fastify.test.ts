@@ -147,6 +147,32 @@ for (const major of majors) {
       }
     });
 
+    it("runs the app's hooks before its routes: a user set in preHandler uploads; a route clash fails the start", async () => {
+      const { users, pictures } = service();
+      const app = await startApp(major.fastify, async (app) => {
+        app.decorateRequest('user', null);
+        app.addHook('preHandler', async (request) => {
+          request.user = parseTestUser(request.headers['x-test-user']);
+        });
+        await app.register(profilePicturePlugin, { pictures, getUser: (request) => request.user });
+      });
+      try {
+        const res = await upload(app, '/upload-profile-picture/', { 'x-test-user': 'late' });
+        expect(res.status, res.text).toBe(200);
+        expect(await users.getPicture('late')).not.toBeNull();
+      } finally {
+        await app.close();
+      }
+      for (const [method, url] of [['GET', '/avatar/*'], ['POST', '/upload-profile-picture/']] as const) {
+        const clash = major.fastify();
+        clash.route({ method, url, handler: async () => 'mine' });
+        clash.register(profilePicturePlugin, { pictures, getUser: () => null });
+        const failure = await clash.ready().then(() => 'started', (err: Error) => err.message);
+        expect(failure).toMatch(/already declared/);
+        await clash.close();
+      }
+    });
+
     it('hands a throwing getUser to the error handler of the context it is registered in', async () => {
       const { pictures } = service();
       const boom = new Error('session store down');
