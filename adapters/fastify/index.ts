@@ -9,6 +9,9 @@
  * parsers, which leave every body unread for the shared handler to read from `request.raw` with its own limits.
  * So Fastify's `bodyLimit` and parsers never touch an upload, and `@fastify/multipart` registered on the app keeps
  * parsing the app's own routes.
+ *
+ * Unlike Koa, Fastify reports neither a client's broken connection nor its garbled bytes to the app's error handler
+ * (its `clientError` handler answers those), so the adapter needs no client-fault filter.
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProfilePictures } from '../../src/index.js';

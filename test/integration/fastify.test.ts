@@ -264,9 +264,10 @@ for (const major of majors) {
       }
     });
 
-    it('answers both spellings of the POST routes on an app with ignoreTrailingSlash', async () => {
+    it('answers both spellings of the POST routes with ignoreTrailingSlash; with caseSensitive off, only its own case', async () => {
       const { pictures } = service();
-      const options = major.name === 'fastify 5' ? { routerOptions: { ignoreTrailingSlash: true } } : { ignoreTrailingSlash: true };
+      const router = { ignoreTrailingSlash: true, caseSensitive: false };
+      const options = major.name === 'fastify 5' ? { routerOptions: router } : router;
       const app = await startApp(
         (base) => major.fastify({ ...base, ...options }),
         (app) => app.register(profilePicturePlugin, { pictures, getUser: () => ({ id: 1 }) }),
@@ -276,6 +277,9 @@ for (const major of majors) {
           const res = await request(app.port, target, { method: 'POST', headers: JSON_CLIENT });
           expect([target, res.status, res.json]).toEqual([target, 200, { removed: false }]);
         }
+        // Fastify routes it to the plugin; the handler, case-sensitive like the routers, hands it to the not-found handler.
+        const shouted = await request(app.port, '/REMOVE-profile-picture/', { method: 'POST', headers: JSON_CLIENT });
+        expect([shouted.status, shouted.text]).toEqual([404, 'app-fallthrough']);
       } finally {
         await app.close();
       }
