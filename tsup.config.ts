@@ -7,6 +7,8 @@ export default defineConfig({
     koa: 'adapters/koa/index.ts',
     // The web-standard handler (Request → Response) for Hono, Next.js route handlers and the like; Node runtime only.
     web: 'adapters/web/index.ts',
+    // Fastify is imported for its types only: the plugin runs on the app's own Fastify and never loads it.
+    fastify: 'adapters/fastify/index.ts',
     // S3 storage: its own entry, so only apps that import it load @aws-sdk/* (optional peers, kept external).
     s3: 'src/storage/s3.ts',
     // A UserRepository on the app's node-postgres pool; it never imports `pg` (an optional peer) itself.

@@ -153,3 +153,26 @@ describe('the Next.js example (examples/next-app), type-checked without Next.js'
     ]);
   });
 });
+
+describe('consumer types of the Fastify plugin (built dist/)', () => {
+  // The plugin's declarations import Fastify's types: app.register() must infer its options from them, in every mode.
+  const source = (options: string) => `import Fastify, { type FastifyRequest } from 'fastify';
+import { createProfilePictures, memoryStorage, memoryUserRepository } from 'profile-picture';
+import { profilePicturePlugin } from 'profile-picture/fastify';
+const app = Fastify();
+const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository() });
+export const registered = app.register(profilePicturePlugin, ${options});
+`;
+
+  it.each(Object.keys(MODES))('%s: register() takes the router options, pictures and prefix; getUser gets the request', async (name) => {
+    const mode = MODES[name]!;
+    const file = mode.file.replace(/^[^.]+/, 'fastify-ok');
+    const ok = await project.check(
+      { [file]: source(`{ prefix: '/account', pictures, getUser: (request: FastifyRequest) => (request.headers['x-user'] ? { id: 1 } : null) }`) },
+      mode.options,
+    );
+    expect(ok.errors.map(formatError)).toEqual([]);
+    const typo = await project.check({ [mode.file.replace(/^[^.]+/, 'fastify-typo')]: source(`{ pictures, getUser: () => null, redirect: '/me/' }`) }, mode.options);
+    expect(typo.errors.map((error) => error.message).join('\n')).toMatch(/'redirect' does not exist/);
+  });
+});

@@ -3,7 +3,6 @@
  */
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
 import Koa from 'koa';
 import koaMount from 'koa-mount';
 import session from 'koa-session';
@@ -11,7 +10,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { profilePictureRouter } from '../../adapters/koa/index.js';
 import { createProfilePictures, memoryStorage, memoryUserRepository } from '../../src/index.js';
-import { describeAdapters, listen, multipart, parseTestUser, request, type AdapterHarness } from './adapter-suite.js';
+import { describeAdapters, failingBodyStorage, listen, multipart, parseTestUser, request, type AdapterHarness } from './adapter-suite.js';
 
 const Koa2 = createRequire(import.meta.url)('koa2') as typeof Koa;
 
@@ -90,24 +89,7 @@ for (const major of majors) {
     });
 
     it("still reports the app's own faults: a storage stream failing mid-response reaches app.on('error')", async () => {
-      const base = memoryStorage();
-      // The stored body fails after its first chunk with a reset, as a remote storage's socket would.
-      const storage = {
-        ...base,
-        async get(key: string) {
-          const object = await base.get(key);
-          if (!object) return null;
-          object.body.destroy();
-          const failing = new Readable({
-            read() {
-              this.push(Buffer.alloc(16));
-              this.destroy(Object.assign(new Error('storage connection reset'), { code: 'ECONNRESET' }));
-            },
-          });
-          return { ...object, body: failing };
-        },
-      };
-      const pictures = createProfilePictures({ storage, users: memoryUserRepository() });
+      const pictures = createProfilePictures({ storage: failingBodyStorage(memoryStorage()), users: memoryUserRepository() });
       const record = await pictures.upload('1', await sharp({ create: { width: 40, height: 40, channels: 3, background: '#0a0' } }).jpeg().toBuffer());
       const koa = new major.Koa();
       const errors: unknown[] = [];

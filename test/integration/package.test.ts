@@ -188,6 +188,7 @@ describe('package (built dist/)', () => {
       if (specifiers.includes(adapter)) expect(esm[adapter]).toContain('profilePictureRouter');
     }
     expect(esm['profile-picture/web']).toEqual(['createRequestHandler']);
+    expect(esm['profile-picture/fastify']).toEqual(['profilePicturePlugin']);
     expect(esm['profile-picture/s3']).toEqual(['s3Storage']);
     expect(esm['profile-picture/postgres']).toEqual(['POSTGRES_DEFAULTS', 'postgresSchemaSql', 'postgresUserRepository']);
     expect(esm['profile-picture/testing']).toEqual([
@@ -242,33 +243,38 @@ describe('package (built dist/)', () => {
     });
   }
 
-  it('never loads pg, an optional peer: not from the core, the adapters or even profile-picture/postgres', async () => {
-    // ESM: a resolve hook that refuses `pg`, so any import of it fails the entry that made it.
-    const refusePg = `export async function resolve(specifier, context, next) {
-      if (specifier === 'pg' || specifier.startsWith('pg/')) throw new Error('pg imported by ' + context.parentURL);
-      return next(specifier, context);
-    }`;
-    const esm = await node<{ entries: Record<string, string>; control: string }>(
-      `import { register } from 'node:module';
-       register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(refusePg)}));
-       const entries = {};
-       for (const id of ${JSON.stringify(specifiers)}) entries[id] = await import(id).then(() => 'loaded', (e) => e.message);
-       const control = await import('pg').then(() => 'loaded', (e) => e.message);
-       console.log(JSON.stringify({ entries, control }));`,
-      'module',
-    );
-    expect(esm.control).toMatch(/^pg imported by /);
-    expect(esm.entries).toEqual(Object.fromEntries(specifiers.map((id) => [id, 'loaded'])));
-    // CommonJS: no file of the pg package in the module cache after requiring every entry.
-    const cjs = await node<string[]>(
-      `const path = require('node:path');
-       const pgDir = path.dirname(require.resolve('pg/package.json')) + path.sep;
-       for (const id of ${JSON.stringify(requirable)}) require(id);
-       console.log(JSON.stringify(Object.keys(require.cache).filter((file) => file.startsWith(pgDir))));`,
-      'commonjs',
-    );
-    expect(cjs).toEqual([]);
-  });
+  for (const { peer, even } of [
+    { peer: 'pg', even: 'profile-picture/postgres' },
+    { peer: 'fastify', even: 'profile-picture/fastify' },
+  ]) {
+    it(`never loads ${peer}, an optional peer: not from the core, the adapters or even ${even}`, async () => {
+      // ESM: a resolve hook that refuses the peer, so any import of it fails the entry that made it.
+      const refuse = `export async function resolve(specifier, context, next) {
+        if (specifier === '${peer}' || specifier.startsWith('${peer}/')) throw new Error('${peer} imported by ' + context.parentURL);
+        return next(specifier, context);
+      }`;
+      const esm = await node<{ entries: Record<string, string>; control: string }>(
+        `import { register } from 'node:module';
+         register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(refuse)}));
+         const entries = {};
+         for (const id of ${JSON.stringify(specifiers)}) entries[id] = await import(id).then(() => 'loaded', (e) => e.message);
+         const control = await import('${peer}').then(() => 'loaded', (e) => e.message);
+         console.log(JSON.stringify({ entries, control }));`,
+        'module',
+      );
+      expect(esm.control).toMatch(new RegExp(`^${peer} imported by `));
+      expect(esm.entries).toEqual(Object.fromEntries(specifiers.map((id) => [id, 'loaded'])));
+      // CommonJS: no file of the peer's package in the module cache after requiring every entry.
+      const cjs = await node<string[]>(
+        `const path = require('node:path');
+         const peerDir = path.dirname(require.resolve('${peer}/package.json')) + path.sep;
+         for (const id of ${JSON.stringify(requirable)}) require(id);
+         console.log(JSON.stringify(Object.keys(require.cache).filter((file) => file.startsWith(peerDir))));`,
+        'commonjs',
+      );
+      expect(cjs).toEqual([]);
+    });
+  }
 
   it('refuses to load profile-picture/web in an edge runtime, with an Error saying it needs Node.js', async () => {
     // Next.js and Vercel mark their edge runtime with the global EdgeRuntime.
