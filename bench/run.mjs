@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The benchmark suite: `npm run bench` (full: 3 runs on real camera photos, ≈ 5 minutes on a quiet 2-core machine,
- * up to ≈ 10 when noisy rounds are repeated; writes bench/RESULTS.md and bench/.tmp/README-table.md) or
+ * The benchmark suite: `npm run bench` (full: 3 runs on real camera photos, ≈ 6 minutes on a quiet 2-core machine,
+ * up to ≈ 11 when noisy rounds are repeated; writes bench/RESULTS.md and bench/.tmp/README-table.md) or
  * `npm run bench -- --quick` (smoke mode for CI: one brief run on synthetic inputs, ≈ 30 s; the report goes to
  * bench/.tmp/RESULTS-quick.md).
  *
@@ -18,7 +18,7 @@
  *   --max-other-load C       repeat a timed round when other processes used more than C cores on average (default 0.25)
  *   --note "text"            a line for the report (e.g. "run while other test suites were running")
  *   --out path               where to write the report (README-table.md and results.json go next to it)
- *   --contenders L,M,P,S     run a subset (a missing contender makes its targets n/a)
+ *   --contenders L,M,P,S,F,H run a subset (a missing contender makes its targets n/a)
  * Env: BENCH_DIST — the built package to benchmark as P (default: dist/, as `npm run build` leaves it);
  *      BENCH_SERVER_NODE_ARGS — extra node flags for the server children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
  *
@@ -48,9 +48,10 @@ const MiB = 1024 * 1024;
 
 /**
  * The server contenders. `main` ones appear in every upload table; `variant`s are P with one thing changed, measured
- * next to P at the throughput target's point (12 MP, concurrency 4) and reported as a ratio to P. Another framework
- * is one more variant, e.g. `F: { script: 'ours.mjs', role: 'variant', env: { FRAMEWORK: 'fastify' }, description:
- * 'P on Fastify' }`, once servers/frameworks.mjs knows it.
+ * next to P at the throughput target's point (12 MP, concurrency 4) and reported as a ratio to P. A variant with
+ * `get: true` (another framework, on disk like P) also has its media route measured in P's GET round, beside P's and
+ * `express.static`. Another framework is one more such line, once servers/frameworks.mjs knows it. The variants feed
+ * no target: their rows are reported, with no goal.
  */
 const CONTENDERS = {
   M: { script: 'peer.mjs', role: 'main' },
@@ -62,6 +63,20 @@ const CONTENDERS = {
     s3: true,
     description: 'P with `s3Storage` on a local s3rver',
   },
+  F: {
+    script: 'ours.mjs',
+    role: 'variant',
+    env: { FRAMEWORK: 'fastify', BENCH_STORAGE: 'disk' },
+    get: true,
+    description: 'P on Fastify (`profilePicturePlugin`)',
+  },
+  H: {
+    script: 'ours.mjs',
+    role: 'variant',
+    env: { FRAMEWORK: 'hono', BENCH_STORAGE: 'disk' },
+    get: true,
+    description: 'P on Hono (`createRequestHandler` on `@hono/node-server`)',
+  },
 };
 
 const { values: args } = parseArgs({
@@ -72,7 +87,7 @@ const { values: args } = parseArgs({
     'max-other-load': { type: 'string', default: '0.25' },
     note: { type: 'string' },
     out: { type: 'string' },
-    contenders: { type: 'string', default: 'L,M,P,S' },
+    contenders: { type: 'string', default: 'L,M,P,S,F,H' },
   },
 });
 const contenders = new Set(args.contenders.split(',').map((s) => s.trim().toUpperCase()));
@@ -158,6 +173,7 @@ const meta = {
   maxRepeats: PROFILE.maxRepeats,
   floodConnections: PROFILE.floodConnections,
   variants: Object.fromEntries(variants.map(([name, spec]) => [name, spec.description])),
+  getVariants: variants.filter(([, spec]) => spec.get).map(([name]) => name),
 };
 const results = { meta, inputs: {}, inputSource: INPUT_SOURCE, inputNotes: [], photos: [], runs: [], problems };
 const log = (...parts) => console.log(`[${elapsed().toFixed(1).padStart(5)}s]`, ...parts);
@@ -239,6 +255,7 @@ async function oneRun(index, { inputs, bodies, startContender }) {
       servers,
       main: servered.filter((name) => CONTENDERS[name].role === 'main'),
       variants: servered.filter((name) => CONTENDERS[name].role === 'variant'),
+      getVariants: servered.filter((name) => CONTENDERS[name].role === 'variant' && CONTENDERS[name].get),
       limit: contenders.has('L'),
       uploadRequest: (image) => ({
         method: 'POST',
@@ -289,7 +306,7 @@ async function oneRun(index, { inputs, bodies, startContender }) {
     });
     if (servers.P) {
       await phase(index, 'GET', async () => {
-        run.get = await round('GET P vs express.static', () => getComparison(ctx));
+        run.get = await round(`GET ${['P', ...ctx.getVariants].join(', ')} vs express.static`, () => getComparison(ctx));
       });
     }
     await phase(index, 'flood', async () => {

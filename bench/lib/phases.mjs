@@ -20,6 +20,7 @@ const MiB = 1024 * 1024;
  * @property {Record<string, import('./children.mjs').ServerChild>} servers  this run's long-lived servers, by name
  * @property {string[]} main       the contenders of every upload table (M, P), among `servers`
  * @property {string[]} variants   P's variants (S, other frameworks), measured at the throughput target's point only
+ * @property {string[]} getVariants  the variants whose media route is measured in the GET round too (other frameworks)
  * @property {boolean} limit       whether L is measured
  * @property {(image: string) => import('./load.mjs').RequestSpec} uploadRequest
  * @property {(name: string) => Promise<import('./children.mjs').ServerChild>} startContender  a fresh server
@@ -158,35 +159,47 @@ export async function memoryPeak(ctx, name) {
   }
 }
 
-/** GET of a stored variant: P's media route versus `express.static` over the same file, same process. */
+/**
+ * GET of a stored variant at concurrency 16: P's media route versus `express.static` over the same file, same
+ * process, and the media route of each framework variant (`ctx.getVariants`) over its own copy of that file, all
+ * in the same alternating rounds.
+ * @returns {Promise<object>} `{ ours, static, variants: { <name>: summary }, bytes, rounds }`
+ */
 export async function getComparison(ctx) {
   const { profile } = ctx;
-  const server = ctx.servers.P;
-  const { body } = await send(false, server.port, ctx.uploadRequest('12mp-jpeg'));
-  const key = JSON.parse(body.toString()).picture?.variants?.md?.key;
-  if (typeof key !== 'string') throw new Error(`no picture.variants.md.key in P's answer: ${body.toString().slice(0, 300)}`);
-  const { size } = await stat(path.join(server.info.media, ...key.split('/')));
-  const routes = { ours: `/media/${key}`, static: `/static/${key}` };
-  const loads = { ours: [], static: [] };
-  for (const which of ['ours', 'static']) {
-    await runLoad({ port: server.port, request: { method: 'GET', path: routes[which] }, concurrency: 16, seconds: 0, minRequests: 200 });
+  const targets = { ours: await storedVariant(ctx, 'P') };
+  targets.static = { ...targets.ours, path: targets.ours.path.replace(/^\/media\//, '/static/') };
+  for (const name of ctx.getVariants) targets[name] = await storedVariant(ctx, name);
+  const order = Object.keys(targets);
+  const loads = Object.fromEntries(order.map((which) => [which, []]));
+  const request = (which) => ({ method: 'GET', path: targets[which].path });
+  for (const which of order) {
+    await runLoad({ port: targets[which].port, request: request(which), concurrency: 16, seconds: 0, minRequests: 200 });
   }
   for (let round = 0; round < profile.getRounds; round++) {
-    for (const which of round % 2 ? ['static', 'ours'] : ['ours', 'static']) {
+    for (const which of round % 2 ? [...order].reverse() : order) {
       const load = await runLoad({
-        port: server.port,
-        request: { method: 'GET', path: routes[which] },
+        port: targets[which].port,
+        request: request(which),
         concurrency: 16,
         seconds: profile.getSeconds / profile.getRounds,
         minRequests: 50,
-        expectBytes: size,
+        expectBytes: targets[which].size,
       });
       ctx.checkLoad(`GET ${which}`, load);
       loads[which].push(load);
     }
   }
-  const get = { ours: summary(mergeLoads(loads.ours)), static: summary(mergeLoads(loads.static)), bytes: size, rounds: profile.getRounds };
-  ctx.log(`GET: P ${get.ours.rps.toFixed(0)}/s, express.static ${get.static.rps.toFixed(0)}/s`);
+  const merged = (which) => summary(mergeLoads(loads[which]));
+  const get = {
+    ours: merged('ours'),
+    static: merged('static'),
+    variants: Object.fromEntries(ctx.getVariants.map((name) => [name, merged(name)])),
+    bytes: targets.ours.size,
+    rounds: profile.getRounds,
+  };
+  const rates = Object.entries(get.variants).map(([name, x]) => `, ${name} ${x.rps.toFixed(0)}/s`).join('');
+  ctx.log(`GET: P ${get.ours.rps.toFixed(0)}/s, express.static ${get.static.rps.toFixed(0)}/s${rates}`);
   return get;
 }
 
@@ -229,6 +242,16 @@ export function summary(load) {
 }
 
 // --- internal ---
+
+/** Uploads the 12 MP photo to one server and finds its `md` variant: the media path, and the file's size on disk. */
+async function storedVariant(ctx, name) {
+  const server = ctx.servers[name];
+  const { body } = await send(false, server.port, ctx.uploadRequest('12mp-jpeg'));
+  const key = JSON.parse(body.toString()).picture?.variants?.md?.key;
+  if (typeof key !== 'string') throw new Error(`no picture.variants.md.key in ${name}'s answer: ${body.toString().slice(0, 300)}`);
+  const { size } = await stat(path.join(server.info.media, ...key.split('/')));
+  return { port: server.port, path: `/media/${key}`, size };
+}
 
 /** The error line and first stack frame of a child's dying words, on one line (safe inside a Markdown table). */
 function crashSummary(text) {

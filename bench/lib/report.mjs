@@ -66,9 +66,10 @@ export function renderReport(results) {
 
   lines.push('', '## Runs', '');
   const variantNames = Object.keys(meta.variants);
+  const getNames = meta.getVariants ?? [];
   lines.push(
-    `| Run | Other load, cores (mean / worst s) | Rounds repeated | P p50 ÷ L p50 (95 % CI) | P ÷ M at c4 | ${variantNames.map((n) => `${n} ÷ P at c4 | `).join('')}Peak RSS P ÷ M | GET P ÷ static | Flood worst read |`,
-    `|---:|---|---:|---|---:|${variantNames.map(() => '---:|').join('')}---:|---:|---:|`,
+    `| Run | Other load, cores (mean / worst s) | Rounds repeated | P p50 ÷ L p50 (95 % CI) | P ÷ M at c4 | ${variantNames.map((n) => `${n} ÷ P at c4 | `).join('')}Peak RSS P ÷ M | GET P ÷ static | ${getNames.map((n) => `GET ${n} ÷ P | `).join('')}Flood worst read |`,
+    `|---:|---|---:|---|---:|${variantNames.map(() => '---:|').join('')}---:|---:|${getNames.map(() => '---:|').join('')}---:|`,
   );
   runs.forEach((run, i) => {
     const f = figures[i];
@@ -78,7 +79,7 @@ export function renderReport(results) {
       `| ${run.index} | ${fmt(spread(kept.map((l) => l.mean))?.max, 2)} / ${fmt(spread(kept.map((l) => l.max))?.max, 2)} | ${repeated}${run.rounds.some((r) => r.noisy) ? ' (noisy kept)' : ''} | ` +
         `${times(f.c1.ratio)}${f.c1.interval ? ` (${fmt(f.c1.interval[0], 2)}–${fmt(f.c1.interval[1], 2)})` : ''} | ${times(f.c4.ratio)} | ` +
         variantNames.map((n) => `${times(f.variants[n]?.vsP)} | `).join('') +
-        `${times(f.memory.ratio)} | ${times(f.get.ratio)} | ${f.flood ? bytes(f.flood.worst?.read) : '–'} |`,
+        `${times(f.memory.ratio)} | ${times(f.get.ratio)} | ${getNames.map((n) => `${times(f.get.variants[n]?.vsP)} | `).join('')}${f.flood ? bytes(f.flood.worst?.read) : '–'} |`,
     );
   });
   lines.push('', '"Other load" is the highest round mean and the worst one-second sample among the timed rounds kept in that run.');
@@ -228,13 +229,26 @@ function renderGet(lines, runs) {
   const all = runs.map((run) => run.get).filter(Boolean);
   if (!all.length) return;
   lines.push('', `## GET a stored variant (${bytes(all[0].bytes)}), concurrency 16, keep-alive`, '');
-  lines.push(`${all[0].rounds} alternating rounds each per run.`, '');
-  lines.push('| Server | Runs | Requests/s | p50 ms | p99 ms | OK / sent |', '|---|---:|---:|---:|---:|---:|');
-  for (const [label, key] of [['P media route', 'ours'], ['express.static', 'static']]) {
-    const per = all.map((g) => g[key]);
+  lines.push(
+    `${all[0].rounds} alternating rounds each per run. P's media route and \`express.static\` serve the same file from ` +
+      'one process; each framework variant serves its own copy of it (same bytes) from its own process. Ratios are ' +
+      'per run, then median (min–max).',
+    '',
+  );
+  lines.push('| Server | Runs | Requests/s | p50 ms | p99 ms | OK / sent | Ratio |', '|---|---:|---:|---:|---:|---:|---|');
+  const names = [...new Set(all.flatMap((g) => Object.keys(g.variants ?? {})))];
+  // Each row with the servers it is compared to: P to static, every framework variant to static and to P.
+  const rows = [
+    { label: 'P media route (Express)', pick: (g) => g.ours, vs: ['static'] },
+    { label: 'express.static', pick: (g) => g.static, vs: [] },
+    ...names.map((name) => ({ label: `${name} media route`, pick: (g) => g.variants?.[name], vs: ['static', 'ours'] })),
+  ];
+  for (const { label, pick, vs } of rows) {
+    const per = all.map(pick).filter(Boolean);
+    const ratio = vs.map((base) => `÷ ${base === 'ours' ? 'P' : base} ${s(spread(all.map((g) => pick(g)?.rps / g[base].rps)), 2, '×')}`).join('; ');
     lines.push(
       `| ${label} | ${per.length} | ${s(spread(per.map((x) => x.rps)), 0)} | ${s(spread(per.map((x) => x.p50)), 2)} | ` +
-        `${fmt(spread(per.map((x) => x.p99))?.median, 2)} | ${per.reduce((a, x) => a + x.ok, 0)} / ${per.reduce((a, x) => a + x.count, 0)} |`,
+        `${fmt(spread(per.map((x) => x.p99))?.median, 2)} | ${per.reduce((a, x) => a + x.ok, 0)} / ${per.reduce((a, x) => a + x.count, 0)} | ${ratio} |`,
     );
   }
 }
