@@ -258,6 +258,21 @@ describe('decode once, fail cleanly', () => {
     expect(rendered.contentHash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('encodes the largest variant alone and the others one at a time beside it, largest of them first', async () => {
+    const image = await inspectImage(await fx.jpegWithExifOrientation6Gps(), LIMITS, fail);
+    const finished: string[] = [];
+    await renderVariants(
+      image,
+      { variants: { a: 32, b: 64, c: 128, d: 256, e: 512 }, output: { format: 'webp', quality: 80 } },
+      fail,
+      (name) => finished.push(name),
+    );
+    // Three encodes at once on 2 cores slowed the largest one, which the answer waits for. The others run in one
+    // lane: were they still encoded all at once, the smallest would not reliably finish last.
+    expect(finished.filter((name) => name !== 'e')).toEqual(['d', 'c', 'b', 'a']);
+    expect(finished).toHaveLength(5);
+  });
+
   it('identical input renders to identical bytes (stored under new keys each time)', async () => {
     const { pictures, storage } = createTestService();
     const input = await fx.pngGreen();
