@@ -137,5 +137,12 @@ function mediaRoute(media: string | null, fromPublicPath: boolean, mount: string
 function send(reply: FastifyReply, result: HttpReply): FastifyReply {
   reply.code(result.status).headers(result.headers);
   // send() without a payload, not send(null): Fastify would serialise null to the JSON text "null".
-  return result.body === null ? reply.send() : reply.send(result.body);
+  if (result.body === null) return reply.send();
+  if (typeof result.body !== 'string') {
+    // A storage stream failing before its first byte would leave Fastify's error handler to answer 500 under the
+    // object's immutable caching headers (a CDN would keep that for a year). Cut the connection instead, as Express
+    // and Koa do: the handler returns early for a destroyed response, and still logs the error.
+    result.body.once('error', () => reply.raw.destroy());
+  }
+  return reply.send(result.body);
 }

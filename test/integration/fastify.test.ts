@@ -214,6 +214,20 @@ for (const major of majors) {
       }
     });
 
+    it("still reports a storage stream failing before its first byte to the app's error handler, and cuts the connection", async () => {
+      const storage = failingBodyStorage(memoryStorage(), { beforeFirstByte: true });
+      const pictures = createProfilePictures({ storage, users: memoryUserRepository() });
+      const record = await pictures.upload('1', jpeg);
+      const app = await startApp(major.fastify, (app) => app.register(profilePicturePlugin, { pictures, getUser: () => null }));
+      try {
+        await expect(request(app.port, pictures.url(record, 'md'))).rejects.toThrow(); // no answer at all
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(app.errors.map((err) => (err as Error).message)).toEqual(['storage connection reset']);
+      } finally {
+        await app.close();
+      }
+    });
+
     it('registers under nested prefixes: routes under both, media at the publicPath under them', async () => {
       const { pictures } = service({ publicPath: '/api/account/media/' });
       const app = await startApp(major.fastify, async (app) => {
