@@ -63,8 +63,11 @@ export type RequestHandler = (request: Request, context?: RequestHandlerContext)
  * | GET, HEAD | `<publicPath><key>` | serves a stored object (ETag, 304, immutable caching) |
  * | GET, HEAD | `/avatar/<userId>?variant=md` | 302 to the picture, or the placeholder SVG |
  *
- * The upload body is streamed from `request.body` under the service's limits (never `request.formData()`): reading
- * stops at `limits.fileSize` plus the envelope and the stream is cancelled.
+ * The upload body is streamed from `request.body` under the service's limits (never `request.formData()`). Without
+ * `incoming`, reading stops at `limits.fileSize` plus the envelope (and the chunk in flight) and the stream is
+ * cancelled; a body refused before it is read is cancelled at once, unless its declared `Content-Length` is within
+ * that limit (then it is read to its end, so the client reads the answer). With `incoming`, a refused body gets the
+ * lingering close of the Express adapter.
  *
  * @example
  * ```ts
