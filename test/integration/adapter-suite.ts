@@ -132,6 +132,12 @@ function adapterTests(harness: AdapterHarness): void {
   };
 
   /**
+   * True for a target a server that parses it as a WHATWG URL refuses itself (400) before the router sees it: a
+   * backslash in the path (`@hono/node-server`: "Backslash in request path").
+   */
+  const unparsableByServer = (target: string) => harness.normalizesRequestTarget === true && target.includes('\\');
+
+  /**
    * A fresh app; `mount` mounts the router under a path, `wrapStorage` may wrap its disk storage (fault injection)
    * while files stay under `mediaRoot`.
    */
@@ -932,8 +938,7 @@ function adapterTests(harness: AdapterHarness): void {
       ];
       for (const target of attempts) {
         const res = await app.send(target);
-        const refusedByServer = harness.normalizesRequestTarget && res.status === 400;
-        expect([target, res.status]).toEqual([target, refusedByServer ? 400 : notFoundStatus(target)]);
+        expect([target, res.status]).toEqual([target, unparsableByServer(target) ? 400 : notFoundStatus(target)]);
         expect(res.text).not.toContain('TOP-SECRET');
       }
       expect(app.errors).toEqual([]);
