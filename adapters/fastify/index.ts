@@ -6,15 +6,19 @@
  * onto `reply` and lets foreign errors reject, so the app's `setErrorHandler` sees them.
  *
  * The plugin is encapsulated on purpose (not wrapped in fastify-plugin): its routes get their own content-type
- * parsers, which leave every body unread for the shared handler to read from `request.raw` with its own limits.
- * So Fastify's `bodyLimit` and parsers never touch an upload, and `@fastify/multipart` registered on the app keeps
- * parsing the app's own routes.
+ * parser, which leaves every body unread for the shared handler to read from `request.raw` with its own limits.
+ * So Fastify's `bodyLimit` and the app's parsers never read an upload, and `@fastify/multipart` registered on the app
+ * keeps parsing the app's own routes. Fastify still answers some requests itself before the handler runs (415 to a
+ * Content-Type that is not a media type at all), as may the app's hooks (a 401 in `preHandler`): the context's
+ * `onSend` hook then discards the unread body under the upload limits and closes the connection, as the handler's own
+ * refusals do.
  *
  * Unlike Koa, Fastify reports neither a client's broken connection nor its garbled bytes to the app's error handler
  * (its `clientError` handler answers those), so the adapter needs no client-fault filter.
  */
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProfilePictures } from '../../src/index.js';
+import { discardBody, refusalDrain, shouldCloseConnection } from '../../src/intake/drain.js';
 import { invalidOption, isPlainObject } from '../../src/validate.js';
 import { createRouteHandler, type HttpReply } from '../shared/handle.js';
 import { nodeRouteRequest } from '../shared/node-request.js';
@@ -92,6 +96,18 @@ function registerRoutes(instance: FastifyInstance, options: ProfilePicturePlugin
   // reads uploads from `request.raw` under its own limits, and discards what it refuses.
   instance.removeAllContentTypeParsers();
   instance.addContentTypeParser('*', (_request, _payload, parsed) => parsed(null));
+  // Replies our handler did not build still leave the body unread: Fastify's own 415 to a Content-Type it cannot
+  // parse (no parser can accept those), an app hook's 401 in `onRequest`/`preHandler`. Without this, Node would read
+  // and discard the whole body, without a limit, to keep the connection alive. Discard it as the handler does (a
+  // no-op for a body it already discards) and close the connection.
+  const drain = refusalDrain(pictures.options.limits);
+  instance.addHook('onSend', async (request, reply, payload) => {
+    if (shouldCloseConnection(request.raw)) {
+      discardBody(request.raw, drain);
+      reply.header('connection', 'close');
+    }
+    return payload;
+  });
 
   async function answer(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const originalUrl = request.raw.url ?? '/';
@@ -137,5 +153,12 @@ function mediaRoute(media: string | null, fromPublicPath: boolean, mount: string
 function send(reply: FastifyReply, result: HttpReply): FastifyReply {
   reply.code(result.status).headers(result.headers);
   // send() without a payload, not send(null): Fastify would serialise null to the JSON text "null".
-  return result.body === null ? reply.send() : reply.send(result.body);
+  if (result.body === null) return reply.send();
+  if (typeof result.body !== 'string') {
+    // A storage stream failing before its first byte would leave Fastify's error handler to answer 500 under the
+    // object's immutable caching headers (a CDN would keep that for a year). Cut the connection instead, as Express
+    // and Koa do: the handler returns early for a destroyed response, and still logs the error.
+    result.body.once('error', () => reply.raw.destroy());
+  }
+  return reply.send(result.body);
 }

@@ -2,7 +2,8 @@
  * `profile-picture/web`: the profile-picture routes as one web-standard handler, `Request` in, `Response` out —
  * for Hono, Next.js App Router route handlers and any framework built on `Request`/`Response`.
  *
- * Node.js runtime only: sharp is a native module. Loading it in an edge runtime throws an Error saying so.
+ * Node.js runtime only: sharp is a native module. In an edge runtime the module does not load (it imports Node
+ * built-ins); where those load but `EdgeRuntime` is set, loading it throws an Error naming the runtime problem.
  *
  * Thin by design: every decision (routing, CSRF, auth order, negotiation, error mapping) is in the framework-free
  * handler shared with the Express and Koa adapters; this file turns a `Request` into its neutral request and the
@@ -63,8 +64,11 @@ export type RequestHandler = (request: Request, context?: RequestHandlerContext)
  * | GET, HEAD | `<publicPath><key>` | serves a stored object (ETag, 304, immutable caching) |
  * | GET, HEAD | `/avatar/<userId>?variant=md` | 302 to the picture, or the placeholder SVG |
  *
- * The upload body is streamed from `request.body` under the service's limits (never `request.formData()`): reading
- * stops at `limits.fileSize` plus the envelope and the stream is cancelled.
+ * The upload body is streamed from `request.body` under the service's limits (never `request.formData()`). Without
+ * `incoming`, reading stops at `limits.fileSize` plus the envelope (and the chunk in flight) and the stream is
+ * cancelled; a body refused before it is read is cancelled at once, unless its declared `Content-Length` is within
+ * that limit (then it is read to its end, so the client reads the answer). With `incoming`, a refused body gets the
+ * lingering close of the Express adapter.
  *
  * @example
  * ```ts
@@ -74,7 +78,7 @@ export type RequestHandler = (request: Request, context?: RequestHandlerContext)
  * app.use((c, next) => handle(c.req.raw, { incoming: c.env.incoming }).then((response) => response ?? next()));
  * ```
  * @throws TypeError at construction for invalid options (e.g. a missing `getUser`, a `basePath` not starting
- *   with "/"); Error when not running on Node.js.
+ *   with "/"); Error when Node's built-ins load but the runtime is not Node's (`EdgeRuntime` set).
  */
 export function createRequestHandler(pictures: ProfilePictures, options: RequestHandlerOptions): RequestHandler {
   assertNodeRuntime();

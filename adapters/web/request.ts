@@ -12,10 +12,10 @@ import type { RouteRequest } from '../shared/handle.js';
 /**
  * Wraps `request` for the shared handler, or returns null when its path is outside `basePath` ('' for the root).
  *
- * When the body is not read to its end (a refusal), it is discarded as the drain says through the web stream: a
- * body declared within the upload limit is read to its end, any other one for the grace or up to the byte cap,
- * then the stream is cancelled. With `incoming` (the Node request under the web one, as `@hono/node-server` exposes
- * it) the socket gets the same lingering close as on Express, and the reply `Connection: close`.
+ * When the body is not read to its end (a refusal) and there is no `incoming`, a body declared within the upload
+ * limit is read to its end through the web stream (so the client reads the answer); any other one is cancelled at
+ * once, so reading stops at the limit. With `incoming` (the Node request under the web one, as `@hono/node-server`
+ * exposes it) the socket gets the same lingering close as on Express, and the reply `Connection: close`.
  */
 export function webRouteRequest(
   request: Request,
@@ -27,7 +27,9 @@ export function webRouteRequest(
   const headers: Record<string, string> = {};
   request.headers.forEach((value, name) => (headers[name] = value));
   let body: UploadRequest | undefined;
-  const bodyOf = () => (body ??= Object.assign(bodyStream(request), { headers }));
+  // With `incoming`, the body stream carries its socket: a refused body read through the web stream gets the socket's
+  // lingering close (see `discardBody`), once; without one it is cancelled at the refusal unless read to its end.
+  const bodyOf = () => (body ??= Object.assign(bodyStream(request), { headers }, incoming && { socket: incoming.socket }));
   return {
     method: request.method,
     url: (pathname.slice(basePath.length) || '/') + search,
@@ -40,10 +42,11 @@ export function webRouteRequest(
     native: request,
     discardUnread(drain) {
       if (incoming) {
-        // Never read through the web stream (401, 403): leave it alone, Node's own request is discarded instead.
-        if (body && !body.readableEnded) discardBody(body, drain);
         if (!shouldCloseConnection(incoming)) return false;
-        discardBody(incoming, drain);
+        // Read through the web stream (the intake's refusals): already discarded there. Never read (401, 403) or
+        // empty (the app took it): the web stream is left alone, Node's own request is discarded instead.
+        if (body && !body.readableEnded) discardBody(body, drain);
+        else discardBody(incoming, drain);
         return true;
       }
       if (request.body === null || body?.readableEnded) return false;

@@ -1,7 +1,9 @@
 /**
  * `profile-picture/web` runs on Node's runtime only: sharp is a native module, and the intake streams the body
- * through Node streams. Edge runtimes (Next.js `runtime = 'edge'`, Vercel Edge, Cloudflare Workers) must fail with
- * a message that says so, not with an obscure error from deep inside sharp.
+ * through Node streams. A real edge runtime (Next.js `runtime = 'edge'`, Vercel Edge, Cloudflare Workers) fails
+ * earlier, when linking the module's static `node:` imports, before this check can run; it says so where Node's
+ * built-ins load but the runtime is not Node's (an `EdgeRuntime` global set, as in edge emulations, or no
+ * `process.versions.node`), instead of an obscure error from deep inside sharp.
  */
 
 /**

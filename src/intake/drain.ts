@@ -14,6 +14,9 @@
  *   per process at once;
  * - any other body (declared over the limit, chunked, or one too many) gets the lingering close nginx does: reading
  *   and discarding for a short grace or up to a byte cap, then the socket is destroyed.
+ *
+ * A stream without a socket (a web `Request` body with no Node request under it) has no connection to linger on:
+ * unless it is read to its end as above, it is destroyed (a web stream cancelled) at the refusal.
  */
 import type { Readable } from 'node:stream';
 import { ENVELOPE_ALLOWANCE } from './content-type.js';
@@ -99,7 +102,8 @@ export function shouldCloseConnection(request: Readable & { complete?: boolean }
  * decides when it is destroyed. Should a Node version stop calling `destroySoon` there, the socket simply closes at
  * once, as before. Without `Connection: close` the grace alone bounds the discarding; a body that ends within it
  * leaves the connection usable for the next request. A body read to its end is bounded by its deadline and its
- * declared length instead, and its socket is destroyed once both the body and the response are through.
+ * declared length instead, and its socket is destroyed once both the body and the response are through. A stream
+ * without a `socket` that is not read to its end is destroyed at once.
  *
  * @example
  * ```ts
@@ -119,6 +123,12 @@ export function discardBody(request: Readable, options: DrainOptions = {}): void
   // A body read to its end may deliver its declared length (Node's parser stops there anyway); otherwise the cap
   // counts what arrives after the response.
   const maxBytes = toEnd ? declared! : (options.maxBytes ?? DRAIN_MAX_BYTES);
+  // A stream without a socket (a web `Request` body) has no connection to linger on, and nothing tells when its
+  // response is out: unless it is read to its end, it is cancelled at once, so reading stops at the refusal.
+  if (!toEnd && socket === undefined) {
+    request.destroy();
+    return;
+  }
   if (toEnd) readingToEnd++;
   let released = false;
   let discarded = 0;
@@ -165,8 +175,7 @@ export function discardBody(request: Readable, options: DrainOptions = {}): void
   };
   const onData = (chunk: Buffer | string) => {
     // Bytes count only once the response is out (cutting the socket before it is written would lose the response),
-    // except for a body read to its end, which may never deliver more than it declared, and a stream without a
-    // socket (a web `Request` body): nothing tells when its response is out, so its bytes count from the refusal.
+    // except for a body read to its end, which may never deliver more than it declared.
     if (!halfClosed && !toEnd && lingers) return;
     discarded += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     if (discarded > maxBytes) cutOff();

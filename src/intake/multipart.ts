@@ -107,8 +107,9 @@ export function readMultipart(
       // dereference its nulled file stream and crash the process. Nothing more is written to it meanwhile.
       process.nextTick(() => parser.destroy());
       // A body that outlasted its deadline already had its time: no second one to finish, only the lingering close.
-      const { toEnd: _afterDeadline, ...lingering } = settings.drain ?? {};
-      discardBody(request, error.code === 'TIMEOUT' ? lingering : settings.drain);
+      // Nor is one that sent more than the limit read to its end, whatever length it declared.
+      const { toEnd: _noEnd, ...lingering } = settings.drain ?? {};
+      discardBody(request, error.code === 'TIMEOUT' || received > maxBody ? lingering : settings.drain);
       reject(error);
     }
 

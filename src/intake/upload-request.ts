@@ -56,7 +56,9 @@ export interface UploadRequestOptions {
  *   half-closed after the response meanwhile — so the client reads the response instead of a connection reset: to
  *   its end when its declared `Content-Length` is within `limits.fileSize + ENVELOPE_ALLOWANCE` (for at most
  *   `limits.bodyTimeout`, except after `TIMEOUT`), otherwise for {@link DRAIN_GRACE_MS} (or up to two bodies' worth
- *   of bytes, at least {@link DRAIN_MAX_BYTES}); then the socket is destroyed. See `drain.ts`.
+ *   of bytes, at least {@link DRAIN_MAX_BYTES}); then the socket is destroyed. A stream without a `socket` (a web
+ *   body) that is not read to its end is destroyed at the refusal. A body that sent more than the limit is never
+ *   read to its end, whatever it declared. See `drain.ts`.
  * - `BUSY` (503: every body slot busy and the queue full, or a wait for a body slot or for a processing slot longer
  *   than `limits.bodyTimeout`) carries `details.retryAfter` (seconds, {@link BUSY_RETRY_AFTER_SECONDS}): send it as
  *   `Retry-After`. `toErrorBody()` omits details of 5xx errors, so the header is the only place a client sees it.

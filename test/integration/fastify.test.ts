@@ -3,6 +3,7 @@
  * Fastify has: coexistence with @fastify/multipart, `setErrorHandler`, `prefix` registration, plugin metadata.
  */
 import { createRequire } from 'node:module';
+import type net from 'node:net';
 import multipartPlugin from '@fastify/multipart';
 import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import sharp from 'sharp';
@@ -21,6 +22,7 @@ import {
   listen,
   multipart,
   parseTestUser,
+  rawExchange,
   request,
   type AdapterHarness,
   type StartedApp,
@@ -212,6 +214,77 @@ for (const major of majors) {
       } finally {
         await app.close();
       }
+    });
+
+    it("still reports a storage stream failing before its first byte to the app's error handler, and cuts the connection", async () => {
+      const storage = failingBodyStorage(memoryStorage(), { beforeFirstByte: true });
+      const pictures = createProfilePictures({ storage, users: memoryUserRepository() });
+      const record = await pictures.upload('1', jpeg);
+      const app = await startApp(major.fastify, (app) => app.register(profilePicturePlugin, { pictures, getUser: () => null }));
+      try {
+        await expect(request(app.port, pictures.url(record, 'md'))).rejects.toThrow(); // no answer at all
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(app.errors.map((err) => (err as Error).message)).toEqual(['storage connection reset']);
+      } finally {
+        await app.close();
+      }
+    });
+
+    describe('replies the handler did not build close the connection and bound the bytes read', () => {
+      /**
+       * An app whose server records its sockets; `flood` sends an upload head and then 64 KiB chunks without end (a
+       * client that ignores the answer) and reports the answer, when the server closed, and the bytes it read.
+       */
+      async function floodApp(build: (app: FastifyInstance) => PromiseLike<unknown>) {
+        const sockets: net.Socket[] = [];
+        const app = await startApp(major.fastify, async (app) => {
+          app.server.on('connection', (socket: net.Socket) => sockets.push(socket));
+          await build(app);
+        });
+        const flood = async (contentType: string) => {
+          const started = Date.now();
+          const answer = await rawExchange(
+            app.port,
+            `POST /upload-profile-picture/ HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+            { keepWriting: true, chunked: true },
+          );
+          return { ...answer, closedAfterMs: Date.now() - started, bytesRead: sockets[0]!.bytesRead };
+        };
+        return { app, flood };
+      }
+      // The lingering close: the grace (1 s) from the answer, or 1 MiB after it, plus what arrived before it.
+      const BOUND = { ms: 2_500, bytes: 4 * 1024 * 1024 };
+
+      it("Fastify's own 415 to a Content-Type that is no media type (Fastify 5)", async () => {
+        const { pictures } = service();
+        const { app, flood } = await floodApp((app) => app.register(profilePicturePlugin, { pictures, getUser: () => null }));
+        try {
+          const res = await flood('foo');
+          // Fastify 5 refuses it before any parser (no parser can accept it); Fastify 4 leaves it to our handler.
+          const status = major.name === 'fastify 5' ? 415 : 401;
+          expect([res.status, res.headers.connection]).toEqual([status, 'close']);
+          expect(res.closedAfterMs).toBeLessThan(BOUND.ms);
+          expect(res.bytesRead).toBeLessThan(BOUND.bytes);
+        } finally {
+          await app.close();
+        }
+      });
+
+      it("an app's preHandler hook answering 401 on the upload route", async () => {
+        const { pictures } = service();
+        const { app, flood } = await floodApp(async (app) => {
+          app.addHook('preHandler', async (_request, reply) => reply.code(401).send({ error: 'sign in' }));
+          await app.register(profilePicturePlugin, { pictures, getUser: () => ({ id: '1' }) });
+        });
+        try {
+          const res = await flood('multipart/form-data; boundary=b');
+          expect([res.status, res.body, res.headers.connection]).toEqual([401, '{"error":"sign in"}', 'close']);
+          expect(res.closedAfterMs).toBeLessThan(BOUND.ms);
+          expect(res.bytesRead).toBeLessThan(BOUND.bytes);
+        } finally {
+          await app.close();
+        }
+      });
     });
 
     it('registers under nested prefixes: routes under both, media at the publicPath under them', async () => {

@@ -18,7 +18,8 @@ export function sessionUser(request: Request): { id: string } | null {
   const value = cookie.split(/;\s*/).find((pair) => pair.startsWith(`${SESSION_COOKIE}=`))?.slice(SESSION_COOKIE.length + 1);
   const dot = value?.lastIndexOf('.') ?? -1;
   if (!value || dot < 1) return null;
-  const id = decodeURIComponent(value.slice(0, dot));
+  const id = decodeOrNull(value.slice(0, dot));
+  if (id === null) return null;
   const given = Buffer.from(value.slice(dot + 1));
   const expected = Buffer.from(mac(id));
   return given.length === expected.length && timingSafeEqual(given, expected) ? { id } : null;
@@ -26,4 +27,13 @@ export function sessionUser(request: Request): { id: string } | null {
 
 function mac(id: string): string {
   return createHmac('sha256', SECRET).update(id).digest('base64url');
+}
+
+/** A cookie anyone can send: escapes that do not decode mean no user, not an exception (a 500 on every request). */
+function decodeOrNull(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }
