@@ -28,10 +28,14 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // CommonJS has no `import.meta`: there, a module's own directory is `__dirname` (src/client-script.ts). Not tsup's
-  // `shims`: they make every ESM entry import a shim chunk (node:path), and the browser widget must import nothing.
+  // CommonJS has no `import.meta`: there, a module's own directory is `__dirname` (src/client-script.ts), and
+  // `import.meta.url`, read only where `import.meta.dirname` is missing (never here), becomes `undefined`, because
+  // `import.meta` anywhere in a CommonJS file is a syntax error. Not tsup's `shims`: they make every ESM entry import
+  // a shim chunk (node:path), and the browser widget must import nothing.
   esbuildOptions(options, { format }) {
-    if (format === 'cjs') options.define = { ...options.define, 'import.meta.dirname': '__dirname' };
+    if (format === 'cjs') {
+      options.define = { ...options.define, 'import.meta.dirname': '__dirname', 'import.meta.url': 'undefined' };
+    }
   },
   tsconfig: 'tsconfig.build.json',
 });

@@ -2,6 +2,12 @@
  * Where the browser widget's file is, so an app can serve it: one path for ES module and CommonJS apps alike.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// This module's directory. Node gives `import.meta.dirname` (the CommonJS build reads `__dirname` there,
+// tsup.config.ts); bundlers such as Next.js (Turbopack, webpack) leave it undefined but do give `import.meta.url`,
+// the file:// URL of this file where it was installed, so loading a bundled copy does not throw.
+const moduleDirectory: string = import.meta.dirname ?? path.dirname(fileURLToPath(import.meta.url));
 
 /**
  * Absolute path of the upload widget (`profile-picture/client`) as an ES module for browsers: serve this file as
@@ -15,5 +21,5 @@ import path from 'node:path';
  * ```
  */
 // `../dist/` from this module's directory: dist/ itself once built (every entry and chunk sits in dist/), and the
-// build's output from src/ when the sources run (tests). The CommonJS build reads `__dirname` here (tsup.config.ts).
-export const clientScriptPath: string = path.join(import.meta.dirname, '..', 'dist', 'client.js');
+// build's output from src/ when the sources run (tests).
+export const clientScriptPath: string = path.join(moduleDirectory, '..', 'dist', 'client.js');

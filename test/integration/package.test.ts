@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createConsumerProject } from '../helpers/consumer-project.js';
@@ -49,9 +49,9 @@ beforeAll(async () => {
   if (!existsSync(path.join(DIST, 'index.js'))) await run('npm', ['run', 'build'], { cwd: ROOT });
 }, 180_000);
 
-/** Runs `source` with plain Node in the package root and parses the JSON it prints last. */
-async function node<T>(source: string, type: 'module' | 'commonjs'): Promise<T> {
-  const { stdout } = await run(process.execPath, ['--input-type', type, '--eval', source], {
+/** Runs `source` with plain Node (and `flags`) in the package root and parses the JSON it prints last. */
+async function node<T>(source: string, type: 'module' | 'commonjs', flags: string[] = []): Promise<T> {
+  const { stdout } = await run(process.execPath, [...flags, '--input-type', type, '--eval', source], {
     cwd: ROOT,
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -309,6 +309,38 @@ describe('package (built dist/)', () => {
     expect(source).toContain('customElements.define');
     expect(source).toMatch(/^export \{/m);
     expect(source).not.toMatch(/\brequire\(|\bmodule\.exports\b|^\s*import\s/m);
+  });
+
+  it('loads the ESM build where import.meta has a url but no dirname, as in a Next.js bundle', async () => {
+    // Turbopack and webpack give a bundled module an import.meta with `url` (the installed file's) and no `dirname`.
+    // The child evaluates dist/ as vm modules whose import.meta is just that; Node loads the dependencies as usual.
+    const loaded = await node<{ clientScriptPath: string; createProfilePictures: string }>(
+      `import vm from 'node:vm';
+       import { readFileSync } from 'node:fs';
+       const modules = new Map();
+       function fromDist(url) {
+         const source = readFileSync(new URL(url), 'utf8');
+         return new vm.SourceTextModule(source, { identifier: url, initializeImportMeta: (meta) => { meta.url = url; } });
+       }
+       async function fromNode(specifier) {
+         const namespace = await import(specifier);
+         const names = Object.keys(namespace);
+         return new vm.SyntheticModule(names, function () { for (const name of names) this.setExport(name, namespace[name]); });
+       }
+       function link(specifier, referrer) {
+         const url = specifier.startsWith('.') ? new URL(specifier, referrer.identifier).href : specifier;
+         if (!modules.has(url)) modules.set(url, url === specifier ? fromNode(specifier) : fromDist(url));
+         return modules.get(url);
+       }
+       const index = fromDist(${JSON.stringify(pathToFileURL(path.join(DIST, 'index.js')).href)});
+       await index.link(link);
+       await index.evaluate();
+       const { clientScriptPath, createProfilePictures } = index.namespace;
+       console.log(JSON.stringify({ clientScriptPath, createProfilePictures: typeof createProfilePictures }));`,
+      'module',
+      ['--experimental-vm-modules', '--no-warnings'],
+    );
+    expect(loaded).toEqual({ clientScriptPath: path.join(DIST, 'client.js'), createProfilePictures: 'function' });
   });
 
   it('uploads, serves and rejects through the ESM build in a pure ESM process', async () => {
