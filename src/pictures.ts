@@ -29,6 +29,7 @@ import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
 import type { PictureRecord } from './users/types.js';
+import { variantFor } from './variant-choice.js';
 
 /** Options of a single {@link ProfilePictures.upload}. */
 export interface UploadOptions {
@@ -99,7 +100,18 @@ export interface ProfilePictures {
   get(userId: string): Promise<PictureRecord | null>;
   /**
    * The URL of one variant: the storage's own `url()` when it has one (S3, CDN), else `publicPath + key`.
-   * @throws RangeError for a variant name that is not configured.
+   *
+   * A record written before `variants` changed may lack a configured variant: it then answers the record's closest
+   * variant at least as wide (the browser scales it down), else its widest — never a throw, so pages keep rendering
+   * old records. A name that is not configured throws even when an old record still has it, so a typo or a
+   * removed size fails on the first call rather than only once users re-upload.
+   * @example
+   * ```ts
+   * // configured { sm: 64, md: 256, lg: 512, xl: 1024 }; the record was written with { sm, md }
+   * pictures.url(record, 'sm'); // its own sm
+   * pictures.url(record, 'xl'); // its md, the widest it has
+   * ```
+   * @throws RangeError for a variant name that is not configured (or a record without any variant).
    */
   url(record: PictureRecord, variant: string): string;
   /** The initials SVG shown when a user has no picture. */
@@ -399,11 +411,13 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       return backend('getPicture', () => users.getPicture(userId));
     },
     url(record: PictureRecord, variant: string) {
-      // Own properties only: `__proto__` or `toString` must not resolve to Object.prototype members.
-      const entry = Object.hasOwn(record.variants, variant) ? record.variants[variant] : undefined;
+      const side = Object.hasOwn(resolved.variants, variant) ? resolved.variants[variant] : undefined;
+      const entry = side === undefined ? undefined : variantFor(record, variant, side);
       if (!entry) {
         throw new RangeError(
-          `[profile-picture] Unknown variant ${JSON.stringify(variant)}; configured: ${Object.keys(record.variants).join(', ')}`,
+          side === undefined
+            ? `[profile-picture] Unknown variant ${JSON.stringify(variant)}; configured: ${Object.keys(resolved.variants).join(', ')}`
+            : '[profile-picture] The record has no variants',
         );
       }
       return storage.url ? storage.url(entry.key) : `${resolved.publicPath}${entry.key}`;

@@ -117,9 +117,8 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
     if (!variants.includes(variant)) return errorReply(fail('UNKNOWN_VARIANT', { details: { variant, allowed: variants.join(', ') } }));
     const record = await pictures.get(userId);
     if (record) {
-      // A record written before `variants` changed may lack this one: fall back to its largest.
-      const name = record.variants[variant] ? variant : largestVariant(record);
-      return { status: 302, headers: { Location: pictures.url(record, name), 'Cache-Control': 'no-cache', ...SAFETY }, body: null };
+      // A record written before `variants` changed may lack this one: `url()` answers its closest larger variant.
+      return { status: 302, headers: { Location: pictures.url(record, variant), 'Cache-Control': 'no-cache', ...SAFETY }, body: null };
     }
     const username = (await resolved.getUsername?.(userId)) ?? null;
     return {
@@ -136,8 +135,9 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
     };
   }
 
+  /** The record with a URL per configured variant, by the same stand-in rule as the avatar route (`url()`). */
   function withUrls(record: PictureRecord) {
-    const urls = Object.fromEntries(Object.keys(record.variants).map((name) => [name, pictures.url(record, name)]));
+    const urls = Object.fromEntries(variants.map((name) => [name, pictures.url(record, name)]));
     return { ...record, urls };
   }
 
@@ -243,8 +243,4 @@ function decodePath(raw: string): string | null {
   } catch {
     return null;
   }
-}
-
-function largestVariant(record: PictureRecord): string {
-  return Object.entries(record.variants).sort(([, a], [, b]) => b.width - a.width)[0]![0];
 }

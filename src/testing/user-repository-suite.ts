@@ -21,19 +21,26 @@ export interface UserRepositorySuiteOptions {
   create: () => UserRepository | Promise<UserRepository>;
   probe?: UserRepositoryProbe;
   /**
-   * Records per page of the repository's `listPictures()`, if it pages: the listing test stores two pages and a
-   * few more records (at most {@link LISTING_USER_IDS}). A repository under test may be created with a small page.
+   * Records per page of the repository's `listPictures()`, if it pages: one listing test stores two pages and a
+   * few more records (at most 1,003); another stores {@link LISTING_USER_IDS} whatever the page size. A repository
+   * under test may be created with a small page.
    * @default 500
    */
   listPageSize?: number;
+  /**
+   * `false` declares that the repository has no `listPictures()` (then `sweep()` cannot run with it): the listing
+   * tests are skipped. By default the suite fails a repository without it.
+   * @default true
+   */
+  listPictures?: boolean;
 }
 
 /**
- * Users the listing test may store a record for: more than two pages of 500 (the SQL repositories' default page
- * size), so a repository that pages `listPictures()` must carry its cursor across pages.
+ * Users the listing tests may store a record for: five pages of 500 (the SQL repositories' default page size), so a
+ * repository that pages `listPictures()` must carry its cursor across pages while records come and go.
  */
 export const LISTING_USER_IDS: readonly string[] = Array.from(
-  { length: 1003 },
+  { length: 2500 },
   (_, i) => `many-${String(i).padStart(4, '0')}`,
 );
 
@@ -74,7 +81,7 @@ export function sampleRecord(seed: string, overrides: Partial<PictureRecord> = {
  * ```
  */
 export function describeUserRepository(name: string, options: UserRepositorySuiteOptions): void {
-  const { probe, listPageSize = 500 } = options;
+  const { probe, listPageSize = 500, listPictures: listing = true } = options;
   const manyIds = LISTING_USER_IDS.slice(0, 2 * listPageSize + 3);
   if (manyIds.length < 2 * listPageSize + 3) throw new RangeError(`listPageSize ${listPageSize} is above the maximum`);
 
@@ -195,15 +202,17 @@ export function describeUserRepository(name: string, options: UserRepositorySuit
       });
     });
 
-    describe('listPictures (optional)', () => {
-      it('yields every stored record with its user id, and no removed ones', async (ctx) => {
-        if (!users.listPictures) return ctx.skip();
+    describe.skipIf(!listing)('listPictures', () => {
+      it('is implemented (sweep() needs it; pass `listPictures: false` to the suite for a repository without it)', () => {
+        expect(typeof users.listPictures).toBe('function');
+      });
+
+      it('yields every stored record with its user id, and no removed ones', async () => {
         await users.setPicture('42', sampleRecord('r42'), null);
         await users.setPicture('alice', sampleRecord('ra'), null);
         await users.setPicture('bob', sampleRecord('rb'), null);
         await users.setPicture('bob', null, 'v-rb');
-        const listed: Array<{ userId: string; record: PictureRecord }> = [];
-        for await (const entry of users.listPictures()) listed.push(entry);
+        const listed = await listAll(users);
         listed.sort((a, b) => a.userId.localeCompare(b.userId));
         expect(listed).toEqual([
           { userId: '42', record: sampleRecord('r42') },
@@ -211,14 +220,10 @@ export function describeUserRepository(name: string, options: UserRepositorySuit
         ]);
       });
 
-      it('yields each of more records than two pages exactly once, with writes between yields', async (ctx) => {
-        if (!users.listPictures) return ctx.skip();
-        for (let i = 0; i < manyIds.length; i += 50) {
-          const ids = manyIds.slice(i, i + 50);
-          await Promise.all(ids.map((id) => users.setPicture(id, sampleRecord(id), null)));
-        }
+      it('yields each of more records than two pages exactly once, with writes between yields', async () => {
+        await storeRecords(users, manyIds);
         const seen: string[] = [];
-        for await (const { userId, record } of users.listPictures()) {
+        for await (const { userId, record } of users.listPictures!()) {
           expect(record).toEqual(sampleRecord(userId));
           // A write while the iteration is suspended must neither fail (an open statement, a held connection) nor
           // make the listing skip or repeat a user.
@@ -228,12 +233,63 @@ export function describeUserRepository(name: string, options: UserRepositorySuit
         expect(seen.sort()).toEqual([...manyIds].sort());
       }, 60_000);
 
-      it('yields nothing when empty', async (ctx) => {
-        if (!users.listPictures) return ctx.skip();
-        const listed = [];
-        for await (const entry of users.listPictures()) listed.push(entry);
-        expect(listed).toEqual([]);
+      it(`yields each record that stays exactly once among ${LISTING_USER_IDS.length} users, while others are added, changed and removed`, async () => {
+        const added = LISTING_USER_IDS.filter((_, i) => i % 25 === 0); // no record until the listing runs
+        const stored = LISTING_USER_IDS.filter((_, i) => i % 25 !== 0);
+        const removed = new Set(stored.filter((_, i) => i % 8 === 1));
+        const changed = new Set(stored.filter((_, i) => i % 8 === 2));
+        await storeRecords(users, stored);
+        // Spread over the listing, so some writes hit users already listed and some users not reached yet.
+        const writes: Array<() => Promise<boolean>> = [];
+        const [removals, changes] = [[...removed], [...changed]];
+        for (let k = 0; k < removals.length; k++) {
+          writes.push(() => users.setPicture(removals[k]!, null, `v-${removals[k]}`));
+          writes.push(() => users.setPicture(changes[k]!, sampleRecord(`${changes[k]}-2`), `v-${changes[k]}`));
+          if (k < added.length) writes.push(() => users.setPicture(added[k]!, sampleRecord(added[k]!), null));
+        }
+        const times = new Map<string, number>();
+        let yields = 0;
+        for await (const { userId, record } of users.listPictures!()) {
+          times.set(userId, (times.get(userId) ?? 0) + 1);
+          // Any record the user had during the listing: the first, the changed one, or (added) the only one.
+          expect([sampleRecord(userId), sampleRecord(`${userId}-2`)]).toContainEqual(record);
+          if (yields++ % 3 === 0 && writes.length > 0) expect(await writes.shift()!()).toBe(true);
+        }
+        expect(writes).toHaveLength(0);
+        expect([...times].filter(([, n]) => n > 1), 'users listed twice').toEqual([]);
+        const kept = stored.filter((id) => !removed.has(id));
+        expect(kept.filter((id) => !times.has(id)), 'users with a record throughout, not listed').toEqual([]);
+        expect([...times.keys()].filter((id) => !LISTING_USER_IDS.includes(id)), 'users never stored').toEqual([]);
+
+        // Listed again with nothing moving: exactly the final state.
+        const final = await listAll(users);
+        const expected = [...kept, ...added].map((userId) => ({
+          userId,
+          record: sampleRecord(changed.has(userId) ? `${userId}-2` : userId),
+        }));
+        const byId = (a: { userId: string }, b: { userId: string }) => (a.userId < b.userId ? -1 : 1);
+        expect(final.sort(byId)).toEqual(expected.sort(byId));
+      }, 120_000);
+
+      it('yields nothing when empty', async () => {
+        expect(await listAll(users)).toEqual([]);
       });
     });
   });
+}
+
+// --- internal ---
+
+/** Stores `sampleRecord(id)` for each id as a first picture, 50 writes at a time. */
+async function storeRecords(users: UserRepository, ids: readonly string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 50) {
+    const results = await Promise.all(ids.slice(i, i + 50).map((id) => users.setPicture(id, sampleRecord(id), null)));
+    expect(results.every(Boolean)).toBe(true);
+  }
+}
+
+async function listAll(users: UserRepository): Promise<Array<{ userId: string; record: PictureRecord }>> {
+  const listed: Array<{ userId: string; record: PictureRecord }> = [];
+  for await (const entry of users.listPictures!()) listed.push(entry);
+  return listed;
 }

@@ -46,6 +46,18 @@ export interface UserRepository {
    * `STORAGE_FAILED` with the error as `cause`.
    */
   setPicture(userId: string, next: PictureRecord | null, expected: string | null): Promise<boolean>;
-  /** Optional: every stored record. Lets `sweep()` know which objects are referenced. */
+  /**
+   * Every stored record, one `{ userId, record }` per user with a picture. Lets `sweep()` know which objects are
+   * referenced. Optional in the type, but without it `sweep()` throws; the conformance suite requires it unless told
+   * the repository has none.
+   *
+   * Writes go on while it runs (other requests, other processes, and the caller itself between two yields), so:
+   * - a user whose record exists from the start to the end of the iteration is yielded **exactly once**, with a
+   *   record it had at some moment during the iteration (`sweep()` would otherwise delete objects still in use);
+   * - a user whose record is set or cleared meanwhile is yielded at most once, with any record it had (or not at
+   *   all);
+   * - a write while the iteration is suspended neither fails nor waits for it: walk the rows in pages (keyset, by
+   *   user id) rather than holding one statement, cursor or connection open across yields.
+   */
   listPictures?(): AsyncIterable<{ userId: string; record: PictureRecord }>;
 }

@@ -1025,6 +1025,29 @@ function adapterTests(harness: AdapterHarness): void {
       expect((await sharp(followed.body).metadata()).width).toBe(64);
     });
 
+    it('redirects to the closest larger variant a record written before the variants changed has', async () => {
+      const app = await setup({}, { variants: { sm: 64, md: 256, lg: 512, xl: 1024 } });
+      // Written by the app before `lg` was configured (and while it still rendered `xxl`): no `lg` in either record.
+      const before = (variants: Record<string, number>) =>
+        createProfilePictures({ storage: diskStorage({ root: app.mediaRoot }), users: app.users, variants });
+      const small = await before({ sm: 64, md: 256 }).upload('1', jpeg);
+      const large = await before({ sm: 64, md: 256, xl: 1024, xxl: 2048 }).upload('2', jpeg);
+      const location = async (target: string) => {
+        const res = await app.send(target);
+        expect(res.status).toBe(302);
+        return res.headers.location;
+      };
+      expect(await location('/avatar/1?variant=xl')).toBe(app.pictures.url(small, 'md'));
+      expect(await location('/avatar/1?variant=lg')).toBe(`/media/${small.variants.md!.key}`);
+      expect(await location('/avatar/2?variant=lg')).toBe(`/media/${large.variants.xl!.key}`);
+      const followed = await app.send((await location('/avatar/2?variant=lg'))!);
+      expect((await sharp(followed.body).metadata()).width).toBe(1024);
+      // An upload's JSON names a URL for every configured variant, by the same rule as the avatar route.
+      const { picture } = (await app.upload('3', jpeg)).json;
+      expect(Object.keys(picture.urls)).toEqual(['sm', 'md', 'lg', 'xl']);
+      for (const name of ['sm', 'md', 'lg', 'xl']) expect(await location(`/avatar/3?variant=${name}`)).toBe(picture.urls[name]);
+    });
+
     it('answers the placeholder SVG for a user without a picture', async () => {
       const app = await setup();
       const res = await app.send('/avatar/1?variant=lg');

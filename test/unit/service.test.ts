@@ -259,5 +259,33 @@ describe('createProfilePictures service', () => {
       expect(() => pictures.url(record, 'xl')).toThrow(/"xl".*sm, md, lg/);
       expect(() => pictures.url(record, '__proto__')).toThrow(RangeError);
     });
+
+    describe('for a record written before the variants changed', () => {
+      const today = { sm: 64, md: 256, lg: 512, xl: 1024 };
+      /** A record written (to the shared storage and repository) by a service configured with `variants`. */
+      const oldRecord = (variants: Record<string, number>) =>
+        createProfilePictures({ storage, users, variants }).upload('42', red);
+
+      it('answers the widest variant it has for a configured one wider than all of them', async () => {
+        const record = await oldRecord({ sm: 64, md: 256 });
+        const service = createProfilePictures({ storage, users, variants: today });
+        expect(service.url(record, 'xl')).toBe(`/media/${record.variants.md!.key}`);
+        expect(service.url(record, 'lg')).toBe(`/media/${record.variants.md!.key}`);
+        expect(service.url(record, 'sm')).toBe(`/media/${record.variants.sm!.key}`);
+      });
+
+      it('answers the closest wider variant it has, not the widest', async () => {
+        const record = await oldRecord({ sm: 64, md: 256, xl: 1024, xxl: 2048 });
+        const service = createProfilePictures({ storage, users, variants: today });
+        expect(service.url(record, 'lg')).toBe(`/media/${record.variants.xl!.key}`);
+      });
+
+      it('still throws a RangeError for a name not configured today, even one the record has', async () => {
+        const record = await oldRecord({ sm: 64, md: 256, xs: 32 });
+        const service = createProfilePictures({ storage, users, variants: today });
+        expect(() => service.url(record, 'xs')).toThrow(/Unknown variant "xs"; configured: sm, md, lg, xl/);
+        expect(() => service.url(record, 'xxl')).toThrow(RangeError);
+      });
+    });
   });
 });
