@@ -16,6 +16,19 @@ const BACKGROUND = 90;
  * (x 200–999): the only detail and the only saturated colour in the picture.
  */
 function offCentrePatch(): Promise<Buffer> {
+  return sharp(offCentrePatchPixels(), { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).png().toBuffer();
+}
+
+/** The same picture stored turned a quarter left, with EXIF orientation 6 to show it upright (as phones write). */
+function offCentrePatchOrientation6(): Promise<Buffer> {
+  return sharp(offCentrePatchPixels(), { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+    .rotate(270)
+    .png()
+    .toBuffer()
+    .then((turned) => sharp(turned).png().withMetadata({ orientation: 6 }).toBuffer());
+}
+
+function offCentrePatchPixels(): Buffer {
   const data = Buffer.alloc(WIDTH * HEIGHT * 3, BACKGROUND);
   let seed = 7;
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % 256;
@@ -27,13 +40,13 @@ function offCentrePatch(): Promise<Buffer> {
       data[i + 2] = random() >> 2;
     }
   }
-  return sharp(data, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).png().toBuffer();
+  return data;
 }
 
 /** The stored 512-px variant's pixels, and the share of them that are not the flat background. */
-async function largeVariant(position: Position | undefined, crop?: object) {
+async function largeVariant(position: Position | undefined, crop?: object, input = offCentrePatch) {
   const { pictures, storage } = createTestService(position ? { position } : {});
-  const record = await pictures.upload('u1', await offCentrePatch(), crop ? { crop: crop as never } : {});
+  const record = await pictures.upload('u1', await input(), crop ? { crop: crop as never } : {});
   const lg = await readObject(storage, record.variants.lg!.key);
   const { data, info } = await sharp(lg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   let detail = 0;
@@ -62,6 +75,12 @@ describe('position', () => {
     // The patch is 180×200 of the 800-px-high source: about 5.6 % of the square, all of it inside.
     expect(detail).toBeGreaterThan(0.045);
     expect(rightHalf / (detail * 512 * 512)).toBeGreaterThan(0.9);
+  });
+
+  it.each(['attention', 'entropy'] as const)("'%s' on an EXIF-rotated photo: the same upright square", async (position) => {
+    const turned = await largeVariant(position, undefined, offCentrePatchOrientation6);
+    expect(turned.detail).toBeGreaterThan(0.045);
+    expect(turned.rightHalf / (turned.detail * 512 * 512)).toBeGreaterThan(0.9);
   });
 
   it('a given crop wins over the position', async () => {
