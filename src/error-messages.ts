@@ -10,14 +10,20 @@ type Detailed = (details: ErrorDetails) => string | undefined;
 
 const FORMAT_NAMES: Record<string, string> = { jpeg: 'JPEG', png: 'PNG', gif: 'GIF', bmp: 'BMP', webp: 'WebP', avif: 'AVIF', tiff: 'TIFF', heif: 'HEIF' };
 
+/** HEIC is what iPhones save by default, so the fix is on the phone, not a file type the user chose. */
+const HEIC_MESSAGE =
+  'HEIC photos (the iPhone default) cannot be read here; choose a JPEG, or set the iPhone camera to "Most Compatible" (Settings → Camera → Formats).';
+
 const DETAILED: Partial<Record<ErrorCode, Detailed>> = {
   FILE_TOO_LARGE: ({ limit }) => (typeof limit === 'number' ? `The file is larger than ${formatBytes(limit)}.` : undefined),
   IMAGE_TOO_LARGE: ({ limit }) =>
     typeof limit === 'number' ? `The image has more than ${formatPixels(limit)}; choose a smaller one.` : undefined,
   IMAGE_TOO_SMALL: ({ minSide }) =>
     typeof minSide === 'number' ? `The image is too small: it must be at least ${minSide} × ${minSide} pixels.` : undefined,
-  UNSUPPORTED_TYPE: ({ accepted }) =>
-    typeof accepted === 'string' ? `This file type is not supported; choose a ${listFormats(accepted)} image.` : undefined,
+  UNSUPPORTED_TYPE: ({ accepted, format }) =>
+    format === 'heic'
+      ? HEIC_MESSAGE
+      : typeof accepted === 'string' ? `This file type is not supported; choose a ${listFormats(accepted)} image.` : undefined,
   TIMEOUT: ({ timeout }) =>
     typeof timeout === 'number' ? `The upload took longer than ${formatSeconds(timeout)}; try again on a faster connection.` : undefined,
   INVALID_CROP: ({ reason, minSide }) => {

@@ -4,7 +4,7 @@
  */
 export { createProfilePictures } from './pictures.js';
 export type { ProfilePictures, UploadOptions, SweepOptions, SweepResult } from './pictures.js';
-export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS } from './options.js';
+export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS, POSITIONS } from './options.js';
 export type {
   ProfilePicturesOptions,
   ResolvedOptions,
@@ -13,6 +13,7 @@ export type {
   TimeoutsOptions,
   InputFormat,
   OutputFormat,
+  Position,
 } from './options.js';
 export type { OrphanEvent, OrphanReason } from './cleanup.js';
 export { ProfilePictureError, ERROR_CODES, isProfilePictureError, toErrorBody } from './errors.js';

@@ -6,7 +6,8 @@
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { decodeBmp, readBmpHeader, unsupportedBmpFeature } from './codecs/bmp.js';
-import type { ErrorFactory } from './errors.js';
+import { canDecodeHevc } from './codecs/heic.js';
+import type { ErrorDetails, ErrorFactory } from './errors.js';
 import type { InputFormat } from './options.js';
 import { normalizeOrientation, swapsSides } from './orientation.js';
 
@@ -87,7 +88,10 @@ async function sniff(bytes: Uint8Array, accept: readonly InputFormat[], fail: Er
   if (!detected) throw fail('NOT_AN_IMAGE');
   const format = FORMAT_BY_EXT[detected.ext];
   if (!format || !accept.includes(format)) {
-    throw fail('UNSUPPORTED_TYPE', { details: { detected: detected.mime, accepted: accept.join(', ') } });
+    const details: ErrorDetails = { detected: detected.mime, accepted: accept.join(', ') };
+    // `format: 'heic'` picks the message that says how to get a JPEG out of an iPhone instead.
+    if (detected.ext === 'heic') details.format = 'heic';
+    throw fail('UNSUPPORTED_TYPE', { details });
   }
   return format;
 }
@@ -145,6 +149,11 @@ async function probeWithSharp(
   if (meta.format !== SHARP_FORMAT[format]) throw fail('CORRUPT_IMAGE', { details: { detected: format } });
   const frameHeight = meta.pageHeight ?? meta.height;
   if (meta.width === undefined || frameHeight === undefined) throw fail('CORRUPT_IMAGE');
+  // An iPhone's HEIC is HEVC-coded; sharp's prebuilt libheif decodes only AV1. Refusing it here says what to do,
+  // where the decode would fail later as an opaque CORRUPT_IMAGE.
+  if (meta.compression === 'hevc' && !(await canDecodeHevc())) {
+    throw fail('UNSUPPORTED_TYPE', { details: { detected: 'image/heic', accepted: limits.accept.join(', '), format: 'heic' } });
+  }
   checkSize(meta.width, frameHeight, limits, fail);
   const orientation = normalizeOrientation(meta.orientation);
   const swap = swapsSides(orientation);

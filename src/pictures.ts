@@ -187,7 +187,13 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     try {
       const rendered = await renderVariants(
         image,
-        { variants: resolved.variants, output: resolved.output, crop: uploadOptions.crop, minCropSide: limits.minSide },
+        {
+          variants: resolved.variants,
+          output: resolved.output,
+          crop: uploadOptions.crop,
+          position: resolved.position,
+          minCropSide: limits.minSide,
+        },
         fail,
         writes.write,
       );

@@ -7,18 +7,19 @@
  * {@link MAX_RESIZE_ASPECT} times its short side is first trimmed around its centre, so the intermediate stays near
  * largest × 2·largest pixels whatever the shape (resized whole, a 16×90000 strip would be 512×2.9 million pixels:
  * 4 GB, and sharp aborts the process). Every variant is then derived from that small intermediate — the centred
- * square cut out and EXIF orientation applied there, where turning it is cheap (see orientation.ts) — and encoded
- * in two lanes: the largest alone, the others one after another beside it. Each is handed to the caller as soon as
- * it is done. Because `failOn: 'warning'` is set on the source, a truncated or corrupt file fails during that single
- * decode. Nothing of the source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is raw pixels
- * and the encoders are never asked to keep metadata.
+ * square cut out (or the one sharp's `attention`/`entropy` strategy picks there, see `position`) and EXIF orientation
+ * applied there, where turning it is cheap (see orientation.ts) — and encoded in two lanes: the largest alone, the
+ * others one after another beside it. Each is handed to the caller as soon as it is done. Because `failOn:
+ * 'warning'` is set on the source, a truncated or corrupt file fails during that single decode. Nothing of the
+ * source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is raw pixels and the encoders are
+ * never asked to keep metadata.
  */
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import { sha256Hex } from './keys.js';
-import type { OutputFormat } from './options.js';
+import type { OutputFormat, Position } from './options.js';
 import { applyOrientation, centredSquare, swapsSides, toStoredRect } from './orientation.js';
 
 /** A crop rectangle in source pixels, measured after EXIF orientation. */
@@ -59,6 +60,8 @@ export interface RenderSettings {
   variants: Readonly<Record<string, number>>;
   output: { format: OutputFormat; quality: number };
   crop?: CropRect | undefined;
+  /** Where the square is taken from when there is no crop. @default 'centre' */
+  position?: Position;
   /** Shortest accepted crop side in pixels (the service passes `limits.minSide`). @default 1 */
   minCropSide?: number;
 }
@@ -128,11 +131,17 @@ export async function renderVariants(
   if (Math.min(info.width, info.height) < largest) {
     throw new Error(`[profile-picture] sharp resized to ${info.width}×${info.height}, smaller than the ${largest} px square`);
   }
-  // Cut in JavaScript: a few hundred row copies (none for a portrait source), where a sharp extract in each encode
-  // pipeline would run after the rotation whenever that pipeline also resizes.
-  const square = centredSquare(largest, image.orientation, info.width, info.height);
-  const data = extractRows(intermediate.data, info.width, info.channels, square);
   const raw = { width: largest, height: largest, channels: info.channels };
+  const position = settings.crop ? 'centre' : (settings.position ?? 'centre');
+  let data;
+  if (position === 'centre') {
+    // Cut in JavaScript: a few hundred row copies (none for a portrait source), where a sharp extract in each encode
+    // pipeline would run after the rotation whenever that pipeline also resizes.
+    const square = centredSquare(largest, image.orientation, info.width, info.height);
+    data = extractRows(intermediate.data, info.width, info.channels, square);
+  } else {
+    data = await interestingSquare(intermediate.data, info, largest, position);
+  }
   const names = Object.keys(settings.variants);
   // Two lanes, so the largest encode — the longest, the one the answer waits for — competes with at most one other:
   // it runs alone in one lane, the smaller ones one after another in the other, and they still finish before it. On
@@ -212,6 +221,22 @@ function encode(pipeline: Sharp, output: RenderSettings['output'], side: number)
     case 'avif':
       return pipeline.avif({ quality: output.quality, effort: AVIF_EFFORT });
   }
+}
+
+/**
+ * The `side`-pixel square of a raw intermediate that sharp's `attention` or `entropy` strategy picks. It runs on the
+ * intermediate — already about `side` × {@link MAX_RESIZE_ASPECT}·`side` at most, its short side `side` — so it only
+ * chooses where to cut and never sees the full-resolution source. Stored orientation is fine: both strategies score
+ * pixels, not directions.
+ */
+async function interestingSquare(
+  pixels: Buffer,
+  info: { width: number; height: number; channels: 1 | 2 | 3 | 4 },
+  side: number,
+  position: Exclude<Position, 'centre'>,
+): Promise<Buffer> {
+  const raw = { width: info.width, height: info.height, channels: info.channels };
+  return sharp(pixels, { raw }).resize(side, side, { fit: 'cover', position }).raw({ depth: 'uchar' }).toBuffer();
 }
 
 /** The pixels of `rect` out of a raw image `width` pixels wide: a view when the rows are whole, else a copy. */

@@ -3,7 +3,7 @@
  * tall and very wide images, 1×N, thin crops and crops at the edges of a 36 MP photo. Before the render trimmed
  * regions to 2:1, a 13 KB 16×90000 PNG grew the server to 4.3 GB and aborted it. Each upload must be answered
  * quickly (a loose deadline that catches the blow-up, not a speed target), and afterwards the server must be
- * alive with a peak RSS under 300 MB.
+ * alive with a peak RSS under 300 MB — with every `position`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -65,13 +65,21 @@ async function timed(send: () => Promise<TestResponse>, deadline = DEADLINE_MS):
   }
 }
 
-describe.each(['express', 'koa'] as const)('%s app in its own process: extreme shapes', (adapter) => {
+// 'attention' and 'entropy' choose the square on the bounded intermediate; they must not bring back a big one.
+const APPS = [
+  ['express', 'centre'],
+  ['koa', 'centre'],
+  ['express', 'attention'],
+  ['koa', 'entropy'],
+] as const;
+
+describe.each(APPS)('%s app in its own process, position %s: extreme shapes', (adapter, position) => {
   let dir: string;
   let app: AppProcess;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pp-shapes-'));
-    app = await startAppProcess({ adapter, storage: { kind: 'disk', root: path.join(dir, 'media') } });
+    app = await startAppProcess({ adapter, storage: { kind: 'disk', root: path.join(dir, 'media') }, service: { position } });
     await Promise.all(ATTACKS.map((attack) => attack.file())); // generated here, not inside the timed requests
   });
 

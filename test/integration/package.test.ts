@@ -171,6 +171,7 @@ describe('package (built dist/)', () => {
         "ERROR_CODES",
         "INPUT_FORMATS",
         "OUTPUT_FORMATS",
+        "POSITIONS",
         "ProfilePictureError",
         "clientConfig",
         "clientScriptPath",

@@ -143,6 +143,7 @@ describe('createErrorFactory (message overrides)', () => {
     ['FILE_TOO_LARGE', { limit: 800 * 1024 }, 'The file is larger than 800 KiB.'],
     ['IMAGE_TOO_LARGE', { width: 20000, height: 20000, limit: 64_000_000 }, 'The image has more than 64 megapixels; choose a smaller one.'],
     ['UNSUPPORTED_TYPE', { detected: 'image/tiff', accepted: 'jpeg, png, gif, bmp, webp' }, 'This file type is not supported; choose a JPEG, PNG, GIF, BMP or WebP image.'],
+    ['UNSUPPORTED_TYPE', { detected: 'image/heic', accepted: 'jpeg, png', format: 'heic' }, 'HEIC photos (the iPhone default) cannot be read here; choose a JPEG, or set the iPhone camera to "Most Compatible" (Settings → Camera → Formats).'],
     ['TIMEOUT', { timeout: 30_000 }, 'The upload took longer than 30 seconds; try again on a faster connection.'],
     ['INVALID_CROP', { reason: 'too-small', minSide: 16 }, 'The crop must be at least 16 pixels wide and high.'],
     ['INVALID_CROP', { reason: 'outside' }, 'The crop rectangle goes outside the image.'],

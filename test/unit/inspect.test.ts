@@ -114,6 +114,22 @@ describe('rejected before any decoder', () => {
     expect(calls.sharpInputs).toHaveLength(0);
   });
 
+  it.each(['heic', 'heix', 'mif1'])("an HEIF header with major brand %s → UNSUPPORTED_TYPE with format 'heic'", async (brand) => {
+    const error = await rejectionOf(inspect(fx.heifHeaderOnly(brand)));
+    expect([error.code, error.details?.format]).toEqual(['UNSUPPORTED_TYPE', 'heic']);
+    expect(error.message).toMatch(/choose a JPEG, or set the iPhone camera to "Most Compatible"/);
+    expect(calls.sharpInputs).toHaveLength(0);
+  });
+
+  it('a real HEVC HEIC, with heif accepted, is refused from its header as UNSUPPORTED_TYPE, never CORRUPT_IMAGE', async () => {
+    const error = await rejectionOf(inspect(fx.heic(), { accept: ['jpeg', 'heif'] }));
+    expect({ code: error.code, status: error.status, details: error.details }).toEqual({
+      code: 'UNSUPPORTED_TYPE',
+      status: 415,
+      details: { detected: 'image/heic', accepted: 'jpeg, heif', format: 'heic' },
+    });
+  });
+
   it('empty input → NO_FILE', async () => {
     const error = await rejectionOf(inspect(new Uint8Array(0)));
     expect([error.code, error.status]).toEqual(['NO_FILE', 400]);

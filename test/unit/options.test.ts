@@ -22,6 +22,7 @@ describe('defaults', () => {
     expect(options.accept).toEqual(['jpeg', 'png', 'gif', 'bmp', 'webp']);
     expect(options.variants).toEqual({ sm: 64, md: 256, lg: 512 });
     expect(options.output).toEqual({ format: 'webp', quality: 82 });
+    expect(options.position).toBe('centre');
     expect(options).toMatchObject({ prefix: 'profile_pictures', publicPath: '/media/', fieldName: 'profile_picture' });
     expect(options.maxQueue).toBe(4 * options.concurrency);
     expect(options.bodyConcurrency).toBe(2 * options.concurrency);
@@ -45,6 +46,7 @@ describe('resolution', () => {
     expect(options.output).toEqual({ format: 'png', quality: 82 });
     expect(options.timeouts).toEqual({ storageMs: 30_000, repositoryMs: 5_000 });
     // AVIF's quality scale differs: its own default, unless the app sets one.
+    expect(resolveOptions({ ...base(), position: 'entropy' }).position).toBe('entropy');
     expect(resolveOptions({ ...base(), output: { format: 'avif' } }).output).toEqual({ format: 'avif', quality: 50 });
     expect(resolveOptions({ ...base(), output: { format: 'avif', quality: 70 } }).output).toEqual({ format: 'avif', quality: 70 });
     expect(Object.isFrozen(options.timeouts)).toBe(true);
@@ -110,6 +112,8 @@ describe('exact messages', () => {
     [{ output: { quality: 0 } }, RangeError, 'Expected an integer between 1 and 100 for `output.quality` but received 0 (number)'],
     [{ output: { quality: 101 } }, RangeError, 'Expected an integer between 1 and 100 for `output.quality` but received 101 (number)'],
     [{ output: { format: 'gif' } }, TypeError, "Expected one of 'webp', 'jpeg', 'png', 'avif' for `output.format` but received \"gif\" (string)"],
+    [{ position: 'center' }, TypeError, "Expected one of 'centre', 'attention', 'entropy' for `position` but received \"center\" (string)"],
+    [{ position: 'north' }, TypeError, "Expected one of 'centre', 'attention', 'entropy' for `position` but received \"north\" (string)"],
     [{ output: [] }, TypeError, 'Expected an object for `output` but received an array'],
     [{ accept: ['png', 'svg'] }, TypeError, "Expected one of 'jpeg', 'png', 'gif', 'bmp', 'webp', 'avif', 'tiff', 'heif' for `accept[1]` but received \"svg\" (string)"],
     [{ accept: [] }, TypeError, 'Expected a non-empty array of input formats for `accept` but received an array'],

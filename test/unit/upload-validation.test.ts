@@ -6,21 +6,9 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/index.js';
 import * as fx from '../fixtures/index.js';
-import { createTestService, listKeys, rejectionOf } from '../fixtures/service.js';
+import { createTestService, listKeys, rejectionOf, serviceWithPicture } from '../fixtures/service.js';
 
 const MiB = 1024 * 1024;
-
-/** A fresh service that already holds a picture for `u1`, and a check that a failed upload left it intact. */
-async function serviceWithPicture(options: Parameters<typeof createTestService>[0] = {}) {
-  const service = createTestService(options);
-  const before = await service.pictures.upload('u1', await fx.pngGreen());
-  const keysBefore = await listKeys(service.storage);
-  const unchanged = async () => {
-    expect(await listKeys(service.storage)).toEqual(keysBefore);
-    expect(await service.pictures.get('u1')).toEqual(before);
-  };
-  return { ...service, unchanged };
-}
 
 /** A JPEG followed by zero bytes up to exactly `size` bytes (decoders stop at the end-of-image marker). */
 async function jpegPaddedTo(size: number): Promise<Buffer> {
