@@ -58,8 +58,11 @@ describe('web handler specifics', () => {
     app.use(async (c, next) => (await handle(c.req.raw)) ?? next());
     const server = await listen(createAdaptorServer({ fetch: app.fetch }) as never, []);
     try {
-      const outcomes = await fetchUploads(`${server.base}/upload-profile-picture/`, 2_700_000, Array(4).fill({ accept: 'application/json' }));
-      expect(outcomes).toEqual(Array(4).fill('401 UNAUTHENTICATED'));
+      // One upload, not four at once: @hono/node-server closes the socket 500 ms after its answer, and four 2.7 MB
+      // bodies from one client process on a busy CI machine once took longer than that (EPIPE). That cut is the
+      // server's choice (README: "Early refusals without the socket"); what this test holds is that fetch can read it.
+      const outcomes = await fetchUploads(`${server.base}/upload-profile-picture/`, 2_700_000, [{ accept: 'application/json' }]);
+      expect(outcomes).toEqual(['401 UNAUTHENTICATED']);
     } finally {
       await server.close();
     }
