@@ -1,0 +1,6 @@
+/** Every command, in the order `--help` lists them. A new command is one module here. */
+import type { Command } from '../command.js';
+import { stats } from './stats.js';
+import { sweep } from './sweep.js';
+
+export const COMMANDS: readonly Command[] = [stats, sweep];
