@@ -62,7 +62,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT.usage;
     }
     reportFailure(error, json, io);
-    return EXIT.failed;
+    return error instanceof Interrupted ? EXIT.interrupted : EXIT.failed;
   } finally {
     // Background clean-ups a command started (old objects after a regenerate) finish before the process exits.
     await pictures?.flush?.();
@@ -123,12 +123,24 @@ async function runInterruptible(
   });
   try {
     return await run(controller.signal);
+  } catch (error) {
+    // A command that stops by rejecting (ABORTED) rather than resolving a partial result: still an interruption.
+    throw controller.signal.aborted ? new Interrupted(error) : error;
   } finally {
     removeHandler();
   }
 }
 
-function reportFailure(error: unknown, json: boolean, io: CliIo): void {
+/** A command's failure after Ctrl-C: reported like any failure, with exit code 130. */
+class Interrupted extends Error {
+  constructor(readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason));
+    this.name = 'Interrupted';
+  }
+}
+
+function reportFailure(failure: unknown, json: boolean, io: CliIo): void {
+  const error = failure instanceof Interrupted ? failure.reason : failure;
   const { code, message, cause } = (error ?? {}) as { code?: unknown; message?: unknown; cause?: unknown };
   const text = typeof message === 'string' ? message : String(error);
   const causeText = cause instanceof Error ? cause.message : undefined;

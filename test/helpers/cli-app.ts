@@ -101,3 +101,59 @@ export function runCli(cwd: string, args: readonly string[], env: NodeJS.Process
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** A CLI process on a pseudo-terminal (util-linux `script`): stdout and stderr are one TTY, as in a terminal. */
+export interface TtyRun {
+  /** Everything the terminal received so far (both streams, with the bar's redraws and `\r\n` line ends). */
+  output(): string;
+  /** Types into the terminal: `'\x03'` is Ctrl-C, which the terminal turns into SIGINT for the CLI. */
+  type(text: string): void;
+  /** Resolves once `pattern` appears in the output. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** The CLI's exit code (`script -e` passes it on). */
+  exited: Promise<number | null>;
+}
+
+/** Runs `node dist/cli.js ...args` in `cwd` on a pseudo-terminal of 120 columns. */
+export function runCliInTty(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): TtyRun {
+  const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+  const command = `stty cols 120 rows 40; exec ${[process.execPath, CLI, ...args].map(quote).join(' ')}`;
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    cwd,
+    env: { ...process.env, ...env, TERM: 'xterm-256color' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const waiters = new Set<() => void>();
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const check of waiters) check();
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  return {
+    output: () => output,
+    type: (text) => void child.stdin.write(text),
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${pattern} in:\n${output}`));
+        }, timeoutMs);
+        const check = () => {
+          if (!pattern.test(output)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    exited,
+  };
+}

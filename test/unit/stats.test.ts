@@ -80,9 +80,9 @@ describe.each(storages)('stats on %s storage', (_storageName, makeStorage) => {
 
       expect(await pictures.stats()).toEqual({
         users: 2,
-        objects: 6,
+        objects: stored.size,
         bytes: sum(stored.values()),
-        referenced: { objects: 4, bytes: sum(stored.values()) - 123 - 4567 },
+        referenced: { objects: stored.size - 2, bytes: sum(stored.values()) - 123 - 4567 },
         variants: {
           sm: { objects: 2, bytes: sizeOf(records[0]!, 'sm') + sizeOf(records[1]!, 'sm') },
           md: { objects: 2, bytes: sizeOf(records[0]!, 'md') + sizeOf(records[1]!, 'md') },
@@ -94,7 +94,7 @@ describe.each(storages)('stats on %s storage', (_storageName, makeStorage) => {
       // An object deleted behind the library's back is missing, and no longer counted anywhere.
       await storage.delete(records[1]!.variants.md!.key);
       const after = await pictures.stats();
-      expect(after).toMatchObject({ users: 2, objects: 5, missing: 1, variants: { md: { objects: 1, bytes: sizeOf(records[0]!, 'md') } } });
+      expect(after).toMatchObject({ users: 2, objects: stored.size - 1, missing: 1, variants: { md: { objects: 1, bytes: sizeOf(records[0]!, 'md') } } });
     });
 
     it('is all zeros for an empty service', async () => {
