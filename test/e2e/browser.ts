@@ -100,7 +100,7 @@ export async function loadedImageWidth(page: Page, selector: string): Promise<nu
         img.addEventListener('error', resolve, { once: true });
       });
     }
-    if (img.naturalWidth === 0) return 0;
+    if (img.naturalWidth === 0 || !img.srcset) return img.naturalWidth;
     const file = new Image();
     file.src = img.currentSrc;
     await file.decode();
