@@ -25,6 +25,7 @@ export { memoryStorage } from './storage/memory.js';
 export type { StorageAdapter, StoredObject, ObjectInfo, PutMeta, SignedUrl } from './storage/types.js';
 export { memoryUserRepository } from './users/memory.js';
 export type { UserRepository, PictureRecord, PictureVariant } from './users/types.js';
+export type { PicturePreview } from './preview.js';
 export type { CropRect } from './render.js';
 export type { UploadInput } from './read-input.js';
 export type { UploadRequest, UploadRequestOptions } from './intake/upload-request.js';

@@ -29,7 +29,7 @@ import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
 import { countPictures, type PictureStats } from './stats.js';
-import type { PictureRecord } from './users/types.js';
+import type { PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
 
 /** Options of a single {@link ProfilePictures.upload}. */
@@ -125,6 +125,19 @@ export interface ProfilePictures {
    * @throws RangeError for a variant name that is not configured (or a record without any variant).
    */
   url(record: PictureRecord, variant: string): string;
+  /**
+   * The `srcset` attribute of a picture: `url w` for each configured variant, with the URL {@link url} gives it and
+   * the width of the object that URL names, narrowest first. A record that lacks a configured variant lists the
+   * stand-in `url()` picks once (it never names an object twice or two objects of one width), so old records work.
+   * Pair it with `sizes` and `width`/`height` for the displayed size: the browser picks the smallest object that is
+   * sharp on its screen.
+   * @example
+   * ```ts
+   * pictures.srcset(record); // '/media/…-sm.webp 64w, /media/…-md.webp 256w, /media/…-lg.webp 512w'
+   * ```
+   * @throws RangeError for a record without any variant (malformed).
+   */
+  srcset(record: PictureRecord): string;
   /** The initials SVG shown when a user has no picture. */
   placeholder(user: PlaceholderUser): string;
   /** Status, headers and body for serving a stored object by key (used by the adapters' media route). */
@@ -293,6 +306,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         contentHash: rendered.contentHash,
         contentType: rendered.contentType,
         variants,
+        preview: rendered.preview,
         createdAt: current?.createdAt ?? now,
         updatedAt: now,
       };
@@ -447,6 +461,24 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return listPictures;
   }
 
+  /** The variant of `record` that `url(record, name)` names (see variantFor). */
+  function standIn(record: PictureRecord, name: string): PictureVariant {
+    const side = Object.hasOwn(resolved.variants, name) ? resolved.variants[name] : undefined;
+    const entry = side === undefined ? undefined : variantFor(record, name, side);
+    if (!entry) {
+      throw new RangeError(
+        side === undefined
+          ? `[profile-picture] Unknown variant ${JSON.stringify(name)}; configured: ${Object.keys(resolved.variants).join(', ')}`
+          : '[profile-picture] The record has no variants',
+      );
+    }
+    return entry;
+  }
+
+  function urlOf(entry: PictureVariant): string {
+    return storage.url ? storage.url(entry.key) : `${resolved.publicPath}${entry.key}`;
+  }
+
   const readRequest = createRequestUploader(resolved, fail, processBytes);
   async function uploadRequest(userId: string, request: UploadRequest, requestOptions?: UploadRequestOptions) {
     assertUserId(userId); // before a slot is taken or a body byte read
@@ -462,16 +494,18 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       return backend('getPicture', () => users.getPicture(userId));
     },
     url(record: PictureRecord, variant: string) {
-      const side = Object.hasOwn(resolved.variants, variant) ? resolved.variants[variant] : undefined;
-      const entry = side === undefined ? undefined : variantFor(record, variant, side);
-      if (!entry) {
-        throw new RangeError(
-          side === undefined
-            ? `[profile-picture] Unknown variant ${JSON.stringify(variant)}; configured: ${Object.keys(resolved.variants).join(', ')}`
-            : '[profile-picture] The record has no variants',
-        );
+      return urlOf(standIn(record, variant));
+    },
+    srcset(record: PictureRecord) {
+      const byWidth = new Map<number, PictureVariant>();
+      for (const name of Object.keys(resolved.variants)) {
+        const entry = standIn(record, name);
+        if (!byWidth.has(entry.width)) byWidth.set(entry.width, entry);
       }
-      return storage.url ? storage.url(entry.key) : `${resolved.publicPath}${entry.key}`;
+      return [...byWidth.values()]
+        .sort((a, b) => a.width - b.width)
+        .map((entry) => `${urlOf(entry)} ${entry.width}w`)
+        .join(', ');
     },
     placeholder: renderPlaceholder,
     serve(key: string, request?: ServeRequest) {
