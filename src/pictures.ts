@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackendCall, isBackendTimeout } from './backend-call.js';
 import { createCleanup } from './cleanup.js';
+import { createEraseGuard } from './erase-guard.js';
 import { createErrorFactory, isProfilePictureError } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createInFlightKeys } from './in-flight.js';
@@ -25,6 +26,7 @@ import { isSafeKey, newUploadId, variantKey } from './keys.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
+import { createPrivacy, type EraseOptions, type EraseReceipt, type PictureExport } from './privacy.js';
 import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
@@ -99,6 +101,32 @@ export interface ProfilePictures {
   /** The user's current record, or null. */
   get(userId: string): Promise<PictureRecord | null>;
   /**
+   * Deletes everything held about the user: clears the record (compare-and-set), then deletes every object under
+   * the user's prefix — the current picture, anything else a record references there, leftovers of crashed uploads,
+   * replaced pictures not yet cleaned up — and the storage's own leftovers there, in passes until one finds the
+   * record empty and nothing left. Never touches another user's objects (`u1` and `u10` are distinct prefixes).
+   * Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing. An upload in flight in
+   * another process that commits after the erase's last pass can leave a record pointing at deleted objects: stop
+   * the user's uploads first, or erase again afterwards (see the README).
+   * @example
+   * ```ts
+   * const receipt = await pictures.erase('42'); // { objects: 3, bytes: 20480, temporary: 0 }
+   * ```
+   * @throws ProfilePictureError `CONFLICT` (still changing after 5 passes), `STORAGE_FAILED`, `ABORTED` (`signal`).
+   */
+  erase(userId: string, options?: EraseOptions): Promise<EraseReceipt>;
+  /**
+   * Everything held about the user, as plain JSON: the record, and each object under the user's prefix with its
+   * key, size, content type, URL and the record fields that reference it (none for a leftover). See
+   * {@link PictureExport}.
+   * @example
+   * ```ts
+   * res.json(await pictures.export(String(req.user.id)));
+   * ```
+   * @throws ProfilePictureError `STORAGE_FAILED`.
+   */
+  export(userId: string): Promise<PictureExport>;
+  /**
    * The URL of one variant: the storage's own `url()` when it has one (S3, CDN), else `publicPath + key`.
    *
    * A record written before `variants` changed may lack a configured variant: it then answers the record's closest
@@ -169,6 +197,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const inFlight = createInFlightKeys();
   const backend = createBackendCall(fail, resolved.timeouts);
   const cleanup = createCleanup({ storage, backend, onOrphan: resolved.onOrphan });
+  const eraseGuard = createEraseGuard();
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -181,6 +210,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: UploadOptions) {
     const { signal } = uploadOptions;
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
+    const ticket = eraseGuard.track(userId);
     const writes = startWrites(userId);
     /** A compare-and-set that timed out and may still commit: until it settles, the keys stay in flight. */
     let pendingCommit: Promise<void> | undefined;
@@ -199,7 +229,11 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       );
       if (signal?.aborted) throw fail('ABORTED');
       const variants = await writes.finish();
-      return await lock(userId, () => commit(userId, rendered, variants, (pending) => (pendingCommit = pending)));
+      return await lock(userId, () => {
+        // An erase of this user ran meanwhile and may have deleted some of these objects: commit nothing.
+        if (ticket.overlapped) throw fail('CONFLICT', { details: { reason: 'erased' } });
+        return commit(userId, rendered, variants, (pending) => (pendingCommit = pending));
+      });
     } catch (err) {
       await rollback(await writes.settle(), err);
       throw err;
@@ -207,6 +241,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       // A call that never settles pins its keys for at most the default grace period, like any other process's sweep.
       if (pendingCommit) void Promise.race([pendingCommit, sleep(DEFAULT_SWEEP_AGE, undefined, { ref: false })]).then(writes.forget);
       else writes.forget();
+      ticket.done();
     }
   }
 
@@ -326,12 +361,18 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     await cleanup.deleteNow(attempted);
   }
 
+  /** Clears the user's record (compare-and-set, retried); resolves the record it cleared, or null if there was none. */
+  async function clearRecord(userId: string): Promise<PictureRecord | null> {
+    const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
+    return swapped?.previous ?? null;
+  }
+
   async function remove(userId: string): Promise<boolean> {
     assertUserId(userId);
     return lock(userId, async () => {
-      const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
-      if (!swapped?.previous) return false;
-      cleanup.schedule(keysOf(swapped.previous)); // in the background, as after an upload
+      const previous = await clearRecord(userId);
+      if (!previous) return false;
+      cleanup.schedule(keysOf(previous)); // in the background, as after an upload
       return true;
     });
   }
@@ -402,6 +443,13 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return failures;
   }
 
+  /** Where a stored object is served: the storage's own URL (S3, CDN) or the media route. */
+  function urlOf(key: string): string {
+    return storage.url ? storage.url(key) : `${resolved.publicPath}${key}`;
+  }
+
+  const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, clearRecord, deleteKeys: deleteOrphans, urlOf });
+
   const readRequest = createRequestUploader(resolved, fail, processBytes);
   async function uploadRequest(userId: string, request: UploadRequest, requestOptions?: UploadRequestOptions) {
     assertUserId(userId); // before a slot is taken or a body byte read
@@ -426,12 +474,20 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
             : '[profile-picture] The record has no variants',
         );
       }
-      return storage.url ? storage.url(entry.key) : `${resolved.publicPath}${entry.key}`;
+      return urlOf(entry.key);
     },
     placeholder: renderPlaceholder,
     serve(key: string, request?: ServeRequest) {
       // A body that arrives after the timeout was answered with 502: close it rather than leak its file handle.
       return backend('get', () => serveObject(storage, resolved.prefix, key, request), { late: (result) => result.body?.destroy() });
+    },
+    async erase(userId: string, eraseOptions?: EraseOptions) {
+      assertUserId(userId);
+      return privacy.erase(userId, eraseOptions);
+    },
+    async export(userId: string) {
+      assertUserId(userId);
+      return privacy.export(userId);
     },
     sweep,
     flush: cleanup.flush,
