@@ -21,8 +21,14 @@ import { createEraseGuard } from './erase-guard.js';
 import { createErrorFactory, isProfilePictureError } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createInFlightKeys } from './in-flight.js';
-import { createRequestUploader, type UploadRequest, type UploadRequestOptions } from './intake/upload-request.js';
+import {
+  createRequestUploader,
+  type ProcessOptions,
+  type UploadRequest,
+  type UploadRequestOptions,
+} from './intake/upload-request.js';
 import { isSafeKey, newUploadId, variantKey } from './keys.js';
+import { moderate, moderationVariant } from './moderation.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
@@ -75,7 +81,8 @@ export interface ProfilePictures {
    * @returns the new record.
    * @throws ProfilePictureError `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
    *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED` (also when a
-   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`).
+   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`); with a `moderate` hook, `REJECTED`
+   *   (`details.reason`) and `MODERATION_FAILED`.
    */
   upload(userId: string, input: UploadInput, options?: UploadOptions): Promise<PictureRecord>;
   /**
@@ -198,6 +205,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const backend = createBackendCall(fail, resolved.timeouts);
   const cleanup = createCleanup({ storage, backend, onOrphan: resolved.onOrphan });
   const eraseGuard = createEraseGuard();
+  const moderated = moderationVariant(resolved.variants);
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -207,7 +215,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   }
 
   /** inspect → render (each variant stored as soon as it is encoded) → commit, for bytes already in memory. */
-  async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: UploadOptions) {
+  async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: ProcessOptions) {
     const { signal } = uploadOptions;
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
     const ticket = eraseGuard.track(userId);
@@ -228,7 +236,11 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         writes.write,
       );
       if (signal?.aborted) throw fail('ABORTED');
+      const verdict = check(userId, rendered, uploadOptions);
+      verdict.catch(() => {}); // awaited below, unless a put fails first
       const variants = await writes.finish();
+      await verdict;
+      if (signal?.aborted) throw fail('ABORTED');
       return await lock(userId, () => {
         // An erase of this user ran meanwhile and may have deleted some of these objects: commit nothing.
         if (ticket.overlapped) throw fail('CONFLICT', { details: { reason: 'erased' } });
@@ -243,6 +255,19 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       else writes.forget();
       ticket.done();
     }
+  }
+
+  /**
+   * The `moderate` hook's verdict on the rendered picture, while the last puts finish. It may wait on a remote
+   * service: the processing slot goes back first, and no lock is held.
+   */
+  async function check(userId: string, rendered: RenderedPicture, { signal, releaseProcessing }: ProcessOptions) {
+    const hook = resolved.moderate;
+    if (!hook) return;
+    releaseProcessing?.();
+    const { data, width, height } = rendered.variants[moderated]!;
+    const image = { bytes: data, contentType: rendered.contentType, width, height, variant: moderated };
+    await moderate(hook, { userId, image }, { timeoutMs: resolved.timeouts.moderateMs, signal, fail });
   }
 
   /**
