@@ -240,3 +240,35 @@ describe('erase with user ids that are not slugs', () => {
     expect([...(await held(storage)).keys()].sort()).toEqual(keysOf(alice).sort());
   });
 });
+
+describe('erase across instances (two services sharing storage and records, as two processes do)', () => {
+  it('the documented gap: an upload elsewhere that wrote before the erase and commits after it; a second erase clears it', async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    let releaseLarge!: () => void;
+    const largeMayLand = new Promise<void>((resolve) => (releaseLarge = resolve));
+    // Instance B's storage holds back its largest variant, so the erase on A runs between B's puts and B's commit.
+    const slowLarge: StorageAdapter = {
+      ...storage,
+      put: async (key, bytes, meta) => {
+        if (key.endsWith('-lg.webp')) await largeMayLand;
+        return storage.put(key, bytes, meta);
+      },
+    };
+    const a = createProfilePictures({ storage, users, variants });
+    const b = createProfilePictures({ storage: slowLarge, users, variants });
+    const upload = b.upload('u1', images[0]!);
+    while ((await held(storage)).size < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+
+    expect(await a.erase('u1')).toMatchObject({ objects: 2 });
+    releaseLarge();
+    const record = await upload; // B knows nothing of A's erase: it commits
+    const stored = await held(storage);
+    expect(keysOf(record).filter((key) => !stored.has(key))).toHaveLength(2); // sm and md were erased
+
+    // The remedy the README gives: erase again once no upload can be in flight.
+    expect(await a.erase('u1')).toMatchObject({ objects: 1 });
+    expect(await users.getPicture('u1')).toBeNull();
+    expect(await held(storage)).toEqual(new Map());
+  });
+});
