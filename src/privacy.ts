@@ -127,11 +127,15 @@ export function createPrivacy(deps: PrivacyDependencies) {
   const { resolved, backend, fail, lock, guard } = deps;
   const { storage } = resolved;
 
-  /** Every object under `prefix` whose key the key policy could have written (a stray `.DS_Store` is not ours). */
+  /**
+   * Every object under `prefix` with a safe key (a stray `.DS_Store` is not ours). The prefix is checked here too:
+   * erase deletes what this returns, so a custom storage whose `list()` strays past its prefix must not make it
+   * delete another user's objects.
+   */
   async function listObjects(prefix: string): Promise<ObjectInfo[]> {
     const objects: ObjectInfo[] = [];
     for await (const object of backend.iterate('list', () => storage.list(prefix))) {
-      if (isSafeKey(object.key)) objects.push(object);
+      if (isSafeKey(object.key) && object.key.startsWith(prefix)) objects.push(object);
     }
     return objects;
   }

@@ -241,6 +241,24 @@ describe('erase with user ids that are not slugs', () => {
   });
 });
 
+describe('erase and export with a storage whose list() ignores the prefix (a custom adapter breaking its contract)', () => {
+  it('only delete and describe keys under the user prefix: u10 and other prefixes are untouched', async () => {
+    const base = memoryStorage();
+    // Lists everything, as an adapter that dropped the `Prefix` parameter would: erase must still stay in u1/.
+    const loose: StorageAdapter = { ...base, list: () => base.list('') };
+    const pictures = createProfilePictures({ storage: loose, users: memoryUserRepository(), variants });
+    await pictures.upload('u1', images[0]!);
+    const neighbour = await pictures.upload('u10', images[1]!);
+    const foreign = 'elsewhere/u1/not-ours.webp';
+    await base.put(foreign, Buffer.from('another app'), { contentType: 'image/webp' });
+
+    expect((await pictures.export('u1')).objects.every((object) => object.key.startsWith(userPrefix(PREFIX, 'u1')))).toBe(true);
+    expect(await pictures.erase('u1')).toMatchObject({ objects: 3 });
+    expect([...(await held(base)).keys()].sort()).toEqual([...keysOf(neighbour), foreign].sort());
+    expect(await pictures.get('u10')).toEqual(neighbour);
+  });
+});
+
 describe('erase across instances (two services sharing storage and records, as two processes do)', () => {
   it('the documented gap: an upload elsewhere that wrote before the erase and commits after it; a second erase clears it', async () => {
     const storage = memoryStorage();
