@@ -113,8 +113,9 @@ export interface ProfilePictures {
    * replaced pictures not yet cleaned up — and the storage's own leftovers there, in passes until one finds the
    * record empty and nothing left. Never touches another user's objects (`u1` and `u10` are distinct prefixes).
    * Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing. An upload in flight in
-   * another process that commits after the erase's last pass can leave a record pointing at deleted objects: stop
-   * the user's uploads first, or erase again afterwards (see the README).
+   * another process that commits after the erase's last pass can leave a record pointing at deleted objects; ending
+   * the user's sessions does not stop one already in flight, so erase again once none can still be running (see the
+   * README).
    * @example
    * ```ts
    * const receipt = await pictures.erase('42'); // { objects: 3, bytes: 20480, temporary: 0 }

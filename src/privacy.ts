@@ -13,9 +13,11 @@
  * meanwhile. Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing (erase-guard.ts).
  *
  * The gap, across processes only: an upload in another process that wrote some objects before a pass listed them and
- * commits after the last pass looked would commit a record pointing at deleted objects. Such an upload is younger
- * than its own duration (seconds), so: stop the user's uploads first (sign them out, delete the account row) and
- * erase after, or call `erase()` again once uploads can no longer be in flight; a second erase clears that record.
+ * commits after the last pass looked would commit a record pointing at deleted objects. Signing the user out stops
+ * new uploads, not that one; so call `erase()` again once no upload started before can still be running (the body
+ * timeout, the wait for a processing slot, the puts, the `moderate` hook and the commit): the second erase clears
+ * that record and its objects. Within this process, a `setPicture` that timed out before the erase can still land
+ * after it (as after `remove()`).
  */
 import type { BackendCall } from './backend-call.js';
 import type { ErrorFactory } from './errors.js';
