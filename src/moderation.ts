@@ -28,8 +28,8 @@ export interface ModerationRequest {
   userId: string;
   image: ModerationImage;
   /**
-   * Aborts when `timeouts.moderateMs` has passed or the upload was aborted: pass it on (`fetch(url, { signal })`) so
-   * a slow moderation call stops when nobody waits for it any more.
+   * Aborts when `timeouts.moderateMs` has passed, or the upload was aborted or failed otherwise (a put): pass it on
+   * (`fetch(url, { signal })`) so a slow moderation call stops when nobody waits for it any more.
    */
   signal: AbortSignal;
 }

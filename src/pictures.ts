@@ -223,6 +223,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const writes = startWrites(userId);
     /** A compare-and-set that timed out and may still commit: until it settles, the keys stay in flight. */
     let pendingCommit: Promise<void> | undefined;
+    /** Aborts the `moderate` hook's signal when this upload ends before its verdict (a failed put, say). */
+    let stopJudging: AbortController | undefined;
     try {
       const rendered = await renderVariants(
         image,
@@ -237,7 +239,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         writes.write,
       );
       if (signal?.aborted) throw fail('ABORTED');
-      const verdict = check(userId, rendered, uploadOptions);
+      if (resolved.moderate) stopJudging = new AbortController();
+      const verdict = check(userId, rendered, uploadOptions, stopJudging?.signal);
       verdict.catch(() => {}); // awaited below, unless a put fails first
       const variants = await writes.finish();
       await verdict;
@@ -251,6 +254,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       await rollback(await writes.settle(), err);
       throw err;
     } finally {
+      stopJudging?.abort(); // no-op once the verdict is in: moderate() no longer listens
       // A call that never settles pins its keys for at most the default grace period, like any other process's sweep.
       if (pendingCommit) void Promise.race([pendingCommit, sleep(DEFAULT_SWEEP_AGE, undefined, { ref: false })]).then(writes.forget);
       else writes.forget();
@@ -262,13 +266,19 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
    * The `moderate` hook's verdict on the rendered picture, while the last puts finish. It may wait on a remote
    * service: the processing slot goes back first, and no lock is held.
    */
-  async function check(userId: string, rendered: RenderedPicture, { signal, releaseProcessing }: ProcessOptions) {
+  async function check(
+    userId: string,
+    rendered: RenderedPicture,
+    { signal, releaseProcessing }: ProcessOptions,
+    ended: AbortSignal | undefined,
+  ) {
     const hook = resolved.moderate;
-    if (!hook) return;
+    if (!hook || !ended) return;
     releaseProcessing?.();
     const { data, width, height } = rendered.variants[moderated]!;
     const image = { bytes: data, contentType: rendered.contentType, width, height, variant: moderated };
-    await moderate(hook, { userId, image }, { timeoutMs: resolved.timeouts.moderateMs, signal, fail });
+    const stop = signal ? AbortSignal.any([signal, ended]) : ended;
+    await moderate(hook, { userId, image }, { timeoutMs: resolved.timeouts.moderateMs, signal: stop, fail });
   }
 
   /**

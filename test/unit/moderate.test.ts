@@ -4,7 +4,15 @@
  */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import type { ModerationRequest, PictureRecord, ProfilePictures, StorageAdapter } from '../../src/index.js';
+import {
+  createProfilePictures,
+  memoryStorage,
+  memoryUserRepository,
+  type ModerationRequest,
+  type PictureRecord,
+  type ProfilePictures,
+  type StorageAdapter,
+} from '../../src/index.js';
 import { moderationVariant } from '../../src/moderation.js';
 import { createTestService, listKeys, readObject, rejectionOf } from '../fixtures/service.js';
 import { distinctImages } from '../helpers/images.js';
@@ -130,6 +138,34 @@ describe('moderate', () => {
     expect(error.code).toBe('ABORTED');
     expect(hookSignal?.aborted).toBe(true);
     await expectUnchanged(pictures, storage, record, keys);
+  });
+
+  it('an upload that fails otherwise (a put) aborts the hook signal at once, not only after moderateMs', async () => {
+    const base = memoryStorage();
+    // The largest variant's put fails a moment after the hook was called.
+    const storage: StorageAdapter = {
+      ...base,
+      put: async (key, bytes, meta) => {
+        if (!key.endsWith('-lg.webp')) return base.put(key, bytes, meta);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw new Error('disk full');
+      },
+    };
+    let hookSignal: AbortSignal | undefined;
+    const pictures = createProfilePictures({
+      storage,
+      users: memoryUserRepository(),
+      timeouts: { moderateMs: 60_000 },
+      moderate: ({ signal }) => {
+        hookSignal = signal;
+        return new Promise(() => {}); // a slow moderation call, waiting on its signal
+      },
+    });
+    const error = await rejectionOf(pictures.upload('42', first!));
+    expect(error.code).toBe('STORAGE_FAILED');
+    expect(hookSignal).toBeDefined();
+    expect(hookSignal!.aborted).toBe(true); // nobody waits for the verdict any more
+    expect(await listKeys(base)).toEqual([]);
   });
 
   it('rejects a moderate option that is not a function, naming it', () => {
