@@ -115,16 +115,21 @@ describe('moderate through the Express router', () => {
   it('a hook that waits gives its processing slot back: another user uploads meanwhile', async () => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
+    let entered!: () => void;
+    const inHook = new Promise<void>((resolve) => (entered = resolve));
     const { upload } = await start(
       async ({ userId }) => {
-        if (userId === '7') await gate;
+        if (userId === '7') {
+          entered();
+          await gate;
+        }
         return 'allow' as const;
       },
       // One processing slot, and a short wait for it: were the slot held by the waiting hook, user 8 would get 503.
       { concurrency: 1, limits: { bodyTimeout: 3_000 } },
     );
     const waiting = upload('7', second!);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // user 7's upload is now in its hook
+    await inHook; // user 7's upload took the only processing slot and now waits in its hook
     const other = await upload('8', third!);
     expect(other.status).toBe(200);
     open();
