@@ -16,6 +16,8 @@ export type {
   Position,
 } from './options.js';
 export type { OrphanEvent, OrphanReason } from './cleanup.js';
+export type { EraseOptions, EraseReceipt, PictureExport, ExportedObject } from './privacy.js';
+export type { ModerateHook, ModerationRequest, ModerationImage, ModerationVerdict } from './moderation.js';
 export { ProfilePictureError, ERROR_CODES, isProfilePictureError, toErrorBody } from './errors.js';
 export type { ErrorCode, ErrorBody, ErrorDetails, ErrorMessages } from './errors.js';
 export { diskStorage } from './storage/disk.js';

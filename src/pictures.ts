@@ -17,14 +17,22 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackendCall, isBackendTimeout } from './backend-call.js';
 import { createCleanup } from './cleanup.js';
+import { createEraseGuard } from './erase-guard.js';
 import { createErrorFactory, isProfilePictureError } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createInFlightKeys } from './in-flight.js';
-import { createRequestUploader, type UploadRequest, type UploadRequestOptions } from './intake/upload-request.js';
+import {
+  createRequestUploader,
+  type ProcessOptions,
+  type UploadRequest,
+  type UploadRequestOptions,
+} from './intake/upload-request.js';
 import { isSafeKey, newUploadId, variantKey } from './keys.js';
+import { moderate, moderationVariant } from './moderation.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
+import { createPrivacy, type EraseOptions, type EraseReceipt, type PictureExport } from './privacy.js';
 import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
@@ -73,7 +81,8 @@ export interface ProfilePictures {
    * @returns the new record.
    * @throws ProfilePictureError `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
    *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED` (also when a
-   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`).
+   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`); with a `moderate` hook, `REJECTED`
+   *   (`details.reason`) and `MODERATION_FAILED`.
    */
   upload(userId: string, input: UploadInput, options?: UploadOptions): Promise<PictureRecord>;
   /**
@@ -98,6 +107,33 @@ export interface ProfilePictures {
   remove(userId: string): Promise<boolean>;
   /** The user's current record, or null. */
   get(userId: string): Promise<PictureRecord | null>;
+  /**
+   * Deletes everything held about the user: clears the record (compare-and-set), then deletes every object under
+   * the user's prefix — the current picture, anything else a record references there, leftovers of crashed uploads,
+   * replaced pictures not yet cleaned up — and the storage's own leftovers there, in passes until one finds the
+   * record empty and nothing left. Never touches another user's objects (`u1` and `u10` are distinct prefixes).
+   * Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing. An upload in flight in
+   * another process that commits after the erase's last pass can leave a record pointing at deleted objects; ending
+   * the user's sessions does not stop one already in flight, so erase again once none can still be running (see the
+   * README).
+   * @example
+   * ```ts
+   * const receipt = await pictures.erase('42'); // { objects: 3, bytes: 20480, temporary: 0 }
+   * ```
+   * @throws ProfilePictureError `CONFLICT` (still changing after 5 passes), `STORAGE_FAILED`, `ABORTED` (`signal`).
+   */
+  erase(userId: string, options?: EraseOptions): Promise<EraseReceipt>;
+  /**
+   * Everything held about the user, as plain JSON: the record, and each object under the user's prefix with its
+   * key, size, content type, URL and the record fields that reference it (none for a leftover). See
+   * {@link PictureExport}.
+   * @example
+   * ```ts
+   * res.json(await pictures.export(String(req.user.id)));
+   * ```
+   * @throws ProfilePictureError `STORAGE_FAILED`.
+   */
+  export(userId: string): Promise<PictureExport>;
   /**
    * The URL of one variant: the storage's own `url()` when it has one (S3, CDN), else `publicPath + key`.
    *
@@ -182,6 +218,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const inFlight = createInFlightKeys();
   const backend = createBackendCall(fail, resolved.timeouts);
   const cleanup = createCleanup({ storage, backend, onOrphan: resolved.onOrphan });
+  const eraseGuard = createEraseGuard();
+  const moderated = moderationVariant(resolved.variants);
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -191,12 +229,15 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   }
 
   /** inspect → render (each variant stored as soon as it is encoded) → commit, for bytes already in memory. */
-  async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: UploadOptions) {
+  async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: ProcessOptions) {
     const { signal } = uploadOptions;
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
+    const ticket = eraseGuard.track(userId);
     const writes = startWrites(userId);
     /** A compare-and-set that timed out and may still commit: until it settles, the keys stay in flight. */
     let pendingCommit: Promise<void> | undefined;
+    /** Aborts the `moderate` hook's signal when this upload ends before its verdict (a failed put, say). */
+    let stopJudging: AbortController | undefined;
     try {
       const rendered = await renderVariants(
         image,
@@ -211,16 +252,46 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         writes.write,
       );
       if (signal?.aborted) throw fail('ABORTED');
+      if (resolved.moderate) stopJudging = new AbortController();
+      const verdict = check(userId, rendered, uploadOptions, stopJudging?.signal);
+      verdict.catch(() => {}); // awaited below, unless a put fails first
       const variants = await writes.finish();
-      return await lock(userId, () => commit(userId, rendered, variants, (pending) => (pendingCommit = pending)));
+      await verdict;
+      if (signal?.aborted) throw fail('ABORTED');
+      return await lock(userId, () => {
+        // An erase of this user ran meanwhile and may have deleted some of these objects: commit nothing.
+        if (ticket.overlapped) throw fail('CONFLICT', { details: { reason: 'erased' } });
+        return commit(userId, rendered, variants, (pending) => (pendingCommit = pending));
+      });
     } catch (err) {
       await rollback(await writes.settle(), err);
       throw err;
     } finally {
+      stopJudging?.abort(); // no-op once the verdict is in: moderate() no longer listens
       // A call that never settles pins its keys for at most the default grace period, like any other process's sweep.
       if (pendingCommit) void Promise.race([pendingCommit, sleep(DEFAULT_SWEEP_AGE, undefined, { ref: false })]).then(writes.forget);
       else writes.forget();
+      ticket.done();
     }
+  }
+
+  /**
+   * The `moderate` hook's verdict on the rendered picture, while the last puts finish. It may wait on a remote
+   * service: the processing slot goes back first, and no lock is held.
+   */
+  async function check(
+    userId: string,
+    rendered: RenderedPicture,
+    { signal, releaseProcessing }: ProcessOptions,
+    ended: AbortSignal | undefined,
+  ) {
+    const hook = resolved.moderate;
+    if (!hook || !ended) return;
+    releaseProcessing?.();
+    const { data, width, height } = rendered.variants[moderated]!;
+    const image = { bytes: data, contentType: rendered.contentType, width, height, variant: moderated };
+    const stop = signal ? AbortSignal.any([signal, ended]) : ended;
+    await moderate(hook, { userId, image }, { timeoutMs: resolved.timeouts.moderateMs, signal: stop, fail });
   }
 
   /**
@@ -340,12 +411,18 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     await cleanup.deleteNow(attempted);
   }
 
+  /** Clears the user's record (compare-and-set, retried); resolves the record it cleared, or null if there was none. */
+  async function clearRecord(userId: string): Promise<PictureRecord | null> {
+    const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
+    return swapped?.previous ?? null;
+  }
+
   async function remove(userId: string): Promise<boolean> {
     assertUserId(userId);
     return lock(userId, async () => {
-      const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
-      if (!swapped?.previous) return false;
-      cleanup.schedule(keysOf(swapped.previous)); // in the background, as after an upload
+      const previous = await clearRecord(userId);
+      if (!previous) return false;
+      cleanup.schedule(keysOf(previous)); // in the background, as after an upload
       return true;
     });
   }
@@ -430,9 +507,12 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return entry;
   }
 
-  function urlOf(entry: PictureVariant): string {
-    return storage.url ? storage.url(entry.key) : `${resolved.publicPath}${entry.key}`;
+  /** Where a stored object is served: the storage's own URL (S3, CDN) or the media route. */
+  function urlOf(key: string): string {
+    return storage.url ? storage.url(key) : `${resolved.publicPath}${key}`;
   }
+
+  const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, clearRecord, deleteKeys: deleteOrphans, urlOf });
 
   const readRequest = createRequestUploader(resolved, fail, processBytes);
   async function uploadRequest(userId: string, request: UploadRequest, requestOptions?: UploadRequestOptions) {
@@ -449,7 +529,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       return backend('getPicture', () => users.getPicture(userId));
     },
     url(record: PictureRecord, variant: string) {
-      return urlOf(standIn(record, variant));
+      return urlOf(standIn(record, variant).key);
     },
     srcset(record: PictureRecord) {
       const byWidth = new Map<number, PictureVariant>();
@@ -459,13 +539,21 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       }
       return [...byWidth.values()]
         .sort((a, b) => a.width - b.width)
-        .map((entry) => `${urlOf(entry)} ${entry.width}w`)
+        .map((entry) => `${urlOf(entry.key)} ${entry.width}w`)
         .join(', ');
     },
     placeholder: renderPlaceholder,
     serve(key: string, request?: ServeRequest) {
       // A body that arrives after the timeout was answered with 502: close it rather than leak its file handle.
       return backend('get', () => serveObject(storage, resolved.prefix, key, request), { late: (result) => result.body?.destroy() });
+    },
+    async erase(userId: string, eraseOptions?: EraseOptions) {
+      assertUserId(userId);
+      return privacy.erase(userId, eraseOptions);
+    },
+    async export(userId: string) {
+      assertUserId(userId);
+      return privacy.export(userId);
     },
     sweep,
     flush: cleanup.flush,
