@@ -423,7 +423,7 @@ export class ProfilePictureUpload extends Base {
     action.hidden = touch;
     zone.setAttribute('aria-label', touch ? this.#text('touchPrompt') : `${this.#text('prompt')}, ${this.#text('promptAction')}`);
     hint.textContent = this.#text('hint');
-    this.#ui.cropHelp.textContent = this.#text('cropHelp');
+    this.#ui.cropHelp.textContent = this.#text(touch ? 'touchCropHelp' : 'cropHelp');
     this.#ui.cropView.box.inert = busy || this.hasAttribute('disabled');
     this.#crop.refresh();
     note.textContent = this.#text('noPreview');

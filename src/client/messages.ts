@@ -62,6 +62,8 @@ export interface UploadMessages {
   crop: Message;
   /** How to use the crop area, shown under it. */
   cropHelp: Message;
+  /** Replaces `cropHelp` on touch screens. */
+  touchCropHelp: Message;
   /** Accessible name of the zoom slider. */
   zoom: Message;
   /** The zoom slider's value, as read by screen readers. */
@@ -96,6 +98,7 @@ export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMe
   failed: ({ status }) => `The upload failed (HTTP ${status}). Please try again.`,
   crop: 'Crop area',
   cropHelp: 'Drag the photo, or use the arrow keys, to choose what fits in the frame. Zoom with the slider or + and −; Home resets.',
+  touchCropHelp: 'Drag the photo to choose what fits in the frame. Pinch or use the slider to zoom.',
   zoom: 'Zoom',
   zoomValue: ({ zoom }) => `${zoom}%`,
   cropChanged: ({ zoom, side, left, top }) => `Zoom ${zoom}%: a ${side}-pixel square from ${left}, ${top}.`,

@@ -186,6 +186,10 @@ button.primary:focus-visible, button.secondary:focus-visible { outline: 3px soli
 @media (max-width: 30rem) {
   .zone { flex-direction: column; text-align: center; }
 }
+/* Forced colours drop box shadows, and with them the frame's ring and mask: draw the ring as an outline instead. */
+@media (forced-colors: active) {
+  .frame { outline: 2px solid CanvasText; }
+}
 @media (prefers-reduced-motion: reduce) {
   * { transition: none !important; animation: none !important; }
 }

@@ -272,6 +272,7 @@ describe.skipIf(!hasChromium)('crop step in the widget: express-app', () => {
       await tab.locator(`${WIDGET} .zone`).scrollIntoViewIfNeeded();
       await snapViewport(tab, 'touch-prompt');
       await choose(tab, 'portrait.jpg', photo);
+      expect(await tab.locator(`${WIDGET} .crop-help`).textContent()).toContain('Pinch');
       const { frame, x, y } = await geometry(tab);
       const cdp = await touch.newCDPSession(tab);
       const touches = (type: 'touchStart' | 'touchMove' | 'touchEnd', points: Array<[number, number]>) =>
@@ -305,6 +306,11 @@ describe.skipIf(!hasChromium)('crop step in the widget: express-app', () => {
     const radius = await page.locator(`${WIDGET} .frame`).evaluate((el) => getComputedStyle(el).borderRadius);
     expect(radius).not.toBe('50%');
     await snap(page, 'square');
+    // Forced colours drop the mask's box shadow: the frame keeps an outline.
+    await page.emulateMedia({ forcedColors: 'active' });
+    expect(await page.locator(`${WIDGET} .frame`).evaluate((el) => getComputedStyle(el).outlineStyle)).toBe('solid');
+    await snap(page, 'forced-colors');
+    await page.emulateMedia({ forcedColors: 'none' });
     await page.locator(WIDGET).evaluate((el) => el.setAttribute('no-crop', ''));
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.locator(`${WIDGET} .zone`).click()]);
     await chooser.setFiles({ name: 'again.jpg', mimeType: 'image/jpeg', buffer: photo });
