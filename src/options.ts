@@ -71,9 +71,9 @@ export interface LimitsOptions {
    * With `animated: true`, most pixels an animation may have across its frames: frames × width × height, each frame
    * counted at least as large as the largest variant (every frame is encoded at that size, so a long run of tiny
    * frames costs as much as large ones). Checked from the header (frame count and size) before any frame is decoded;
-   * more fails with `IMAGE_TOO_LARGE` (422, `details: { frames, width, height, limit }`). Rendering costs about
-   * 1 ms of CPU per 10,000 of these pixels with the default variants (measured in the README), so the default bounds
-   * one upload to a few seconds. Ignored without `animated: true`: only the first frame is decoded then.
+   * more fails with `IMAGE_TOO_LARGE` (422, `details: { frames, width, height, limit }`). A real 90-frame 640 × 421
+   * GIF (24 M) took 1.5 s of CPU with the default variants (README, `bench/animated.mjs`): the default bounds one
+   * upload to a few seconds. Ignored without `animated: true`: only the first frame is decoded then.
    * @default 25_000_000 (100 frames of 480 × 480 pass; a 783-frame 640 × 421 screencast does not)
    * @example limits: { animationPixels: 50_000_000 }
    * @throws TypeError or RangeError at construction unless a positive integer.
