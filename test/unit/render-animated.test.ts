@@ -11,6 +11,8 @@ import { createTestService, listKeys, readObject, rejectionOf } from '../fixture
 
 /** The centred square of the 240×158 fixture: every frame is cut to it. */
 const TERMINAL_SQUARE = { left: 41, top: 0, width: 158, height: 158 };
+/** The same frame turned upright from EXIF orientation 6: 158 × 240, its square centred vertically. */
+const TERMINAL_SQUARE_ROTATED = { left: 0, top: 41, width: 158, height: 158 };
 
 describe.each([
   ['GIF', TERMINAL_GIF],
@@ -121,6 +123,20 @@ describe('animated: false (the default)', () => {
     const frame0 = await frameRgb(TERMINAL_GIF.bytes, 0, (image) => image.extract(TERMINAL_SQUARE).resize(512, 512));
     expect(meanDifference((await frameRgb(large, 0)).data, frame0.data)).toBeLessThan(1.5);
     expect(await listKeys(storage)).toHaveLength(3);
+  });
+
+  it('stays off for an animated WebP with an EXIF rotation even when on (sharp cannot rotate animations)', async () => {
+    const frames = await Promise.all([0, 3, 6].map((page) => sharp(TERMINAL_GIF.bytes, { page }).png().toBuffer()));
+    const rotated = await sharp(frames, { join: { animated: true } }).withMetadata({ orientation: 6 }).webp({ delay: [100, 100, 100] }).toBuffer();
+    expect(await sharp(rotated).metadata()).toMatchObject({ pages: 3, orientation: 6 });
+    const { pictures, storage } = createTestService({ animated: true });
+    const record = await pictures.upload('u1', rotated);
+    expect(record.stills).toBeUndefined();
+    const large = await readObject(storage, record.variants.lg!.key);
+    expect((await sharp(large).metadata()).pages ?? 1).toBe(1);
+    // Upright: frame 0 turned a quarter clockwise, then its centred square.
+    const upright = await frameRgb(rotated, 0, (image) => image.rotate(90).extract(TERMINAL_SQUARE_ROTATED).resize(512, 512));
+    expect(meanDifference((await frameRgb(large, 0)).data, upright.data)).toBeLessThan(1.5);
   });
 
   it('a frame bomb costs nothing: only the first frame is decoded', async () => {
