@@ -203,6 +203,15 @@ describe('stills in the record', () => {
     expect(pictures.url(plain, 'md', { still: true })).toBe(`/media/${plain.variants.md!.key}`);
   });
 
+  it("the record's preview is the first frame's, as a still upload of the same file gives", async () => {
+    const animated = await createTestService({ animated: true }).pictures.upload('u1', TERMINAL_GIF.bytes);
+    const still = await createTestService().pictures.upload('u1', TERMINAL_GIF.bytes);
+    // The same square of frame 0, reached by a crop rather than the centre cut: equal colour, a ThumbHash that may
+    // differ in a rounding bit.
+    expect(animated.preview!.color).toBe(still.preview!.color);
+    expect(animated.preview!.thumbhash).toHaveLength(still.preview!.thumbhash.length);
+  });
+
   it('sweep keeps the stills; replacing the picture deletes them with the variants', async () => {
     const { pictures, storage, users } = createTestService({ animated: true });
     const animated = await pictures.upload('u1', TERMINAL_WEBP.bytes);
