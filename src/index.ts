@@ -3,7 +3,7 @@
  * Public entry: re-exports only.
  */
 export { createProfilePictures } from './pictures.js';
-export type { ProfilePictures, UploadOptions, SweepOptions, SweepResult } from './pictures.js';
+export type { ProfilePictures, UploadOptions, UrlOptions, SweepOptions, SweepResult } from './pictures.js';
 export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS, POSITIONS } from './options.js';
 export type {
   ProfilePicturesOptions,

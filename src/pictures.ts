@@ -35,6 +35,7 @@ import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
 import { createPrivacy, type EraseOptions, type EraseReceipt, type PictureExport } from './privacy.js';
 import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
+import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
 import type { PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
@@ -45,6 +46,16 @@ export interface UploadOptions {
   crop?: CropRect;
   /** Aborts the upload; nothing is stored and the current picture stays. */
   signal?: AbortSignal;
+}
+
+/** Options of {@link ProfilePictures.url}. */
+export interface UrlOptions {
+  /**
+   * A picture that does not move: for an animated record (`record.stills`, option `animated`) the still of the
+   * variant — its first frame — chosen by the same stand-in rule; any other record's variants are stills already.
+   * @default false
+   */
+  still?: boolean;
 }
 
 /** Options of {@link ProfilePictures.sweep}. */
@@ -146,10 +157,11 @@ export interface ProfilePictures {
    * // configured { sm: 64, md: 256, lg: 512, xl: 1024 }; the record was written with { sm, md }
    * pictures.url(record, 'sm'); // its own sm
    * pictures.url(record, 'xl'); // its md, the widest it has
+   * pictures.url(record, 'sm', { still: true }); // with `animated: true`: the first frame of an animated sm
    * ```
    * @throws RangeError for a variant name that is not configured (or a record without any variant).
    */
-  url(record: PictureRecord, variant: string): string;
+  url(record: PictureRecord, variant: string, options?: UrlOptions): string;
   /**
    * The `srcset` attribute of a picture: `url w` for each configured variant, with the URL {@link url} gives it and
    * the width of the object that URL names, narrowest first. A record that lacks a configured variant lists the
@@ -239,29 +251,28 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     /** Aborts the `moderate` hook's signal when this upload ends before its verdict (a failed put, say). */
     let stopJudging: AbortController | undefined;
     try {
-      const rendered = await renderVariants(
-        image,
-        {
-          variants: resolved.variants,
-          output: resolved.output,
-          crop: uploadOptions.crop,
-          position: resolved.position,
-          minCropSide: limits.minSide,
-        },
-        fail,
-        writes.write,
-      );
+      const settings = {
+        variants: resolved.variants,
+        output: resolved.output,
+        crop: uploadOptions.crop,
+        position: resolved.position,
+        minCropSide: limits.minSide,
+      };
+      const rendered =
+        resolved.animated && canAnimate(image)
+          ? await renderAnimatedVariants(image, { ...settings, animationPixels: limits.animationPixels }, fail, writes.write, writes.writeStill)
+          : await renderVariants(image, settings, fail, writes.write);
       if (signal?.aborted) throw fail('ABORTED');
       if (resolved.moderate) stopJudging = new AbortController();
       const verdict = check(userId, rendered, uploadOptions, stopJudging?.signal);
       verdict.catch(() => {}); // awaited below, unless a put fails first
-      const variants = await writes.finish();
+      const stored = await writes.finish();
       await verdict;
       if (signal?.aborted) throw fail('ABORTED');
       return await lock(userId, () => {
         // An erase of this user ran meanwhile and may have deleted some of these objects: commit nothing.
         if (ticket.overlapped) throw fail('CONFLICT', { details: { reason: 'erased' } });
-        return commit(userId, rendered, variants, (pending) => (pendingCommit = pending));
+        return commit(userId, rendered, stored, (pending) => (pendingCommit = pending));
       });
     } catch (err) {
       await rollback(await writes.settle(), err);
@@ -304,31 +315,38 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const uploadId = newUploadId();
     const { extension, contentType } = encodingOf(resolved.output.format);
     const meta = { contentType, cacheControl: IMMUTABLE_CACHE };
-    const written = new Map<string, { key: string; bytes: number; width: number; height: number }>();
+    type Written = Map<string, { key: string; bytes: number; width: number; height: number }>;
+    const written: Written = new Map();
+    const stills: Written = new Map();
     const puts: Promise<void>[] = [];
     const unsettled: string[] = [];
     const forgets: Array<() => void> = [];
 
+    function put(into: Written, name: string, keyName: string, variant: RenderedVariant) {
+      const key = variantKey(resolved.prefix, userId, uploadId, keyName, extension);
+      forgets.push(inFlight.add([key]));
+      into.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
+      const done = backend('put', () => storage.put(key, variant.data, meta)).catch((error: unknown) => {
+        if (isBackendTimeout(error)) unsettled.push(key);
+        throw error;
+      });
+      done.catch(() => {}); // settled by finish() or settle(); not an unhandled rejection meanwhile
+      puts.push(done);
+    }
+    const byName = (from: Written) => Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, from.get(name)!]));
+
     return {
-      write(name: string, variant: RenderedVariant) {
-        const key = variantKey(resolved.prefix, userId, uploadId, name, extension);
-        forgets.push(inFlight.add([key]));
-        written.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
-        const done = backend('put', () => storage.put(key, variant.data, meta)).catch((error: unknown) => {
-          if (isBackendTimeout(error)) unsettled.push(key);
-          throw error;
-        });
-        done.catch(() => {}); // settled by finish() or settle(); not an unhandled rejection meanwhile
-        puts.push(done);
-      },
-      async finish(): Promise<PictureRecord['variants']> {
+      write: (name: string, variant: RenderedVariant) => put(written, name, name, variant),
+      /** A still of an animated variant: `<name>-still` in the key (a variant name has no `-`), `stills` in the record. */
+      writeStill: (name: string, variant: RenderedVariant) => put(stills, name, `${name}-still`, variant),
+      async finish(): Promise<Pick<PictureRecord, 'variants' | 'stills'>> {
         const failed = (await Promise.allSettled(puts)).find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
-        return Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, written.get(name)!]));
+        return { variants: byName(written), ...(stills.size > 0 ? { stills: byName(stills) } : {}) };
       },
       async settle(): Promise<{ attempted: string[]; unsettled: string[] }> {
         await Promise.allSettled(puts);
-        return { attempted: [...written.values()].map((entry) => entry.key), unsettled };
+        return { attempted: [...written.values(), ...stills.values()].map((entry) => entry.key), unsettled };
       },
       /** Stops protecting this upload's keys from an in-process sweep: committed, or rolled back. */
       forget: () => forgets.forEach((forget) => forget()),
@@ -343,7 +361,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   async function commit(
     userId: string,
     rendered: RenderedPicture,
-    variants: PictureRecord['variants'],
+    stored: Pick<PictureRecord, 'variants' | 'stills'>,
     onPending: (pending: Promise<void>) => void,
   ): Promise<PictureRecord> {
     // This `decide` always writes, so the swap resolves (or throws CONFLICT).
@@ -353,7 +371,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         version: randomUUID(),
         contentHash: rendered.contentHash,
         contentType: rendered.contentType,
-        variants,
+        ...stored,
         preview: rendered.preview,
         createdAt: current?.createdAt ?? now,
         updatedAt: now,
@@ -528,8 +546,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       assertUserId(userId);
       return backend('getPicture', () => users.getPicture(userId));
     },
-    url(record: PictureRecord, variant: string) {
-      return urlOf(standIn(record, variant).key);
+    url(record: PictureRecord, variant: string, urlOptions: UrlOptions = {}) {
+      return urlOf(standIn(urlOptions.still && record.stills ? { ...record, variants: record.stills } : record, variant).key);
     },
     srcset(record: PictureRecord) {
       const byWidth = new Map<number, PictureVariant>();
@@ -565,7 +583,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
 /** The keys a record references. Tolerates a malformed record from the app's database (it references nothing). */
 function keysOf(record: PictureRecord | null): string[] {
-  const variants: unknown[] = record && typeof record.variants === 'object' ? Object.values(record.variants ?? {}) : [];
+  const entries = (map: unknown): unknown[] => (map && typeof map === 'object' ? Object.values(map) : []);
+  const variants = record ? [...entries(record.variants), ...entries(record.stills)] : [];
   return variants.flatMap((variant) => {
     const key = (variant as { key?: unknown } | null)?.key;
     return typeof key === 'string' ? [key] : [];
