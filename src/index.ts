@@ -3,7 +3,7 @@
  * Public entry: re-exports only.
  */
 export { createProfilePictures } from './pictures.js';
-export type { ProfilePictures, UploadOptions, SweepOptions, SweepResult } from './pictures.js';
+export type { ProfilePictures, UploadOptions, UrlOptions, SweepOptions, SweepResult } from './pictures.js';
 export type { PictureStats, ObjectTally } from './stats.js';
 export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS, POSITIONS } from './options.js';
 export type {
@@ -17,6 +17,8 @@ export type {
   Position,
 } from './options.js';
 export type { OrphanEvent, OrphanReason } from './cleanup.js';
+export type { EraseOptions, EraseReceipt, PictureExport, ExportedObject } from './privacy.js';
+export type { ModerateHook, ModerationRequest, ModerationImage, ModerationVerdict } from './moderation.js';
 export { ProfilePictureError, ERROR_CODES, isProfilePictureError, toErrorBody } from './errors.js';
 export type { ErrorCode, ErrorBody, ErrorDetails, ErrorMessages } from './errors.js';
 export { diskStorage } from './storage/disk.js';

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import type { OrphanEvent } from './cleanup.js';
 import { ERROR_CODES, type ErrorMessages } from './errors.js';
+import type { ModerateHook } from './moderation.js';
 import type { StorageAdapter } from './storage/types.js';
 import type { UserRepository } from './users/types.js';
 import {
@@ -67,6 +68,18 @@ export interface LimitsOptions {
    * @default 2
    */
   uploadsPerUser?: number;
+  /**
+   * With `animated: true`, most pixels an animation may have across its frames: frames × width × height, each frame
+   * counted at least as large as the largest variant (every frame is encoded at that size, so a long run of tiny
+   * frames costs as much as large ones). Checked from the header (frame count and size) before any frame is decoded;
+   * more fails with `IMAGE_TOO_LARGE` (422, `details: { frames, width, height, limit }`). A real 90-frame 640 × 421
+   * GIF (24 M) took 1.5 s of CPU with the default variants (README, `bench/animated.mjs`): the default bounds one
+   * upload to a few seconds. Ignored without `animated: true`: only the first frame is decoded then.
+   * @default 25_000_000 (100 frames of 480 × 480 pass; a 783-frame 640 × 421 screencast does not)
+   * @example limits: { animationPixels: 50_000_000 }
+   * @throws TypeError or RangeError at construction unless a positive integer.
+   */
+  animationPixels?: number;
 }
 
 /**
@@ -96,6 +109,14 @@ export interface TimeoutsOptions {
    * @throws RangeError or TypeError at construction unless a positive integer (at most 2147483647).
    */
   repositoryMs?: number;
+  /**
+   * For the `moderate` hook to answer. Longer fails the upload with `MODERATION_FAILED` (502,
+   * `details.timeoutMs`) and aborts the `signal` the hook received.
+   * @default 10_000
+   * @example { moderateMs: 3_000 } // fail fast when the moderation API is slow
+   * @throws RangeError or TypeError at construction unless a positive integer (at most 2147483647).
+   */
+  moderateMs?: number;
 }
 
 /** How the variants are encoded. */
@@ -142,6 +163,18 @@ export interface ProfilePicturesOptions {
    */
   position?: Position;
   /**
+   * Keep animations: an animated GIF or WebP becomes animated WebP variants — every frame cropped and resized the same
+   * way, frame delays and loop count kept — plus a still of each variant (its first frame) in `record.stills`, for
+   * places that must not move (`url(record, name, { still: true })`, the avatar route's `?still`). Needs
+   * `output.format: 'webp'`, the only output format that can animate here. Off, an animation's first frame is used.
+   * An animated WebP with an EXIF orientation other than 1 also stays a still (sharp cannot rotate animations).
+   * Bounded by `limits.animationPixels`.
+   * @default false
+   * @example { animated: true, limits: { animationPixels: 40_000_000 } }
+   * @throws TypeError at construction unless a boolean, or when true with another `output.format`.
+   */
+  animated?: boolean;
+  /**
    * First path segment of every storage key.
    * @default 'profile_pictures'
    */
@@ -183,8 +216,8 @@ export interface ProfilePicturesOptions {
   /** Per-code message overrides (i18n), e.g. `{ FILE_TOO_LARGE: (d) => \`Max ${d.limit} bytes\` }`. */
   messages?: ErrorMessages;
   /**
-   * Timeouts of storage and repository calls, each call on its own.
-   * @default { storageMs: 10_000, repositoryMs: 5_000 }
+   * Timeouts of storage and repository calls, each call on its own, and of the `moderate` hook.
+   * @default { storageMs: 10_000, repositoryMs: 5_000, moderateMs: 10_000 }
    * @example timeouts: { storageMs: 20_000 }
    * @throws TypeError at construction when not an object.
    */
@@ -198,6 +231,18 @@ export interface ProfilePicturesOptions {
    * @throws TypeError at construction when not a function.
    */
   onOrphan?: (event: OrphanEvent) => void;
+  /**
+   * Your own check of each new picture, after validation and rendering, before the commit: receives the rendered
+   * `md` variant (or, without `md`, the variant closest to 256 px) and answers `'allow'` or `{ reject: reason }`. A
+   * rejection fails the upload with `REJECTED` (422, `details.reason`); a hook that throws, answers anything else or
+   * exceeds `timeouts.moderateMs` fails it with `MODERATION_FAILED` (502). Either way nothing is stored and the
+   * current picture stays. It runs outside the user's lock and, in `uploadRequest`, after the processing slot is
+   * given back, so a slow hook does not hold up other uploads' CPU work.
+   * @default undefined (no moderation)
+   * @example moderate: async ({ image }) => ((await scan(image.bytes)).adult ? { reject: 'Nudity is not allowed.' } : 'allow')
+   * @throws TypeError at construction when not a function.
+   */
+  moderate?: ModerateHook;
 }
 
 /** The validated, frozen options a service runs with. */
@@ -209,6 +254,7 @@ export interface ResolvedOptions {
   readonly variants: Readonly<Record<string, number>>;
   readonly output: Readonly<Required<OutputOptions>>;
   readonly position: Position;
+  readonly animated: boolean;
   readonly prefix: string;
   readonly publicPath: string;
   readonly concurrency: number;
@@ -219,19 +265,22 @@ export interface ResolvedOptions {
   readonly timeouts: Readonly<Required<TimeoutsOptions>>;
   /** The app's hook, or undefined for the default warning. */
   readonly onOrphan: ((event: OrphanEvent) => void) | undefined;
+  /** The app's moderation hook, or undefined. */
+  readonly moderate: ModerateHook | undefined;
 }
 
 /** The defaults, in one place. */
 export const DEFAULTS = Object.freeze({
-  limits: Object.freeze({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2 }),
+  limits: Object.freeze({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2, animationPixels: 25_000_000 }),
   accept: Object.freeze(['jpeg', 'png', 'gif', 'bmp', 'webp'] as InputFormat[]),
   variants: Object.freeze({ sm: 64, md: 256, lg: 512 }),
   output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82, avifQuality: 50 }),
   position: 'centre' as Position,
+  animated: false,
   prefix: 'profile_pictures',
   publicPath: '/media/',
   fieldName: 'profile_picture',
-  timeouts: Object.freeze({ storageMs: 10_000, repositoryMs: 5_000 }),
+  timeouts: Object.freeze({ storageMs: 10_000, repositoryMs: 5_000, moderateMs: 10_000 }),
 });
 
 const MAX_VARIANT_SIDE = 4096;
@@ -258,6 +307,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     minSide: positiveInteger('limits.minSide', limitsIn.minSide ?? DEFAULTS.limits.minSide),
     bodyTimeout: timerDelay('limits.bodyTimeout', limitsIn.bodyTimeout ?? DEFAULTS.limits.bodyTimeout),
     uploadsPerUser: positiveInteger('limits.uploadsPerUser', limitsIn.uploadsPerUser ?? DEFAULTS.limits.uploadsPerUser),
+    animationPixels: positiveInteger('limits.animationPixels', limitsIn.animationPixels ?? DEFAULTS.limits.animationPixels),
   });
 
   const acceptIn: unknown = options.accept ?? DEFAULTS.accept;
@@ -295,6 +345,13 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   });
 
   const position = oneOf('position', options.position ?? DEFAULTS.position, POSITIONS);
+  const animated = options.animated ?? DEFAULTS.animated;
+  if (typeof animated !== 'boolean') throw invalidOption('animated', 'a boolean', animated);
+  // sharp writes animated WebP and GIF only; GIF (256 colours, 1-bit alpha, several times WebP's bytes) is no avatar
+  // format, and one record keeps one content type, so animation is tied to WebP rather than silently mixed.
+  if (animated && format !== 'webp') {
+    throw new TypeError(`[profile-picture] \`animated: true\` needs \`output.format: 'webp'\` (the only output format that can animate) but received ${JSON.stringify(format)}`);
+  }
 
   const prefix = nonEmptyString('prefix', options.prefix ?? DEFAULTS.prefix);
   if (!PREFIX.test(prefix)) throw invalidOption('prefix', 'slash-separated segments of [A-Za-z0-9_-]', prefix);
@@ -315,9 +372,12 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   const timeouts = Object.freeze({
     storageMs: timerDelay('timeouts.storageMs', timeoutsIn.storageMs ?? DEFAULTS.timeouts.storageMs),
     repositoryMs: timerDelay('timeouts.repositoryMs', timeoutsIn.repositoryMs ?? DEFAULTS.timeouts.repositoryMs),
+    moderateMs: timerDelay('timeouts.moderateMs', timeoutsIn.moderateMs ?? DEFAULTS.timeouts.moderateMs),
   });
   const onOrphan = options.onOrphan;
   if (onOrphan !== undefined && typeof onOrphan !== 'function') throw invalidOption('onOrphan', 'a function', onOrphan);
+  const moderate = options.moderate;
+  if (moderate !== undefined && typeof moderate !== 'function') throw invalidOption('moderate', 'a function', moderate);
 
   return Object.freeze({
     storage,
@@ -327,6 +387,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     variants: Object.freeze(variants),
     output,
     position,
+    animated,
     prefix,
     publicPath,
     concurrency,
@@ -336,6 +397,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     messages,
     timeouts,
     onOrphan,
+    moderate,
   });
 }
 
@@ -351,6 +413,7 @@ const OPTION_NAMES = {
     variants: 1,
     output: 1,
     position: 1,
+    animated: 1,
     prefix: 1,
     publicPath: 1,
     concurrency: 1,
@@ -360,10 +423,18 @@ const OPTION_NAMES = {
     messages: 1,
     timeouts: 1,
     onOrphan: 1,
+    moderate: 1,
   }),
-  limits: optionNames<LimitsOptions>({ fileSize: 1, inputPixels: 1, minSide: 1, bodyTimeout: 1, uploadsPerUser: 1 }),
+  limits: optionNames<LimitsOptions>({
+    fileSize: 1,
+    inputPixels: 1,
+    minSide: 1,
+    bodyTimeout: 1,
+    uploadsPerUser: 1,
+    animationPixels: 1,
+  }),
   output: optionNames<OutputOptions>({ format: 1, quality: 1 }),
-  timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1 }),
+  timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1, moderateMs: 1 }),
 };
 
 /** `['limits.fileSize', …]`: the dotted names of a nested level, for suggestions from other levels. */

@@ -17,16 +17,25 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackendCall, isBackendTimeout } from './backend-call.js';
 import { createCleanup } from './cleanup.js';
+import { createEraseGuard } from './erase-guard.js';
 import { createErrorFactory, isProfilePictureError } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createInFlightKeys } from './in-flight.js';
-import { createRequestUploader, type UploadRequest, type UploadRequestOptions } from './intake/upload-request.js';
+import {
+  createRequestUploader,
+  type ProcessOptions,
+  type UploadRequest,
+  type UploadRequestOptions,
+} from './intake/upload-request.js';
 import { isSafeKey, newUploadId, variantKey } from './keys.js';
+import { moderate, moderationVariant } from './moderation.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
+import { createPrivacy, type EraseOptions, type EraseReceipt, type PictureExport } from './privacy.js';
 import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
+import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
 import { countPictures, type PictureStats } from './stats.js';
 import type { PictureRecord, PictureVariant } from './users/types.js';
@@ -38,6 +47,16 @@ export interface UploadOptions {
   crop?: CropRect;
   /** Aborts the upload; nothing is stored and the current picture stays. */
   signal?: AbortSignal;
+}
+
+/** Options of {@link ProfilePictures.url}. */
+export interface UrlOptions {
+  /**
+   * A picture that does not move: for an animated record (`record.stills`, option `animated`) the still of the
+   * variant — its first frame — chosen by the same stand-in rule; any other record's variants are stills already.
+   * @default false
+   */
+  still?: boolean;
 }
 
 /** Options of {@link ProfilePictures.sweep}. */
@@ -84,7 +103,8 @@ export interface ProfilePictures {
    * @returns the new record.
    * @throws ProfilePictureError `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
    *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED` (also when a
-   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`).
+   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`); with a `moderate` hook, `REJECTED`
+   *   (`details.reason`) and `MODERATION_FAILED`.
    */
   upload(userId: string, input: UploadInput, options?: UploadOptions): Promise<PictureRecord>;
   /**
@@ -110,6 +130,33 @@ export interface ProfilePictures {
   /** The user's current record, or null. */
   get(userId: string): Promise<PictureRecord | null>;
   /**
+   * Deletes everything held about the user: clears the record (compare-and-set), then deletes every object under
+   * the user's prefix — the current picture, anything else a record references there, leftovers of crashed uploads,
+   * replaced pictures not yet cleaned up — and the storage's own leftovers there, in passes until one finds the
+   * record empty and nothing left. Never touches another user's objects (`u1` and `u10` are distinct prefixes).
+   * Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing. An upload in flight in
+   * another process that commits after the erase's last pass can leave a record pointing at deleted objects; ending
+   * the user's sessions does not stop one already in flight, so erase again once none can still be running (see the
+   * README).
+   * @example
+   * ```ts
+   * const receipt = await pictures.erase('42'); // { objects: 3, bytes: 20480, temporary: 0 }
+   * ```
+   * @throws ProfilePictureError `CONFLICT` (still changing after 5 passes), `STORAGE_FAILED`, `ABORTED` (`signal`).
+   */
+  erase(userId: string, options?: EraseOptions): Promise<EraseReceipt>;
+  /**
+   * Everything held about the user, as plain JSON: the record, and each object under the user's prefix with its
+   * key, size, content type, URL and the record fields that reference it (none for a leftover). See
+   * {@link PictureExport}.
+   * @example
+   * ```ts
+   * res.json(await pictures.export(String(req.user.id)));
+   * ```
+   * @throws ProfilePictureError `STORAGE_FAILED`.
+   */
+  export(userId: string): Promise<PictureExport>;
+  /**
    * The URL of one variant: the storage's own `url()` when it has one (S3, CDN), else `publicPath + key`.
    *
    * A record written before `variants` changed may lack a configured variant: it then answers the record's closest
@@ -121,10 +168,11 @@ export interface ProfilePictures {
    * // configured { sm: 64, md: 256, lg: 512, xl: 1024 }; the record was written with { sm, md }
    * pictures.url(record, 'sm'); // its own sm
    * pictures.url(record, 'xl'); // its md, the widest it has
+   * pictures.url(record, 'sm', { still: true }); // with `animated: true`: the first frame of an animated sm
    * ```
    * @throws RangeError for a variant name that is not configured (or a record without any variant).
    */
-  url(record: PictureRecord, variant: string): string;
+  url(record: PictureRecord, variant: string, options?: UrlOptions): string;
   /**
    * The `srcset` attribute of a picture: `url w` for each configured variant, with the URL {@link url} gives it and
    * the width of the object that URL names, narrowest first. A record that lacks a configured variant lists the
@@ -205,6 +253,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const inFlight = createInFlightKeys();
   const backend = createBackendCall(fail, resolved.timeouts);
   const cleanup = createCleanup({ storage, backend, onOrphan: resolved.onOrphan });
+  const eraseGuard = createEraseGuard();
+  const moderated = moderationVariant(resolved.variants);
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -214,36 +264,68 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   }
 
   /** inspect → render (each variant stored as soon as it is encoded) → commit, for bytes already in memory. */
-  async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: UploadOptions) {
+  async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: ProcessOptions) {
     const { signal } = uploadOptions;
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
+    const ticket = eraseGuard.track(userId);
     const writes = startWrites(userId);
     /** A compare-and-set that timed out and may still commit: until it settles, the keys stay in flight. */
     let pendingCommit: Promise<void> | undefined;
+    /** Aborts the `moderate` hook's signal when this upload ends before its verdict (a failed put, say). */
+    let stopJudging: AbortController | undefined;
     try {
-      const rendered = await renderVariants(
-        image,
-        {
-          variants: resolved.variants,
-          output: resolved.output,
-          crop: uploadOptions.crop,
-          position: resolved.position,
-          minCropSide: limits.minSide,
-        },
-        fail,
-        writes.write,
-      );
+      const settings = {
+        variants: resolved.variants,
+        output: resolved.output,
+        crop: uploadOptions.crop,
+        position: resolved.position,
+        minCropSide: limits.minSide,
+      };
+      const rendered =
+        resolved.animated && canAnimate(image)
+          ? await renderAnimatedVariants(image, { ...settings, animationPixels: limits.animationPixels }, fail, writes.write, writes.writeStill)
+          : await renderVariants(image, settings, fail, writes.write);
       if (signal?.aborted) throw fail('ABORTED');
-      const variants = await writes.finish();
-      return await lock(userId, () => commit(userId, rendered, variants, (pending) => (pendingCommit = pending)));
+      if (resolved.moderate) stopJudging = new AbortController();
+      const verdict = check(userId, rendered, uploadOptions, stopJudging?.signal);
+      verdict.catch(() => {}); // awaited below, unless a put fails first
+      const stored = await writes.finish();
+      await verdict;
+      if (signal?.aborted) throw fail('ABORTED');
+      return await lock(userId, () => {
+        // An erase of this user ran meanwhile and may have deleted some of these objects: commit nothing.
+        if (ticket.overlapped) throw fail('CONFLICT', { details: { reason: 'erased' } });
+        return commit(userId, rendered, stored, (pending) => (pendingCommit = pending));
+      });
     } catch (err) {
       await rollback(await writes.settle(), err);
       throw err;
     } finally {
+      stopJudging?.abort(); // no-op once the verdict is in: moderate() no longer listens
       // A call that never settles pins its keys for at most the default grace period, like any other process's sweep.
       if (pendingCommit) void Promise.race([pendingCommit, sleep(DEFAULT_SWEEP_AGE, undefined, { ref: false })]).then(writes.forget);
       else writes.forget();
+      ticket.done();
     }
+  }
+
+  /**
+   * The `moderate` hook's verdict on the rendered picture, while the last puts finish. It may wait on a remote
+   * service: the processing slot goes back first, and no lock is held.
+   */
+  async function check(
+    userId: string,
+    rendered: RenderedPicture,
+    { signal, releaseProcessing }: ProcessOptions,
+    ended: AbortSignal | undefined,
+  ) {
+    const hook = resolved.moderate;
+    if (!hook || !ended) return;
+    releaseProcessing?.();
+    const { data, width, height } = rendered.variants[moderated]!;
+    const image = { bytes: data, contentType: rendered.contentType, width, height, variant: moderated };
+    const stop = signal ? AbortSignal.any([signal, ended]) : ended;
+    await moderate(hook, { userId, image }, { timeoutMs: resolved.timeouts.moderateMs, signal: stop, fail });
   }
 
   /**
@@ -256,31 +338,38 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const uploadId = newUploadId();
     const { extension, contentType } = encodingOf(resolved.output.format);
     const meta = { contentType, cacheControl: IMMUTABLE_CACHE };
-    const written = new Map<string, { key: string; bytes: number; width: number; height: number }>();
+    type Written = Map<string, { key: string; bytes: number; width: number; height: number }>;
+    const written: Written = new Map();
+    const stills: Written = new Map();
     const puts: Promise<void>[] = [];
     const unsettled: string[] = [];
     const forgets: Array<() => void> = [];
 
+    function put(into: Written, name: string, keyName: string, variant: RenderedVariant) {
+      const key = variantKey(resolved.prefix, userId, uploadId, keyName, extension);
+      forgets.push(inFlight.add([key]));
+      into.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
+      const done = backend('put', () => storage.put(key, variant.data, meta)).catch((error: unknown) => {
+        if (isBackendTimeout(error)) unsettled.push(key);
+        throw error;
+      });
+      done.catch(() => {}); // settled by finish() or settle(); not an unhandled rejection meanwhile
+      puts.push(done);
+    }
+    const byName = (from: Written) => Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, from.get(name)!]));
+
     return {
-      write(name: string, variant: RenderedVariant) {
-        const key = variantKey(resolved.prefix, userId, uploadId, name, extension);
-        forgets.push(inFlight.add([key]));
-        written.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
-        const done = backend('put', () => storage.put(key, variant.data, meta)).catch((error: unknown) => {
-          if (isBackendTimeout(error)) unsettled.push(key);
-          throw error;
-        });
-        done.catch(() => {}); // settled by finish() or settle(); not an unhandled rejection meanwhile
-        puts.push(done);
-      },
-      async finish(): Promise<PictureRecord['variants']> {
+      write: (name: string, variant: RenderedVariant) => put(written, name, name, variant),
+      /** A still of an animated variant: `<name>-still` in the key (a variant name has no `-`), `stills` in the record. */
+      writeStill: (name: string, variant: RenderedVariant) => put(stills, name, `${name}-still`, variant),
+      async finish(): Promise<Pick<PictureRecord, 'variants' | 'stills'>> {
         const failed = (await Promise.allSettled(puts)).find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
-        return Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, written.get(name)!]));
+        return { variants: byName(written), ...(stills.size > 0 ? { stills: byName(stills) } : {}) };
       },
       async settle(): Promise<{ attempted: string[]; unsettled: string[] }> {
         await Promise.allSettled(puts);
-        return { attempted: [...written.values()].map((entry) => entry.key), unsettled };
+        return { attempted: [...written.values(), ...stills.values()].map((entry) => entry.key), unsettled };
       },
       /** Stops protecting this upload's keys from an in-process sweep: committed, or rolled back. */
       forget: () => forgets.forEach((forget) => forget()),
@@ -295,7 +384,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   async function commit(
     userId: string,
     rendered: RenderedPicture,
-    variants: PictureRecord['variants'],
+    stored: Pick<PictureRecord, 'variants' | 'stills'>,
     onPending: (pending: Promise<void>) => void,
   ): Promise<PictureRecord> {
     // This `decide` always writes, so the swap resolves (or throws CONFLICT).
@@ -305,7 +394,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         version: randomUUID(),
         contentHash: rendered.contentHash,
         contentType: rendered.contentType,
-        variants,
+        ...stored,
         preview: rendered.preview,
         createdAt: current?.createdAt ?? now,
         updatedAt: now,
@@ -363,12 +452,18 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     await cleanup.deleteNow(attempted);
   }
 
+  /** Clears the user's record (compare-and-set, retried); resolves the record it cleared, or null if there was none. */
+  async function clearRecord(userId: string): Promise<PictureRecord | null> {
+    const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
+    return swapped?.previous ?? null;
+  }
+
   async function remove(userId: string): Promise<boolean> {
     assertUserId(userId);
     return lock(userId, async () => {
-      const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
-      if (!swapped?.previous) return false;
-      cleanup.schedule(keysOf(swapped.previous)); // in the background, as after an upload
+      const previous = await clearRecord(userId);
+      if (!previous) return false;
+      cleanup.schedule(keysOf(previous)); // in the background, as after an upload
       return true;
     });
   }
@@ -475,9 +570,12 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return entry;
   }
 
-  function urlOf(entry: PictureVariant): string {
-    return storage.url ? storage.url(entry.key) : `${resolved.publicPath}${entry.key}`;
+  /** Where a stored object is served: the storage's own URL (S3, CDN) or the media route. */
+  function urlOf(key: string): string {
+    return storage.url ? storage.url(key) : `${resolved.publicPath}${key}`;
   }
+
+  const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, clearRecord, deleteKeys: deleteOrphans, urlOf });
 
   const readRequest = createRequestUploader(resolved, fail, processBytes);
   async function uploadRequest(userId: string, request: UploadRequest, requestOptions?: UploadRequestOptions) {
@@ -493,8 +591,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       assertUserId(userId);
       return backend('getPicture', () => users.getPicture(userId));
     },
-    url(record: PictureRecord, variant: string) {
-      return urlOf(standIn(record, variant));
+    url(record: PictureRecord, variant: string, urlOptions: UrlOptions = {}) {
+      return urlOf(standIn(urlOptions.still && record.stills ? { ...record, variants: record.stills } : record, variant).key);
     },
     srcset(record: PictureRecord) {
       const byWidth = new Map<number, PictureVariant>();
@@ -504,13 +602,21 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       }
       return [...byWidth.values()]
         .sort((a, b) => a.width - b.width)
-        .map((entry) => `${urlOf(entry)} ${entry.width}w`)
+        .map((entry) => `${urlOf(entry.key)} ${entry.width}w`)
         .join(', ');
     },
     placeholder: renderPlaceholder,
     serve(key: string, request?: ServeRequest) {
       // A body that arrives after the timeout was answered with 502: close it rather than leak its file handle.
       return backend('get', () => serveObject(storage, resolved.prefix, key, request), { late: (result) => result.body?.destroy() });
+    },
+    async erase(userId: string, eraseOptions?: EraseOptions) {
+      assertUserId(userId);
+      return privacy.erase(userId, eraseOptions);
+    },
+    async export(userId: string) {
+      assertUserId(userId);
+      return privacy.export(userId);
     },
     sweep,
     stats,
@@ -523,7 +629,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
 /** The keys a record references. Tolerates a malformed record from the app's database (it references nothing). */
 function keysOf(record: PictureRecord | null): string[] {
-  const variants: unknown[] = record && typeof record.variants === 'object' ? Object.values(record.variants ?? {}) : [];
+  const entries = (map: unknown): unknown[] => (map && typeof map === 'object' ? Object.values(map) : []);
+  const variants = record ? [...entries(record.variants), ...entries(record.stills)] : [];
   return variants.flatMap((variant) => {
     const key = (variant as { key?: unknown } | null)?.key;
     return typeof key === 'string' ? [key] : [];
