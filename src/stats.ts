@@ -24,6 +24,8 @@ export interface PictureStats {
   referenced: ObjectTally;
   /** Referenced objects by the variant name the records give them (`sm`, `md`, …, and names no longer configured). */
   variants: Record<string, ObjectTally>;
+  /** Referenced stills: the first frames of animated variants (option `animated`). */
+  stills: ObjectTally;
   /**
    * Objects under the prefix no record references: left by a crash, a failed or skipped delete, or an upload still
    * in flight. `sweep()` deletes those older than its grace period.
@@ -55,10 +57,12 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
   }
   const referenced = new Set<string>();
   const variants = new Map<string, ObjectTally>(); // a Map: a record's variant names are data, `__proto__` included
+  const stills = { objects: 0, bytes: 0 };
   let users = 0;
   let missing = 0;
   for await (const { record } of records()) {
     users++;
+    const stillKeys = new Set(Object.values(record.stills ?? {}).map((still) => still?.key));
     const named = new Map<string, string>();
     for (const [name, variant] of Object.entries(record.variants ?? {})) {
       if (typeof variant?.key === 'string') named.set(variant.key, name);
@@ -71,6 +75,7 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
         missing++;
         continue;
       }
+      if (stillKeys.has(key)) add(stills, size);
       const name = named.get(key);
       if (name === undefined) continue;
       if (!variants.has(name)) variants.set(name, { objects: 0, bytes: 0 });
@@ -80,7 +85,7 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
   const used = { objects: 0, bytes: 0 };
   const orphans = { objects: 0, bytes: 0 };
   for (const [key, size] of sizes) add(referenced.has(key) ? used : orphans, size);
-  return { users, objects: sizes.size, bytes, referenced: used, variants: Object.fromEntries(variants), orphans, missing };
+  return { users, objects: sizes.size, bytes, referenced: used, variants: Object.fromEntries(variants), stills, orphans, missing };
 }
 
 // --- internal ---

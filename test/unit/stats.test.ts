@@ -18,6 +18,7 @@ import {
 } from '../../src/index.js';
 import { openDatabase } from '../../examples/shared/database.js';
 import { sqliteUserRepository } from '../../examples/shared/sqlite-users.js';
+import { TERMINAL_GIF } from '../fixtures/animated.js';
 import { distinctImages } from '../helpers/images.js';
 
 const images = await distinctImages(3);
@@ -87,6 +88,7 @@ describe.each(storages)('stats on %s storage', (_storageName, makeStorage) => {
           sm: { objects: 2, bytes: sizeOf(records[0]!, 'sm') + sizeOf(records[1]!, 'sm') },
           md: { objects: 2, bytes: sizeOf(records[0]!, 'md') + sizeOf(records[1]!, 'md') },
         },
+        stills: { objects: 0, bytes: 0 },
         orphans: { objects: 2, bytes: 123 + 4567 },
         missing: 0,
       });
@@ -105,6 +107,7 @@ describe.each(storages)('stats on %s storage', (_storageName, makeStorage) => {
         bytes: 0,
         referenced: { objects: 0, bytes: 0 },
         variants: {},
+        stills: { objects: 0, bytes: 0 },
         orphans: { objects: 0, bytes: 0 },
         missing: 0,
       });
@@ -124,6 +127,22 @@ describe('stats specifics', () => {
       sm: { objects: 1, bytes: stored.get(record.variants.sm!.key) },
       xl: { objects: 1, bytes: stored.get(record.variants.xl!.key) },
     });
+  });
+
+  it('counts the stills of an animated picture apart from its variants', async () => {
+    const storage = memoryStorage();
+    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants, animated: true });
+    const record = await pictures.upload('42', TERMINAL_GIF.bytes);
+    const stored = await sizes(storage);
+    const tally = (entries: Record<string, { key: string }>) => ({
+      objects: Object.keys(entries).length,
+      bytes: sum(Object.values(entries).map((entry) => stored.get(entry.key)!)),
+    });
+    expect(Object.keys(record.stills!)).toEqual(['sm', 'md']);
+    const result = await pictures.stats();
+    expect(result.stills).toEqual(tally(record.stills!));
+    expect(result.variants).toEqual({ sm: tally({ sm: record.variants.sm! }), md: tally({ md: record.variants.md! }) });
+    expect(result.referenced).toEqual({ objects: stored.size, bytes: sum(stored.values()) });
   });
 
   it('rejects with a TypeError naming listPictures() when the repository has none', async () => {

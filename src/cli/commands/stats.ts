@@ -18,6 +18,7 @@ export const stats: Command = {
       ['stored', tally(result.objects, result.bytes)],
       ['referenced', tally(result.referenced.objects, result.referenced.bytes)],
       ...Object.entries(result.variants).map(([name, variant]) => [`  ${name}`, tally(variant.objects, variant.bytes)] as const),
+      ...(result.stills.objects > 0 ? [['  stills', tally(result.stills.objects, result.stills.bytes)] as const] : []),
       ['orphans', tally(result.orphans.objects, result.orphans.bytes)],
       ['missing', `${plural(result.missing, 'objects')}${result.missing > 0 ? ' (records reference them; storage lacks them)' : ''}`],
     ]);
