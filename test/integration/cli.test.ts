@@ -8,11 +8,14 @@ import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatBytes } from '../../src/cli/format.js';
 import type { PictureRecord } from '../../src/index.js';
 import { createCliApp, ensureCliBuilt, runCli, runCliInTty, type CliApp } from '../helpers/cli-app.js';
 import { distinctImages } from '../helpers/images.js';
 
 const HOUR = 60 * 60 * 1000;
+/** The commands, as the usage errors list them. */
+const COMMANDS = 'stats, sweep, erase, export';
 const ORPHAN_OLD = 'profile_pictures/gone/0000000000000000000000aa-md.webp';
 const ORPHAN_YOUNG = 'profile_pictures/ada/0000000000000000000000bb-sm.webp';
 
@@ -49,6 +52,7 @@ describe('profile-picture stats', () => {
       variants: Object.fromEntries(
         ['sm', 'md', 'lg'].map((name) => [name, { objects: 2, bytes: sizeOf('ada', name) + sizeOf('bob', name) }]),
       ),
+      stills: { objects: 0, bytes: 0 },
       orphans: { objects: 2, bytes: 1234 + 321 },
       missing: 0,
     });
@@ -120,8 +124,8 @@ describe('profile-picture sweep', () => {
 // These only read: their processes run side by side.
 describe.concurrent('usage', () => {
   it.each([
-    [[], 'missing command: stats, sweep (see `profile-picture --help`)'],
-    [['stat'], 'unknown command "stat" (commands: stats, sweep) (see `profile-picture --help`)'],
+    [[], `missing command: ${COMMANDS} (see \`profile-picture --help\`)`],
+    [['stat'], `unknown command "stat" (commands: ${COMMANDS}) (see \`profile-picture --help\`)`],
     [['stats', '--frobnicate'], "Unknown option '--frobnicate' (see `profile-picture stats --help`)"],
     [['stats', 'extra'], 'unexpected argument "extra" (see `profile-picture stats --help`)'],
     [['sweep', '--older-than', 'an hour'], '--older-than expects a duration such as 90s, 30m, 1h or 2d, not "an hour" (see `profile-picture sweep --help`)'],
@@ -156,8 +160,7 @@ describe.concurrent('usage', () => {
     const global = await runCli(app.dir, ['--help']);
     expect(global).toMatchObject({ code: 0, stderr: '' });
     expect(global.stdout).toMatch(/^Usage: profile-picture <command> \[options\]\n/);
-    expect(global.stdout).toMatch(/\n {2}stats {2}Users with pictures/);
-    expect(global.stdout).toMatch(/\n {2}sweep {2}Delete orphans/);
+    for (const name of COMMANDS.split(', ')) expect(global.stdout).toMatch(new RegExp(`\\n {2}${name} +[A-Z]`));
     expect(global.stdout).toContain('-c, --config <file>');
     const sweep = await runCli(app.dir, ['sweep', '-h']);
     expect(sweep).toMatchObject({ code: 0, stderr: '' });
@@ -177,5 +180,51 @@ describe.concurrent('config module forms', () => {
     const run = await runCli(app.dir, ['--config', file, 'stats', '--json']);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(JSON.parse(run.stdout)).toMatchObject({ users: 2 });
+  });
+});
+
+// Last: these change the users the tests above count.
+describe('profile-picture export and erase', () => {
+  const underBob = async () => new Map([...(await app.stored())].filter(([key]) => key.startsWith('profile_pictures/bob/')));
+
+  it('export <userId> --json: the record and every object under the user, as storage holds them', async () => {
+    const bob = await underBob();
+    const run = await runCli(app.dir, ['export', 'bob', '--json']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const exported = JSON.parse(run.stdout) as { userId: string; record: unknown; objects: Array<{ key: string; size: number; leftover: boolean; url: string }>; missing: string[] };
+    expect(exported.userId).toBe('bob');
+    expect(exported.record).toEqual(await app.pictures.get('bob'));
+    expect(exported.objects.map((object) => [object.key, object.size])).toEqual([...bob].sort(([a], [b]) => (a < b ? -1 : 1)));
+    expect(exported.objects.every((object) => !object.leftover && object.url === `/media/${object.key}`)).toBe(true);
+    expect(exported.missing).toEqual([]);
+    // Without --json: a summary, one line per object.
+    const plain = await runCli(app.dir, ['export', 'bob']);
+    const lines = plain.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`user bob: picture ${records.bob!.version}, updated ${records.bob!.updatedAt}`);
+    expect(lines.slice(1, -1)).toHaveLength(bob.size);
+    expect(lines.at(-1)).toBe(`${bob.size} objects, ${formatBytes(sum(bob.values()))}`);
+  });
+
+  it('export and erase need the <userId>: exit 2', async () => {
+    for (const command of ['export', 'erase']) {
+      expect(await runCli(app.dir, [command])).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `profile-picture: missing <userId> (see \`profile-picture ${command} --help\`)\n`,
+      });
+    }
+  });
+
+  it('erase <userId>: the receipt counts exactly what was under the user; nothing is left, other users untouched', async () => {
+    const bob = await underBob();
+    const others = new Map([...(await app.stored())].filter(([key]) => !bob.has(key)));
+    const run = await runCli(app.dir, ['erase', 'bob', '--json']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(run.stdout)).toEqual({ objects: bob.size, bytes: sum(bob.values()), temporary: 0 });
+    expect(await underBob()).toEqual(new Map());
+    expect(await app.stored()).toEqual(others);
+    expect(await app.pictures.get('bob')).toBeNull();
+    const again = await runCli(app.dir, ['erase', 'bob']);
+    expect(again).toEqual({ code: 0, stderr: '', stdout: 'erased user bob: 0 objects, 0 B, and 0 temporary files\n' });
   });
 });

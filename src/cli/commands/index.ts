@@ -1,6 +1,8 @@
 /** Every command, in the order `--help` lists them. A new command is one module here. */
 import type { Command } from '../command.js';
+import { erase } from './erase.js';
+import { exportCommand } from './export.js';
 import { stats } from './stats.js';
 import { sweep } from './sweep.js';
 
-export const COMMANDS: readonly Command[] = [stats, sweep];
+export const COMMANDS: readonly Command[] = [stats, sweep, erase, exportCommand];
