@@ -34,6 +34,7 @@ export interface UploadMessages {
   selected: Message;
   upload: Message;
   cancel: Message;
+  preparing: Message;
   started: Message;
   uploading: Message;
   processing: Message;
@@ -59,6 +60,7 @@ export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMe
   selected: ({ name, size }) => `${name} (${size}) is ready to upload.`,
   upload: 'Upload picture',
   cancel: 'Cancel',
+  preparing: 'Preparing photo…',
   started: ({ name }) => `Uploading ${name}…`,
   uploading: ({ percent }) => `Uploading… ${percent}%`,
   processing: 'Processing…',
