@@ -230,7 +230,8 @@ export class ProfilePictureUpload extends Base {
     this.#ui.icon.hidden = size !== null;
     this.#ui.note.hidden = size !== null;
     this.#setState('selected');
-    this.#show({ status: this.#text('selected', file) });
+    const note = file.size > config.maxFileSize ? ` ${this.#text('willShrink', file)}` : '';
+    this.#show({ status: this.#text('selected', file) + note });
     this.#emit('profile-picture:select', { file });
     if (this.hasAttribute('auto-upload')) void this.upload();
     else this.#ui.upload.focus();

@@ -32,6 +32,7 @@ export interface UploadMessages {
   promptAction: Message;
   hint: Message;
   selected: Message;
+  willShrink: Message;
   upload: Message;
   cancel: Message;
   preparing: Message;
@@ -58,6 +59,7 @@ export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMe
   promptAction: 'or click to choose a file',
   hint: ({ types, limit }) => (limit ? `${types} · up to ${limit}` : types),
   selected: ({ name, size }) => `${name} (${size}) is ready to upload.`,
+  willShrink: ({ limit }) => `It will be made smaller than ${limit} before uploading.`,
   upload: 'Upload picture',
   cancel: 'Cancel',
   preparing: 'Preparing photo…',

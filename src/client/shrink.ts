@@ -31,7 +31,11 @@ export interface ShrinkOptions {
   accept?: readonly string[];
   /** The part of the photo that becomes the avatar, in pixels of the upright original. */
   crop?: CropRect;
-  /** The upright size when already known (from a preview): a file within both limits is then not decoded at all. */
+  /**
+   * The upright size when already known (an `<img>`'s natural size, which honours EXIF orientation): a file within
+   * both limits is then not decoded at all, and a larger one is decoded straight to the smaller size (faster, and
+   * without holding the full-size pixels).
+   */
   size?: { width: number; height: number };
   /** First encoder quality tried, 0–1. @default 0.9 */
   quality?: number;
@@ -84,10 +88,11 @@ export async function shrinkForUpload(file: File, options: ShrinkOptions): Promi
   const type = await sniff(file, signal);
   if (type.animated) return keep('animated');
 
-  const bitmap = await checked(signal, createImageBitmap(file, { imageOrientation: 'from-image' }).catch(() => null));
+  const bitmap = await checked(signal, decode(file, crop ? undefined : size, maxSide).catch(() => null));
   if (!bitmap) return keep('unreadable');
   try {
-    if (file.size <= maxBytes && Math.max(bitmap.width, bitmap.height) <= maxSide) return keep('fits');
+    const upright = size ?? bitmap; // with `size`, the bitmap may already be scaled down
+    if (file.size <= maxBytes && Math.max(upright.width, upright.height) <= maxSide) return keep('fits');
     const region = clampCrop(crop ?? { left: 0, top: 0, width: bitmap.width, height: bitmap.height }, bitmap);
     const encoded = await encodeToFit(bitmap, region, type.mime, options);
     if (!encoded) return keep('no-smaller');
@@ -124,6 +129,15 @@ const QUALITY_STEP = 0.1;
 const QUALITY_STEPS = 2;
 const SIZE_STEPS = 6;
 const EXTENSIONS: Record<string, string> = { 'image/jpeg': '.jpg', 'image/webp': '.webp', 'image/png': '.png' };
+
+/** Decodes `file` upright; at most `maxSide` on its long side when its upright `size` is known (one pass). */
+function decode(file: Blob, size: { width: number; height: number } | undefined, maxSide: number): Promise<ImageBitmap> {
+  const scale = size ? maxSide / Math.max(size.width, size.height) : 1;
+  if (!size || scale >= 1) return createImageBitmap(file, { imageOrientation: 'from-image' });
+  const resizeWidth = Math.max(1, Math.round(size.width * scale));
+  const resizeHeight = Math.max(1, Math.round(size.height * scale));
+  return createImageBitmap(file, { imageOrientation: 'from-image', resizeWidth, resizeHeight, resizeQuality: 'high' });
+}
 
 interface Sniffed {
   mime: string | null;

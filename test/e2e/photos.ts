@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { phoneStyle } from '../../bench/lib/inputs.mjs';
 import { fetchPhotos } from '../../bench/lib/photos.mjs';
 
 /** Colours of one generated portrait. */
@@ -61,13 +62,7 @@ export interface PhonePhoto {
 export async function phonePhoto(): Promise<PhonePhoto> {
   const fetched = await fetchPhotos(join(import.meta.dirname, '..', '..', 'bench', '.tmp'), () => {});
   if (fetched.photos) {
-    const bytes = await sharp(fetched.photos.sony.bytes as Buffer)
-      .extract({ left: (5640 - 4032) / 2, top: (3172 - 3024) / 2, width: 4032, height: 3024 })
-      .keepExif()
-      .withMetadata({ orientation: 6 })
-      .withIccProfile('p3')
-      .jpeg({ quality: 96, chromaSubsampling: '4:2:0' })
-      .toBuffer();
+    const bytes = await phoneStyle(fetched.photos.sony.bytes, 96);
     return { bytes, source: `real camera photo (${fetched.photos.sony.source as string})` };
   }
   console.warn(`[e2e] real photo unavailable (${fetched.error as string}): using a SYNTHETIC 12 MP portrait`);

@@ -17,7 +17,15 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRequestHandler } from '../../adapters/web/index.js';
 import { clientConfig, createProfilePictures, memoryStorage, memoryUserRepository, type ProfilePictures } from '../../src/index.js';
-import { clearScreenshots, collectPageErrors, hasChromium, interceptFileChoosers, launchChromium, screenshot } from './browser.js';
+import {
+  clearScreenshots,
+  collectPageErrors,
+  hasChromium,
+  interceptFileChoosers,
+  launchChromium,
+  loadedImageWidth,
+  screenshot,
+} from './browser.js';
 import { phonePhoto, type PhonePhoto } from './photos.js';
 
 const CLIENT = join(import.meta.dirname, '..', '..', 'dist', 'client.js');
@@ -50,7 +58,10 @@ describe.skipIf(!hasChromium)('shrinking before upload, in Chromium', () => {
           `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>shrink</title>
 <script type="module" src="/client.js"></script></head><body><main style="max-width:34rem;margin:2rem auto;font:16px system-ui">
 <form method="post" action="/upload-profile-picture/" enctype="multipart/form-data">
-<${WIDGET} config='${config}' ${attributes}></${WIDGET}></form></main></body></html>`,
+<${WIDGET} config='${config}' ${attributes}></${WIDGET}></form>
+<p>Stored <code>lg</code> variant: <img id="avatar" alt="" width="160" height="160" style="vertical-align:middle;background:repeating-conic-gradient(#ccc 0 25%,#fff 0 50%) 0 0/20px 20px"></p>
+<script type="module">document.addEventListener('profile-picture:uploaded', (e) => { avatar.src = e.detail.picture.urls.lg; });</script>
+</main></body></html>`,
         );
       }
       // Everything else goes to the library, after recording the body (small here: the limit is 5 MiB).
@@ -150,6 +161,9 @@ describe.skipIf(!hasChromium)('shrinking before upload, in Chromium', () => {
     await choose('IMG_0001.jpg', photo.bytes);
     await state('selected');
     expect(await tab.locator(`${WIDGET} .error`).textContent()).toBe('');
+    expect(await tab.locator(`${WIDGET} .status`).textContent()).toBe(
+      'IMG_0001.jpg (6.1 MiB) is ready to upload. It will be made smaller than 5 MiB before uploading.',
+    );
     await screenshot(tab, 'shrink-2-selected');
     // Slow the page down so the preparing and uploading states last long enough to be seen in screenshots.
     const cdp = await tab.context().newCDPSession(tab);
@@ -171,6 +185,7 @@ describe.skipIf(!hasChromium)('shrinking before upload, in Chromium', () => {
     await screenshot(tab, 'shrink-4-uploading');
     await state('done');
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    await loadedImageWidth(tab, '#avatar');
     await screenshot(tab, 'shrink-5-done');
 
     expect(received).toHaveLength(1);
@@ -208,6 +223,7 @@ describe.skipIf(!hasChromium)('shrinking before upload, in Chromium', () => {
     await state('selected');
     await tab.locator(`${WIDGET} .upload`).click();
     await state('done');
+    await loadedImageWidth(tab, '#avatar');
     await screenshot(tab, 'shrink-6-png-alpha-done');
 
     expect(partType(received[0]!)).toBe('image/webp');
@@ -229,6 +245,21 @@ describe.skipIf(!hasChromium)('shrinking before upload, in Chromium', () => {
     expect(received).toHaveLength(1);
     expect(received[0]!.indexOf(small)).toBeGreaterThan(0);
     expect(partType(received[0]!)).toBe('image/jpeg');
+  }, 60_000);
+
+  it('scales a photo within the size limit but longer than clientMaxSide down to it, upright, without EXIF', async () => {
+    const q85 = await sharp(photo.bytes).keepExif().keepIccProfile().jpeg({ quality: 85 }).toBuffer(); // still 4032×3024, orientation 6
+    expect(q85.length).toBeLessThan(LIMIT);
+    await open();
+    await choose('IMG_0002.jpg', q85);
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    const body = received[0]!;
+    const start = body.indexOf('\r\n\r\n', body.indexOf('filename=')) + 4;
+    const sent = await sharp(body.subarray(start, body.lastIndexOf('\r\n--'))).metadata();
+    expect(sent).toMatchObject({ format: 'jpeg', width: 1536, height: 2048 });
+    expect(sent.orientation).toBeUndefined();
   }, 60_000);
 
   it('with no-shrink, still refuses the large photo before sending a byte', async () => {
