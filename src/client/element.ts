@@ -19,7 +19,7 @@ import {
   type UploadMessages,
 } from './messages.js';
 import { sendFile } from './send.js';
-import { shrinkable, shrinkForUpload } from './shrink.js';
+import { shrinkable, shrinkForUpload, type CropRect } from './shrink.js';
 import { adoptStyles, TEMPLATE } from './template.js';
 
 /** The `picture` of a successful upload response: the stored record plus a URL per variant. */
@@ -266,7 +266,7 @@ export class ProfilePictureUpload extends Base {
       }
       this.#setState('uploading');
       this.#show({ status: this.#text('started', file) });
-      const { status, body } = await sendFile(this.action, this.config.fieldName, upload, {
+      const { status, body } = await sendFile(this.action, this.config.fieldName, upload.file, {
         signal: controller.signal,
         onProgress: (loaded, total) => {
           this.#setProgress(total > 0 ? Math.round((loaded / total) * 100) : 0);
@@ -330,14 +330,18 @@ export class ProfilePictureUpload extends Base {
     return Number.isInteger(side) && side > 0 ? side : (this.config.clientMaxSide ?? 2048);
   }
 
-  /** The file to send: `file` itself, or a smaller re-encoding of it; null when it is too large and cannot shrink. */
-  async #prepare(file: File, signal: AbortSignal): Promise<File | null> {
+  /**
+   * What to send: `file` itself or a smaller re-encoding of it, with `crop` (upright source pixels) mapped onto it;
+   * null when the file is over the size limit and cannot shrink.
+   */
+  async #prepare(file: File, signal: AbortSignal, crop?: CropRect): Promise<{ file: File; crop?: CropRect } | null> {
     const { maxFileSize, accept } = this.config;
     const maxSide = this.#maxSide();
-    if (maxSide === null) return file;
+    if (maxSide === null) return { file, ...(crop && { crop }) };
     const size = this.#size ?? undefined;
-    const result = await shrinkForUpload(file, { maxBytes: maxFileSize, maxSide, accept, signal, ...(size && { size }) });
-    return result.blob.size > maxFileSize ? null : result.blob;
+    const options = { maxBytes: maxFileSize, maxSide, accept, signal, ...(size && { size }), ...(crop && { crop }) };
+    const result = await shrinkForUpload(file, options);
+    return result.blob.size > maxFileSize ? null : { file: result.blob, ...(result.crop && { crop: result.crop }) };
   }
 
   #onSubmit = (event: SubmitEvent): void => {

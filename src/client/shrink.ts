@@ -165,10 +165,11 @@ async function encodeToFit(
   const { maxBytes, maxSide, accept = DEFAULT_ACCEPT, quality = 0.9, signal } = options;
   let scale = Math.min(1, maxSide / Math.max(region.width, region.height));
   let formats: string[] | null = null;
+  const source = cut(bitmap, region);
   for (let step = 0; step <= SIZE_STEPS; step++, scale *= 0.75) {
     const width = Math.max(1, Math.round(region.width * scale));
     const height = Math.max(1, Math.round(region.height * scale));
-    const canvas = await draw(bitmap, region, width, height, signal);
+    const canvas = await draw(source, width, height, signal);
     // JPEG cannot carry transparency (it would turn black): only opaque pixels may become JPEG.
     formats ??= outputFormats(mime !== 'image/jpeg' && hasTransparency(canvas), accept);
     for (const format of formats) {
@@ -191,31 +192,48 @@ function outputFormats(transparent: boolean, accept: readonly string[]): string[
 
 type Canvas = OffscreenCanvas | HTMLCanvasElement;
 
-async function draw(bitmap: ImageBitmap, region: CropRect, width: number, height: number, signal?: AbortSignal): Promise<Canvas> {
+async function draw(source: ImageBitmap | Canvas, width: number, height: number, signal?: AbortSignal): Promise<Canvas> {
   // createImageBitmap's 'high' resize quality, not drawImage: Chromium's drawImage smoothing is not a proper filter.
-  const { left, top, width: w, height: h } = region;
-  const scaled = await checked(
-    signal,
-    createImageBitmap(bitmap, left, top, w, h, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' }),
-  );
+  const scaled = await checked(signal, createImageBitmap(source, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' }));
   try {
-    const canvas =
-      typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(width, height) : Object.assign(document.createElement('canvas'), { width, height });
-    const context = canvas.getContext('2d', { willReadFrequently: true }) as
-      | OffscreenCanvasRenderingContext2D
-      | CanvasRenderingContext2D
-      | null;
-    if (!context) throw new Error('no 2d context');
-    context.drawImage(scaled, 0, 0);
+    const canvas = newCanvas(width, height);
+    context2d(canvas).drawImage(scaled, 0, 0);
     return canvas;
   } finally {
     scaled.close();
   }
 }
 
+/**
+ * `region` of `bitmap` at full resolution. Drawn 1:1 on a canvas rather than cropped by `createImageBitmap(bitmap,
+ * sx, sy, sw, sh)`: on a bitmap decoded with `imageOrientation: 'from-image'`, Chromium 156 applies that crop
+ * rectangle to the wrong part of a rotated (EXIF 5–8) photo, where drawing it honours the upright pixels.
+ */
+function cut(bitmap: ImageBitmap, region: CropRect): ImageBitmap | Canvas {
+  const { left, top, width, height } = region;
+  if (left === 0 && top === 0 && width === bitmap.width && height === bitmap.height) return bitmap;
+  const canvas = newCanvas(width, height);
+  context2d(canvas).drawImage(bitmap, left, top, width, height, 0, 0, width, height);
+  return canvas;
+}
+
+function newCanvas(width: number, height: number): Canvas {
+  return typeof OffscreenCanvas === 'function'
+    ? new OffscreenCanvas(width, height)
+    : Object.assign(document.createElement('canvas'), { width, height });
+}
+
+function context2d(canvas: Canvas): OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D {
+  const context = canvas.getContext('2d', { willReadFrequently: true }) as
+    | OffscreenCanvasRenderingContext2D
+    | CanvasRenderingContext2D
+    | null;
+  if (!context) throw new Error('no 2d context');
+  return context;
+}
+
 function hasTransparency(canvas: Canvas): boolean {
-  const context = canvas.getContext('2d') as OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D;
-  const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+  const { data } = context2d(canvas).getImageData(0, 0, canvas.width, canvas.height);
   for (let i = 3; i < data.length; i += 4) if (data[i]! < 255) return true;
   return false;
 }

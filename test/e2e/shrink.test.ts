@@ -262,6 +262,50 @@ describe.skipIf(!hasChromium)('shrinking before upload, in Chromium', () => {
     expect(sent.orientation).toBeUndefined();
   }, 60_000);
 
+  it('with a crop (upright source pixels), keeps only the cropped part: the crop sent is the whole new image', async () => {
+    const q85 = await sharp(photo.bytes).keepExif().jpeg({ quality: 85 }).toBuffer(); // 4032×3024 stored, 3024×4032 upright
+    const crop = { left: 500, top: 600, width: 2400, height: 2400 };
+    await open();
+    await tab.addScriptTag({ type: 'module', content: "import { shrinkForUpload } from '/client.js'; window.shrinkForUpload = shrinkForUpload;" });
+    await tab.waitForFunction(() => 'shrinkForUpload' in window);
+    const result = await tab.evaluate(
+      async ([base64, rect]) => {
+        const { shrinkForUpload } = window as unknown as typeof import('../../src/client/index.js');
+        const file = new File([Uint8Array.from(atob(base64!), (c) => c.charCodeAt(0))], 'IMG.jpg', { type: 'image/jpeg' });
+        const out = await shrinkForUpload(file, { maxBytes: 5 * 1024 * 1024, maxSide: 1024, crop: rect as never });
+        const bytes = new Uint8Array(await out.blob.arrayBuffer());
+        return { shrunk: out.shrunk, crop: out.crop, type: out.blob.type, name: out.blob.name, bytes: Array.from(bytes) };
+      },
+      [q85.toString('base64'), crop] as const,
+    );
+    expect(result).toMatchObject({ shrunk: true, crop: { left: 0, top: 0, width: 1024, height: 1024 }, type: 'image/jpeg', name: 'IMG.jpg' });
+    const sent = await sharp(Buffer.from(result.bytes)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect(sent.info).toMatchObject({ width: 1024, height: 1024 });
+    const upright = await sharp(q85).rotate().jpeg({ quality: 100 }).toBuffer(); // rotate first, then cut: two steps
+    const expected = await sharp(upright).extract(crop).resize(1024, 1024).ensureAlpha().raw().toBuffer();
+    const diff = meanDiff(sent.data, expected);
+    expect(diff).toBeLessThan(4);
+    // The same region of the sideways (unrotated) pixels is something else: the crop really is in upright pixels.
+    const sideways = await sharp(q85).extract(crop).resize(1024, 1024).ensureAlpha().raw().toBuffer();
+    expect(meanDiff(sent.data, sideways)).toBeGreaterThan(diff * 4);
+  }, 60_000);
+
+  it('cancels while preparing: nothing is sent, and the file stays chosen', async () => {
+    await open();
+    await choose('IMG_0001.jpg', photo.bytes);
+    await state('selected');
+    const cdp = await tab.context().newCDPSession(tab);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('preparing');
+    await tab.locator(`${WIDGET} .cancel`).click();
+    await state('selected');
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    expect(await tab.locator(`${WIDGET} .status`).textContent()).toBe('Upload cancelled.');
+    await tab.waitForTimeout(500);
+    expect(received).toEqual([]);
+  }, 60_000);
+
   it('with no-shrink, still refuses the large photo before sending a byte', async () => {
     attributes = 'no-shrink';
     await open();
