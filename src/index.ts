@@ -42,5 +42,5 @@ export type { PlaceholderUser } from './placeholder.js';
 export type { ServeResult, ServeRequest } from './serve.js';
 export { isSafeKey } from './keys.js';
 export { clientConfig } from './client-config.js';
-export type { ClientConfig } from './client-config.js';
+export type { ClientConfig, ClientConfigOptions } from './client-config.js';
 export { clientScriptPath } from './client-script.js';
