@@ -23,6 +23,7 @@ import {
 } from './browser.js';
 import { startExample, type RunningExample } from './example-server.js';
 import { portraitJpeg, WARM } from './photos.js';
+import { lastSentForm, recordSentForms } from './sent-forms.js';
 
 const WIDGET = 'profile-picture-upload';
 const USERNAME = 'margaret.hamilton';
@@ -69,7 +70,7 @@ describe.skipIf(!hasChromium)('crop step in the widget: express-app', () => {
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.waitForURL(/\/success\//);
   });
-  beforeAll(() => recordSentFields(context));
+  beforeAll(() => recordSentForms(context));
 
   afterAll(async () => {
     await context?.close();
@@ -77,22 +78,6 @@ describe.skipIf(!hasChromium)('crop step in the widget: express-app', () => {
     await server?.stop();
   });
 
-  /**
-   * Records the text fields of every FormData the page sends (Chromium does not report a multipart body holding a
-   * file to the test, so the request is read where it is made).
-   */
-  const recordSentFields = (target: BrowserContext) =>
-    target.addInitScript(() => {
-      const sent: Array<Record<string, string>> = [];
-      (window as unknown as { __sent: typeof sent }).__sent = sent;
-      const send = XMLHttpRequest.prototype.send;
-      XMLHttpRequest.prototype.send = function (body) {
-        if (body instanceof FormData) {
-          sent.push(Object.fromEntries([...body.entries()].filter((entry): entry is [string, string] => typeof entry[1] === 'string')));
-        }
-        return send.call(this, body);
-      };
-    });
   const open = async (tab: Page) => {
     await tab.goto(`${server.url}/profile/`);
     await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
@@ -115,7 +100,7 @@ describe.skipIf(!hasChromium)('crop step in the widget: express-app', () => {
   };
   /** The crop fields of the page's last upload request (checked to be all four or none). */
   const sentCrop = async (tab: Page): Promise<Rect | null> => {
-    const fields = await tab.evaluate(() => (window as unknown as { __sent: Array<Record<string, string>> }).__sent.at(-1)!);
+    const { fields } = await lastSentForm(tab);
     const names = Object.keys(fields).filter((name) => name.startsWith('crop_')).sort();
     if (names.length === 0) return null;
     expect(names).toEqual(['crop_height', 'crop_left', 'crop_top', 'crop_width']);
@@ -262,7 +247,7 @@ describe.skipIf(!hasChromium)('crop step in the widget: express-app', () => {
       storageState: await context.storageState(),
     });
     try {
-      await recordSentFields(touch);
+      await recordSentForms(touch);
       const tab = await touch.newPage();
       interceptFileChoosers(tab);
       const touchErrors = collectPageErrors(tab);
