@@ -1,13 +1,13 @@
 /**
  * The path policy: the only code that builds storage keys.
  *
- * A key is `<prefix>/<user-key>/<upload-id>-<variant>.<ext>`. Nothing the client sends (file name, username,
- * declared type) takes part; the user id appears only when it is already a safe slug, otherwise as its hash. The
- * upload id is 96 random bits drawn once per upload, so no object is ever referenced by two uploads (DESIGN
- * invariant 5): uploading the same bytes twice — a double-click, a retry sent to another instance, going back to an
- * earlier picture — writes new objects, and one upload's clean-up (a replace, a rollback, a remove) can only ever
- * delete objects that no other upload, in this process or any other, will commit. Keys are written once and never
- * change, so their URLs can be cached forever.
+ * A key is `<prefix>/<user-key>/<upload-id>-<variant>.<ext>`, or `<prefix>/<user-key>/<upload-id>.master.<ext>` for
+ * the upload's master. Nothing the client sends (file name, username, declared type) takes part; the user id
+ * appears only when it is already a safe slug, otherwise as its hash. The upload id is 96 random bits drawn once per
+ * upload, so no object is ever referenced by two uploads (DESIGN invariant 5): uploading the same bytes twice — a
+ * double-click, a retry sent to another instance, going back to an earlier picture — writes new objects, and one
+ * upload's clean-up (a replace, a rollback, a remove) can only ever delete objects that no other upload, in this
+ * process or any other, will commit. Keys are written once and never change, so their URLs can be cached forever.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -41,6 +41,20 @@ export function newUploadId(): string {
 /** The storage key of one variant of the upload `uploadId` (from {@link newUploadId}). */
 export function variantKey(prefix: string, userId: string, uploadId: string, variant: string, ext: string): string {
   return `${userPrefix(prefix, userId)}${uploadId}-${variant}.${ext}`;
+}
+
+/**
+ * The storage key of the master of the upload `uploadId`: `<upload-id>.master.<ext>`. The dot after the upload id
+ * cannot occur in a variant key (variant names are letters, digits and `_`), so no variant, whatever its name, can
+ * share it.
+ */
+export function masterKey(prefix: string, userId: string, uploadId: string, ext: string): string {
+  return `${userPrefix(prefix, userId)}${uploadId}.master.${ext}`;
+}
+
+/** True when `key` names a master (see {@link masterKey}). */
+export function isMasterKey(key: string): boolean {
+  return /\/[0-9a-f]+\.master\.[a-z]+$/.test(key);
 }
 
 /**

@@ -110,6 +110,16 @@ export interface OutputOptions {
   quality?: number;
 }
 
+/** The master each upload stores (see {@link ProfilePicturesOptions.master}). */
+export interface MasterOptions {
+  /**
+   * Longest side of the master in pixels; larger uploads (or crops) are downscaled to it, smaller ones kept as they
+   * are. Variants `regenerate()` renders later from the master are only as sharp as it is.
+   * @default 2048
+   */
+  maxSide?: number;
+}
+
 /** Options of `createProfilePictures()`. Only `storage` and `users` are required. */
 export interface ProfilePicturesOptions {
   /** Where picture bytes live: `diskStorage({ root })`, `memoryStorage()` or your own {@link StorageAdapter}. */
@@ -141,6 +151,16 @@ export interface ProfilePicturesOptions {
    * @throws TypeError at construction for any other value.
    */
   position?: Position;
+  /**
+   * The clean master each upload also stores, so `regenerate()` can re-render pictures after `variants` or `output`
+   * change: the upload oriented, cropped as asked, metadata stripped, sRGB, downscaled to at most `maxSide` and
+   * re-encoded (JPEG quality 90, or WebP quality 90 when the picture has transparency). `false` stores none;
+   * `regenerate()` then works from a record's widest variant and never upscales it.
+   * @default { maxSide: 2048 }
+   * @example { master: { maxSide: 1024 } } // smaller masters, cheaper uploads
+   * @throws TypeError or RangeError at construction for anything but `false` or `{ maxSide }` (16–8192).
+   */
+  master?: false | MasterOptions;
   /**
    * First path segment of every storage key.
    * @default 'profile_pictures'
@@ -209,6 +229,8 @@ export interface ResolvedOptions {
   readonly variants: Readonly<Record<string, number>>;
   readonly output: Readonly<Required<OutputOptions>>;
   readonly position: Position;
+  /** `false`, or the master's settings. */
+  readonly master: false | Readonly<Required<MasterOptions>>;
   readonly prefix: string;
   readonly publicPath: string;
   readonly concurrency: number;
@@ -228,6 +250,7 @@ export const DEFAULTS = Object.freeze({
   variants: Object.freeze({ sm: 64, md: 256, lg: 512 }),
   output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82, avifQuality: 50 }),
   position: 'centre' as Position,
+  master: Object.freeze({ maxSide: 2048 }),
   prefix: 'profile_pictures',
   publicPath: '/media/',
   fieldName: 'profile_picture',
@@ -246,7 +269,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw invalidOption('options', 'an object', options);
-  rejectUnknownKeys('', options, OPTION_NAMES.top, [...nested('limits'), ...nested('output'), ...nested('timeouts')]);
+  rejectUnknownKeys('', options, OPTION_NAMES.top, [...nested('limits'), ...nested('output'), ...nested('timeouts'), ...nested('master')]);
   const storage = checkStorage(options.storage);
   const users = checkUsers(options.users);
 
@@ -295,6 +318,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   });
 
   const position = oneOf('position', options.position ?? DEFAULTS.position, POSITIONS);
+  const master = resolveMaster(options.master);
 
   const prefix = nonEmptyString('prefix', options.prefix ?? DEFAULTS.prefix);
   if (!PREFIX.test(prefix)) throw invalidOption('prefix', 'slash-separated segments of [A-Za-z0-9_-]', prefix);
@@ -327,6 +351,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     variants: Object.freeze(variants),
     output,
     position,
+    master,
     prefix,
     publicPath,
     concurrency,
@@ -351,6 +376,7 @@ const OPTION_NAMES = {
     variants: 1,
     output: 1,
     position: 1,
+    master: 1,
     prefix: 1,
     publicPath: 1,
     concurrency: 1,
@@ -364,11 +390,24 @@ const OPTION_NAMES = {
   limits: optionNames<LimitsOptions>({ fileSize: 1, inputPixels: 1, minSide: 1, bodyTimeout: 1, uploadsPerUser: 1 }),
   output: optionNames<OutputOptions>({ format: 1, quality: 1 }),
   timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1 }),
+  master: optionNames<MasterOptions>({ maxSide: 1 }),
 };
 
 /** `['limits.fileSize', …]`: the dotted names of a nested level, for suggestions from other levels. */
-function nested(level: 'limits' | 'output' | 'timeouts'): string[] {
+function nested(level: 'limits' | 'output' | 'timeouts' | 'master'): string[] {
   return OPTION_NAMES[level].map((name) => `${level}.${name}`);
+}
+
+/** Smallest and largest accepted `master.maxSide`: below 16 px no variant can come from it; 8192 bounds its memory. */
+const MASTER_SIDE = { min: 16, max: 8192 } as const;
+
+function resolveMaster(value: unknown): ResolvedOptions['master'] {
+  if (value === false) return false;
+  if (value !== undefined && !isPlainObject(value)) throw invalidOption('master', 'false or an object', value);
+  const masterIn = value ?? {};
+  rejectUnknownKeys('master', masterIn, OPTION_NAMES.master, [...OPTION_NAMES.top, ...nested('output')]);
+  const maxSide = integerInRange('master.maxSide', masterIn.maxSide ?? DEFAULTS.master.maxSide, MASTER_SIDE.min, MASTER_SIDE.max);
+  return Object.freeze({ maxSide });
 }
 
 function optionalObject(

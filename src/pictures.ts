@@ -21,14 +21,15 @@ import { createErrorFactory, isProfilePictureError } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createInFlightKeys } from './in-flight.js';
 import { createRequestUploader, type UploadRequest, type UploadRequestOptions } from './intake/upload-request.js';
-import { isSafeKey, newUploadId, variantKey } from './keys.js';
+import { isSafeKey, masterKey, newUploadId, variantKey } from './keys.js';
+import { renderWithMaster, type RenderedMaster } from './master.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
 import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
-import type { PictureRecord } from './users/types.js';
+import type { PictureMaster, PictureRecord } from './users/types.js';
 import { variantFor } from './variant-choice.js';
 
 /** Options of a single {@link ProfilePictures.upload}. */
@@ -179,27 +180,65 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
   /** inspect → render (each variant stored as soon as it is encoded) → commit, for bytes already in memory. */
   async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: UploadOptions) {
-    const { signal } = uploadOptions;
+    const { signal, crop } = uploadOptions;
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
+    const settings = { variants: resolved.variants, output: resolved.output, crop, position: resolved.position, minCropSide: limits.minSide };
+    const published = await publish(
+      userId,
+      async (writes) => {
+        if (!resolved.master) return renderVariants(image, settings, fail, writes.write);
+        const { picture, master } = await renderWithMaster(image, settings, resolved.master, fail, writes.write);
+        writes.writeMaster(master, crop);
+        return picture;
+      },
+      (current, made) => {
+        const now = new Date().toISOString();
+        return { ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
+      },
+      signal,
+    );
+    // This `decide` always writes, so publish resolves (or throws CONFLICT).
+    return published!.next;
+  }
+
+  /**
+   * The ordering every new picture follows (DESIGN invariant 2): `produce` renders and stores objects under a fresh
+   * upload id, then the record is compare-and-set to `decide(current, made)` under the user's lock, then the
+   * replaced record's objects are deleted in the background. When `decide` declines (`undefined`) or anything fails
+   * before the commit, what was written is deleted before this resolves or rejects.
+   */
+  async function publish(
+    userId: string,
+    produce: (writes: Writes) => Promise<RenderedPicture>,
+    decide: (current: PictureRecord | null, made: NewPicture) => PictureRecord | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ previous: PictureRecord | null; next: PictureRecord } | undefined> {
     const writes = startWrites(userId);
     /** A compare-and-set that timed out and may still commit: until it settles, the keys stay in flight. */
     let pendingCommit: Promise<void> | undefined;
     try {
-      const rendered = await renderVariants(
-        image,
-        {
-          variants: resolved.variants,
-          output: resolved.output,
-          crop: uploadOptions.crop,
-          position: resolved.position,
-          minCropSide: limits.minSide,
-        },
-        fail,
-        writes.write,
-      );
+      const rendered = await produce(writes);
       if (signal?.aborted) throw fail('ABORTED');
-      const variants = await writes.finish();
-      return await lock(userId, () => commit(userId, rendered, variants, (pending) => (pendingCommit = pending)));
+      const { variants, master } = await writes.finish();
+      const made: NewPicture = {
+        version: randomUUID(),
+        contentHash: rendered.contentHash,
+        contentType: rendered.contentType,
+        variants,
+        ...(master ? { master } : {}),
+        rendition: { format: resolved.output.format, quality: resolved.output.quality, position: resolved.position },
+      };
+      const swapped = await lock(userId, () =>
+        swapRecord(userId, (pending) => (pendingCommit = pending), (current) => decide(current, made)),
+      );
+      if (!swapped) {
+        await rollback(await writes.settle(), undefined);
+        return undefined;
+      }
+      // In the background: the answer does not wait for the old objects to go (see cleanup.ts). No other upload has
+      // these keys, so deleting them late can never remove an object a newer record references.
+      if (swapped.previous) cleanup.schedule(keysOf(swapped.previous));
+      return swapped;
     } catch (err) {
       await rollback(await writes.settle(), err);
       throw err;
@@ -212,72 +251,62 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
   /**
    * The objects of one upload, under keys of its own (a fresh upload id). `write()` puts a variant at once, so the
-   * thumbnails are stored while the largest still encodes; `finish()` waits for every put and returns the record's
-   * variants; `settle()` waits for every put and names every key attempted (a failed put may still have left an
-   * object, e.g. a response lost after the write) and those whose put timed out (it may land even later).
+   * thumbnails are stored while the largest still encodes, and `writeMaster()` the master; `finish()` waits for every
+   * put and returns the record's variants and master; `settle()` waits for every put and names every key attempted
+   * (a failed put may still have left an object, e.g. a response lost after the write) and those whose put timed out
+   * (it may land even later).
    */
-  function startWrites(userId: string) {
+  function startWrites(userId: string): Writes & {
+    finish(): Promise<{ variants: PictureRecord['variants']; master: PictureMaster | undefined }>;
+    settle(): Promise<{ attempted: string[]; unsettled: string[] }>;
+    forget(): void;
+  } {
     const uploadId = newUploadId();
     const { extension, contentType } = encodingOf(resolved.output.format);
-    const meta = { contentType, cacheControl: IMMUTABLE_CACHE };
     const written = new Map<string, { key: string; bytes: number; width: number; height: number }>();
+    let master: PictureMaster | undefined;
     const puts: Promise<void>[] = [];
     const unsettled: string[] = [];
     const forgets: Array<() => void> = [];
 
+    function put(key: string, data: Buffer, type: string): void {
+      forgets.push(inFlight.add([key]));
+      const done = backend('put', () => storage.put(key, data, { contentType: type, cacheControl: IMMUTABLE_CACHE })).catch(
+        (error: unknown) => {
+          if (isBackendTimeout(error)) unsettled.push(key);
+          throw error;
+        },
+      );
+      done.catch(() => {}); // settled by finish() or settle(); not an unhandled rejection meanwhile
+      puts.push(done);
+    }
+
     return {
       write(name: string, variant: RenderedVariant) {
         const key = variantKey(resolved.prefix, userId, uploadId, name, extension);
-        forgets.push(inFlight.add([key]));
         written.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
-        const done = backend('put', () => storage.put(key, variant.data, meta)).catch((error: unknown) => {
-          if (isBackendTimeout(error)) unsettled.push(key);
-          throw error;
-        });
-        done.catch(() => {}); // settled by finish() or settle(); not an unhandled rejection meanwhile
-        puts.push(done);
+        put(key, variant.data, contentType);
       },
-      async finish(): Promise<PictureRecord['variants']> {
+      writeMaster(rendered: RenderedMaster, crop?: CropRect) {
+        const key = masterKey(resolved.prefix, userId, uploadId, rendered.extension);
+        const { width, height } = rendered;
+        master = { key, width, height, bytes: rendered.data.byteLength, contentType: rendered.contentType };
+        if (crop) master.crop = { left: crop.left, top: crop.top, width: crop.width, height: crop.height };
+        put(key, rendered.data, rendered.contentType);
+      },
+      async finish(): Promise<{ variants: PictureRecord['variants']; master: PictureMaster | undefined }> {
         const failed = (await Promise.allSettled(puts)).find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
-        return Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, written.get(name)!]));
+        const variants = Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, written.get(name)!]));
+        return { variants, master };
       },
       async settle(): Promise<{ attempted: string[]; unsettled: string[] }> {
         await Promise.allSettled(puts);
-        return { attempted: [...written.values()].map((entry) => entry.key), unsettled };
+        return { attempted: [...[...written.values()].map((entry) => entry.key), ...(master ? [master.key] : [])], unsettled };
       },
       /** Stops protecting this upload's keys from an in-process sweep: committed, or rolled back. */
       forget: () => forgets.forEach((forget) => forget()),
     };
-  }
-
-  /**
-   * Compare-and-sets the new record, retrying against fresh state when another writer won, then schedules the
-   * deletion of the objects of the record it replaced. `onPending` receives the settlement of a compare-and-set
-   * that timed out (see {@link swapRecord}).
-   */
-  async function commit(
-    userId: string,
-    rendered: RenderedPicture,
-    variants: PictureRecord['variants'],
-    onPending: (pending: Promise<void>) => void,
-  ): Promise<PictureRecord> {
-    // This `decide` always writes, so the swap resolves (or throws CONFLICT).
-    const { previous, next } = (await swapRecord(userId, onPending, (current) => {
-      const now = new Date().toISOString();
-      return {
-        version: randomUUID(),
-        contentHash: rendered.contentHash,
-        contentType: rendered.contentType,
-        variants,
-        createdAt: current?.createdAt ?? now,
-        updatedAt: now,
-      };
-    }))!;
-    // In the background: the answer does not wait for the old objects to go (see cleanup.ts). No other upload has
-    // these keys, so deleting them late can never remove an object a newer record references.
-    if (previous) cleanup.schedule(keysOf(previous));
-    return next;
   }
 
   /**
@@ -441,9 +470,21 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
 // --- internal ---
 
-/** The keys a record references. Tolerates a malformed record from the app's database (it references nothing). */
+/** The objects of one upload being written, as `publish()` hands them to its renderer (see `startWrites`). */
+interface Writes {
+  /** Stores one variant at once (the renderer's `onVariant`). */
+  write(name: string, variant: RenderedVariant): void;
+  /** Stores the master; `crop` is recorded with it. */
+  writeMaster(master: RenderedMaster, crop?: CropRect): void;
+}
+
+/** A rendered, stored picture's record, less what only the commit knows (`createdAt`, `updatedAt`). */
+type NewPicture = Omit<PictureRecord, 'createdAt' | 'updatedAt'>;
+
+/** The keys a record references: its variants and its master. Tolerates a malformed record from the app's database (it references nothing). */
 function keysOf(record: PictureRecord | null): string[] {
   const variants: unknown[] = record && typeof record.variants === 'object' ? Object.values(record.variants ?? {}) : [];
+  if (record && typeof record.master === 'object') variants.push(record.master);
   return variants.flatMap((variant) => {
     const key = (variant as { key?: unknown } | null)?.key;
     return typeof key === 'string' ? [key] : [];

@@ -257,20 +257,22 @@ function extractRows(data: Buffer, width: number, channels: number, rect: CropRe
  * The region (in displayed pixels) to extract before resizing: the crop, or the whole image, trimmed around its
  * centre to at most {@link MAX_RESIZE_ASPECT}:1. `undefined` when that is the whole image.
  */
-function regionToResize(image: InspectedImage, crop: CropRect | undefined): CropRect | undefined {
+export function regionToResize(image: InspectedImage, crop: CropRect | undefined): CropRect | undefined {
   const whole = { left: 0, top: 0, width: image.width, height: image.height };
   const region = trimToAspect(crop ?? whole, MAX_RESIZE_ASPECT);
   return crop || region !== whole ? region : undefined;
 }
 
-function storedRect(rect: CropRect, image: InspectedImage): CropRect {
+/** `rect`, given in displayed pixels, in the stored (not yet oriented) pixels of `image`. */
+export function storedRect(rect: CropRect, image: InspectedImage): CropRect {
   const swap = swapsSides(image.orientation);
   const storedWidth = swap ? image.height : image.width;
   const storedHeight = swap ? image.width : image.height;
   return toStoredRect(rect, image.orientation, storedWidth, storedHeight);
 }
 
-function checkCrop(crop: CropRect, image: InspectedImage, minSide: number, fail: ErrorFactory): void {
+/** @throws ProfilePictureError `INVALID_CROP` unless `crop` is integers, inside `image`, sides at least `minSide`. */
+export function checkCrop(crop: CropRect, image: InspectedImage, minSide: number, fail: ErrorFactory): void {
   const { left, top, width, height } = crop;
   // A crop thinner than the smallest accepted image cannot make a sensible picture (a 1-px column stretched to a
   // 512 px square): it is refused like an image that small.

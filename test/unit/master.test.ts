@@ -1,0 +1,173 @@
+/**
+ * The master each upload stores (issue 11 §1): what it holds (checked with sharp: size, format, pixels, no
+ * metadata), `master: false`, and that it follows the upload's ordering — deleted with a replaced or removed
+ * picture, kept by sweep() while referenced, removed by a rollback.
+ */
+import sharp, { type Sharp } from 'sharp';
+import { describe, expect, it } from 'vitest';
+import {
+  createProfilePictures,
+  memoryStorage,
+  memoryUserRepository,
+  type StorageAdapter,
+} from '../../src/index.js';
+import * as fx from '../fixtures/index.js';
+import { createTestService, listKeys, readObject, recordKeys, rejectionOf } from '../fixtures/service.js';
+
+/** Mean absolute difference per channel between two same-sized images' RGB pixels. */
+async function meanDifference(a: Uint8Array | Sharp, b: Uint8Array | Sharp): Promise<number> {
+  const pixels = async (image: Uint8Array | Sharp) =>
+    (image instanceof Uint8Array ? sharp(image) : image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const [x, y] = await Promise.all([pixels(a), pixels(b)]);
+  expect([x.info.width, x.info.height]).toEqual([y.info.width, y.info.height]);
+  let sum = 0;
+  for (let i = 0; i < x.data.length; i++) sum += Math.abs(x.data[i]! - y.data[i]!);
+  return sum / x.data.length;
+}
+
+/** A 3000×2000 JPEG with a gradient, EXIF orientation 6 and GPS: displayed 2000×3000. */
+async function largeRotatedPhoto(): Promise<Buffer> {
+  const gradient = fx.rawPixels(3000, 2000, 3, (x, y) => [Math.floor((x * 255) / 3000), Math.floor((y * 255) / 2000), 90]);
+  return sharp(gradient, { raw: { width: 3000, height: 2000, channels: 3 } })
+    .withExif({ IFD0: { Make: fx.SECRET_MAKE }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1' } })
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 92 })
+    .toBuffer();
+}
+
+describe('master', () => {
+  it('stores the oriented upload downscaled to maxSide, re-encoded as JPEG, sRGB, without any metadata', async () => {
+    const { pictures, storage } = createTestService();
+    const photo = await largeRotatedPhoto();
+    const record = await pictures.upload('u1', photo);
+    const master = record.master!;
+    expect(master).toMatchObject({ width: 1365, height: 2048, contentType: 'image/jpeg' });
+    expect(master.crop).toBeUndefined();
+    expect(master.key).toMatch(/^profile_pictures\/u1\/[0-9a-f]{24}\.master\.jpg$/);
+    // Same upload id as the variants: one upload, one id (invariant 5).
+    expect(master.key.split('/')[2]!.slice(0, 24)).toBe(record.variants.md!.key.split('/')[2]!.slice(0, 24));
+    const bytes = await readObject(storage, master.key);
+    expect(bytes.byteLength).toBe(master.bytes);
+    expect(bytes.equals(photo)).toBe(false);
+    const meta = await sharp(bytes).metadata();
+    expect(meta).toMatchObject({ format: 'jpeg', width: 1365, height: 2048, space: 'srgb' });
+    expect(meta.exif).toBeUndefined();
+    expect(meta.icc).toBeUndefined();
+    expect(meta.xmp).toBeUndefined();
+    expect(meta.orientation).toBeUndefined();
+    expect(bytes.includes(Buffer.from(fx.SECRET_MAKE))).toBe(false);
+    // The pixels are the upload's, turned upright.
+    expect(await meanDifference(bytes, sharp(photo).rotate().resize(1365, 2048))).toBeLessThan(3);
+  });
+
+  it('keeps an upload smaller than maxSide at its size, and records and applies the crop', async () => {
+    const { pictures, storage } = createTestService();
+    const crop = { left: 150, top: 0, width: 150, height: 150 }; // the green quadrant
+    const record = await pictures.upload('u1', await fx.jpegQuadrants(), { crop });
+    expect(record.master).toMatchObject({ width: 150, height: 150, crop });
+    const bytes = await readObject(storage, record.master!.key);
+    expect(fx.near(await fx.pixelAt(bytes, 75, 75), fx.GREEN)).toBe(true);
+    expect(fx.near(await fx.pixelAt(bytes, 5, 145), fx.GREEN)).toBe(true);
+  });
+
+  it('honours a smaller master.maxSide', async () => {
+    const { pictures } = createTestService({ master: { maxSide: 512 } });
+    const record = await pictures.upload('u1', await largeRotatedPhoto());
+    expect(record.master).toMatchObject({ width: 341, height: 512 });
+  });
+
+  it('keeps transparency as WebP', async () => {
+    const { pictures, storage } = createTestService();
+    const record = await pictures.upload('u1', await fx.pngWithAlpha());
+    expect(record.master).toMatchObject({ width: 200, height: 100, contentType: 'image/webp' });
+    expect(record.master!.key).toMatch(/\.master\.webp$/);
+    const bytes = await readObject(storage, record.master!.key);
+    expect((await sharp(bytes).metadata()).hasAlpha).toBe(true);
+    expect((await fx.pixelAt(bytes, 20, 50))[3]).toBe(0);
+    expect(fx.near(await fx.pixelAt(bytes, 180, 50), [...fx.BLUE, 255])).toBe(true);
+  });
+
+  it('renders the same variants as without a master, from the one decode', async () => {
+    const photo = await largeRotatedPhoto();
+    const withMaster = createTestService();
+    const without = createTestService({ master: false });
+    const a = await withMaster.pictures.upload('u1', photo);
+    const b = await without.pictures.upload('u1', photo);
+    for (const name of ['sm', 'md', 'lg']) {
+      const difference = await meanDifference(
+        await readObject(withMaster.storage, a.variants[name]!.key),
+        await readObject(without.storage, b.variants[name]!.key),
+      );
+      expect(difference, name).toBeLessThan(2);
+    }
+  });
+
+  it('master: false stores none', async () => {
+    const { pictures, storage } = createTestService({ master: false });
+    const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
+    expect(record.master).toBeUndefined();
+    expect(await listKeys(storage)).toEqual(Object.values(record.variants).map((variant) => variant.key).sort());
+  });
+
+  it('is never served by the media route', async () => {
+    const { pictures } = createTestService();
+    const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
+    expect((await pictures.serve(record.master!.key)).status).toBe(404);
+    expect((await pictures.serve(record.variants.md!.key)).status).toBe(200);
+  });
+
+  it('a replace and a remove delete the old master with the old variants', async () => {
+    const { pictures, storage } = createTestService();
+    const first = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
+    const second = await pictures.upload('u1', await fx.jpegQuadrants());
+    await pictures.flush();
+    expect(await storage.get(first.master!.key)).toBeNull();
+    expect(await listKeys(storage)).toEqual(recordKeys(second));
+    expect(await pictures.remove('u1')).toBe(true);
+    await pictures.flush();
+    expect(await listKeys(storage)).toEqual([]);
+  });
+
+  it('sweep() keeps referenced masters and deletes an orphaned one', async () => {
+    const { pictures, storage } = createTestService();
+    const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
+    const orphan = 'profile_pictures/u1/0123456789abcdef01234567.master.jpg';
+    await storage.put(orphan, await readObject(storage, record.master!.key), { contentType: 'image/jpeg' });
+    expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ scanned: 5, deleted: 1 });
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+  });
+
+  it('a failed master write rolls the whole upload back; the old picture stays', async () => {
+    const base = memoryStorage();
+    let failMaster = false;
+    const storage: StorageAdapter = {
+      ...base,
+      async put(key, body, meta) {
+        if (failMaster && key.includes('.master.')) {
+          await base.put(key, body, meta); // written, but the answer is lost
+          throw new Error('connection reset after the write (injected)');
+        }
+        return base.put(key, body, meta);
+      },
+    };
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ storage, users, onOrphan: () => {} });
+    const before = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
+    failMaster = true;
+    expect((await rejectionOf(pictures.upload('u1', await fx.jpegQuadrants()))).code).toBe('STORAGE_FAILED');
+    expect(await users.getPicture('u1')).toEqual(before);
+    expect(await listKeys(base)).toEqual(recordKeys(before));
+  });
+
+  it('validates the option', () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const create = (master: unknown) => () => createProfilePictures({ storage, users, master: master as false });
+    expect(create(true)).toThrow(TypeError);
+    expect(create({ maxSide: 8 })).toThrow(RangeError);
+    expect(create({ maxSide: 1.5 })).toThrow(/master\.maxSide/);
+    expect(create({ maxside: 1024 })).toThrow('Unknown option `master.maxside`; did you mean `master.maxSide`?');
+    expect(createProfilePictures({ storage, users }).options.master).toEqual({ maxSide: 2048 });
+    expect(createProfilePictures({ storage, users, master: false }).options.master).toBe(false);
+  });
+});
