@@ -4,12 +4,14 @@
  */
 export { createProfilePictures } from './pictures.js';
 export type { ProfilePictures, UploadOptions, SweepOptions, SweepResult } from './pictures.js';
+export type { RegenerateOptions, RegenerateResult, RegenerateProgress, RegenerateFailure } from './regenerate.js';
 export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS, POSITIONS } from './options.js';
 export type {
   ProfilePicturesOptions,
   ResolvedOptions,
   LimitsOptions,
   OutputOptions,
+  MasterOptions,
   TimeoutsOptions,
   InputFormat,
   OutputFormat,
@@ -23,7 +25,7 @@ export type { DiskStorageOptions } from './storage/disk.js';
 export { memoryStorage } from './storage/memory.js';
 export type { StorageAdapter, StoredObject, ObjectInfo, PutMeta, SignedUrl } from './storage/types.js';
 export { memoryUserRepository } from './users/memory.js';
-export type { UserRepository, PictureRecord, PictureVariant } from './users/types.js';
+export type { UserRepository, PictureRecord, PictureVariant, PictureMaster, PictureRendition } from './users/types.js';
 export type { CropRect } from './render.js';
 export type { UploadInput } from './read-input.js';
 export type { UploadRequest, UploadRequestOptions } from './intake/upload-request.js';

@@ -26,6 +26,7 @@ import { renderWithMaster, type RenderedMaster } from './master.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
+import { createRegenerate, type RegenerateOptions, type RegenerateResult } from './regenerate.js';
 import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
@@ -137,6 +138,25 @@ export interface ProfilePictures {
    * @throws nothing: failed deletes are reported to `onOrphan`, not thrown.
    */
   flush(): Promise<void>;
+  /**
+   * Re-renders every user whose record does not match today's `variants`, `output` and `position` — from the
+   * record's master, or for records without one from their widest variant, never upscaled — with an upload's
+   * ordering: new objects under a fresh upload id, compare-and-set against the record it read, old objects deleted
+   * in the background. A user who uploads (or is removed) meanwhile keeps the newer state: that user is skipped and
+   * what was written for them deleted. Crash-safe and resumable: it keeps no state besides the records, so running it
+   * again continues; a crash leaves at most orphans for `sweep()`. Users are re-rendered `concurrency` at a time.
+   * Needs `users.listPictures()` unless `userIds` is given. Details: `regenerate.ts`.
+   * @example
+   * ```ts
+   * // after adding { xl: 1024 } to variants, or changing output.quality:
+   * const result = await pictures.regenerate({ concurrency: 2, onProgress: (p) => console.log(p.scanned, p.userId) });
+   * // { scanned: 1200, regenerated: 1187, skipped: 13, failed: [], aborted: false }
+   * ```
+   * @throws TypeError or RangeError for invalid options or without `listPictures()` and `userIds`;
+   *   ProfilePictureError `STORAGE_FAILED` when listing the records fails. A user that fails is reported in
+   *   `failed`, not thrown.
+   */
+  regenerate(options?: RegenerateOptions): Promise<RegenerateResult>;
   /** The validated options the service runs with. */
   readonly options: ResolvedOptions;
 }
@@ -463,6 +483,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       return backend('get', () => serveObject(storage, resolved.prefix, key, request), { late: (result) => result.body?.destroy() });
     },
     sweep,
+    regenerate: createRegenerate({ resolved, fail, backend, publish }),
     flush: cleanup.flush,
     options: resolved,
   });

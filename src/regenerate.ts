@@ -1,20 +1,19 @@
 /**
- * Design of `pictures.regenerate()` (issue 11 §2): the types it will take and resolve. Nothing implements them yet
- * and `index.ts` does not export them; they land here first so the implementation, the CLI (`profile-picture
- * regenerate`) and the admin page can be reviewed against one shape.
+ * `pictures.regenerate()` (issue 11 §2): re-renders every record that does not match today's configuration.
  *
- * How it will work, and why:
- * - **Which records.** A record is stale when its variant names differ from `variants`, a variant's width differs
- *   from `min(side, source width)`, or its `contentType` is not the configured format's. Quality is not in the record
- *   today, so a quality change alone is not detected until the record carries a rendition fingerprint (a record
- *   format change, left to the master step of §1). A stale record is re-rendered; a matching one is skipped.
- * - **Source.** The record's master once §1 lands; for older records their widest variant, read back from storage,
- *   decode-checked under `limits.inputPixels` (our own objects, so `accept` does not apply). Never upscaled: a
- *   variant wider than the source is rendered at the source's width, and `min(side, source width)` then matches on
- *   the next run, so the source-limited record is not picked up again.
+ * How it works, and why:
+ * - **Which records.** `isStale()` in rendition.ts: variant names, widths, format, and the record's `rendition`
+ *   fingerprint (format, quality, position); records older than the fingerprint only where the record shows it.
+ *   A stale record is re-rendered; a matching one is skipped.
+ * - **Source.** The record's master; for records without one, their widest variant. Either is read back from storage
+ *   and decode-checked under `limits.inputPixels` (our own objects, so `accept` does not apply). From a master the
+ *   variants are rendered as an upload renders them (with the master's crop already applied); from a variant never
+ *   upscaled: a variant wider than the source is rendered at the source's width, which then matches on the next run,
+ *   so the source-limited record is not picked up again. A master is copied byte for byte under the new upload id
+ *   (it is already our own re-encoded image); records without one do not get one made from a variant.
  * - **Order, as an upload** (DESIGN invariant 2): every variant written anew under a fresh upload id → compare-and-set
- *   against the version that was read (new `version` and `contentHash`; `createdAt` and `updatedAt` kept: the user
- *   did not change their picture) → every object of the replaced record deleted in the background. Variants that
+ *   against the version that was read (new `version`, `contentHash` and `rendition`; `createdAt` and `updatedAt`
+ *   kept: the user did not change their picture) → every object of the replaced record deleted in the background. Variants that
  *   were already right are re-encoded too rather than kept: a kept key would be referenced by two records, which
  *   invariant 5 forbids (history's pruning, §3, would delete it under the current record).
  * - **A concurrent upload wins.** The compare-and-set expects the version the source was read from; when another
@@ -28,7 +27,16 @@
  *   throughout exactly once), or `getPicture()` for each of `userIds`. Users are processed `concurrency` at a time;
  *   memory stays bounded by `concurrency` × (source + rendered variants).
  */
-import type { ErrorCode } from './errors.js';
+import { isProfilePictureError, type ErrorCode, type ErrorFactory, type ProfilePictureError } from './errors.js';
+import type { BackendCall } from './backend-call.js';
+import { inspectImage, type InspectedImage } from './inspect.js';
+import type { RenderedMaster } from './master.js';
+import type { ResolvedOptions } from './options.js';
+import { readInput } from './read-input.js';
+import { renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
+import { isStale, targetSides } from './rendition.js';
+import type { PictureMaster, PictureRecord } from './users/types.js';
+import { invalidOption, positiveInteger } from './validate.js';
 
 /** Options of `pictures.regenerate()`. */
 export interface RegenerateOptions {
@@ -54,9 +62,10 @@ export interface RegenerateFailure {
   userId: string;
   /**
    * Why, as an error code: e.g. `STORAGE_FAILED` (the source object could not be read or a new one written),
-   * `CORRUPT_IMAGE` (the source object does not decode).
+   * `NOT_FOUND` (the record's source object is missing), `CORRUPT_IMAGE` (it does not decode), `INTERNAL` (anything
+   * that is not a {@link ProfilePictureError}).
    */
-  code: ErrorCode;
+  code: ErrorCode | 'INTERNAL';
 }
 
 /** What `regenerate()` did. */
@@ -77,4 +86,150 @@ export interface RegenerateResult {
 export interface RegenerateProgress extends Omit<RegenerateResult, 'aborted'> {
   /** The user just handled. */
   userId: string;
+}
+
+/** What `regenerate()` needs from the service: its options and its upload ordering (`publish` in pictures.ts). */
+export interface RegenerateDependencies {
+  resolved: ResolvedOptions;
+  fail: ErrorFactory;
+  backend: BackendCall;
+  /**
+   * Renders into objects under a fresh upload id (`produce`), compare-and-sets the record to `decide(current)`, then
+   * deletes the replaced record's objects in the background; when `decide` declines, deletes what was written and
+   * resolves `undefined`.
+   */
+  publish(
+    userId: string,
+    produce: (writes: {
+      write(name: string, variant: RenderedVariant): void;
+      writeMaster(master: RenderedMaster, crop?: CropRect): void;
+    }) => Promise<RenderedPicture>,
+    decide: (current: PictureRecord | null, made: Omit<PictureRecord, 'createdAt' | 'updatedAt'>) => PictureRecord | undefined,
+    signal?: AbortSignal,
+  ): Promise<unknown>;
+}
+
+/** Users at once by default. */
+const DEFAULT_CONCURRENCY = 2;
+/** Largest source object read back (a master is ~1–2 MB; a variant less). */
+const MAX_SOURCE_BYTES = 64 * 1024 * 1024;
+/** Formats the library itself writes: the only ones a source object may be in. */
+const SOURCE_FORMATS = ['jpeg', 'png', 'webp', 'avif'] as const;
+const MASTER_EXTENSIONS: Record<string, string> = { 'image/jpeg': 'jpg', 'image/webp': 'webp' };
+
+/** Creates the service's `regenerate()`. */
+export function createRegenerate({ resolved, fail, backend, publish }: RegenerateDependencies) {
+  const { storage, users } = resolved;
+
+  /** The source of a stale record: its master, else its widest variant. */
+  async function readSource(record: PictureRecord): Promise<{ image: InspectedImage; bytes: Uint8Array; master?: PictureMaster }> {
+    const master = record.master;
+    const widest = Object.values(record.variants ?? {}).reduce<PictureRecord['variants'][string] | undefined>(
+      (best, variant) => (!best || variant.width > best.width ? variant : best),
+      undefined,
+    );
+    const key = master?.key ?? widest?.key;
+    if (typeof key !== 'string') throw fail('NOT_FOUND', { details: { reason: 'no-source' } });
+    const object = await backend('get', () => storage.get(key));
+    if (!object) throw fail('NOT_FOUND', { details: { reason: 'source-missing' } });
+    const bytes = await readInput(object.body, MAX_SOURCE_BYTES, fail);
+    const limits = { accept: SOURCE_FORMATS, inputPixels: resolved.limits.inputPixels, minSide: 1 };
+    return { image: await inspectImage(bytes, limits, fail), bytes, ...(master ? { master } : {}) };
+  }
+
+  /** Re-renders one user's record; `'skipped'` when it matched or another write moved it on meanwhile. */
+  async function regenerateOne(userId: string, record: PictureRecord, signal?: AbortSignal): Promise<'regenerated' | 'skipped'> {
+    if (!isStale(record, resolved)) return 'skipped';
+    const source = await readSource(record);
+    const sides = targetSides(record, resolved.variants);
+    const settings = {
+      variants: sides,
+      output: resolved.output,
+      // A master without a crop is the whole (2:1-trimmed) upload: the square comes from `position`, as at upload.
+      position: source.master && !source.master.crop ? resolved.position : ('centre' as const),
+    };
+    const published = await publish(
+      userId,
+      async (writes) => {
+        const rendered = await renderVariants(source.image, settings, fail, writes.write);
+        if (source.master) {
+          const { width, height, contentType, crop } = source.master;
+          const extension = MASTER_EXTENSIONS[contentType];
+          if (!extension) throw fail('CORRUPT_IMAGE', { details: { reason: 'master-type' } });
+          writes.writeMaster({ data: Buffer.from(source.bytes), width, height, contentType, extension }, crop);
+        }
+        return rendered;
+      },
+      // No retry against a newer record: whoever wrote it (an upload, a remove, another regenerate) wins.
+      (current, made) =>
+        current?.version === record.version ? { ...made, createdAt: record.createdAt, updatedAt: record.updatedAt } : undefined,
+      signal,
+    );
+    return published ? 'regenerated' : 'skipped';
+  }
+
+  return async function regenerate(options: RegenerateOptions = {}): Promise<RegenerateResult> {
+    const concurrency = positiveInteger('regenerate({ concurrency })', options.concurrency ?? DEFAULT_CONCURRENCY);
+    const { signal, onProgress, userIds } = options;
+    if (onProgress !== undefined && typeof onProgress !== 'function') {
+      throw invalidOption('regenerate({ onProgress })', 'a function', onProgress);
+    }
+    const listPictures = users.listPictures?.bind(users);
+    if (!userIds && !listPictures) {
+      throw new TypeError('[profile-picture] regenerate() needs `users.listPictures()`, or `userIds`');
+    }
+    let stopped = 0;
+    const totals = { scanned: 0, regenerated: 0, skipped: 0, failed: [] as RegenerateFailure[] };
+    const handle = async (userId: string, record: PictureRecord) => {
+      let outcome: 'regenerated' | 'skipped' | RegenerateFailure;
+      try {
+        outcome = await regenerateOne(userId, record, signal);
+      } catch (error) {
+        // A user stopped by the signal is neither done nor failed: the next run takes it up again.
+        if (signal?.aborted && isProfilePictureError(error) && error.code === 'ABORTED') {
+          stopped++;
+          return;
+        }
+        outcome = { userId, code: isProfilePictureError(error) ? error.code : 'INTERNAL' };
+      }
+      totals.scanned++;
+      if (typeof outcome === 'string') totals[outcome]++;
+      else totals.failed.push(outcome);
+      try {
+        onProgress?.({ ...totals, failed: [...totals.failed], userId });
+      } catch {
+        // The app's progress hook must not stop the run.
+      }
+    };
+
+    const running = new Set<Promise<void>>();
+    let aborted = false;
+    for await (const { userId, record } of walk(userIds, listPictures)) {
+      while (running.size >= concurrency) await Promise.race(running);
+      if (signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const job = handle(userId, record).finally(() => running.delete(job));
+      running.add(job);
+    }
+    await Promise.all(running);
+    return { ...totals, aborted: aborted || stopped > 0 };
+  };
+
+  /** Every user with a record: `userIds` read one by one, else the repository's listing. */
+  async function* walk(
+    userIds: RegenerateOptions['userIds'],
+    listPictures: (() => AsyncIterable<{ userId: string; record: PictureRecord }>) | undefined,
+  ): AsyncIterable<{ userId: string; record: PictureRecord }> {
+    if (!userIds) {
+      yield* backend.iterate('listPictures', listPictures!);
+      return;
+    }
+    for await (const userId of userIds) {
+      if (typeof userId !== 'string' || userId === '') throw invalidOption('regenerate({ userIds })', 'non-empty strings', userId);
+      const record = await backend('getPicture', () => users.getPicture(userId));
+      if (record) yield { userId, record };
+    }
+  }
 }
