@@ -13,9 +13,9 @@
  *   (it is already our own re-encoded image); records without one do not get one made from a variant.
  * - **Order, as an upload** (DESIGN invariant 2): every variant written anew under a fresh upload id → compare-and-set
  *   against the version that was read (new `version`, `contentHash` and `rendition`; `createdAt` and `updatedAt`
- *   kept: the user did not change their picture) → every object of the replaced record deleted in the background. Variants that
- *   were already right are re-encoded too rather than kept: a kept key would be referenced by two records, which
- *   invariant 5 forbids (history's pruning, §3, would delete it under the current record).
+ *   kept: the user did not change their picture) → every object of the replaced record deleted in the background.
+ *   Variants that were already right are re-encoded too rather than kept: a kept key would be referenced by two
+ *   records, which invariant 5 forbids (history's pruning, §3, would delete it under the current record).
  * - **A concurrent upload wins.** The compare-and-set expects the version the source was read from; when another
  *   write (an upload, a remove, a restore, another regenerate in another process) moved it on, regenerate does not
  *   retry: it deletes the objects it wrote and counts the user as skipped. The newer picture stays.
