@@ -21,6 +21,9 @@ export default defineConfig({
     testing: 'src/testing/index.ts',
   },
   external: ['vitest'],
+  // The widget's ThumbHash decoder is bundled into dist/client.js, which must import nothing (a page loads it as is);
+  // the core's `import 'thumbhash'` (the encoder) stays an ordinary external dependency. Only this path is bundled.
+  noExternal: [/^thumbhash\/thumbhash\.js$/],
   format: ['esm', 'cjs'],
   dts: true,
   // Without splitting each CJS entry inlines its own copy of the core and `instanceof` breaks across entries.

@@ -33,6 +33,8 @@ const DETAILED: Partial<Record<ErrorCode, Detailed>> = {
     if (reason === 'incomplete' || reason === 'repeated') return 'Send the four crop fields, each once, or none.';
     return undefined;
   },
+  // The app's moderation hook words the reason; it is shown as given.
+  REJECTED: ({ reason }) => (typeof reason === 'string' && reason.trim() !== '' ? `This picture was not accepted: ${reason}` : undefined),
   UNKNOWN_VARIANT: ({ variant, allowed }) =>
     typeof variant === 'string' && typeof allowed === 'string' ? `There is no picture size "${variant}"; use ${allowed}.` : undefined,
 };

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   CORRUPT_IMAGE: { status: 422, message: 'The image is damaged or incomplete.' },
   IMAGE_TOO_LARGE: { status: 422, message: 'The image has too many pixels.' },
   IMAGE_TOO_SMALL: { status: 422, message: 'The image is too small.' },
+  REJECTED: { status: 422, message: 'This picture was not accepted.' },
   NO_FILE: { status: 400, message: 'No file was uploaded.' },
   TOO_MANY_FILES: { status: 400, message: 'Upload exactly one file.' },
   UNEXPECTED_FIELD: { status: 400, message: 'The file was sent in an unexpected form field.' },
@@ -29,6 +30,7 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, message: 'The picture was changed by another request; try again.' },
   ABORTED: { status: 499, message: 'The upload was aborted.' },
   STORAGE_FAILED: { status: 502, message: 'The picture could not be stored.' },
+  MODERATION_FAILED: { status: 502, message: 'The picture could not be checked; try again later.' },
   TOO_MANY_UPLOADS: { status: 429, message: 'Another upload of yours is still in progress; try again shortly.' },
   BUSY: { status: 503, message: 'The server is busy; try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -18,6 +18,8 @@ export type {
   Position,
 } from './options.js';
 export type { OrphanEvent, OrphanReason } from './cleanup.js';
+export type { EraseOptions, EraseReceipt, PictureExport, ExportedObject } from './privacy.js';
+export type { ModerateHook, ModerationRequest, ModerationImage, ModerationVerdict } from './moderation.js';
 export { ProfilePictureError, ERROR_CODES, isProfilePictureError, toErrorBody } from './errors.js';
 export type { ErrorCode, ErrorBody, ErrorDetails, ErrorMessages } from './errors.js';
 export { diskStorage } from './storage/disk.js';
@@ -26,6 +28,7 @@ export { memoryStorage } from './storage/memory.js';
 export type { StorageAdapter, StoredObject, ObjectInfo, PutMeta, SignedUrl } from './storage/types.js';
 export { memoryUserRepository } from './users/memory.js';
 export type { UserRepository, PictureRecord, PictureVariant, PictureMaster, PictureRendition } from './users/types.js';
+export type { PicturePreview } from './preview.js';
 export type { CropRect } from './render.js';
 export type { UploadInput } from './read-input.js';
 export type { UploadRequest, UploadRequestOptions } from './intake/upload-request.js';

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import type { OrphanEvent } from './cleanup.js';
 import { ERROR_CODES, type ErrorMessages } from './errors.js';
+import type { ModerateHook } from './moderation.js';
 import type { StorageAdapter } from './storage/types.js';
 import type { UserRepository } from './users/types.js';
 import {
@@ -96,6 +97,14 @@ export interface TimeoutsOptions {
    * @throws RangeError or TypeError at construction unless a positive integer (at most 2147483647).
    */
   repositoryMs?: number;
+  /**
+   * For the `moderate` hook to answer. Longer fails the upload with `MODERATION_FAILED` (502,
+   * `details.timeoutMs`) and aborts the `signal` the hook received.
+   * @default 10_000
+   * @example { moderateMs: 3_000 } // fail fast when the moderation API is slow
+   * @throws RangeError or TypeError at construction unless a positive integer (at most 2147483647).
+   */
+  moderateMs?: number;
 }
 
 /** How the variants are encoded. */
@@ -203,8 +212,8 @@ export interface ProfilePicturesOptions {
   /** Per-code message overrides (i18n), e.g. `{ FILE_TOO_LARGE: (d) => \`Max ${d.limit} bytes\` }`. */
   messages?: ErrorMessages;
   /**
-   * Timeouts of storage and repository calls, each call on its own.
-   * @default { storageMs: 10_000, repositoryMs: 5_000 }
+   * Timeouts of storage and repository calls, each call on its own, and of the `moderate` hook.
+   * @default { storageMs: 10_000, repositoryMs: 5_000, moderateMs: 10_000 }
    * @example timeouts: { storageMs: 20_000 }
    * @throws TypeError at construction when not an object.
    */
@@ -218,6 +227,18 @@ export interface ProfilePicturesOptions {
    * @throws TypeError at construction when not a function.
    */
   onOrphan?: (event: OrphanEvent) => void;
+  /**
+   * Your own check of each new picture, after validation and rendering, before the commit: receives the rendered
+   * `md` variant (or, without `md`, the variant closest to 256 px) and answers `'allow'` or `{ reject: reason }`. A
+   * rejection fails the upload with `REJECTED` (422, `details.reason`); a hook that throws, answers anything else or
+   * exceeds `timeouts.moderateMs` fails it with `MODERATION_FAILED` (502). Either way nothing is stored and the
+   * current picture stays. It runs outside the user's lock and, in `uploadRequest`, after the processing slot is
+   * given back, so a slow hook does not hold up other uploads' CPU work.
+   * @default undefined (no moderation)
+   * @example moderate: async ({ image }) => ((await scan(image.bytes)).adult ? { reject: 'Nudity is not allowed.' } : 'allow')
+   * @throws TypeError at construction when not a function.
+   */
+  moderate?: ModerateHook;
 }
 
 /** The validated, frozen options a service runs with. */
@@ -241,6 +262,8 @@ export interface ResolvedOptions {
   readonly timeouts: Readonly<Required<TimeoutsOptions>>;
   /** The app's hook, or undefined for the default warning. */
   readonly onOrphan: ((event: OrphanEvent) => void) | undefined;
+  /** The app's moderation hook, or undefined. */
+  readonly moderate: ModerateHook | undefined;
 }
 
 /** The defaults, in one place. */
@@ -254,7 +277,7 @@ export const DEFAULTS = Object.freeze({
   prefix: 'profile_pictures',
   publicPath: '/media/',
   fieldName: 'profile_picture',
-  timeouts: Object.freeze({ storageMs: 10_000, repositoryMs: 5_000 }),
+  timeouts: Object.freeze({ storageMs: 10_000, repositoryMs: 5_000, moderateMs: 10_000 }),
 });
 
 const MAX_VARIANT_SIDE = 4096;
@@ -339,9 +362,12 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   const timeouts = Object.freeze({
     storageMs: timerDelay('timeouts.storageMs', timeoutsIn.storageMs ?? DEFAULTS.timeouts.storageMs),
     repositoryMs: timerDelay('timeouts.repositoryMs', timeoutsIn.repositoryMs ?? DEFAULTS.timeouts.repositoryMs),
+    moderateMs: timerDelay('timeouts.moderateMs', timeoutsIn.moderateMs ?? DEFAULTS.timeouts.moderateMs),
   });
   const onOrphan = options.onOrphan;
   if (onOrphan !== undefined && typeof onOrphan !== 'function') throw invalidOption('onOrphan', 'a function', onOrphan);
+  const moderate = options.moderate;
+  if (moderate !== undefined && typeof moderate !== 'function') throw invalidOption('moderate', 'a function', moderate);
 
   return Object.freeze({
     storage,
@@ -361,6 +387,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     messages,
     timeouts,
     onOrphan,
+    moderate,
   });
 }
 
@@ -386,10 +413,11 @@ const OPTION_NAMES = {
     messages: 1,
     timeouts: 1,
     onOrphan: 1,
+    moderate: 1,
   }),
   limits: optionNames<LimitsOptions>({ fileSize: 1, inputPixels: 1, minSide: 1, bodyTimeout: 1, uploadsPerUser: 1 }),
   output: optionNames<OutputOptions>({ format: 1, quality: 1 }),
-  timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1 }),
+  timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1, moderateMs: 1 }),
   master: optionNames<MasterOptions>({ maxSide: 1 }),
 };
 

@@ -17,20 +17,28 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackendCall, isBackendTimeout } from './backend-call.js';
 import { createCleanup } from './cleanup.js';
+import { createEraseGuard } from './erase-guard.js';
 import { createErrorFactory, isProfilePictureError } from './errors.js';
 import { inspectImage } from './inspect.js';
 import { createInFlightKeys } from './in-flight.js';
-import { createRequestUploader, type UploadRequest, type UploadRequestOptions } from './intake/upload-request.js';
+import {
+  createRequestUploader,
+  type ProcessOptions,
+  type UploadRequest,
+  type UploadRequestOptions,
+} from './intake/upload-request.js';
 import { isSafeKey, masterKey, newUploadId, variantKey } from './keys.js';
 import { renderWithMaster, type RenderedMaster } from './master.js';
+import { moderate, moderationVariant } from './moderation.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
+import { createPrivacy, type EraseOptions, type EraseReceipt, type PictureExport } from './privacy.js';
 import { createRegenerate, type RegenerateOptions, type RegenerateResult } from './regenerate.js';
 import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
-import type { PictureMaster, PictureRecord } from './users/types.js';
+import type { PictureMaster, PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
 
 /** Options of a single {@link ProfilePictures.upload}. */
@@ -75,7 +83,8 @@ export interface ProfilePictures {
    * @returns the new record.
    * @throws ProfilePictureError `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
    *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED` (also when a
-   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`).
+   *   storage or repository call exceeds `timeouts`: `details.timeoutMs`); with a `moderate` hook, `REJECTED`
+   *   (`details.reason`) and `MODERATION_FAILED`.
    */
   upload(userId: string, input: UploadInput, options?: UploadOptions): Promise<PictureRecord>;
   /**
@@ -101,6 +110,33 @@ export interface ProfilePictures {
   /** The user's current record, or null. */
   get(userId: string): Promise<PictureRecord | null>;
   /**
+   * Deletes everything held about the user: clears the record (compare-and-set), then deletes every object under
+   * the user's prefix — the current picture, anything else a record references there, leftovers of crashed uploads,
+   * replaced pictures not yet cleaned up — and the storage's own leftovers there, in passes until one finds the
+   * record empty and nothing left. Never touches another user's objects (`u1` and `u10` are distinct prefixes).
+   * Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing. An upload in flight in
+   * another process that commits after the erase's last pass can leave a record pointing at deleted objects; ending
+   * the user's sessions does not stop one already in flight, so erase again once none can still be running (see the
+   * README).
+   * @example
+   * ```ts
+   * const receipt = await pictures.erase('42'); // { objects: 3, bytes: 20480, temporary: 0 }
+   * ```
+   * @throws ProfilePictureError `CONFLICT` (still changing after 5 passes), `STORAGE_FAILED`, `ABORTED` (`signal`).
+   */
+  erase(userId: string, options?: EraseOptions): Promise<EraseReceipt>;
+  /**
+   * Everything held about the user, as plain JSON: the record, and each object under the user's prefix with its
+   * key, size, content type, URL and the record fields that reference it (none for a leftover). See
+   * {@link PictureExport}.
+   * @example
+   * ```ts
+   * res.json(await pictures.export(String(req.user.id)));
+   * ```
+   * @throws ProfilePictureError `STORAGE_FAILED`.
+   */
+  export(userId: string): Promise<PictureExport>;
+  /**
    * The URL of one variant: the storage's own `url()` when it has one (S3, CDN), else `publicPath + key`.
    *
    * A record written before `variants` changed may lack a configured variant: it then answers the record's closest
@@ -116,6 +152,19 @@ export interface ProfilePictures {
    * @throws RangeError for a variant name that is not configured (or a record without any variant).
    */
   url(record: PictureRecord, variant: string): string;
+  /**
+   * The `srcset` attribute of a picture: `url w` for each configured variant, with the URL {@link url} gives it and
+   * the width of the object that URL names, narrowest first. A record that lacks a configured variant lists the
+   * stand-in `url()` picks once (it never names an object twice or two objects of one width), so old records work.
+   * Pair it with `sizes` and `width`/`height` for the displayed size: the browser picks the smallest object that is
+   * sharp on its screen.
+   * @example
+   * ```ts
+   * pictures.srcset(record); // '/media/…-sm.webp 64w, /media/…-md.webp 256w, /media/…-lg.webp 512w'
+   * ```
+   * @throws RangeError for a record without any variant (malformed).
+   */
+  srcset(record: PictureRecord): string;
   /** The initials SVG shown when a user has no picture. */
   placeholder(user: PlaceholderUser): string;
   /** Status, headers and body for serving a stored object by key (used by the adapters' media route). */
@@ -190,6 +239,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const inFlight = createInFlightKeys();
   const backend = createBackendCall(fail, resolved.timeouts);
   const cleanup = createCleanup({ storage, backend, onOrphan: resolved.onOrphan });
+  const eraseGuard = createEraseGuard();
+  const moderated = moderationVariant(resolved.variants);
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -199,58 +250,73 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   }
 
   /** inspect → render (each variant stored as soon as it is encoded) → commit, for bytes already in memory. */
-  async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: UploadOptions) {
+  async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: ProcessOptions) {
     const { signal, crop } = uploadOptions;
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
     const settings = { variants: resolved.variants, output: resolved.output, crop, position: resolved.position, minCropSide: limits.minSide };
-    const published = await publish(
-      userId,
-      async (writes) => {
-        if (!resolved.master) return renderVariants(image, settings, fail, writes.write);
-        const { picture, master } = await renderWithMaster(image, settings, resolved.master, fail, writes.write);
-        writes.writeMaster(master, crop);
-        return picture;
-      },
-      (current, made) => {
-        const now = new Date().toISOString();
-        return { ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
-      },
-      signal,
-    );
-    // This `decide` always writes, so publish resolves (or throws CONFLICT).
-    return published!.next;
+    /** Aborts the `moderate` hook's signal when this upload ends before its verdict (a failed put, say). */
+    const stopJudging = resolved.moderate ? new AbortController() : undefined;
+    try {
+      const published = await publish(
+        userId,
+        async (writes) => {
+          if (!resolved.master) return renderVariants(image, settings, fail, writes.write);
+          const { picture, master } = await renderWithMaster(image, settings, resolved.master, fail, writes.write);
+          writes.writeMaster(master, crop);
+          return picture;
+        },
+        (current, made) => {
+          const now = new Date().toISOString();
+          return { ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
+        },
+        { signal, judge: (rendered) => check(userId, rendered, uploadOptions, stopJudging?.signal) },
+      );
+      // This `decide` always writes, so publish resolves (or throws CONFLICT).
+      return published!.next;
+    } finally {
+      stopJudging?.abort(); // no-op once the verdict is in: moderate() no longer listens
+    }
   }
 
   /**
    * The ordering every new picture follows (DESIGN invariant 2): `produce` renders and stores objects under a fresh
-   * upload id, then the record is compare-and-set to `decide(current, made)` under the user's lock, then the
-   * replaced record's objects are deleted in the background. When `decide` declines (`undefined`) or anything fails
+   * upload id (while `judge`, the upload's moderation, runs beside the last puts), then the record is
+   * compare-and-set to `decide(current, made)` under the user's lock, then the replaced record's objects are deleted
+   * in the background. When `decide` declines (`undefined`), an erase of the user overlapped, or anything fails
    * before the commit, what was written is deleted before this resolves or rejects.
    */
   async function publish(
     userId: string,
     produce: (writes: Writes) => Promise<RenderedPicture>,
     decide: (current: PictureRecord | null, made: NewPicture) => PictureRecord | undefined,
-    signal?: AbortSignal,
+    { signal, judge }: { signal?: AbortSignal | undefined; judge?: (rendered: RenderedPicture) => Promise<void> } = {},
   ): Promise<{ previous: PictureRecord | null; next: PictureRecord } | undefined> {
+    const ticket = eraseGuard.track(userId);
     const writes = startWrites(userId);
     /** A compare-and-set that timed out and may still commit: until it settles, the keys stay in flight. */
     let pendingCommit: Promise<void> | undefined;
     try {
       const rendered = await produce(writes);
       if (signal?.aborted) throw fail('ABORTED');
+      const verdict = judge?.(rendered) ?? Promise.resolve();
+      verdict.catch(() => {}); // awaited below, unless a put fails first
       const { variants, master } = await writes.finish();
+      await verdict;
+      if (signal?.aborted) throw fail('ABORTED');
       const made: NewPicture = {
         version: randomUUID(),
         contentHash: rendered.contentHash,
         contentType: rendered.contentType,
         variants,
+        preview: rendered.preview,
         ...(master ? { master } : {}),
         rendition: { format: resolved.output.format, quality: resolved.output.quality, position: resolved.position },
       };
-      const swapped = await lock(userId, () =>
-        swapRecord(userId, (pending) => (pendingCommit = pending), (current) => decide(current, made)),
-      );
+      const swapped = await lock(userId, () => {
+        // An erase of this user ran meanwhile and may have deleted some of these objects: commit nothing.
+        if (ticket.overlapped) throw fail('CONFLICT', { details: { reason: 'erased' } });
+        return swapRecord(userId, (pending) => (pendingCommit = pending), (current) => decide(current, made));
+      });
       if (!swapped) {
         await rollback(await writes.settle(), undefined);
         return undefined;
@@ -266,7 +332,27 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       // A call that never settles pins its keys for at most the default grace period, like any other process's sweep.
       if (pendingCommit) void Promise.race([pendingCommit, sleep(DEFAULT_SWEEP_AGE, undefined, { ref: false })]).then(writes.forget);
       else writes.forget();
+      ticket.done();
     }
+  }
+
+  /**
+   * The `moderate` hook's verdict on the rendered picture, while the last puts finish. It may wait on a remote
+   * service: the processing slot goes back first, and no lock is held.
+   */
+  async function check(
+    userId: string,
+    rendered: RenderedPicture,
+    { signal, releaseProcessing }: ProcessOptions,
+    ended: AbortSignal | undefined,
+  ) {
+    const hook = resolved.moderate;
+    if (!hook || !ended) return;
+    releaseProcessing?.();
+    const { data, width, height } = rendered.variants[moderated]!;
+    const image = { bytes: data, contentType: rendered.contentType, width, height, variant: moderated };
+    const stop = signal ? AbortSignal.any([signal, ended]) : ended;
+    await moderate(hook, { userId, image }, { timeoutMs: resolved.timeouts.moderateMs, signal: stop, fail });
   }
 
   /**
@@ -375,12 +461,18 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     await cleanup.deleteNow(attempted);
   }
 
+  /** Clears the user's record (compare-and-set, retried); resolves the record it cleared, or null if there was none. */
+  async function clearRecord(userId: string): Promise<PictureRecord | null> {
+    const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
+    return swapped?.previous ?? null;
+  }
+
   async function remove(userId: string): Promise<boolean> {
     assertUserId(userId);
     return lock(userId, async () => {
-      const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
-      if (!swapped?.previous) return false;
-      cleanup.schedule(keysOf(swapped.previous)); // in the background, as after an upload
+      const previous = await clearRecord(userId);
+      if (!previous) return false;
+      cleanup.schedule(keysOf(previous)); // in the background, as after an upload
       return true;
     });
   }
@@ -451,6 +543,27 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return failures;
   }
 
+  /** The variant of `record` that `url(record, name)` names (see variantFor). */
+  function standIn(record: PictureRecord, name: string): PictureVariant {
+    const side = Object.hasOwn(resolved.variants, name) ? resolved.variants[name] : undefined;
+    const entry = side === undefined ? undefined : variantFor(record, name, side);
+    if (!entry) {
+      throw new RangeError(
+        side === undefined
+          ? `[profile-picture] Unknown variant ${JSON.stringify(name)}; configured: ${Object.keys(resolved.variants).join(', ')}`
+          : '[profile-picture] The record has no variants',
+      );
+    }
+    return entry;
+  }
+
+  /** Where a stored object is served: the storage's own URL (S3, CDN) or the media route. */
+  function urlOf(key: string): string {
+    return storage.url ? storage.url(key) : `${resolved.publicPath}${key}`;
+  }
+
+  const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, clearRecord, deleteKeys: deleteOrphans, urlOf });
+
   const readRequest = createRequestUploader(resolved, fail, processBytes);
   async function uploadRequest(userId: string, request: UploadRequest, requestOptions?: UploadRequestOptions) {
     assertUserId(userId); // before a slot is taken or a body byte read
@@ -466,21 +579,31 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       return backend('getPicture', () => users.getPicture(userId));
     },
     url(record: PictureRecord, variant: string) {
-      const side = Object.hasOwn(resolved.variants, variant) ? resolved.variants[variant] : undefined;
-      const entry = side === undefined ? undefined : variantFor(record, variant, side);
-      if (!entry) {
-        throw new RangeError(
-          side === undefined
-            ? `[profile-picture] Unknown variant ${JSON.stringify(variant)}; configured: ${Object.keys(resolved.variants).join(', ')}`
-            : '[profile-picture] The record has no variants',
-        );
+      return urlOf(standIn(record, variant).key);
+    },
+    srcset(record: PictureRecord) {
+      const byWidth = new Map<number, PictureVariant>();
+      for (const name of Object.keys(resolved.variants)) {
+        const entry = standIn(record, name);
+        if (!byWidth.has(entry.width)) byWidth.set(entry.width, entry);
       }
-      return storage.url ? storage.url(entry.key) : `${resolved.publicPath}${entry.key}`;
+      return [...byWidth.values()]
+        .sort((a, b) => a.width - b.width)
+        .map((entry) => `${urlOf(entry.key)} ${entry.width}w`)
+        .join(', ');
     },
     placeholder: renderPlaceholder,
     serve(key: string, request?: ServeRequest) {
       // A body that arrives after the timeout was answered with 502: close it rather than leak its file handle.
       return backend('get', () => serveObject(storage, resolved.prefix, key, request), { late: (result) => result.body?.destroy() });
+    },
+    async erase(userId: string, eraseOptions?: EraseOptions) {
+      assertUserId(userId);
+      return privacy.erase(userId, eraseOptions);
+    },
+    async export(userId: string) {
+      assertUserId(userId);
+      return privacy.export(userId);
     },
     sweep,
     regenerate: createRegenerate({ resolved, fail, backend, publish }),

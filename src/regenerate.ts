@@ -105,7 +105,7 @@ export interface RegenerateDependencies {
       writeMaster(master: RenderedMaster, crop?: CropRect): void;
     }) => Promise<RenderedPicture>,
     decide: (current: PictureRecord | null, made: Omit<PictureRecord, 'createdAt' | 'updatedAt'>) => PictureRecord | undefined,
-    signal?: AbortSignal,
+    options: { signal?: AbortSignal | undefined },
   ): Promise<unknown>;
 }
 
@@ -163,7 +163,7 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
       // No retry against a newer record: whoever wrote it (an upload, a remove, another regenerate) wins.
       (current, made) =>
         current?.version === record.version ? { ...made, createdAt: record.createdAt, updatedAt: record.updatedAt } : undefined,
-      signal,
+      { signal },
     );
     return published ? 'regenerated' : 'skipped';
   }

@@ -21,6 +21,7 @@ import type { InspectedImage } from './inspect.js';
 import { sha256Hex } from './keys.js';
 import type { OutputFormat, Position } from './options.js';
 import { applyOrientation, centredSquare, swapsSides, toStoredRect } from './orientation.js';
+import { renderPreview, type PicturePreview } from './preview.js';
 
 /** A crop rectangle in source pixels, measured after EXIF orientation. */
 export interface CropRect {
@@ -46,6 +47,8 @@ export interface RenderedPicture {
   /** SHA-256 (hex) over every variant's name and hash, in the order of `settings.variants`. */
   contentHash: string;
   variants: Record<string, RenderedVariant>;
+  /** Average colour and ThumbHash of the square, for placeholders (see preview.ts). */
+  preview: PicturePreview;
 }
 
 /**
@@ -166,6 +169,11 @@ export async function renderVariants(
     lane = done.catch(() => {});
     pending.set(name, done);
   }
+  // Last in the small lane, which finishes before the largest encode: the answer does not wait for it.
+  const preview = lane.then(() =>
+    renderPreview(applyOrientation(sharp(data, { raw }), image.orientation), settings.output.format === 'jpeg'),
+  );
+  preview.catch(() => {}); // awaited below once the encodes succeeded; not an unhandled rejection meanwhile
   // Settle every encode before failing, so `onVariant` is never called after this function has rejected.
   const results = await Promise.allSettled(names.map((name) => pending.get(name)!));
   const failed = results.find((result) => result.status === 'rejected');
@@ -178,6 +186,7 @@ export async function renderVariants(
     ...ENCODING[settings.output.format],
     contentHash: hash.digest('hex'),
     variants: Object.fromEntries(encoded),
+    preview: await preview,
   };
 }
 

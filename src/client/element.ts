@@ -10,6 +10,8 @@
  */
 import type { ClientConfig } from './config.js';
 import { checkFile, probeImage, type ClientErrorCode } from './check-file.js';
+import { cropFields, type CropRect } from './crop.js';
+import { createCropView, type CropParts, type CropView } from './crop-view.js';
 import {
   DEFAULT_MESSAGES,
   describeTypes,
@@ -63,7 +65,9 @@ const Base: typeof HTMLElement =
  * `<input type="file">` inside it.
  *
  * Attributes: `config` (JSON), `action` (upload URL; default: the enclosing form's `action`, else
- * `/upload-profile-picture/`), `auto-upload` (upload as soon as a valid file is chosen), `disabled`.
+ * `/upload-profile-picture/`), `auto-upload` (upload as soon as a valid file is chosen, without the crop step),
+ * `no-crop` (no crop step: the server picks the square), `shape` (`circle`, the default, or `square`: the crop
+ * frame's and preview's shape), `disabled`.
  *
  * @example
  * ```html
@@ -80,6 +84,8 @@ export class ProfilePictureUpload extends Base {
   static readonly observedAttributes = ['config', 'disabled'];
 
   #ui!: Parts;
+  #crop!: CropView;
+  #touch: MediaQueryList | null = null;
   #file: File | null = null;
   #previewUrl: string | null = null;
   #controller: AbortController | null = null;
@@ -95,6 +101,7 @@ export class ProfilePictureUpload extends Base {
     root.innerHTML = TEMPLATE;
     adoptStyles(root);
     this.#ui = queryParts(root);
+    this.#crop = createCropView(this.#ui.cropView, { text: (key, extra) => this.#text(key, this.#file, extra) });
     const { zone, input, upload, cancel } = this.#ui;
     zone.addEventListener('click', () => this.choose());
     input.addEventListener('change', () => {
@@ -121,12 +128,16 @@ export class ProfilePictureUpload extends Base {
     const fallback = this.querySelector<HTMLInputElement>('input[type=file]');
     if (fallback) fallback.disabled = true;
     if (!this.hasAttribute('state')) this.#setState('idle');
+    // Touch screens get "Tap to choose a photo": there is nothing to drag from on a phone.
+    this.#touch = typeof matchMedia === 'function' ? matchMedia('(pointer: coarse)') : null;
+    this.#touch?.addEventListener('change', this.#onPointerChange);
     this.#render();
   }
 
   disconnectedCallback(): void {
     this.#form?.removeEventListener('submit', this.#onSubmit);
     this.#form = null;
+    this.#touch?.removeEventListener('change', this.#onPointerChange);
   }
 
   attributeChangedCallback(): void {
@@ -217,6 +228,8 @@ export class ProfilePictureUpload extends Base {
     this.#ui.image.hidden = size === null;
     this.#ui.icon.hidden = size !== null;
     this.#ui.note.hidden = size !== null;
+    const crop = size && !this.hasAttribute('no-crop') && !this.hasAttribute('auto-upload');
+    if (crop) this.#crop.open(url, size.width, size.height, config.minSide);
     this.#setState('selected');
     this.#show({ status: this.#text('selected', file) });
     this.#emit('profile-picture:select', { file });
@@ -245,7 +258,9 @@ export class ProfilePictureUpload extends Base {
     this.#show({ status: this.#text('started', file), error: '' });
     if (hadFocus) this.#ui.cancel.focus();
     try {
+      const crop = this.#cropRect();
       const { status, body } = await sendFile(this.action, this.config.fieldName, file, {
+        ...(crop ? { fields: cropFields(crop) } : {}),
         signal: controller.signal,
         onProgress: (loaded, total) => {
           this.#setProgress(total > 0 ? Math.round((loaded / total) * 100) : 0);
@@ -297,6 +312,16 @@ export class ProfilePictureUpload extends Base {
   }
 
   // --- internal ---
+
+  /**
+   * The crop the user chose, in source pixels after EXIF orientation (the server's `crop_*` coordinates), or null
+   * when there is none to send. A step that re-encodes the file before sending maps this rectangle to the new size.
+   */
+  #cropRect(): CropRect | null {
+    return this.#crop.rect();
+  }
+
+  #onPointerChange = (): void => this.#render();
 
   #onSubmit = (event: SubmitEvent): void => {
     // With JavaScript on, the enclosing form never posts itself: the widget uploads and reports in place.
@@ -363,6 +388,7 @@ export class ProfilePictureUpload extends Base {
     if (this.#previewUrl) URL.revokeObjectURL(this.#previewUrl);
     this.#previewUrl = null;
     const { image, icon, note } = this.#ui;
+    this.#crop.close();
     image.removeAttribute('src');
     image.hidden = true;
     icon.hidden = false;
@@ -391,10 +417,15 @@ export class ProfilePictureUpload extends Base {
     const busy = state === 'uploading' || state === 'processing';
     input.accept = config.accept.join(',');
     zone.disabled = busy || this.hasAttribute('disabled');
-    prompt.textContent = this.#text(this.hasAttribute('dragging') ? 'dropHere' : 'prompt');
-    action.textContent = this.#text('promptAction');
-    zone.setAttribute('aria-label', `${this.#text('prompt')}, ${this.#text('promptAction')}`);
+    const touch = this.#touch?.matches === true;
+    prompt.textContent = this.#text(this.hasAttribute('dragging') ? 'dropHere' : touch ? 'touchPrompt' : 'prompt');
+    action.textContent = touch ? '' : this.#text('promptAction');
+    action.hidden = touch;
+    zone.setAttribute('aria-label', touch ? this.#text('touchPrompt') : `${this.#text('prompt')}, ${this.#text('promptAction')}`);
     hint.textContent = this.#text('hint');
+    this.#ui.cropHelp.textContent = this.#text(touch ? 'touchCropHelp' : 'cropHelp');
+    this.#ui.cropView.box.inert = busy || this.hasAttribute('disabled');
+    this.#crop.refresh();
     note.textContent = this.#text('noPreview');
     progressBox.hidden = !busy;
     // While busy the progress label shows the same words: keep the live region for screen readers only.
@@ -428,6 +459,10 @@ export class ProfilePictureUpload extends Base {
       percent: this.#percent,
       status: 0,
       name: file?.name ?? '',
+      zoom: 100,
+      side: 0,
+      left: 0,
+      top: 0,
       ...extra,
     };
     return formatMessage(this.#messages[key], facts);
@@ -460,6 +495,8 @@ interface Parts {
   status: HTMLElement;
   error: HTMLElement;
   input: HTMLInputElement;
+  cropHelp: HTMLElement;
+  cropView: CropParts;
 }
 
 function queryParts(root: ShadowRoot): Parts {
@@ -481,6 +518,17 @@ function queryParts(root: ShadowRoot): Parts {
     status: one<HTMLElement>('.status'),
     error: one<HTMLElement>('.error'),
     input: one<HTMLInputElement>('input[type=file]'),
+    cropHelp: one<HTMLElement>('.crop-help'),
+    cropView: {
+      box: one<HTMLElement>('.crop'),
+      stage: one<HTMLElement>('.stage'),
+      image: one<HTMLImageElement>('.crop-image'),
+      frame: one<HTMLElement>('.frame'),
+      zoom: one<HTMLInputElement>('.zoom input'),
+      live: one<HTMLElement>('.crop-live'),
+      preview: one<HTMLElement>('.preview'),
+      previewImage: one<HTMLImageElement>('.preview img'),
+    },
   };
 }
 

@@ -24,6 +24,7 @@ export type { UploadMessages, Message, MessageFacts } from './messages.js';
 export { checkFile } from './check-file.js';
 export type { FileCheck, ClientErrorCode } from './check-file.js';
 export { sniffImageType } from './sniff.js';
+export { thumbHashToDataURL } from './preview.js';
 export type { ClientConfig } from './config.js';
 
 /** The tag name the module registers by default. */

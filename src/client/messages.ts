@@ -20,6 +20,14 @@ export interface MessageFacts {
   status: number;
   /** Name of the chosen file (display only). */
   name: string;
+  /** Crop zoom in percent (100: the whole short side). */
+  zoom: number;
+  /** Crop square's side in source pixels. */
+  side: number;
+  /** Crop square's left edge in source pixels. */
+  left: number;
+  /** Crop square's top edge in source pixels. */
+  top: number;
 }
 
 /** A message: fixed text or a function of {@link MessageFacts}. */
@@ -28,6 +36,8 @@ export type Message = string | ((facts: MessageFacts) => string);
 /** The widget's texts. */
 export interface UploadMessages {
   prompt: Message;
+  /** Replaces `prompt` (and `promptAction`) on touch screens, where there is nothing to drag. */
+  touchPrompt: Message;
   dropHere: Message;
   promptAction: Message;
   hint: Message;
@@ -48,11 +58,24 @@ export interface UploadMessages {
   network: Message;
   aborted: Message;
   failed: Message;
+  /** Accessible name of the crop area. */
+  crop: Message;
+  /** How to use the crop area, shown under it. */
+  cropHelp: Message;
+  /** Replaces `cropHelp` on touch screens. */
+  touchCropHelp: Message;
+  /** Accessible name of the zoom slider. */
+  zoom: Message;
+  /** The zoom slider's value, as read by screen readers. */
+  zoomValue: Message;
+  /** Announced after the crop was moved or zoomed. */
+  cropChanged: Message;
 }
 
 /** The default (English) texts. */
 export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMessages>({
   prompt: 'Drag a photo here',
+  touchPrompt: 'Tap to choose a photo',
   dropHere: 'Drop it to see a preview',
   promptAction: 'or click to choose a file',
   hint: ({ types, limit }) => (limit ? `${types} · up to ${limit}` : types),
@@ -73,6 +96,12 @@ export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMe
   network: 'The upload failed: check your connection and try again.',
   aborted: 'Upload cancelled.',
   failed: ({ status }) => `The upload failed (HTTP ${status}). Please try again.`,
+  crop: 'Crop area',
+  cropHelp: 'Drag the photo, or use the arrow keys, to choose what fits in the frame. Zoom with the slider or + and −; Home resets.',
+  touchCropHelp: 'Drag the photo to choose what fits in the frame. Pinch or use the slider to zoom.',
+  zoom: 'Zoom',
+  zoomValue: ({ zoom }) => `${zoom}%`,
+  cropChanged: ({ zoom, side, left, top }) => `Zoom ${zoom}%: a ${side}-pixel square from ${left}, ${top}.`,
 });
 
 /** Resolves `message` with `facts`. */

@@ -20,6 +20,8 @@ export interface SendOptions {
   onSent?: () => void;
   /** Aborts the request; the promise then rejects with an `AbortError` DOMException. */
   signal?: AbortSignal;
+  /** Text fields sent before the file, e.g. the crop rectangle (`crop_left`, …). */
+  fields?: Record<string, string>;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface SendOptions {
  * ```
  */
 export function sendFile(url: string, fieldName: string, file: File, options: SendOptions = {}): Promise<SendResult> {
-  const { onProgress, onSent, signal } = options;
+  const { onProgress, onSent, signal, fields = {} } = options;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new DOMException('The upload was aborted.', 'AbortError'));
     const xhr = new XMLHttpRequest();
@@ -47,6 +49,7 @@ export function sendFile(url: string, fieldName: string, file: File, options: Se
     xhr.onabort = () => reject(new DOMException('The upload was aborted.', 'AbortError'));
     signal?.addEventListener('abort', () => xhr.abort(), { once: true });
     const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
     form.append(fieldName, file, file.name);
     xhr.send(form);
   });

@@ -1,13 +1,20 @@
 /**
  * The widget's shadow DOM: markup and styles. Themeable from the page through CSS custom properties
  * (`--pp-accent`, `--pp-radius`, …) and `::part()` selectors (`zone`, `preview`, `progress`, `upload`, `cancel`,
- * `status`, `error`), without reaching into the shadow tree.
+ * `status`, `error`, and for the crop step `crop`, `crop-stage`, `crop-frame`, `crop-zoom`, `crop-help`), without
+ * reaching into the shadow tree.
  */
 
 const ICON_UPLOAD =
   '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true" focusable="false" fill="none" stroke="currentColor" ' +
   'stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"><path d="M12 16V4"/><path d="m7 9 5-5 5 5"/>' +
   '<path d="M4 16v2a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2v-2"/></svg>';
+
+const zoomIcon = (plus: boolean) =>
+  '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false" fill="none" stroke="currentColor" ' +
+  `stroke-width="2" stroke-linecap="round"><circle cx="10.5" cy="10.5" r="6.5"/><path d="m20 20-4.9-4.9M8 10.5h5${plus ? 'M10.5 8v5' : ''}"/></svg>`;
+const ICON_ZOOM_OUT = zoomIcon(false);
+const ICON_ZOOM_IN = zoomIcon(true);
 
 /** The widget's styles. */
 export const STYLES = /* css */ `
@@ -22,11 +29,15 @@ export const STYLES = /* css */ `
   --_success: var(--pp-success, #157347);
   --_radius: var(--pp-radius, 14px);
   --_preview: var(--pp-preview-size, 84px);
+  --_crop: var(--pp-crop-size, 16rem);
+  --_shade: var(--pp-crop-shade, rgb(15 23 42 / .6));
+  --_shape: 50%;
   display: block;
   font: inherit;
   color: inherit;
 }
 :host([hidden]) { display: none; }
+:host([shape="square"]) { --_shape: calc(var(--_radius) / 3); }
 * { box-sizing: border-box; }
 .zone {
   display: flex;
@@ -62,13 +73,53 @@ export const STYLES = /* css */ `
   place-items: center;
   width: var(--_preview);
   height: var(--_preview);
-  border-radius: 50%;
+  position: relative;
+  border-radius: var(--_shape);
   overflow: hidden;
   background: color-mix(in srgb, var(--_accent) 10%, #ffffff);
   color: var(--_accent);
   box-shadow: inset 0 0 0 1px color-mix(in srgb, var(--_accent) 20%, transparent);
 }
 .preview img { width: 100%; height: 100%; object-fit: cover; display: block; }
+/* While cropping, both photos keep their natural (EXIF-oriented) size; the crop view moves them by transform. */
+.preview[data-cropping] img, .crop-image {
+  position: absolute;
+  left: 0;
+  top: 0;
+  width: auto;
+  height: auto;
+  max-width: none;
+  object-fit: fill;
+  transform-origin: 0 0;
+}
+.crop { display: grid; justify-items: center; gap: .6rem; margin-top: .85rem; }
+.crop[inert] { opacity: .65; }
+.stage {
+  position: relative;
+  width: min(var(--_crop), 100%);
+  aspect-ratio: 1;
+  overflow: hidden;
+  border-radius: calc(var(--_radius) / 2);
+  background: #0f172a;
+  cursor: grab;
+  touch-action: none;
+  user-select: none;
+  -webkit-user-select: none;
+}
+.stage:active { cursor: grabbing; }
+.stage:focus-visible { outline: 3px solid var(--_accent); outline-offset: 3px; }
+.crop-image { pointer-events: none; }
+.frame {
+  position: absolute;
+  inset: 8%;
+  border-radius: var(--_shape);
+  box-shadow: 0 0 0 2px rgb(255 255 255 / .9), 0 0 0 100vmax var(--_shade);
+  pointer-events: none;
+}
+.zoom { display: flex; align-items: center; gap: .6rem; width: min(var(--_crop), 100%); }
+.zoom input { flex: 1; accent-color: var(--_accent); }
+.zoom svg { flex: none; color: var(--_muted); }
+.crop-help { margin: 0; max-width: min(var(--_crop) * 1.6, 100%); text-align: center; color: var(--_muted); font-size: .875em; }
 .text { display: grid; gap: .15rem; min-width: 0; }
 .prompt { font-weight: 600; }
 .action { color: var(--_accent); text-decoration: underline; text-underline-offset: 2px; }
@@ -135,6 +186,10 @@ button.primary:focus-visible, button.secondary:focus-visible { outline: 3px soli
 @media (max-width: 30rem) {
   .zone { flex-direction: column; text-align: center; }
 }
+/* Forced colours drop box shadows, and with them the frame's ring and mask: draw the ring as an outline instead. */
+@media (forced-colors: active) {
+  .frame { outline: 2px solid CanvasText; }
+}
 @media (prefers-reduced-motion: reduce) {
   * { transition: none !important; animation: none !important; }
 }
@@ -150,6 +205,15 @@ export const TEMPLATE = `<button type="button" class="zone" part="zone" aria-des
     <span class="note" id="note" hidden></span>
   </span>
 </button>
+<div class="crop" part="crop" hidden>
+  <div class="stage" part="crop-stage" tabindex="0" role="application" aria-describedby="crop-help">
+    <img class="crop-image" alt="" draggable="false">
+    <div class="frame" part="crop-frame"></div>
+  </div>
+  <div class="zoom">${ICON_ZOOM_OUT}<input type="range" part="crop-zoom" min="100" max="100" step="1" value="100">${ICON_ZOOM_IN}</div>
+  <p class="crop-help" part="crop-help" id="crop-help"></p>
+  <p class="crop-live visually-hidden" aria-live="polite"></p>
+</div>
 <div class="progress" hidden>
   <progress part="progress" max="100" value="0"></progress>
   <span class="progress-label" aria-hidden="true"></span>

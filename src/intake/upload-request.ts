@@ -36,8 +36,14 @@ export { MAX_FIELDS, MAX_FIELD_SIZE } from './multipart.js';
 /** A Node request: Express `req`, Koa `ctx.req`, or any `IncomingMessage`. */
 export type UploadRequest = Readable & { headers: IncomingHttpHeaders };
 
+/** {@link UploadOptions} plus what `uploadRequest` hands the processing step. */
+export interface ProcessOptions extends UploadOptions {
+  /** Gives the processing slot back early, once the CPU-bound work is done (before the `moderate` hook waits). */
+  releaseProcessing?: Release;
+}
+
 /** Processes bytes already read into memory (inspect → render → store → commit). */
-export type ProcessBytes = (userId: string, bytes: Uint8Array, options: UploadOptions) => Promise<PictureRecord>;
+export type ProcessBytes = (userId: string, bytes: Uint8Array, options: ProcessOptions) => Promise<PictureRecord>;
 
 /** Options of one `uploadRequest()` call. */
 export interface UploadRequestOptions {
@@ -142,7 +148,7 @@ export function createRequestUploader(
         const releaseProcessing = await admission.takeProcessingSlot(signal);
         try {
           if (signal?.aborted) throw fail('ABORTED', { cause: signal.reason });
-          return await processBytes(userId, file, { crop, signal });
+          return await processBytes(userId, file, { crop, signal, releaseProcessing });
         } finally {
           releaseProcessing();
         }

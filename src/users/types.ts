@@ -1,3 +1,5 @@
+import type { PicturePreview } from '../preview.js';
+
 /** One rendered size of a picture. */
 export interface PictureVariant {
   /** Storage key of the object. */
@@ -61,6 +63,11 @@ export interface PictureRecord {
   master?: PictureMaster;
   /** How the variants were encoded; absent on records older than it. */
   rendition?: PictureRendition;
+  /**
+   * Average colour and ThumbHash to show while the picture loads. Absent from records written before previews existed
+   * (and from records an app builds itself): treat it as optional.
+   */
+  preview?: PicturePreview;
   /** ISO-8601 time the user first got a picture (kept across replacements). */
   createdAt: string;
   /** ISO-8601 time of this picture's upload. */

@@ -85,8 +85,9 @@ export function collectPageErrors(page: Page): string[] {
 }
 
 /**
- * Waits until `selector` matches an `<img>` that finished loading (or failed to) and returns its natural width:
- * 0 means it did not load.
+ * Waits until `selector` matches an `<img>` that finished loading (or failed to) and returns the pixel width of the
+ * file it loaded (`currentSrc`): 0 means it did not load. Not `naturalWidth` itself, which a `srcset` candidate's
+ * `w` descriptor scales to the displayed size (a 64w file shown at `sizes="36px"` reports 36).
  */
 export async function loadedImageWidth(page: Page, selector: string): Promise<number> {
   const image = page.locator(selector).first();
@@ -99,7 +100,11 @@ export async function loadedImageWidth(page: Page, selector: string): Promise<nu
         img.addEventListener('error', resolve, { once: true });
       });
     }
-    return img.naturalWidth;
+    if (img.naturalWidth === 0 || !img.srcset) return img.naturalWidth;
+    const file = new Image();
+    file.src = img.currentSrc;
+    await file.decode();
+    return file.naturalWidth;
   });
 }
 

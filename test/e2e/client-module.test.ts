@@ -24,6 +24,14 @@ describe.skipIf(!built)('profile-picture/client build', () => {
     expect(client.describeTypes(['image/jpeg', 'image/png', 'image/webp'])).toBe('JPEG, PNG or WebP');
   });
 
+  it('carries its own ThumbHash decoder: the thumbhash package’s PNG, without importing the package', async () => {
+    const { thumbHashToDataURL } = await import('profile-picture/client');
+    const { thumbHashToDataURL: library } = await import('thumbhash');
+    const hash = 'I6oKLwq4iHiPhndzirhomGiIiP1I9noD'; // a portrait photo's, as record.preview.thumbhash holds it
+    expect(thumbHashToDataURL(hash)).toBe(library(Buffer.from(hash, 'base64')));
+    expect(thumbHashToDataURL(hash)).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
+  });
+
   it('recognises formats by their bytes, not their names', () => {
     return import('profile-picture/client').then(({ sniffImageType }) => {
       expect(sniffImageType(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBe('image/jpeg');

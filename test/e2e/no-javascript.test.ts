@@ -52,7 +52,8 @@ describe.skipIf(!hasChromium)('browser without JavaScript: express-app', () => {
     await page.getByRole('button', { name: 'Upload picture' }).click();
     await page.waitForURL(/\/profile\/\?profile_picture=uploaded$/);
     expect(await page.getByRole('status').textContent()).toContain('Your new profile picture is saved.');
-    expect(await loadedImageWidth(page, '.profile__current .avatar--lg')).toBe(512);
+    // By srcset, on this 1× screen: the 176 px large avatar takes the 256 px variant, the 36 px badge the 64 px one.
+    expect(await loadedImageWidth(page, '.profile__current .avatar--lg')).toBe(256);
     expect(await loadedImageWidth(page, '.account__badge .avatar')).toBe(64);
     expect(await pictureFiles()).toHaveLength(3);
     await snap('profile-uploaded');
@@ -69,7 +70,7 @@ describe.skipIf(!hasChromium)('browser without JavaScript: express-app', () => {
       /not (an image|supported)\. Choose a JPEG, PNG, GIF, BMP or WebP image\./,
     );
     expect(await pictureFiles()).toEqual(before);
-    expect(await loadedImageWidth(page, '.profile__current .avatar--lg')).toBe(512);
+    expect(await loadedImageWidth(page, '.profile__current .avatar--lg')).toBe(256);
     await snap('profile-error');
   });
 

@@ -247,7 +247,7 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     await tab.goto(`${url}/page-fallback`);
     await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
     expect(await tab.locator(`${WIDGET} .hint`).textContent()).toBe('WebP');
-    const inner = await tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.querySelector('input')!.accept, WIDGET);
+    const inner = await tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.querySelector<HTMLInputElement>('input[type=file]')!.accept, WIDGET);
     expect(inner).toBe('image/webp');
     // The fallback input is disabled once upgraded: never validated, never sent.
     expect(await tab.locator(`${WIDGET} > input[name="photo"]`).isDisabled()).toBe(true);

@@ -51,6 +51,7 @@ describe('ProfilePictureError', () => {
       CORRUPT_IMAGE: 422,
       IMAGE_TOO_LARGE: 422,
       IMAGE_TOO_SMALL: 422,
+      REJECTED: 422,
       NO_FILE: 400,
       TOO_MANY_FILES: 400,
       UNEXPECTED_FIELD: 400,
@@ -62,6 +63,7 @@ describe('ProfilePictureError', () => {
       CONFLICT: 409,
       TOO_MANY_UPLOADS: 429,
       STORAGE_FAILED: 502,
+      MODERATION_FAILED: 502,
       BUSY: 503,
     });
   });

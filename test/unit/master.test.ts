@@ -137,6 +137,18 @@ describe('master', () => {
     expect(await listKeys(storage)).toEqual(recordKeys(record));
   });
 
+  it('export() lists the master as referenced and erase() deletes it', async () => {
+    const { pictures, storage } = createTestService();
+    const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
+    const exported = await pictures.export('u1');
+    expect(exported.objects.find((object) => object.key === record.master!.key)).toMatchObject({
+      referencedBy: ['master.key'],
+      leftover: false,
+    });
+    expect((await pictures.erase('u1')).objects).toBe(4);
+    expect(await listKeys(storage)).toEqual([]);
+  });
+
   it('a failed master write rolls the whole upload back; the old picture stays', async () => {
     const base = memoryStorage();
     let failMaster = false;

@@ -27,7 +27,7 @@ describe('defaults', () => {
     expect(options.maxQueue).toBe(4 * options.concurrency);
     expect(options.bodyConcurrency).toBe(2 * options.concurrency);
     expect(options.messages).toEqual({});
-    expect(options.timeouts).toEqual({ storageMs: 10_000, repositoryMs: 5_000 });
+    expect(options.timeouts).toEqual({ storageMs: 10_000, repositoryMs: 5_000, moderateMs: 10_000 });
     expect(options.onOrphan).toBeUndefined(); // the service then warns on the console
   });
 
@@ -44,7 +44,7 @@ describe('resolution', () => {
     const options = resolveOptions({ ...base(), limits: { fileSize: 1000 }, output: { format: 'png' }, timeouts: { storageMs: 30_000 } });
     expect(options.limits).toMatchObject({ fileSize: 1000, inputPixels: 64_000_000, minSide: 16 });
     expect(options.output).toEqual({ format: 'png', quality: 82 });
-    expect(options.timeouts).toEqual({ storageMs: 30_000, repositoryMs: 5_000 });
+    expect(options.timeouts).toEqual({ storageMs: 30_000, repositoryMs: 5_000, moderateMs: 10_000 });
     // AVIF's quality scale differs: its own default, unless the app sets one.
     expect(resolveOptions({ ...base(), position: 'entropy' }).position).toBe('entropy');
     expect(resolveOptions({ ...base(), output: { format: 'avif' } }).output).toEqual({ format: 'avif', quality: 50 });

@@ -1,7 +1,22 @@
-// The example's page script: a confirmation dialog for removal, and live avatar updates after an upload.
-// Everything here is an enhancement: without JavaScript the same links and forms work as plain pages and posts.
+// The example's page script: placeholders while pictures load, a confirmation dialog for removal, and live avatar
+// updates after an upload. Everything here is an enhancement: without JavaScript the same links and forms work as
+// plain pages and posts.
+// The widget's module (already loaded by the page): one file, so this import costs no extra request.
+import { thumbHashToDataURL } from './profile-picture-upload.js';
 
 const PIXELS = { sm: 36, md: 112, lg: 176 };
+
+// Placeholders: paint each picture's preview (record.preview, in data-preview-* attributes) behind it until it has
+// loaded. Through the CSSOM, which the strict CSP allows (style-src 'self' only blocks style attributes and
+// elements); the ThumbHash becomes a data: URL, which img-src allows. Pictures already shown (cached) are left alone.
+function paintPreview(img) {
+  if (img.complete && img.naturalWidth > 0) return;
+  const { previewColor, previewThumbhash } = img.dataset;
+  if (previewColor) img.style.backgroundColor = previewColor;
+  if (previewThumbhash) img.style.backgroundImage = `url("${thumbHashToDataURL(previewThumbhash)}")`;
+  img.addEventListener('load', () => (img.style.backgroundColor = img.style.backgroundImage = ''), { once: true });
+}
+for (const img of document.querySelectorAll('img[data-preview-color]')) paintPreview(img);
 
 // Remove: ask in a <dialog> instead of following the link to the confirmation page.
 const dialog = document.getElementById('remove-dialog');
@@ -15,9 +30,14 @@ document.addEventListener('click', (event) => {
   }
 });
 
-// Upload: the widget reports the stored picture with a URL per size; show it everywhere on the page at once.
+// Upload: the widget reports the stored record with a URL per variant; show it everywhere on the page at once, with
+// the same srcset the pages render (pictures.srcset(): every variant by width, narrowest first).
 document.addEventListener('profile-picture:uploaded', (event) => {
-  const { urls } = event.detail.picture;
+  const { urls, variants, preview } = event.detail.picture;
+  const srcset = Object.entries(variants)
+    .sort(([, a], [, b]) => a.width - b.width)
+    .map(([name, variant]) => `${urls[name]} ${variant.width}w`)
+    .join(', ');
   for (const element of document.querySelectorAll('[data-avatar]')) {
     const size = element.getAttribute('data-avatar');
     const url = urls[size];
@@ -28,7 +48,12 @@ document.addEventListener('profile-picture:uploaded', (event) => {
     img.dataset.alt = element.getAttribute('data-alt') ?? '';
     img.alt = img.dataset.alt;
     img.width = img.height = PIXELS[size] ?? 64;
+    img.sizes = `${img.width}px`;
+    img.srcset = srcset;
+    img.decoding = 'async';
+    if (preview) Object.assign(img.dataset, { previewColor: preview.color, previewThumbhash: preview.thumbhash });
     img.src = url;
+    paintPreview(img);
     element.replaceWith(img);
   }
   for (const link of document.querySelectorAll('[data-remove-picture]')) link.hidden = false;

@@ -9,13 +9,19 @@ import { html, raw } from './html.js';
 /** @typedef {{ id: string, username: string, createdAt: string }} Account */
 /** @typedef {'sm' | 'md' | 'lg'} AvatarSize */
 
-/** Which stored variant each display size uses: about twice the CSS size, for sharp rendering on HiDPI screens. */
-const VARIANT = { sm: 'sm', md: 'md', lg: 'lg' };
+/** CSS pixels of each display size (styles.css); `srcset` lets the browser pick the variant its screen needs. */
 const PIXELS = { sm: 36, md: 112, lg: 176 };
+/** Which stored variant is the fallback `src` for browsers without `srcset`: about twice the CSS size. */
+const VARIANT = { sm: 'sm', md: 'md', lg: 'lg' };
 
 /**
  * The user's picture, or the library's placeholder (the first letter of the username on a colour derived from the
  * user id) when there is none. `data-avatar` lets the page script swap it in place after an upload.
+ *
+ * A picture comes with `srcset`/`sizes` (the browser loads the smallest variant that is sharp on its screen), its
+ * size (no layout shift), `decoding="async"`, `loading="lazy"` except the profile page's large picture (the main
+ * image of its page, which should not wait), and the record's preview as `data-preview-*` attributes: the page script
+ * paints it behind the image until it loads (app.js; a strict CSP forbids inline styles, not the CSSOM).
  * @param {ProfilePictures} pictures
  * @param {Account} user
  * @param {PictureRecord | null} record
@@ -26,8 +32,11 @@ export function avatar(pictures, user, record, size, { decorative = false } = {}
   const alt = decorative ? '' : `Profile picture of ${user.username}`;
   if (record) {
     const px = PIXELS[size];
+    const preview = record.preview; // absent from records written before previews existed
     return html`<img class="avatar avatar--${size}" data-avatar="${size}" data-alt="${alt}"
-      src="${pictures.url(record, VARIANT[size])}" alt="${alt}" width="${px}" height="${px}">`;
+      src="${pictures.url(record, VARIANT[size])}" srcset="${pictures.srcset(record)}" sizes="${px}px" alt="${alt}"
+      width="${px}" height="${px}" loading="${size === 'lg' ? 'eager' : 'lazy'}" decoding="async"
+      ${preview ? html`data-preview-color="${preview.color}" data-preview-thumbhash="${preview.thumbhash}"` : ''}>`;
   }
   // The placeholder SVG carries role="img" and an aria-label of its own.
   return html`<span class="avatar avatar--${size} avatar--letter" data-avatar="${size}" data-alt="${alt}"

@@ -1,0 +1,263 @@
+/**
+ * `erase()` and `export()`: everything the service holds about one user, deleted or handed over.
+ *
+ * Both work from the user's key prefix (keys.ts `userPrefix`, a whole path segment: `u1/` never matches `u10/…`)
+ * rather than from the record's fields, so whatever an upload ever wrote there — current variants, anything a
+ * record references in fields added later, leftovers of crashed or rolled-back uploads, replaced pictures whose
+ * clean-up has not run yet — is covered without this file knowing the record's shape.
+ *
+ * Erase, in passes (at most {@link ERASE_PASSES}) under the user's in-process lock: clear the record
+ * (compare-and-set, like `remove()`), list the prefix, delete what it lists, remove the storage's own leftovers
+ * there (`sweepTemporary`); done at the first pass that found the record already empty and nothing to delete. So
+ * when it resolves, the record was null and the prefix empty at its last look, even if uploads committed or wrote
+ * meanwhile. Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing (erase-guard.ts).
+ *
+ * The gap, across processes only: an upload in another process that wrote some objects before a pass listed them and
+ * commits after the last pass looked would commit a record pointing at deleted objects. Signing the user out stops
+ * new uploads, not that one; so call `erase()` again once no upload started before can still be running (the body
+ * timeout, the wait for a processing slot, the puts, the `moderate` hook and the commit): the second erase clears
+ * that record and its objects. Within this process, a `setPicture` that timed out before the erase can still land
+ * after it (as after `remove()`).
+ */
+import type { BackendCall } from './backend-call.js';
+import type { ErrorFactory } from './errors.js';
+import type { EraseGuard } from './erase-guard.js';
+import { isSafeKey, userPrefix } from './keys.js';
+import type { KeyedMutex } from './mutex.js';
+import type { ResolvedOptions } from './options.js';
+import type { ObjectInfo } from './storage/types.js';
+import type { PictureRecord } from './users/types.js';
+
+/** Options of {@link ProfilePictures.erase}. */
+export interface EraseOptions {
+  /** Stops erasing between steps (`ABORTED`); what was deleted stays deleted, and calling `erase()` again finishes. */
+  signal?: AbortSignal;
+}
+
+/** What {@link ProfilePictures.erase} deleted. */
+export interface EraseReceipt {
+  /** Stored objects deleted from under the user's prefix. */
+  objects: number;
+  /** Their total size in bytes, as the storage listed them. */
+  bytes: number;
+  /**
+   * Storage leftovers removed under the prefix (for `diskStorage`, temp files of writes a crashed process never
+   * finished); 0 when the storage has no `sweepTemporary()`. Not counted in `objects` or `bytes`.
+   */
+  temporary: number;
+}
+
+/** One stored object in a {@link PictureExport}. */
+export interface ExportedObject {
+  /** Storage key. */
+  key: string;
+  /** Size in bytes. */
+  size: number;
+  /** MIME type the object was stored with, as the storage reports it. */
+  contentType: string;
+  /** ISO-8601 time it was written. */
+  lastModified: string;
+  /** Where it is served: the storage's `url()` when it has one, else `publicPath + key`. */
+  url: string;
+  /**
+   * Fields of `record` that hold this key, as dotted paths (`'variants.md.key'`); empty when none does.
+   */
+  referencedBy: string[];
+  /**
+   * True when the record does not reference it: a leftover of a crashed or failed upload, a replaced picture whose
+   * clean-up has not run yet, or an upload in flight. `sweep()` removes such objects once past its grace period.
+   */
+  leftover: boolean;
+}
+
+/**
+ * Everything the service holds about one user, from {@link ProfilePictures.export}. Plain JSON: `JSON.stringify` it
+ * as is.
+ * @example
+ * ```json
+ * { "userId": "42", "exportedAt": "2026-12-02T04:00:00.000Z",
+ *   "record": { "version": "…", "variants": { "md": { "key": "profile_pictures/42/…-md.webp", … } }, … },
+ *   "objects": [{ "key": "profile_pictures/42/…-md.webp", "size": 5120, "contentType": "image/webp",
+ *     "lastModified": "…", "url": "/media/profile_pictures/42/…-md.webp", "referencedBy": ["variants.md.key"],
+ *     "leftover": false }],
+ *   "missing": [] }
+ * ```
+ */
+export interface PictureExport {
+  userId: string;
+  /** ISO-8601 time of the export. */
+  exportedAt: string;
+  /** The user's record as the repository holds it, or null. */
+  record: PictureRecord | null;
+  /** Every object stored under the user's prefix, sorted by key (one that vanished while being read is left out). */
+  objects: ExportedObject[];
+  /** Keys under the user's prefix that the record references but storage does not hold (normally none). */
+  missing: string[];
+}
+
+/** What {@link createPrivacy} needs from the service. */
+export interface PrivacyDependencies {
+  resolved: ResolvedOptions;
+  backend: BackendCall;
+  fail: ErrorFactory;
+  lock: KeyedMutex;
+  guard: EraseGuard;
+  /** Clears the record by compare-and-set (retrying like `remove()`); resolves the record it cleared, or null. */
+  clearRecord(userId: string): Promise<PictureRecord | null>;
+  /** Deletes `keys` (batched where the storage can); resolves the failures. */
+  deleteKeys(keys: string[]): Promise<unknown[]>;
+  /** The public URL of a key. */
+  urlOf(key: string): string;
+}
+
+/** Passes an erase makes before giving up with `CONFLICT` (uploads keep committing or writing in other processes). */
+export const ERASE_PASSES = 5;
+/** Export reads the record again after listing; it retries this often when an upload committed in between. */
+const EXPORT_ATTEMPTS = 3;
+/** Objects `export()` reads at once for their content type. */
+const EXPORT_CONCURRENCY = 4;
+
+/**
+ * Creates `erase()` and `export()` for one service. See the module comment.
+ * @example
+ * ```ts
+ * const privacy = createPrivacy({ resolved, backend, fail, lock, guard, clearRecord, deleteKeys, urlOf });
+ * await privacy.erase('42'); // { objects: 3, bytes: 20480, temporary: 0 }
+ * ```
+ */
+export function createPrivacy(deps: PrivacyDependencies) {
+  const { resolved, backend, fail, lock, guard } = deps;
+  const { storage } = resolved;
+
+  /**
+   * Every object under `prefix` with a safe key (a stray `.DS_Store` is not ours). The prefix is checked here too:
+   * erase deletes what this returns, so a custom storage whose `list()` strays past its prefix must not make it
+   * delete another user's objects.
+   */
+  async function listObjects(prefix: string): Promise<ObjectInfo[]> {
+    const objects: ObjectInfo[] = [];
+    for await (const object of backend.iterate('list', () => storage.list(prefix))) {
+      if (isSafeKey(object.key) && object.key.startsWith(prefix)) objects.push(object);
+    }
+    return objects;
+  }
+
+  async function erase(userId: string, { signal }: EraseOptions = {}): Promise<EraseReceipt> {
+    const prefix = userPrefix(resolved.prefix, userId);
+    const stop = () => {
+      if (signal?.aborted) throw fail('ABORTED', { details: { operation: 'erase' }, cause: signal.reason });
+    };
+    stop();
+    const end = guard.begin(userId);
+    try {
+      // The lock keeps this process's uploads of the user from committing between our passes; they fail afterwards.
+      return await lock(userId, async () => {
+        const deleted = new Map<string, number>();
+        let temporary = 0;
+        for (let pass = 0; pass < ERASE_PASSES; pass++) {
+          stop();
+          const cleared = await deps.clearRecord(userId);
+          const objects = await listObjects(prefix);
+          stop();
+          const failures = await deps.deleteKeys(objects.map((object) => object.key));
+          if (failures.length > 0) throw failures[0];
+          for (const object of objects) if (!deleted.has(object.key)) deleted.set(object.key, object.size);
+          const sweepTemporary = storage.sweepTemporary?.bind(storage);
+          // Cutoff "now": every temp file but those of writes in progress in this process (disk), whose uploads fail.
+          const removed = sweepTemporary ? await backend('sweepTemporary', () => sweepTemporary(prefix, new Date())) : 0;
+          temporary += removed;
+          if (cleared === null && objects.length === 0 && removed === 0) {
+            let bytes = 0;
+            for (const size of deleted.values()) bytes += size;
+            return { objects: deleted.size, bytes, temporary };
+          }
+        }
+        throw fail('CONFLICT', { details: { operation: 'erase' } });
+      });
+    } finally {
+      end();
+    }
+  }
+
+  async function exportUser(userId: string): Promise<PictureExport> {
+    const prefix = userPrefix(resolved.prefix, userId);
+    let record: PictureRecord | null = null;
+    let listed: ObjectInfo[] = [];
+    for (let attempt = 0; attempt < EXPORT_ATTEMPTS; attempt++) {
+      record = await backend('getPicture', () => resolved.users.getPicture(userId));
+      listed = await listObjects(prefix);
+      const after = await backend('getPicture', () => resolved.users.getPicture(userId));
+      // An upload committed while we listed: list again, so `referencedBy` and `leftover` describe one moment.
+      if ((after?.version ?? null) === (record?.version ?? null)) break;
+    }
+    const references = keyReferences(record, prefix);
+    const objects = (await inBatches(listed.sort(byKey), EXPORT_CONCURRENCY, (object) => describe(object, references)))
+      .filter((object): object is ExportedObject => object !== null);
+    const held = new Set(objects.map((object) => object.key));
+    return {
+      userId,
+      exportedAt: new Date().toISOString(),
+      record,
+      objects,
+      missing: [...references.keys()].filter((key) => !held.has(key)).sort(),
+    };
+  }
+
+  /** The export entry of one listed object; null when it was deleted since the listing. */
+  async function describe(object: ObjectInfo, references: Map<string, string[]>): Promise<ExportedObject | null> {
+    const stored = await backend('get', () => storage.get(object.key), { late: (late) => late?.body.destroy() });
+    if (!stored) return null;
+    stored.body.destroy(); // only the metadata is wanted
+    const referencedBy = references.get(object.key) ?? [];
+    return {
+      key: object.key,
+      size: stored.size,
+      contentType: stored.contentType,
+      lastModified: (stored.lastModified ?? object.lastModified).toISOString(),
+      url: deps.urlOf(object.key),
+      referencedBy,
+      leftover: referencedBy.length === 0,
+    };
+  }
+
+  return { erase, export: exportUser };
+}
+
+// --- internal ---
+
+/**
+ * Every string in `record` that is a key under `prefix`, with the dotted paths of the fields holding it. Walks the
+ * whole record, so fields added later (a master, history) count without this function knowing them.
+ */
+function keyReferences(record: PictureRecord | null, prefix: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const walk = (value: unknown, path: string[]): void => {
+    if (typeof value === 'string') {
+      if (value.startsWith(prefix)) found.set(value, [...(found.get(value) ?? []), path.join('.')]);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => walk(item, [...path, String(index)]));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [name, item] of Object.entries(value)) walk(item, [...path, name]);
+    }
+  };
+  walk(record, []);
+  return found;
+}
+
+function byKey(a: ObjectInfo, b: ObjectInfo): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** `run` over `items`, at most `concurrency` at once, results in input order. */
+async function inBatches<T, R>(items: readonly T[], concurrency: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await run(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}

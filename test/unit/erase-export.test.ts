@@ -1,0 +1,292 @@
+/**
+ * erase() and export() against real storages (memory, disk, and S3 through s3rver): erase leaves nothing under the
+ * user's prefix — current picture, crash leftovers, the disk's temp files — with an exact receipt, never touches the
+ * neighbour whose id extends it (`u1` / `u10`), and racing uploads end with no record pointing at a missing object;
+ * export lists exactly what storage holds.
+ */
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBody } from 'profile-picture/testing';
+import {
+  createProfilePictures,
+  diskStorage,
+  isProfilePictureError,
+  memoryStorage,
+  memoryUserRepository,
+  type PictureRecord,
+  type StorageAdapter,
+} from '../../src/index.js';
+import { newUploadId, userPrefix, variantKey } from '../../src/keys.js';
+import { s3Storage } from '../../src/storage/s3.js';
+import { rejectionOf } from '../fixtures/service.js';
+import { distinctImages } from '../helpers/images.js';
+import { startS3rver, type S3rverProcess } from '../processes/s3rver.js';
+
+const images = await distinctImages(4);
+const variants = { sm: 16, md: 32, lg: 48 };
+const PREFIX = 'profile_pictures';
+const sandbox = await mkdtemp(path.join(tmpdir(), 'pp-erase-'));
+let s3: { server: S3rverProcess; client: S3Client; bucket: string } | undefined;
+
+beforeAll(async () => {
+  const server = await startS3rver([]);
+  const client = new S3Client({ endpoint: server.endpoint, region: server.region, credentials: server.credentials, forcePathStyle: true });
+  const bucket = 'pp-erase';
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  s3 = { server, client, bucket };
+}, 60_000);
+
+afterAll(async () => {
+  await rm(sandbox, { recursive: true, force: true });
+  if (s3) {
+    const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+    const objects = (listed.Contents ?? []).map(({ Key }) => ({ Key }));
+    if (objects.length > 0) await s3.client.send(new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: objects } }));
+    s3.client.destroy();
+    await s3.server.stop();
+  }
+});
+
+/** A storage, plus for disk its root (to plant a crashed write's temp file). */
+interface Backend {
+  storage: StorageAdapter;
+  root?: string;
+}
+
+let counter = 0;
+const backends: Array<[string, () => Backend]> = [
+  ['memory', () => ({ storage: memoryStorage() })],
+  [
+    'disk',
+    () => {
+      const root = path.join(sandbox, `d${++counter}`);
+      return { storage: diskStorage({ root }), root };
+    },
+  ],
+  [
+    's3 (s3rver)',
+    () => ({
+      storage: s3Storage({ client: s3!.client, bucket: s3!.bucket, keyPrefix: `t${++counter}`, publicBaseUrl: 'https://cdn.example.com/' }),
+    }),
+  ],
+];
+
+/** Every object under `prefix` as `key → size`. */
+async function held(storage: StorageAdapter, prefix = ''): Promise<Map<string, number>> {
+  const objects = new Map<string, number>();
+  for await (const { key, size } of storage.list(prefix)) objects.set(key, size);
+  return objects;
+}
+
+const keysOf = (record: PictureRecord) => Object.values(record.variants).map((variant) => variant.key);
+
+describe.each(backends)('erase and export on %s storage', (_name, makeBackend) => {
+  function setup() {
+    const { storage, root } = makeBackend();
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ master: false, storage, users, variants }); // counts objects; master.test.ts erases masters
+    /** An object an upload wrote before its process died: under the key policy, never committed. */
+    const leftover = async (userId: string, bytes = Buffer.from(`crash leftover of ${userId}`)) => {
+      const key = variantKey(PREFIX, userId, newUploadId(), 'md', 'webp');
+      await storage.put(key, bytes, { contentType: 'image/webp' });
+      return key;
+    };
+    return { storage, users, pictures, root, leftover };
+  }
+
+  it('erase deletes every object under the prefix, with an exact receipt, and leaves u10 byte for byte', async () => {
+    const { storage, pictures, root, leftover } = setup();
+    await pictures.upload('u1', images[0]!);
+    await pictures.upload('u1', images[1]!); // replaces: the first picture's objects go in the background
+    await pictures.flush();
+    const crashed = [await leftover('u1'), await leftover('u1', Buffer.alloc(777, 1))];
+    const neighbour = await pictures.upload('u10', images[2]!);
+    const neighbourLeftover = await leftover('u10');
+    let temp: string | undefined;
+    if (root) {
+      // A write a crashed process never finished: its temp file, a second old.
+      temp = path.join(root, PREFIX, 'u1', `.tmp-0123456789ab-${path.basename(crashed[0]!)}`);
+      await writeFile(temp, 'partial');
+      const past = new Date(Date.now() - 1000);
+      await utimes(temp, past, past);
+    }
+    const before = await held(storage, userPrefix(PREFIX, 'u1'));
+    expect(before.size).toBe(3 + 2);
+    const neighbourBefore = await held(storage, userPrefix(PREFIX, 'u10'));
+    const neighbourBytes = await Promise.all([...neighbourBefore.keys()].map(async (key) => readBody((await storage.get(key))!)));
+
+    const receipt = await pictures.erase('u1');
+
+    expect(receipt).toEqual({
+      objects: before.size,
+      bytes: [...before.values()].reduce((sum, size) => sum + size, 0),
+      temporary: root ? 1 : 0,
+    });
+    expect(await held(storage, userPrefix(PREFIX, 'u1'))).toEqual(new Map());
+    expect(await pictures.get('u1')).toBeNull();
+    if (root) expect(await readdir(path.join(root, PREFIX)).catch(() => [])).not.toContain('u1');
+    // The neighbour whose id starts with "u1": record, objects and bytes untouched.
+    expect(await pictures.get('u10')).toEqual(neighbour);
+    expect(await held(storage, userPrefix(PREFIX, 'u10'))).toEqual(neighbourBefore);
+    expect([...neighbourBefore.keys()].sort()).toEqual([...keysOf(neighbour), neighbourLeftover].sort());
+    for (const [i, key] of [...neighbourBefore.keys()].entries()) {
+      expect(await readBody((await storage.get(key))!)).toEqual(neighbourBytes[i]);
+    }
+    // Erasing again finds nothing.
+    expect(await pictures.erase('u1')).toEqual({ objects: 0, bytes: 0, temporary: 0 });
+  });
+
+  it('erase of a user with only crash leftovers (no record) deletes them', async () => {
+    const { storage, pictures, leftover } = setup();
+    const key = await leftover('u1', Buffer.alloc(1234, 7));
+    expect(await pictures.erase('u1')).toEqual({ objects: 1, bytes: 1234, temporary: 0 });
+    expect(await storage.get(key)).toBeNull();
+  });
+
+  it('export lists exactly what storage holds, marks leftovers, and is plain JSON', async () => {
+    const { storage, pictures, leftover } = setup();
+    const record = await pictures.upload('u1', images[0]!);
+    const crashed = await leftover('u1', Buffer.alloc(321, 3));
+    await pictures.upload('u10', images[1]!);
+
+    const exported = await pictures.export('u1');
+
+    expect(JSON.parse(JSON.stringify(exported))).toEqual(exported);
+    expect(exported.userId).toBe('u1');
+    expect(exported.record).toEqual(record);
+    expect(exported.missing).toEqual([]);
+    const storedNow = await held(storage, userPrefix(PREFIX, 'u1'));
+    expect(exported.objects.map((object) => object.key)).toEqual([...storedNow.keys()].sort());
+    for (const object of exported.objects) {
+      expect(object.size).toBe(storedNow.get(object.key));
+      expect(object.contentType).toBe('image/webp');
+      expect(object.url).toBe(storage.url ? storage.url(object.key) : `/media/${object.key}`);
+      expect(Number.isNaN(Date.parse(object.lastModified))).toBe(false);
+    }
+    const byKey = new Map(exported.objects.map((object) => [object.key, object]));
+    for (const [name, variant] of Object.entries(record.variants)) {
+      expect(byKey.get(variant.key)).toMatchObject({ referencedBy: [`variants.${name}.key`], leftover: false, size: variant.bytes });
+    }
+    expect(byKey.get(crashed)).toMatchObject({ referencedBy: [], leftover: true, size: 321 });
+
+    // A referenced object that storage lost is named in `missing`, not listed as held.
+    await storage.delete(record.variants.sm!.key);
+    const after = await pictures.export('u1');
+    expect(after.missing).toEqual([record.variants.sm!.key]);
+    expect(after.objects.map((object) => object.key)).not.toContain(record.variants.sm!.key);
+
+    expect(await pictures.export('nobody')).toMatchObject({ userId: 'nobody', record: null, objects: [], missing: [] });
+  });
+
+  it('erase racing uploads ends with no record pointing at a missing object and nothing unreferenced', async () => {
+    const { storage: base } = makeBackend();
+    // Puts that take a while, so the erase lands between an upload's first put and its commit.
+    const storage: StorageAdapter = {
+      ...base,
+      put: async (key, bytes, meta) => {
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        return base.put(key, bytes, meta);
+      },
+    };
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ master: false, storage, users, variants }); // counts objects; master.test.ts erases masters
+    const outcomes: unknown[] = [];
+    // Start the erase at different points of the upload: before its first put, between puts, around its commit.
+    for (const delay of [0, 5, 10, 20, 30, 45, 60]) {
+      const upload = pictures.upload('u1', images[delay % 4]!).then(
+        () => 'committed',
+        (err: unknown) => (isProfilePictureError(err) ? err.code : err),
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      await pictures.erase('u1');
+      const outcome = await upload;
+      outcomes.push(outcome);
+      await pictures.flush();
+      const record = await users.getPicture('u1');
+      const stored = [...(await held(storage, userPrefix(PREFIX, 'u1'))).keys()].sort();
+      // The upload committed before the erase (which then removed it), lost to it (CONFLICT, rolled back), or began
+      // after it: every key of a remaining record is stored, and nothing else is.
+      expect(['committed', 'CONFLICT'], `delay ${delay}`).toContain(outcome);
+      expect(stored, `delay ${delay}`).toEqual(record ? keysOf(record).sort() : []);
+      if (record) await pictures.erase('u1');
+    }
+    expect(outcomes).toContain('CONFLICT'); // the race was really run
+  });
+
+  it('an aborted erase changes nothing; a user id is required', async () => {
+    const { storage, pictures } = setup();
+    const record = await pictures.upload('u1', images[0]!);
+    const error = await rejectionOf(pictures.erase('u1', { signal: AbortSignal.abort() }));
+    expect(error.code).toBe('ABORTED');
+    expect(await pictures.get('u1')).toEqual(record);
+    expect([...(await held(storage)).keys()].sort()).toEqual(keysOf(record).sort());
+    await expect(pictures.erase('')).rejects.toThrow(TypeError);
+    await expect(pictures.export('')).rejects.toThrow(TypeError);
+  });
+});
+
+describe('erase with user ids that are not slugs', () => {
+  it('erases the hashed directory of "alice smith" and not the one of "alice"', async () => {
+    const root = path.join(sandbox, 'hashed');
+    await mkdir(root, { recursive: true });
+    const storage = diskStorage({ root });
+    const pictures = createProfilePictures({ master: false, storage, users: memoryUserRepository(), variants });
+    await pictures.upload('alice smith', images[0]!);
+    const alice = await pictures.upload('alice', images[1]!);
+    expect((await pictures.erase('alice smith')).objects).toBe(3);
+    expect([...(await held(storage)).keys()].sort()).toEqual(keysOf(alice).sort());
+  });
+});
+
+describe('erase and export with a storage whose list() ignores the prefix (a custom adapter breaking its contract)', () => {
+  it('only delete and describe keys under the user prefix: u10 and other prefixes are untouched', async () => {
+    const base = memoryStorage();
+    // Lists everything, as an adapter that dropped the `Prefix` parameter would: erase must still stay in u1/.
+    const loose: StorageAdapter = { ...base, list: () => base.list('') };
+    const pictures = createProfilePictures({ master: false, storage: loose, users: memoryUserRepository(), variants });
+    await pictures.upload('u1', images[0]!);
+    const neighbour = await pictures.upload('u10', images[1]!);
+    const foreign = 'elsewhere/u1/not-ours.webp';
+    await base.put(foreign, Buffer.from('another app'), { contentType: 'image/webp' });
+
+    expect((await pictures.export('u1')).objects.every((object) => object.key.startsWith(userPrefix(PREFIX, 'u1')))).toBe(true);
+    expect(await pictures.erase('u1')).toMatchObject({ objects: 3 });
+    expect([...(await held(base)).keys()].sort()).toEqual([...keysOf(neighbour), foreign].sort());
+    expect(await pictures.get('u10')).toEqual(neighbour);
+  });
+});
+
+describe('erase across instances (two services sharing storage and records, as two processes do)', () => {
+  it('the documented gap: an upload elsewhere that wrote before the erase and commits after it; a second erase clears it', async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    let releaseLarge!: () => void;
+    const largeMayLand = new Promise<void>((resolve) => (releaseLarge = resolve));
+    // Instance B's storage holds back its largest variant, so the erase on A runs between B's puts and B's commit.
+    const slowLarge: StorageAdapter = {
+      ...storage,
+      put: async (key, bytes, meta) => {
+        if (key.endsWith('-lg.webp')) await largeMayLand;
+        return storage.put(key, bytes, meta);
+      },
+    };
+    const a = createProfilePictures({ master: false, storage, users, variants }); // counts objects; master.test.ts erases masters
+    const b = createProfilePictures({ master: false, storage: slowLarge, users, variants });
+    const upload = b.upload('u1', images[0]!);
+    while ((await held(storage)).size < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+
+    expect(await a.erase('u1')).toMatchObject({ objects: 2 });
+    releaseLarge();
+    const record = await upload; // B knows nothing of A's erase: it commits
+    const stored = await held(storage);
+    expect(keysOf(record).filter((key) => !stored.has(key))).toHaveLength(2); // sm and md were erased
+
+    // The remedy the README gives: erase again once no upload can be in flight.
+    expect(await a.erase('u1')).toMatchObject({ objects: 1 });
+    expect(await users.getPicture('u1')).toBeNull();
+    expect(await held(storage)).toEqual(new Map());
+  });
+});
