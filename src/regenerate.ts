@@ -140,7 +140,16 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
   /** Re-renders one user's record; `'skipped'` when it matched or another write moved it on meanwhile. */
   async function regenerateOne(userId: string, record: PictureRecord, signal?: AbortSignal): Promise<'regenerated' | 'skipped'> {
     if (!isStale(record, resolved)) return 'skipped';
-    const source = await readSource(record);
+    let source;
+    try {
+      source = await readSource(record);
+    } catch (error) {
+      // Another write (an upload, another regenerate) may have replaced the record and deleted its source since it
+      // was read: then there is nothing to repair. Only a record that still points at it has a broken source.
+      const current = await backend('getPicture', () => users.getPicture(userId));
+      if (current?.version !== record.version) return 'skipped';
+      throw error;
+    }
     const sides = targetSides(record, resolved.variants);
     const settings = {
       variants: sides,

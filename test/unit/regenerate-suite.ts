@@ -235,6 +235,30 @@ export function describeRegenerate(name: string, createBackends: CreateBackends)
       }
     });
 
+    it('a user replaced (and their source deleted) before the source was read is skipped, not failed', async () => {
+      const { storage, users, images, dispose } = await withPictures();
+      try {
+        const uploader = createProfilePictures({ storage, users, onOrphan: () => {} });
+        let uploaded: PictureRecord | undefined;
+        const racing: StorageAdapter = {
+          ...storage,
+          async get(key) {
+            if (!uploaded && key.includes('/u1/')) {
+              uploaded = await uploader.upload('u1', images[1]!);
+              await uploader.flush(); // the master regenerate is about to read is gone
+            }
+            return storage.get(key);
+          },
+        };
+        const pictures = createProfilePictures({ storage: racing, users, variants: WIDER, onOrphan: () => {} });
+        expect(await pictures.regenerate({ userIds: ['u1'] })).toMatchObject({ scanned: 1, regenerated: 0, skipped: 1, failed: [] });
+        expect(await users.getPicture('u1')).toEqual(uploaded);
+        await expectConsistent(storage, users);
+      } finally {
+        await dispose?.();
+      }
+    });
+
     it('two service instances regenerating at once end consistent, each user re-rendered once', async () => {
       const { storage, users, dispose } = await withPictures();
       try {
