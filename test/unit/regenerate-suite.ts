@@ -53,6 +53,33 @@ async function meanDifference(a: Uint8Array, b: Sharp): Promise<number> {
   return sum / x.data.length;
 }
 
+/**
+ * `storage` as seen by a regenerate that another service instance races: the first `method` call on a key of
+ * `userId` waits until that instance has uploaded `image` for them and deleted what it replaced.
+ */
+function uploadDuring(storage: StorageAdapter, users: UserRepository, method: 'put' | 'get', userId: string, image: Buffer) {
+  const uploader = createProfilePictures({ storage, users, onOrphan: () => {} });
+  let uploaded: PictureRecord | undefined;
+  const race = async (key: string) => {
+    if (uploaded || !key.includes(`/${userId}/`)) return;
+    uploaded = await uploader.upload(userId, image);
+    await uploader.flush();
+  };
+  const racing: StorageAdapter = { ...storage };
+  if (method === 'put') {
+    racing.put = async (key, body, meta) => {
+      await race(key);
+      return storage.put(key, body, meta);
+    };
+  } else {
+    racing.get = async (key) => {
+      await race(key);
+      return storage.get(key);
+    };
+  }
+  return { racing, uploader, uploaded: () => uploaded };
+}
+
 export function describeRegenerate(name: string, createBackends: CreateBackends): void {
   describe(`regenerate() on ${name}`, () => {
     /** Backends holding one picture per user, uploaded by a service with `options`. */
@@ -210,20 +237,12 @@ export function describeRegenerate(name: string, createBackends: CreateBackends)
     it('an upload racing regenerate keeps the newer picture: no orphans, no missing objects', async () => {
       const { storage, users, images, dispose } = await withPictures();
       try {
-        const uploader = createProfilePictures({ storage, users, onOrphan: () => {} });
-        let uploaded: PictureRecord | undefined;
         // Another instance uploads for u2 while regenerate has read u2's record and is writing its new objects.
-        const racing: StorageAdapter = {
-          ...storage,
-          async put(key, body, meta) {
-            if (!uploaded && key.includes('/u2/')) uploaded = await uploader.upload('u2', images[0]!);
-            return storage.put(key, body, meta);
-          },
-        };
+        const { racing, uploaded, uploader } = uploadDuring(storage, users, 'put', 'u2', images[0]!);
         const pictures = createProfilePictures({ storage: racing, users, variants: WIDER, onOrphan: () => {} });
         const result = await pictures.regenerate({ concurrency: 1 });
         expect(result).toMatchObject({ scanned: 3, regenerated: 2, skipped: 1, failed: [] });
-        expect(await users.getPicture('u2')).toEqual(uploaded);
+        expect(await users.getPicture('u2')).toEqual(uploaded());
         await Promise.all([pictures.flush(), uploader.flush()]);
         await expectConsistent(storage, users);
         // The upload used the old configuration, so the next run takes u2 up.
@@ -238,21 +257,11 @@ export function describeRegenerate(name: string, createBackends: CreateBackends)
     it('a user replaced (and their source deleted) before the source was read is skipped, not failed', async () => {
       const { storage, users, images, dispose } = await withPictures();
       try {
-        const uploader = createProfilePictures({ storage, users, onOrphan: () => {} });
-        let uploaded: PictureRecord | undefined;
-        const racing: StorageAdapter = {
-          ...storage,
-          async get(key) {
-            if (!uploaded && key.includes('/u1/')) {
-              uploaded = await uploader.upload('u1', images[1]!);
-              await uploader.flush(); // the master regenerate is about to read is gone
-            }
-            return storage.get(key);
-          },
-        };
+        // Another instance replaces u1's picture (and deletes the master) just before regenerate reads the master.
+        const { racing, uploaded } = uploadDuring(storage, users, 'get', 'u1', images[1]!);
         const pictures = createProfilePictures({ storage: racing, users, variants: WIDER, onOrphan: () => {} });
         expect(await pictures.regenerate({ userIds: ['u1'] })).toMatchObject({ scanned: 1, regenerated: 0, skipped: 1, failed: [] });
-        expect(await users.getPicture('u1')).toEqual(uploaded);
+        expect(await users.getPicture('u1')).toEqual(uploaded());
         await expectConsistent(storage, users);
       } finally {
         await dispose?.();
