@@ -16,8 +16,12 @@ const HEIC_MESSAGE =
 
 const DETAILED: Partial<Record<ErrorCode, Detailed>> = {
   FILE_TOO_LARGE: ({ limit }) => (typeof limit === 'number' ? `The file is larger than ${formatBytes(limit)}.` : undefined),
-  IMAGE_TOO_LARGE: ({ limit }) =>
-    typeof limit === 'number' ? `The image has more than ${formatPixels(limit)}; choose a smaller one.` : undefined,
+  IMAGE_TOO_LARGE: ({ limit, frames }) =>
+    typeof limit !== 'number'
+      ? undefined
+      : typeof frames === 'number'
+        ? `The animation is too long or too large (${frames} frames); choose a shorter or smaller one.`
+        : `The image has more than ${formatPixels(limit)}; choose a smaller one.`,
   IMAGE_TOO_SMALL: ({ minSide }) =>
     typeof minSide === 'number' ? `The image is too small: it must be at least ${minSide} × ${minSide} pixels.` : undefined,
   UNSUPPORTED_TYPE: ({ accepted, format }) =>

@@ -3,7 +3,7 @@
  * Public entry: re-exports only.
  */
 export { createProfilePictures } from './pictures.js';
-export type { ProfilePictures, UploadOptions, SweepOptions, SweepResult } from './pictures.js';
+export type { ProfilePictures, UploadOptions, UrlOptions, SweepOptions, SweepResult } from './pictures.js';
 export type { RegenerateOptions, RegenerateResult, RegenerateProgress, RegenerateFailure } from './regenerate.js';
 export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS, POSITIONS } from './options.js';
 export type {
@@ -43,5 +43,5 @@ export type { PlaceholderUser } from './placeholder.js';
 export type { ServeResult, ServeRequest } from './serve.js';
 export { isSafeKey } from './keys.js';
 export { clientConfig } from './client-config.js';
-export type { ClientConfig } from './client-config.js';
+export type { ClientConfig, ClientConfigOptions } from './client-config.js';
 export { clientScriptPath } from './client-script.js';

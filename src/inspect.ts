@@ -55,6 +55,13 @@ export interface InspectedImage {
   orientation: number;
   /** A sharp pipeline over the source's first frame as stored (not oriented), with the pixel limit applied. */
   open(): Sharp;
+  /** Frames (pages) the header declares: more than 1 for an animated GIF or WebP. Counted, not decoded. */
+  frames: number;
+  /**
+   * A sharp pipeline over every frame, as one strip of `frames` pages; sharp refuses more than `maxPixels` in total
+   * (all frames) before decoding. Present only when `frames > 1`.
+   */
+  openFrames?(maxPixels: number): Sharp;
 }
 
 /** The limits {@link inspectImage} enforces (the service passes its resolved `limits` and `accept`). */
@@ -126,7 +133,7 @@ function probeBmp(bytes: Uint8Array, limits: InspectLimits, fail: ErrorFactory):
     throw fail('CORRUPT_IMAGE', { cause });
   }
   const { data, width, height, channels } = raw;
-  return { format: 'bmp', width, height, orientation: 1, open: () => sharp(data, { raw: { width, height, channels } }) };
+  return { format: 'bmp', width, height, orientation: 1, frames: 1, open: () => sharp(data, { raw: { width, height, channels } }) };
 }
 
 async function probeWithSharp(
@@ -157,11 +164,15 @@ async function probeWithSharp(
   checkSize(meta.width, frameHeight, limits, fail);
   const orientation = normalizeOrientation(meta.orientation);
   const swap = swapsSides(orientation);
+  // The frame count comes from the header: GIF and WebP frame headers are walked, their pixels left undecoded.
+  const frames = meta.pages ?? 1;
   return {
     format,
     width: swap ? frameHeight : meta.width,
     height: swap ? meta.width : frameHeight,
     orientation,
     open: () => sharp(bytes, sharpOptions),
+    frames,
+    ...(frames > 1 ? { openFrames: (maxPixels: number) => sharp(bytes, { ...sharpOptions, pages: -1, limitInputPixels: maxPixels }) } : {}),
   };
 }

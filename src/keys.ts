@@ -11,7 +11,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-const SAFE_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * Lower case only: on a case-insensitive file system (macOS and Windows by default) `Alice` and `alice` would share
+ * one directory, and `erase()` works by directory. Ids with capitals are hashed (case-sensitively) instead.
+ */
+const SAFE_USER_ID = /^[a-z0-9_-]{1,64}$/;
 const SAFE_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
 /** SHA-256 of `data` as lowercase hex. */
@@ -20,7 +24,7 @@ export function sha256Hex(data: string | Uint8Array): string {
 }
 
 /**
- * The directory segment for a user: the id itself when it is a safe slug, else `h.` and a hash of it. The dot cannot
+ * The directory segment for a user: the id itself when it is a safe lower-case slug, else `h.` and a hash of it. The dot cannot
  * occur in a safe slug, so no user id can be chosen to land in another user's directory (with a bare `h<hex>` form,
  * the user `h3f…` could share the directory of `"alice smith"`, and a listing of one user's prefix would show both).
  */

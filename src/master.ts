@@ -96,6 +96,7 @@ export async function renderWithMaster(
     width: swap ? info.height : info.width,
     height: swap ? info.width : info.height,
     orientation: image.orientation,
+    frames: 1,
     open: () => sharp(data, { raw }),
   };
   // A crop was applied above; the square is then the centre of what remains, as renderVariants does for a crop.

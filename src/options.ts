@@ -68,6 +68,18 @@ export interface LimitsOptions {
    * @default 2
    */
   uploadsPerUser?: number;
+  /**
+   * With `animated: true`, most pixels an animation may have across its frames: frames × width × height, each frame
+   * counted at least as large as the largest variant (every frame is encoded at that size, so a long run of tiny
+   * frames costs as much as large ones). Checked from the header (frame count and size) before any frame is decoded;
+   * more fails with `IMAGE_TOO_LARGE` (422, `details: { frames, width, height, limit }`). A real 90-frame 640 × 421
+   * GIF (24 M) took 1.5 s of CPU with the default variants (README, `bench/animated.mjs`): the default bounds one
+   * upload to a few seconds. Ignored without `animated: true`: only the first frame is decoded then.
+   * @default 25_000_000 (100 frames of 480 × 480 pass; a 783-frame 640 × 421 screencast does not)
+   * @example limits: { animationPixels: 50_000_000 }
+   * @throws TypeError or RangeError at construction unless a positive integer.
+   */
+  animationPixels?: number;
 }
 
 /**
@@ -171,6 +183,18 @@ export interface ProfilePicturesOptions {
    */
   master?: false | MasterOptions;
   /**
+   * Keep animations: an animated GIF or WebP becomes animated WebP variants — every frame cropped and resized the same
+   * way, frame delays and loop count kept — plus a still of each variant (its first frame) in `record.stills`, for
+   * places that must not move (`url(record, name, { still: true })`, the avatar route's `?still`). Needs
+   * `output.format: 'webp'`, the only output format that can animate here. Off, an animation's first frame is used.
+   * An animated WebP with an EXIF orientation other than 1 also stays a still (sharp cannot rotate animations).
+   * Bounded by `limits.animationPixels`.
+   * @default false
+   * @example { animated: true, limits: { animationPixels: 40_000_000 } }
+   * @throws TypeError at construction unless a boolean, or when true with another `output.format`.
+   */
+  animated?: boolean;
+  /**
    * First path segment of every storage key.
    * @default 'profile_pictures'
    */
@@ -252,6 +276,7 @@ export interface ResolvedOptions {
   readonly position: Position;
   /** `false`, or the master's settings. */
   readonly master: false | Readonly<Required<MasterOptions>>;
+  readonly animated: boolean;
   readonly prefix: string;
   readonly publicPath: string;
   readonly concurrency: number;
@@ -268,12 +293,13 @@ export interface ResolvedOptions {
 
 /** The defaults, in one place. */
 export const DEFAULTS = Object.freeze({
-  limits: Object.freeze({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2 }),
+  limits: Object.freeze({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2, animationPixels: 25_000_000 }),
   accept: Object.freeze(['jpeg', 'png', 'gif', 'bmp', 'webp'] as InputFormat[]),
   variants: Object.freeze({ sm: 64, md: 256, lg: 512 }),
   output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82, avifQuality: 50 }),
   position: 'centre' as Position,
   master: Object.freeze({ maxSide: 2048 }),
+  animated: false,
   prefix: 'profile_pictures',
   publicPath: '/media/',
   fieldName: 'profile_picture',
@@ -304,6 +330,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     minSide: positiveInteger('limits.minSide', limitsIn.minSide ?? DEFAULTS.limits.minSide),
     bodyTimeout: timerDelay('limits.bodyTimeout', limitsIn.bodyTimeout ?? DEFAULTS.limits.bodyTimeout),
     uploadsPerUser: positiveInteger('limits.uploadsPerUser', limitsIn.uploadsPerUser ?? DEFAULTS.limits.uploadsPerUser),
+    animationPixels: positiveInteger('limits.animationPixels', limitsIn.animationPixels ?? DEFAULTS.limits.animationPixels),
   });
 
   const acceptIn: unknown = options.accept ?? DEFAULTS.accept;
@@ -342,6 +369,13 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
 
   const position = oneOf('position', options.position ?? DEFAULTS.position, POSITIONS);
   const master = resolveMaster(options.master);
+  const animated = options.animated ?? DEFAULTS.animated;
+  if (typeof animated !== 'boolean') throw invalidOption('animated', 'a boolean', animated);
+  // sharp writes animated WebP and GIF only; GIF (256 colours, 1-bit alpha, several times WebP's bytes) is no avatar
+  // format, and one record keeps one content type, so animation is tied to WebP rather than silently mixed.
+  if (animated && format !== 'webp') {
+    throw new TypeError(`[profile-picture] \`animated: true\` needs \`output.format: 'webp'\` (the only output format that can animate) but received ${JSON.stringify(format)}`);
+  }
 
   const prefix = nonEmptyString('prefix', options.prefix ?? DEFAULTS.prefix);
   if (!PREFIX.test(prefix)) throw invalidOption('prefix', 'slash-separated segments of [A-Za-z0-9_-]', prefix);
@@ -378,6 +412,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     output,
     position,
     master,
+    animated,
     prefix,
     publicPath,
     concurrency,
@@ -404,6 +439,7 @@ const OPTION_NAMES = {
     output: 1,
     position: 1,
     master: 1,
+    animated: 1,
     prefix: 1,
     publicPath: 1,
     concurrency: 1,
@@ -415,7 +451,14 @@ const OPTION_NAMES = {
     onOrphan: 1,
     moderate: 1,
   }),
-  limits: optionNames<LimitsOptions>({ fileSize: 1, inputPixels: 1, minSide: 1, bodyTimeout: 1, uploadsPerUser: 1 }),
+  limits: optionNames<LimitsOptions>({
+    fileSize: 1,
+    inputPixels: 1,
+    minSide: 1,
+    bodyTimeout: 1,
+    uploadsPerUser: 1,
+    animationPixels: 1,
+  }),
   output: optionNames<OutputOptions>({ format: 1, quality: 1 }),
   timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1, moderateMs: 1 }),
   master: optionNames<MasterOptions>({ maxSide: 1 }),

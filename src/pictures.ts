@@ -37,6 +37,7 @@ import { createPrivacy, type EraseOptions, type EraseReceipt, type PictureExport
 import { createRegenerate, type RegenerateOptions, type RegenerateResult } from './regenerate.js';
 import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
+import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
 import type { PictureMaster, PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
@@ -47,6 +48,16 @@ export interface UploadOptions {
   crop?: CropRect;
   /** Aborts the upload; nothing is stored and the current picture stays. */
   signal?: AbortSignal;
+}
+
+/** Options of {@link ProfilePictures.url}. */
+export interface UrlOptions {
+  /**
+   * A picture that does not move: for an animated record (`record.stills`, option `animated`) the still of the
+   * variant — its first frame — chosen by the same stand-in rule; any other record's variants are stills already.
+   * @default false
+   */
+  still?: boolean;
 }
 
 /** Options of {@link ProfilePictures.sweep}. */
@@ -148,10 +159,11 @@ export interface ProfilePictures {
    * // configured { sm: 64, md: 256, lg: 512, xl: 1024 }; the record was written with { sm, md }
    * pictures.url(record, 'sm'); // its own sm
    * pictures.url(record, 'xl'); // its md, the widest it has
+   * pictures.url(record, 'sm', { still: true }); // with `animated: true`: the first frame of an animated sm
    * ```
    * @throws RangeError for a variant name that is not configured (or a record without any variant).
    */
-  url(record: PictureRecord, variant: string): string;
+  url(record: PictureRecord, variant: string, options?: UrlOptions): string;
   /**
    * The `srcset` attribute of a picture: `url w` for each configured variant, with the URL {@link url} gives it and
    * the width of the object that URL names, narrowest first. A record that lacks a configured variant lists the
@@ -260,6 +272,11 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       const published = await publish(
         userId,
         async (writes) => {
+          // An animation keeps no master: its frames cannot be re-rendered from one still (see regenerate.ts).
+          if (resolved.animated && canAnimate(image)) {
+            const animation = { ...settings, animationPixels: limits.animationPixels };
+            return renderAnimatedVariants(image, animation, fail, writes.write, writes.writeStill);
+          }
           if (!resolved.master) return renderVariants(image, settings, fail, writes.write);
           const { picture, master } = await renderWithMaster(image, settings, resolved.master, fail, writes.write);
           writes.writeMaster(master, crop);
@@ -300,7 +317,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       if (signal?.aborted) throw fail('ABORTED');
       const verdict = judge?.(rendered) ?? Promise.resolve();
       verdict.catch(() => {}); // awaited below, unless a put fails first
-      const { variants, master } = await writes.finish();
+      const { variants, stills, master } = await writes.finish();
       await verdict;
       if (signal?.aborted) throw fail('ABORTED');
       const made: NewPicture = {
@@ -308,6 +325,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         contentHash: rendered.contentHash,
         contentType: rendered.contentType,
         variants,
+        ...(stills ? { stills } : {}),
         preview: rendered.preview,
         ...(master ? { master } : {}),
         rendition: { format: resolved.output.format, quality: resolved.output.quality, position: resolved.position },
@@ -357,19 +375,21 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
   /**
    * The objects of one upload, under keys of its own (a fresh upload id). `write()` puts a variant at once, so the
-   * thumbnails are stored while the largest still encodes, and `writeMaster()` the master; `finish()` waits for every
-   * put and returns the record's variants and master; `settle()` waits for every put and names every key attempted
-   * (a failed put may still have left an object, e.g. a response lost after the write) and those whose put timed out
-   * (it may land even later).
+   * thumbnails are stored while the largest still encodes, `writeStill()` an animated variant's still and
+   * `writeMaster()` the master; `finish()` waits for every put and returns the record's variants, stills and master;
+   * `settle()` waits for every put and names every key attempted (a failed put may still have left an object, e.g. a
+   * response lost after the write) and those whose put timed out (it may land even later).
    */
   function startWrites(userId: string): Writes & {
-    finish(): Promise<{ variants: PictureRecord['variants']; master: PictureMaster | undefined }>;
+    finish(): Promise<Stored>;
     settle(): Promise<{ attempted: string[]; unsettled: string[] }>;
     forget(): void;
   } {
     const uploadId = newUploadId();
     const { extension, contentType } = encodingOf(resolved.output.format);
-    const written = new Map<string, { key: string; bytes: number; width: number; height: number }>();
+    type Written = Map<string, { key: string; bytes: number; width: number; height: number }>;
+    const written: Written = new Map();
+    const stills: Written = new Map();
     let master: PictureMaster | undefined;
     const puts: Promise<void>[] = [];
     const unsettled: string[] = [];
@@ -386,13 +406,17 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       done.catch(() => {}); // settled by finish() or settle(); not an unhandled rejection meanwhile
       puts.push(done);
     }
+    function putVariant(into: Written, name: string, keyName: string, variant: RenderedVariant): void {
+      const key = variantKey(resolved.prefix, userId, uploadId, keyName, extension);
+      into.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
+      put(key, variant.data, contentType);
+    }
+    const byName = (from: Written) => Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, from.get(name)!]));
 
     return {
-      write(name: string, variant: RenderedVariant) {
-        const key = variantKey(resolved.prefix, userId, uploadId, name, extension);
-        written.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
-        put(key, variant.data, contentType);
-      },
+      write: (name: string, variant: RenderedVariant) => putVariant(written, name, name, variant),
+      /** A still of an animated variant: `<name>-still` in the key (a variant name has no `-`), `stills` in the record. */
+      writeStill: (name: string, variant: RenderedVariant) => putVariant(stills, name, `${name}-still`, variant),
       writeMaster(rendered: RenderedMaster, crop?: CropRect) {
         const key = masterKey(resolved.prefix, userId, uploadId, rendered.extension);
         const { width, height } = rendered;
@@ -400,15 +424,19 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         if (crop) master.crop = { left: crop.left, top: crop.top, width: crop.width, height: crop.height };
         put(key, rendered.data, rendered.contentType);
       },
-      async finish(): Promise<{ variants: PictureRecord['variants']; master: PictureMaster | undefined }> {
+      async finish(): Promise<Stored> {
         const failed = (await Promise.allSettled(puts)).find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
-        const variants = Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, written.get(name)!]));
-        return { variants, master };
+        return {
+          variants: byName(written),
+          ...(stills.size > 0 ? { stills: byName(stills) } : {}),
+          ...(master ? { master } : {}),
+        };
       },
       async settle(): Promise<{ attempted: string[]; unsettled: string[] }> {
         await Promise.allSettled(puts);
-        return { attempted: [...[...written.values()].map((entry) => entry.key), ...(master ? [master.key] : [])], unsettled };
+        const keys = [...written.values(), ...stills.values(), ...(master ? [master] : [])].map((entry) => entry.key);
+        return { attempted: keys, unsettled };
       },
       /** Stops protecting this upload's keys from an in-process sweep: committed, or rolled back. */
       forget: () => forgets.forEach((forget) => forget()),
@@ -578,8 +606,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       assertUserId(userId);
       return backend('getPicture', () => users.getPicture(userId));
     },
-    url(record: PictureRecord, variant: string) {
-      return urlOf(standIn(record, variant).key);
+    url(record: PictureRecord, variant: string, urlOptions: UrlOptions = {}) {
+      return urlOf(standIn(urlOptions.still && record.stills ? { ...record, variants: record.stills } : record, variant).key);
     },
     srcset(record: PictureRecord) {
       const byWidth = new Map<number, PictureVariant>();
@@ -618,17 +646,25 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 interface Writes {
   /** Stores one variant at once (the renderer's `onVariant`). */
   write(name: string, variant: RenderedVariant): void;
+  /** Stores the still (first frame) of an animated variant. */
+  writeStill(name: string, variant: RenderedVariant): void;
   /** Stores the master; `crop` is recorded with it. */
   writeMaster(master: RenderedMaster, crop?: CropRect): void;
 }
 
+/** What one upload stored: the record's variants, and its stills (animated) or master when it has them. */
+type Stored = Pick<PictureRecord, 'variants' | 'stills' | 'master'>;
+
 /** A rendered, stored picture's record, less what only the commit knows (`createdAt`, `updatedAt`). */
 type NewPicture = Omit<PictureRecord, 'createdAt' | 'updatedAt'>;
 
-/** The keys a record references: its variants and its master. Tolerates a malformed record from the app's database (it references nothing). */
+/**
+ * The keys a record references: its variants, stills and master. Tolerates a malformed record from the app's database
+ * (it references nothing).
+ */
 function keysOf(record: PictureRecord | null): string[] {
-  const variants: unknown[] = record && typeof record.variants === 'object' ? Object.values(record.variants ?? {}) : [];
-  if (record && typeof record.master === 'object') variants.push(record.master);
+  const entries = (map: unknown): unknown[] => (map && typeof map === 'object' ? Object.values(map) : []);
+  const variants = record ? [...entries(record.variants), ...entries(record.stills), record.master] : [];
   return variants.flatMap((variant) => {
     const key = (variant as { key?: unknown } | null)?.key;
     return typeof key === 'string' ? [key] : [];

@@ -38,7 +38,10 @@ export interface EraseOptions {
 export interface EraseReceipt {
   /** Stored objects deleted from under the user's prefix. */
   objects: number;
-  /** Their total size in bytes, as the storage listed them. */
+  /**
+   * Their total size in bytes, as the storage listed them (for objects the record referenced outside the user's
+   * prefix, as the record gave it).
+   */
   bytes: number;
   /**
    * Storage leftovers removed under the prefix (for `diskStorage`, temp files of writes a crashed process never
@@ -128,6 +131,8 @@ const EXPORT_CONCURRENCY = 4;
 export function createPrivacy(deps: PrivacyDependencies) {
   const { resolved, backend, fail, lock, guard } = deps;
   const { storage } = resolved;
+  /** Where every user's objects live; a record's keys outside the user's own prefix are still under it. */
+  const servicePrefix = `${resolved.prefix}/`;
 
   /**
    * Every object under `prefix` with a safe key (a stray `.DS_Store` is not ours). The prefix is checked here too:
@@ -157,7 +162,8 @@ export function createPrivacy(deps: PrivacyDependencies) {
         for (let pass = 0; pass < ERASE_PASSES; pass++) {
           stop();
           const cleared = await deps.clearRecord(userId);
-          const objects = await listObjects(prefix);
+          // A record's objects outside today's prefix (written under an earlier prefix or key policy) go with it.
+          const objects = [...(await listObjects(prefix)), ...referencedElsewhere(cleared, prefix, servicePrefix)];
           stop();
           const failures = await deps.deleteKeys(objects.map((object) => object.key));
           if (failures.length > 0) throw failures[0];
@@ -190,8 +196,9 @@ export function createPrivacy(deps: PrivacyDependencies) {
       // An upload committed while we listed: list again, so `referencedBy` and `leftover` describe one moment.
       if ((after?.version ?? null) === (record?.version ?? null)) break;
     }
-    const references = keyReferences(record, prefix);
-    const objects = (await inBatches(listed.sort(byKey), EXPORT_CONCURRENCY, (object) => describe(object, references)))
+    const references = keyReferences(record, servicePrefix);
+    const everything = [...listed, ...referencedElsewhere(record, prefix, servicePrefix)].sort(byKey);
+    const objects = (await inBatches(everything, EXPORT_CONCURRENCY, (object) => describe(object, references)))
       .filter((object): object is ExportedObject => object !== null);
     const held = new Set(objects.map((object) => object.key));
     return {
@@ -242,6 +249,26 @@ function keyReferences(record: PictureRecord | null, prefix: string): Map<string
   };
   walk(record, []);
   return found;
+}
+
+/**
+ * The objects `record` references under `servicePrefix` but outside the user's `prefix` (a record written under an
+ * earlier key policy), sized from the record's own `bytes` fields (0 where it has none); the storage is not asked.
+ */
+function referencedElsewhere(record: PictureRecord | null, prefix: string, servicePrefix: string): ObjectInfo[] {
+  const objects = new Map<string, ObjectInfo>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    const { key, bytes } = value as { key?: unknown; bytes?: unknown };
+    if (isSafeKey(key) && key.startsWith(servicePrefix) && !key.startsWith(prefix)) {
+      const size = typeof bytes === 'number' && Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : 0;
+      objects.set(key, { key, size, lastModified: new Date(0) });
+    }
+    Object.values(value).forEach(walk);
+  };
+  walk(record);
+  return [...objects.values()];
 }
 
 function byKey(a: ObjectInfo, b: ObjectInfo): number {

@@ -5,6 +5,8 @@
  * - **Which records.** `isStale()` in rendition.ts: variant names, widths, format, and the record's `rendition`
  *   fingerprint (format, quality, position); records older than the fingerprint only where the record shows it.
  *   A stale record is re-rendered; a matching one is skipped.
+ * - **Animated pictures are not re-rendered yet** (records with `stills`): they are counted as skipped, never made
+ *   into stills from one frame.
  * - **Source.** The record's master; for records without one, their widest variant. Either is read back from storage
  *   and decode-checked under `limits.inputPixels` (our own objects, so `accept` does not apply). From a master the
  *   variants are rendered as an upload renders them (with the master's crop already applied); from a variant never
@@ -140,6 +142,9 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
   /** Re-renders one user's record; `'skipped'` when it matched or another write moved it on meanwhile. */
   async function regenerateOne(userId: string, record: PictureRecord, signal?: AbortSignal): Promise<'regenerated' | 'skipped'> {
     if (!isStale(record, resolved)) return 'skipped';
+    // Animated pictures are not re-rendered yet: their only sources are the animated variants, and one frame would
+    // turn them into stills. The record keeps serving as it is (`url()` falls back to the closest variant).
+    if (record.stills) return 'skipped';
     let source;
     try {
       source = await readSource(record);

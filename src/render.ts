@@ -280,7 +280,10 @@ export function storedRect(rect: CropRect, image: InspectedImage): CropRect {
   return toStoredRect(rect, image.orientation, storedWidth, storedHeight);
 }
 
-/** @throws ProfilePictureError `INVALID_CROP` unless `crop` is integers, inside `image`, sides at least `minSide`. */
+/**
+ * Throws `INVALID_CROP` unless `crop` is whole pixels inside `image` with both sides at least `minSide` (exported for
+ * render-animated.ts, which checks the crop before deciding the square every frame is cut to).
+ */
 export function checkCrop(crop: CropRect, image: InspectedImage, minSide: number, fail: ErrorFactory): void {
   const { left, top, width, height } = crop;
   // A crop thinner than the smallest accepted image cannot make a sensible picture (a 1-px column stretched to a

@@ -113,12 +113,15 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
   async function avatar(rest: string, query: string): Promise<HttpReply> {
     const userId = decodePath(rest.endsWith('/') ? rest.slice(0, -1) : rest);
     if (!userId || userId.includes('/') || userId.length > MAX_USER_ID) return notFound();
-    const variant = new URLSearchParams(query).get('variant') ?? defaultVariant;
+    const params = new URLSearchParams(query);
+    const variant = params.get('variant') ?? defaultVariant;
+    // `?still` (or `still=1`): the first frame of an animated picture, for places that must not move.
+    const still = params.has('still') && !['0', 'false'].includes(params.get('still')!);
     if (!variants.includes(variant)) return errorReply(fail('UNKNOWN_VARIANT', { details: { variant, allowed: variants.join(', ') } }));
     const record = await pictures.get(userId);
     if (record) {
       // A record written before `variants` changed may lack this one: `url()` answers its closest larger variant.
-      return { status: 302, headers: { Location: pictures.url(record, variant), 'Cache-Control': 'no-cache', ...SAFETY }, body: null };
+      return { status: 302, headers: { Location: pictures.url(record, variant, { still }), 'Cache-Control': 'no-cache', ...SAFETY }, body: null };
     }
     const username = (await resolved.getUsername?.(userId)) ?? null;
     return {
@@ -138,7 +141,8 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
   /** The record with a URL per configured variant, by the same stand-in rule as the avatar route (`url()`). */
   function withUrls(record: PictureRecord) {
     const urls = Object.fromEntries(variants.map((name) => [name, pictures.url(record, name)]));
-    return { ...record, urls };
+    if (!record.stills) return { ...record, urls };
+    return { ...record, urls, stillUrls: Object.fromEntries(variants.map((name) => [name, pictures.url(record, name, { still: true })])) };
   }
 
   return async (req) => {

@@ -37,7 +37,10 @@ export interface RouterPaths {
    * @default the service's `publicPath` when it is a path (`'/media/'`), else `'/media/'` relative to the mount
    */
   media?: string | false;
-  /** `GET`/`HEAD` prefix: `<avatar>/<userId>?variant=sm` redirects to the picture or answers the placeholder SVG. @default '/avatar/' */
+  /**
+   * `GET`/`HEAD` prefix: `<avatar>/<userId>?variant=sm` redirects to the picture or answers the placeholder SVG; add
+   * `&still` for the first frame of an animated picture (option `animated`). @default '/avatar/'
+   */
   avatar?: string | false;
 }
 

@@ -13,4 +13,9 @@ export interface ClientConfig {
   minSide: number;
   /** Multipart field that carries the file. */
   fieldName: string;
+  /**
+   * Longest side worth uploading, in pixels: a larger photo (or one over `maxFileSize`) is scaled down in the
+   * browser first. Absent in configs from older servers; the widget then uses 2048 (4 × the default largest variant).
+   */
+  clientMaxSide?: number;
 }

@@ -21,6 +21,7 @@ import {
   type UploadMessages,
 } from './messages.js';
 import { sendFile } from './send.js';
+import { shrinkable, shrinkForUpload } from './shrink.js';
 import { adoptStyles, TEMPLATE } from './template.js';
 
 /** The `picture` of a successful upload response: the stored record plus a URL per variant. */
@@ -41,7 +42,7 @@ export interface UploadErrorDetail {
 }
 
 /** The widget's phases, reflected in its `state` attribute for styling and tests. */
-export type UploadState = 'idle' | 'selected' | 'uploading' | 'processing' | 'done' | 'error';
+export type UploadState = 'idle' | 'selected' | 'preparing' | 'uploading' | 'processing' | 'done' | 'error';
 
 /** Events the element dispatches (they bubble and cross shadow roots). */
 export interface ProfilePictureUploadEventMap {
@@ -67,7 +68,8 @@ const Base: typeof HTMLElement =
  * Attributes: `config` (JSON), `action` (upload URL; default: the enclosing form's `action`, else
  * `/upload-profile-picture/`), `auto-upload` (upload as soon as a valid file is chosen, without the crop step),
  * `no-crop` (no crop step: the server picks the square), `shape` (`circle`, the default, or `square`: the crop
- * frame's and preview's shape), `disabled`.
+ * frame's and preview's shape), `disabled`, `client-max-side` (longest side uploaded, overriding the config's
+ * `clientMaxSide`), `no-shrink` (always upload the file as chosen: no scaling down in the browser).
  *
  * @example
  * ```html
@@ -94,6 +96,7 @@ export class ProfilePictureUpload extends Base {
   #dragDepth = 0;
   #selection = 0;
   #percent = 0;
+  #size: { width: number; height: number } | null = null;
 
   constructor() {
     super();
@@ -213,7 +216,8 @@ export class ProfilePictureUpload extends Base {
     this.#clearFile();
     this.#show({ status: '', error: '' });
     const config = this.config;
-    const check = await checkFile(file, config);
+    // Over the size limit is fine when the browser can shrink the file before sending it (checked below).
+    const check = await checkFile(file, this.#maxSide() ? { ...config, maxFileSize: Number.POSITIVE_INFINITY } : config);
     if (selection !== this.#selection) return false; // a newer choice replaced this one
     if (!check.ok) return this.#reject(check.code, check.message, file);
     const url = URL.createObjectURL(file);
@@ -224,14 +228,22 @@ export class ProfilePictureUpload extends Base {
       this.#clearFile();
       return this.#reject('IMAGE_TOO_SMALL', 'tooSmall', file);
     }
+    const fits = file.size <= config.maxFileSize || (size !== null && (await shrinkable(file)));
+    if (selection !== this.#selection) return false;
+    if (!fits) {
+      this.#clearFile();
+      return this.#reject('FILE_TOO_LARGE', 'tooLarge', file);
+    }
     this.#file = file;
+    this.#size = size;
     this.#ui.image.hidden = size === null;
     this.#ui.icon.hidden = size !== null;
     this.#ui.note.hidden = size !== null;
     const crop = size && !this.hasAttribute('no-crop') && !this.hasAttribute('auto-upload');
     if (crop) this.#crop.open(url, size.width, size.height, config.minSide);
     this.#setState('selected');
-    this.#show({ status: this.#text('selected', file) });
+    const note = file.size > config.maxFileSize ? ` ${this.#text('willShrink', file)}` : '';
+    this.#show({ status: this.#text('selected', file) + note });
     this.#emit('profile-picture:select', { file });
     if (this.hasAttribute('auto-upload')) void this.upload();
     else this.#ui.upload.focus();
@@ -254,13 +266,20 @@ export class ProfilePictureUpload extends Base {
     // The Upload button disappears while busy: keep keyboard focus in the widget (on Cancel), not on <body>.
     const hadFocus = this.matches(':focus-within');
     this.#setProgress(0);
-    this.#setState('uploading');
-    this.#show({ status: this.#text('started', file), error: '' });
+    this.#setState('preparing');
+    this.#show({ status: this.#text('preparing', file), error: '' });
     if (hadFocus) this.#ui.cancel.focus();
     try {
-      const crop = this.#cropRect();
-      const { status, body } = await sendFile(this.action, this.config.fieldName, file, {
-        ...(crop ? { fields: cropFields(crop) } : {}),
+      const upload = await this.#prepare(file, controller.signal, this.#cropRect() ?? undefined);
+      if (!upload) {
+        this.#clearFile();
+        this.#fail('FILE_TOO_LARGE', this.#text('tooLarge', file), null);
+        return null;
+      }
+      this.#setState('uploading');
+      this.#show({ status: this.#text('started', file) });
+      const { status, body } = await sendFile(this.action, this.config.fieldName, upload.file, {
+        ...(upload.crop ? { fields: cropFields(upload.crop) } : {}),
         signal: controller.signal,
         onProgress: (loaded, total) => {
           this.#setProgress(total > 0 ? Math.round((loaded / total) * 100) : 0);
@@ -322,6 +341,31 @@ export class ProfilePictureUpload extends Base {
   }
 
   #onPointerChange = (): void => this.#render();
+
+  /** Longest side uploaded: `client-max-side`, else the config's; null with `no-shrink` (never shrink). */
+  #maxSide(): number | null {
+    if (this.hasAttribute('no-shrink')) return null;
+    const attribute = this.getAttribute('client-max-side');
+    const side = attribute === null ? NaN : Number(attribute);
+    if (attribute !== null && !(Number.isInteger(side) && side > 0)) {
+      console.warn(`<profile-picture-upload>: client-max-side="${attribute}" is not a positive integer; ignored.`);
+    }
+    return Number.isInteger(side) && side > 0 ? side : (this.config.clientMaxSide ?? 2048);
+  }
+
+  /**
+   * What to send: `file` itself or a smaller re-encoding of it, with `crop` (upright source pixels) mapped onto it;
+   * null when the file is over the size limit and cannot shrink.
+   */
+  async #prepare(file: File, signal: AbortSignal, crop?: CropRect): Promise<{ file: File; crop?: CropRect } | null> {
+    const { maxFileSize, accept } = this.config;
+    const maxSide = this.#maxSide();
+    if (maxSide === null) return { file, ...(crop && { crop }) };
+    const size = this.#size ?? undefined;
+    const options = { maxBytes: maxFileSize, maxSide, accept, signal, ...(size && { size }), ...(crop && { crop }) };
+    const result = await shrinkForUpload(file, options);
+    return result.blob.size > maxFileSize ? null : { file: result.blob, ...(result.crop && { crop: result.crop }) };
+  }
 
   #onSubmit = (event: SubmitEvent): void => {
     // With JavaScript on, the enclosing form never posts itself: the widget uploads and reports in place.
@@ -385,6 +429,7 @@ export class ProfilePictureUpload extends Base {
 
   #clearFile(): void {
     this.#file = null;
+    this.#size = null;
     if (this.#previewUrl) URL.revokeObjectURL(this.#previewUrl);
     this.#previewUrl = null;
     const { image, icon, note } = this.#ui;
@@ -414,7 +459,7 @@ export class ProfilePictureUpload extends Base {
       this.#ui;
     const config = this.config;
     const state = this.state;
-    const busy = state === 'uploading' || state === 'processing';
+    const busy = state === 'preparing' || state === 'uploading' || state === 'processing';
     input.accept = config.accept.join(',');
     zone.disabled = busy || this.hasAttribute('disabled');
     const touch = this.#touch?.matches === true;
@@ -430,13 +475,13 @@ export class ProfilePictureUpload extends Base {
     progressBox.hidden = !busy;
     // While busy the progress label shows the same words: keep the live region for screen readers only.
     this.#ui.status.classList.toggle('visually-hidden', busy);
-    if (state === 'processing') {
-      progress.removeAttribute('value'); // indeterminate: the bytes are sent, the server is working
-      progressLabel.textContent = this.#text('processing');
+    if (state === 'processing' || state === 'preparing') {
+      progress.removeAttribute('value'); // indeterminate: the photo is being shrunk, or the server is working
+      progressLabel.textContent = this.#text(state);
     } else if (busy && !progress.hasAttribute('value')) {
       progress.value = this.#percent;
     }
-    progress.setAttribute('aria-label', this.#text(state === 'processing' ? 'processing' : 'uploading', this.#file));
+    progress.setAttribute('aria-label', this.#text(state === 'processing' || state === 'preparing' ? state : 'uploading', this.#file));
     actions.hidden = !(busy || this.#file);
     upload.hidden = busy;
     upload.textContent = this.#text('upload');

@@ -23,8 +23,10 @@ export { DEFAULT_MESSAGES, formatBytes, describeTypes } from './messages.js';
 export type { UploadMessages, Message, MessageFacts } from './messages.js';
 export { checkFile } from './check-file.js';
 export type { FileCheck, ClientErrorCode } from './check-file.js';
-export { sniffImageType } from './sniff.js';
+export { sniffImageType, isAnimated } from './sniff.js';
 export { thumbHashToDataURL } from './preview.js';
+export { shrinkForUpload, shrinkable } from './shrink.js';
+export type { CropRect, ShrinkOptions, ShrinkResult, KeptReason } from './shrink.js';
 export type { ClientConfig } from './config.js';
 
 /** The tag name the module registers by default. */

@@ -42,8 +42,10 @@ export interface UploadMessages {
   promptAction: Message;
   hint: Message;
   selected: Message;
+  willShrink: Message;
   upload: Message;
   cancel: Message;
+  preparing: Message;
   started: Message;
   uploading: Message;
   processing: Message;
@@ -80,8 +82,10 @@ export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMe
   promptAction: 'or click to choose a file',
   hint: ({ types, limit }) => (limit ? `${types} · up to ${limit}` : types),
   selected: ({ name, size }) => `${name} (${size}) is ready to upload.`,
+  willShrink: ({ limit }) => `It will be made smaller than ${limit} before uploading.`,
   upload: 'Upload picture',
   cancel: 'Cancel',
+  preparing: 'Preparing photo…',
   started: ({ name }) => `Uploading ${name}…`,
   uploading: ({ percent }) => `Uploading… ${percent}%`,
   processing: 'Processing…',

@@ -68,6 +68,11 @@ export interface PictureRecord {
    * (and from records an app builds itself): treat it as optional.
    */
   preview?: PicturePreview;
+  /**
+   * Only when `variants` are animated (option `animated`): the first frame of each, by the same names, for places
+   * that must not move. Absent from every other record, whose variants are stills already.
+   */
+  stills?: Record<string, PictureVariant>;
   /** ISO-8601 time the user first got a picture (kept across replacements). */
   createdAt: string;
   /** ISO-8601 time of this picture's upload. */

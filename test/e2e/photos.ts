@@ -3,7 +3,10 @@
  * scene with soft focus, sensor noise and camera EXIF, at a phone-photo size, so uploads take long enough to show
  * progress and the rendered avatars look like real pictures in the screenshots.
  */
+import { join } from 'node:path';
 import sharp from 'sharp';
+import { phoneStyle } from '../../bench/lib/inputs.mjs';
+import { fetchPhotos } from '../../bench/lib/photos.mjs';
 
 /** Colours of one generated portrait. */
 interface Palette {
@@ -40,6 +43,32 @@ export async function portraitJpeg(palette: Palette, width = 1600, height = 1200
     .jpeg({ quality: 90, mozjpeg: false })
     .withExif({ IFD0: { Make: 'Portrait Test Camera', Model: 'E2E-1', Software: 'profile-picture e2e' } })
     .toBuffer();
+}
+
+/** A phone photo over the default 5 MiB limit, and where its pixels come from. */
+export interface PhonePhoto {
+  bytes: Buffer;
+  /** `real camera photo (…)` or `SYNTHETIC …` when the real one could not be fetched. */
+  source: string;
+}
+
+/**
+ * A 12 MP (4032×3024) phone-style JPEG of about 6.4 MB, over the default 5 MiB limit: the bench's real camera photo
+ * (a Sony RX100 IV shot from Debian's `mate-backgrounds`, fetched and cached under `bench/.tmp/` by
+ * bench/lib/photos.mjs) cropped to 12 MP, tagged Display P3, encoded at quality 96 with its camera EXIF and
+ * orientation 6 (stored sideways, shown upright), as a phone writes a portrait shot. Without the archive it falls
+ * back to a generated portrait of the same size and says so.
+ */
+export async function phonePhoto(): Promise<PhonePhoto> {
+  const fetched = await fetchPhotos(join(import.meta.dirname, '..', '..', 'bench', '.tmp'), () => {});
+  if (fetched.photos) {
+    const bytes = await phoneStyle(fetched.photos.sony.bytes, 96);
+    return { bytes, source: `real camera photo (${fetched.photos.sony.source as string})` };
+  }
+  console.warn(`[e2e] real photo unavailable (${fetched.error as string}): using a SYNTHETIC 12 MP portrait`);
+  const portrait = await portraitJpeg(WARM, 4032, 3024);
+  const bytes = await sharp(portrait).keepExif().withMetadata({ orientation: 6 }).jpeg({ quality: 98 }).toBuffer();
+  return { bytes, source: 'SYNTHETIC 12 MP portrait' };
 }
 
 /** The first `fraction` of `bytes`: a JPEG cut off mid-stream (valid signature, damaged image). */

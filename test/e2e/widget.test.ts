@@ -131,12 +131,28 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     expect(await tab.locator(`${WIDGET} input[type=file]`).getAttribute('accept')).toBe('image/png,image/jpeg');
   });
 
-  it('refuses a file over the size limit before sending it', async () => {
-    const big = Buffer.concat([png64, Buffer.alloc(250_000)]);
-    await choose('big.png', 'image/png', big);
+  it('refuses a file over the size limit that the browser cannot shrink, before sending it', async () => {
+    const big = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(250_000)]); // a JPEG it cannot decode
+    await choose('big.jpg', 'image/jpeg', big);
     expect(await errorText()).toBe(`This file is ${Math.round(big.length / 1024)} KiB; the limit is 195 KiB. Choose a smaller one.`);
     expect((await events('error')).map((e) => e.code)).toEqual(['FILE_TOO_LARGE']);
     expect(received).toEqual([]);
+  });
+
+  it('shrinks a decodable image over the size limit and sends that instead', async () => {
+    const noisy = await sharp({
+      create: { width: 600, height: 600, channels: 3, background: '#3366cc', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+    })
+      .png()
+      .toBuffer();
+    expect(noisy.length).toBeGreaterThan(CONFIG.maxFileSize);
+    await choose('noisy.png', 'image/png', noisy);
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    expect(received).toHaveLength(1);
+    expect(received[0]!.bytes).toBeLessThan(CONFIG.maxFileSize);
+    expect(received[0]!.body).toContain('Content-Disposition: form-data; name="avatar"; filename="noisy.jpg"\r\nContent-Type: image/jpeg');
   });
 
   it('refuses an accepted format the server does not take, by content', async () => {

@@ -18,3 +18,24 @@ describe('clientConfig().accept', () => {
     expect(accept).toEqual(['image/jpeg', 'image/heic']);
   });
 });
+
+describe('clientConfig().clientMaxSide', () => {
+  const options = (variants?: Record<string, number>) =>
+    createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository(), ...(variants && { variants }) }).options;
+
+  it('is 4 × the largest variant by default, so shrinking in the browser keeps what the variants need', () => {
+    expect(clientConfig(options()).clientMaxSide).toBe(2048);
+    expect(clientConfig(options({ small: 100, big: 300 })).clientMaxSide).toBe(1200);
+    expect(clientConfig(options({ huge: 4096 })).clientMaxSide).toBe(16384);
+  });
+
+  it('takes an integer from the largest variant to 16384, and names the setting otherwise', () => {
+    expect(clientConfig(options(), { clientMaxSide: 4096 }).clientMaxSide).toBe(4096);
+    expect(clientConfig(options(), { clientMaxSide: 512 }).clientMaxSide).toBe(512);
+    expect(() => clientConfig(options(), { clientMaxSide: 511 })).toThrow(
+      new RangeError('[profile-picture] Expected an integer between 512 and 16384 for `clientMaxSide` but received 511 (number)'),
+    );
+    expect(() => clientConfig(options(), { clientMaxSide: '2048' as unknown as number })).toThrow(TypeError);
+    expect(() => clientConfig(options(), { clientMaxSide: 20000 })).toThrow(RangeError);
+  });
+});

@@ -216,6 +216,44 @@ describe.each(backends)('erase and export on %s storage', (_name, makeBackend) =
     expect(outcomes).toContain('CONFLICT'); // the race was really run
   });
 
+  it('a record kept from before ids with capitals were hashed: its objects under "Alice/" are erased and exported, "alice" is untouched', async () => {
+    const { storage, users, pictures } = setup();
+    const alice = await pictures.upload('alice', images[0]!);
+    // What an upload of "Alice" wrote before the key policy hashed capitals: the same record, under "Alice/".
+    const written = await pictures.upload('Alice', images[1]!);
+    expect(userPrefix(PREFIX, 'Alice')).not.toBe(`${PREFIX}/Alice/`);
+    const legacyVariants = Object.fromEntries(
+      await Promise.all(
+        Object.entries(written.variants).map(async ([name, variant]) => {
+          const key = `${PREFIX}/Alice/${newUploadId()}-${name}.webp`;
+          await storage.put(key, await readBody((await storage.get(variant.key))!), { contentType: 'image/webp' });
+          return [name, { ...variant, key }] as const;
+        }),
+      ),
+    );
+    const legacy: PictureRecord = { ...written, version: 'legacy', variants: legacyVariants };
+    expect(await users.setPicture('Alice', legacy, written.version)).toBe(true);
+    await pictures.flush();
+
+    const exported = await pictures.export('Alice');
+    const legacyKeys = keysOf(legacy).sort();
+    expect(exported.objects.map((object) => object.key).sort()).toEqual(
+      [...legacyKeys, ...keysOf(written)].sort(), // the hashed prefix still holds the copy's source: a leftover
+    );
+    expect(exported.missing).toEqual([]);
+    for (const object of exported.objects.filter((o) => legacyKeys.includes(o.key))) {
+      expect(object.leftover).toBe(false);
+      expect(object.size).toBe(legacy.variants[object.referencedBy[0]!.split('.')[1]!]!.bytes);
+    }
+
+    const receipt = await pictures.erase('Alice');
+    expect(receipt.objects).toBe(6);
+    for (const key of legacyKeys) expect(await storage.get(key)).toBeNull();
+    expect(await held(storage, userPrefix(PREFIX, 'Alice'))).toEqual(new Map());
+    expect(await pictures.get('alice')).toEqual(alice);
+    for (const key of keysOf(alice)) expect(await storage.get(key)).not.toBeNull();
+  });
+
   it('an aborted erase changes nothing; a user id is required', async () => {
     const { storage, pictures } = setup();
     const record = await pictures.upload('u1', images[0]!);

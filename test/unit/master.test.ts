@@ -11,6 +11,7 @@ import {
   memoryUserRepository,
   type StorageAdapter,
 } from '../../src/index.js';
+import { TERMINAL_GIF } from '../fixtures/animated.js';
 import * as fx from '../fixtures/index.js';
 import { createTestService, listKeys, readObject, recordKeys, rejectionOf } from '../fixtures/service.js';
 
@@ -169,6 +170,26 @@ describe('master', () => {
     expect((await rejectionOf(pictures.upload('u1', await fx.jpegQuadrants()))).code).toBe('STORAGE_FAILED');
     expect(await users.getPicture('u1')).toEqual(before);
     expect(await listKeys(base)).toEqual(recordKeys(before));
+  });
+
+  it('an animated upload stores variants and stills but no master; regenerate() skips it, untouched', async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ storage, users, animated: true });
+    const record = await pictures.upload('u1', TERMINAL_GIF.bytes);
+    expect(record.master).toBeUndefined();
+    expect(Object.keys(record.stills!).sort()).toEqual(['lg', 'md', 'sm']);
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+    // A new size: the animated record is stale, yet it is not turned into stills from one frame.
+    const wider = createProfilePictures({ storage, users, animated: true, variants: { sm: 64, md: 256, lg: 512, xl: 1024 } });
+    expect(await wider.regenerate()).toEqual({ scanned: 1, regenerated: 0, skipped: 1, failed: [], aborted: false });
+    await wider.flush();
+    expect(await users.getPicture('u1')).toEqual(record);
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+    // remove() deletes the stills with the variants.
+    expect(await wider.remove('u1')).toBe(true);
+    await wider.flush();
+    expect(await listKeys(storage)).toEqual([]);
   });
 
   it('validates the option', () => {

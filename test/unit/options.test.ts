@@ -18,11 +18,12 @@ function construct(extra: Record<string, unknown>) {
 describe('defaults', () => {
   it('resolves every default', () => {
     const options = resolveOptions(base());
-    expect(options.limits).toEqual({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2 });
+    expect(options.limits).toEqual({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2, animationPixels: 25_000_000 });
     expect(options.accept).toEqual(['jpeg', 'png', 'gif', 'bmp', 'webp']);
     expect(options.variants).toEqual({ sm: 64, md: 256, lg: 512 });
     expect(options.output).toEqual({ format: 'webp', quality: 82 });
     expect(options.position).toBe('centre');
+    expect(options.animated).toBe(false);
     expect(options).toMatchObject({ prefix: 'profile_pictures', publicPath: '/media/', fieldName: 'profile_picture' });
     expect(options.maxQueue).toBe(4 * options.concurrency);
     expect(options.bodyConcurrency).toBe(2 * options.concurrency);
@@ -113,6 +114,9 @@ describe('exact messages', () => {
     [{ output: { quality: 101 } }, RangeError, 'Expected an integer between 1 and 100 for `output.quality` but received 101 (number)'],
     [{ output: { format: 'gif' } }, TypeError, "Expected one of 'webp', 'jpeg', 'png', 'avif' for `output.format` but received \"gif\" (string)"],
     [{ position: 'center' }, TypeError, "Expected one of 'centre', 'attention', 'entropy' for `position` but received \"center\" (string)"],
+    [{ animated: 'yes' }, TypeError, 'Expected a boolean for `animated` but received "yes" (string)'],
+    [{ animated: true, output: { format: 'jpeg' } }, TypeError, "`animated: true` needs `output.format: 'webp'` (the only output format that can animate) but received \"jpeg\""],
+    [{ limits: { animationPixels: 0 } }, RangeError, 'Expected a positive integer for `limits.animationPixels` but received 0 (number)'],
     [{ position: 'north' }, TypeError, "Expected one of 'centre', 'attention', 'entropy' for `position` but received \"north\" (string)"],
     [{ output: [] }, TypeError, 'Expected an object for `output` but received an array'],
     [{ accept: ['png', 'svg'] }, TypeError, "Expected one of 'jpeg', 'png', 'gif', 'bmp', 'webp', 'avif', 'tiff', 'heif' for `accept[1]` but received \"svg\" (string)"],
