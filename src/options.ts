@@ -131,7 +131,7 @@ export interface OutputOptions {
   quality?: number;
 }
 
-/** The master each upload stores (see {@link ProfilePicturesOptions.master}). */
+/** The master each upload stores when `master` is on (see {@link ProfilePicturesOptions.master}). */
 export interface MasterOptions {
   /**
    * Longest side of the master in pixels; larger uploads (or crops) are downscaled to it, smaller ones kept as they
@@ -173,15 +173,17 @@ export interface ProfilePicturesOptions {
    */
   position?: Position;
   /**
-   * The clean master each upload also stores, so `regenerate()` can re-render pictures after `variants` or `output`
-   * change: the upload oriented, cropped as asked, metadata stripped, sRGB, downscaled to at most `maxSide` and
-   * re-encoded (JPEG quality 90, or WebP quality 90 when the picture has transparency). `false` stores none;
-   * `regenerate()` then works from a record's widest variant and never upscales it.
-   * @default { maxSide: 2048 }
-   * @example { master: { maxSide: 1024 } } // smaller masters, cheaper uploads
-   * @throws TypeError or RangeError at construction for anything but `false` or `{ maxSide }` (16–8192).
+   * A clean master stored with each upload, so `regenerate()` can re-render pictures after `variants` or `output`
+   * change: the upload oriented, cropped as asked, metadata stripped, sRGB, downscaled to at most `maxSide` (2048 with
+   * `true`) and re-encoded (JPEG quality 90, or WebP quality 90 when the picture has transparency). Off by default: its
+   * larger decode costs a 12 MP upload about 4× the CPU with `maxSide` 2048 (1.7× with 1024), on the response path.
+   * Without a master `regenerate()` works from a record's widest variant and never upscales it. Animated uploads
+   * (`animated: true`) store none.
+   * @default false
+   * @example { master: true } // or { master: { maxSide: 1024 } }: smaller masters, cheaper uploads
+   * @throws TypeError or RangeError at construction for anything but a boolean or `{ maxSide }` (16–8192).
    */
-  master?: false | MasterOptions;
+  master?: boolean | MasterOptions;
   /**
    * Keep animations: an animated GIF or WebP becomes animated WebP variants — every frame cropped and resized the same
    * way, frame delays and loop count kept — plus a still of each variant (its first frame) in `record.stills`, for
@@ -298,7 +300,7 @@ export const DEFAULTS = Object.freeze({
   variants: Object.freeze({ sm: 64, md: 256, lg: 512 }),
   output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82, avifQuality: 50 }),
   position: 'centre' as Position,
-  master: Object.freeze({ maxSide: 2048 }),
+  master: false as const,
   animated: false,
   prefix: 'profile_pictures',
   publicPath: '/media/',
@@ -469,15 +471,19 @@ function nested(level: 'limits' | 'output' | 'timeouts' | 'master'): string[] {
   return OPTION_NAMES[level].map((name) => `${level}.${name}`);
 }
 
-/** Smallest and largest accepted `master.maxSide`: below 16 px no variant can come from it; 8192 bounds its memory. */
-const MASTER_SIDE = { min: 16, max: 8192 } as const;
+/**
+ * Smallest, largest and default `master.maxSide`: below 16 px no variant can come from it; 8192 bounds its memory;
+ * 2048 keeps a 1024 px variant sharp after re-rendering.
+ */
+const MASTER_SIDE = { min: 16, max: 8192, default: 2048 } as const;
 
 function resolveMaster(value: unknown): ResolvedOptions['master'] {
-  if (value === false) return false;
-  if (value !== undefined && !isPlainObject(value)) throw invalidOption('master', 'false or an object', value);
-  const masterIn = value ?? {};
+  // Off by default: the master's decode costs an upload about 4× the CPU (README, "Master").
+  if (value === undefined || value === false) return false;
+  if (value !== true && !isPlainObject(value)) throw invalidOption('master', 'a boolean or an object', value);
+  const masterIn = value === true ? {} : value;
   rejectUnknownKeys('master', masterIn, OPTION_NAMES.master, [...OPTION_NAMES.top, ...nested('output')]);
-  const maxSide = integerInRange('master.maxSide', masterIn.maxSide ?? DEFAULTS.master.maxSide, MASTER_SIDE.min, MASTER_SIDE.max);
+  const maxSide = integerInRange('master.maxSide', masterIn.maxSide ?? MASTER_SIDE.default, MASTER_SIDE.min, MASTER_SIDE.max);
   return Object.freeze({ maxSide });
 }
 

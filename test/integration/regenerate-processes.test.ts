@@ -31,7 +31,7 @@ describe('regenerate() in two app processes at once', () => {
     const now = new Date().toISOString();
     const insert = db.prepare("INSERT INTO users (id, username, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)");
     for (const id of USERS) insert.run(id, id, now, now);
-    const seeding = createProfilePictures({ storage: diskStorage({ root }), users: sqliteUserRepository(db) });
+    const seeding = createProfilePictures({ storage: diskStorage({ root }), users: sqliteUserRepository(db), master: true });
     const images = await distinctImages(USERS.length, 96);
     for (const [i, id] of USERS.entries()) await seeding.upload(id, images[i]!);
     await seeding.flush();

@@ -38,7 +38,7 @@ async function largeRotatedPhoto(): Promise<Buffer> {
 
 describe('master', () => {
   it('stores the oriented upload downscaled to maxSide, re-encoded as JPEG, sRGB, without any metadata', async () => {
-    const { pictures, storage } = createTestService();
+    const { pictures, storage } = createTestService({ master: true });
     const photo = await largeRotatedPhoto();
     const record = await pictures.upload('u1', photo);
     const master = record.master!;
@@ -62,7 +62,7 @@ describe('master', () => {
   });
 
   it('keeps an upload smaller than maxSide at its size, and records and applies the crop', async () => {
-    const { pictures, storage } = createTestService();
+    const { pictures, storage } = createTestService({ master: true });
     const crop = { left: 150, top: 0, width: 150, height: 150 }; // the green quadrant
     const record = await pictures.upload('u1', await fx.jpegQuadrants(), { crop });
     expect(record.master).toMatchObject({ width: 150, height: 150, crop });
@@ -78,7 +78,7 @@ describe('master', () => {
   });
 
   it('keeps transparency as WebP', async () => {
-    const { pictures, storage } = createTestService();
+    const { pictures, storage } = createTestService({ master: true });
     const record = await pictures.upload('u1', await fx.pngWithAlpha());
     expect(record.master).toMatchObject({ width: 200, height: 100, contentType: 'image/webp' });
     expect(record.master!.key).toMatch(/\.master\.webp$/);
@@ -90,7 +90,7 @@ describe('master', () => {
 
   it('renders the same variants as without a master, from the one decode', async () => {
     const photo = await largeRotatedPhoto();
-    const withMaster = createTestService();
+    const withMaster = createTestService({ master: true });
     const without = createTestService({ master: false });
     const a = await withMaster.pictures.upload('u1', photo);
     const b = await without.pictures.upload('u1', photo);
@@ -111,14 +111,14 @@ describe('master', () => {
   });
 
   it('is never served by the media route', async () => {
-    const { pictures } = createTestService();
+    const { pictures } = createTestService({ master: true });
     const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
     expect((await pictures.serve(record.master!.key)).status).toBe(404);
     expect((await pictures.serve(record.variants.md!.key)).status).toBe(200);
   });
 
   it('a replace and a remove delete the old master with the old variants', async () => {
-    const { pictures, storage } = createTestService();
+    const { pictures, storage } = createTestService({ master: true });
     const first = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
     const second = await pictures.upload('u1', await fx.jpegQuadrants());
     await pictures.flush();
@@ -130,7 +130,7 @@ describe('master', () => {
   });
 
   it('sweep() keeps referenced masters and deletes an orphaned one', async () => {
-    const { pictures, storage } = createTestService();
+    const { pictures, storage } = createTestService({ master: true });
     const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
     const orphan = 'profile_pictures/u1/0123456789abcdef01234567.master.jpg';
     await storage.put(orphan, await readObject(storage, record.master!.key), { contentType: 'image/jpeg' });
@@ -139,7 +139,7 @@ describe('master', () => {
   });
 
   it('export() lists the master as referenced and erase() deletes it', async () => {
-    const { pictures, storage } = createTestService();
+    const { pictures, storage } = createTestService({ master: true });
     const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
     const exported = await pictures.export('u1');
     expect(exported.objects.find((object) => object.key === record.master!.key)).toMatchObject({
@@ -164,7 +164,7 @@ describe('master', () => {
       },
     };
     const users = memoryUserRepository();
-    const pictures = createProfilePictures({ storage, users, onOrphan: () => {} });
+    const pictures = createProfilePictures({ storage, users, onOrphan: () => {}, master: true });
     const before = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
     failMaster = true;
     expect((await rejectionOf(pictures.upload('u1', await fx.jpegQuadrants()))).code).toBe('STORAGE_FAILED');
@@ -175,7 +175,7 @@ describe('master', () => {
   it('an animated upload stores variants and stills but no master; regenerate() skips it, untouched', async () => {
     const storage = memoryStorage();
     const users = memoryUserRepository();
-    const pictures = createProfilePictures({ storage, users, animated: true });
+    const pictures = createProfilePictures({ storage, users, animated: true, master: true });
     const record = await pictures.upload('u1', TERMINAL_GIF.bytes);
     expect(record.master).toBeUndefined();
     expect(Object.keys(record.stills!).sort()).toEqual(['lg', 'md', 'sm']);
@@ -196,11 +196,15 @@ describe('master', () => {
     const storage = memoryStorage();
     const users = memoryUserRepository();
     const create = (master: unknown) => () => createProfilePictures({ storage, users, master: master as false });
-    expect(create(true)).toThrow(TypeError);
+    expect(create('yes')).toThrow(TypeError);
+    expect(create(1)).toThrow(TypeError);
     expect(create({ maxSide: 8 })).toThrow(RangeError);
     expect(create({ maxSide: 1.5 })).toThrow(/master\.maxSide/);
     expect(create({ maxside: 1024 })).toThrow('Unknown option `master.maxside`; did you mean `master.maxSide`?');
-    expect(createProfilePictures({ storage, users }).options.master).toEqual({ maxSide: 2048 });
+    // Off by default (its decode costs an upload ~4× the CPU); `true` means a 2048 px master.
+    expect(createProfilePictures({ storage, users }).options.master).toBe(false);
     expect(createProfilePictures({ storage, users, master: false }).options.master).toBe(false);
+    expect(createProfilePictures({ storage, users, master: true }).options.master).toEqual({ maxSide: 2048 });
+    expect(createProfilePictures({ storage, users, master: { maxSide: 1024 } }).options.master).toEqual({ maxSide: 1024 });
   });
 });

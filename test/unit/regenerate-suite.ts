@@ -58,7 +58,7 @@ async function meanDifference(a: Uint8Array, b: Sharp): Promise<number> {
  * `userId` waits until that instance has uploaded `image` for them and deleted what it replaced.
  */
 function uploadDuring(storage: StorageAdapter, users: UserRepository, method: 'put' | 'get', userId: string, image: Buffer) {
-  const uploader = createProfilePictures({ storage, users, onOrphan: () => {} });
+  const uploader = createProfilePictures({ storage, users, onOrphan: () => {}, master: true });
   let uploaded: PictureRecord | undefined;
   const race = async (key: string) => {
     if (uploaded || !key.includes(`/${userId}/`)) return;
@@ -82,11 +82,11 @@ function uploadDuring(storage: StorageAdapter, users: UserRepository, method: 'p
 
 export function describeRegenerate(name: string, createBackends: CreateBackends): void {
   describe(`regenerate() on ${name}`, () => {
-    /** Backends holding one picture per user, uploaded by a service with `options`. */
+    /** Backends holding one picture per user, uploaded by a service with `options` (a master unless they say otherwise). */
     async function withPictures(options: Partial<ProfilePicturesOptions> = {}) {
       const backends = await createBackends(USERS);
       const service = (more: Partial<ProfilePicturesOptions> = {}) =>
-        createProfilePictures({ storage: backends.storage, users: backends.users, onOrphan: () => {}, ...options, ...more });
+        createProfilePictures({ storage: backends.storage, users: backends.users, onOrphan: () => {}, master: true, ...options, ...more });
       const uploader = service();
       const images = await userImages(USERS.length);
       const records = new Map<string, PictureRecord>();
