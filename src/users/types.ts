@@ -17,7 +17,7 @@ export interface PictureVariant {
  * most `master.maxSide` and re-encoded. `regenerate()` renders variants from it; it is never served by the media route.
  */
 export interface PictureMaster {
-  /** Storage key of the object (`<upload-id>.master.<ext>`). */
+  /** Storage key of the object (`<upload-id>.master.<random>.<ext>`: not derivable from a variant's key). */
   key: string;
   /** Pixel width of the stored image (displayed orientation). */
   width: number;

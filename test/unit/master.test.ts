@@ -44,7 +44,7 @@ describe('master', () => {
     const master = record.master!;
     expect(master).toMatchObject({ width: 1365, height: 2048, contentType: 'image/jpeg' });
     expect(master.crop).toBeUndefined();
-    expect(master.key).toMatch(/^profile_pictures\/u1\/[0-9a-f]{24}\.master\.jpg$/);
+    expect(master.key).toMatch(/^profile_pictures\/u1\/[0-9a-f]{24}\.master\.[0-9a-f]{24}\.jpg$/);
     // Same upload id as the variants: one upload, one id (invariant 5).
     expect(master.key.split('/')[2]!.slice(0, 24)).toBe(record.variants.md!.key.split('/')[2]!.slice(0, 24));
     const bytes = await readObject(storage, master.key);
@@ -81,7 +81,7 @@ describe('master', () => {
     const { pictures, storage } = createTestService({ master: true });
     const record = await pictures.upload('u1', await fx.pngWithAlpha());
     expect(record.master).toMatchObject({ width: 200, height: 100, contentType: 'image/webp' });
-    expect(record.master!.key).toMatch(/\.master\.webp$/);
+    expect(record.master!.key).toMatch(/\.master\.[0-9a-f]{24}\.webp$/);
     const bytes = await readObject(storage, record.master!.key);
     expect((await sharp(bytes).metadata()).hasAlpha).toBe(true);
     expect((await fx.pixelAt(bytes, 20, 50))[3]).toBe(0);
@@ -110,10 +110,38 @@ describe('master', () => {
     expect(await listKeys(storage)).toEqual(Object.values(record.variants).map((variant) => variant.key).sort());
   });
 
-  it('is never served by the media route', async () => {
+  it('has a key no variant key reveals', async () => {
     const { pictures } = createTestService({ master: true });
+    const first = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
+    const second = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
+    for (const record of [first, second]) {
+      const [, uploadId, random] = /\/([0-9a-f]{24})\.master\.([0-9a-f]{24})\.jpg$/.exec(record.master!.key)!;
+      const variantKeys = Object.values(record.variants).map((variant) => variant.key);
+      for (const key of variantKeys) expect(key).toContain(uploadId);
+      // The random part is nowhere in what the page shows (the variant URLs), nor the upload id again.
+      expect(random).not.toBe(uploadId);
+      for (const key of variantKeys) expect(key).not.toContain(random!);
+      expect(record.master!.key).not.toBe(`profile_pictures/u1/${uploadId}.master.jpg`);
+    }
+    expect(first.master!.key.split('.master.')[1]).not.toBe(second.master!.key.split('.master.')[1]);
+  });
+
+  it('is never served by the media route, in any letter case, even from a case-insensitive storage', async () => {
+    // A disk on macOS or Windows: keys that differ in case (and, on Windows, by a trailing dot) name one file.
+    const base = memoryStorage();
+    const fold = (key: string) => key.toLowerCase().replace(/\.+$/, '');
+    const storage: StorageAdapter = { ...base, get: (key) => base.get(fold(key)) };
+    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), master: true });
     const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
-    expect((await pictures.serve(record.master!.key)).status).toBe(404);
+    const key = record.master!.key;
+    const [dir, name] = [key.slice(0, key.lastIndexOf('/') + 1), key.slice(key.lastIndexOf('/') + 1)];
+    const missing = await pictures.serve(`${dir}0123456789abcdef01234567-md.webp`);
+    expect(missing.status).toBe(404);
+    for (const asked of [name, name.toUpperCase(), name.replace('master', 'Master'), name.replace('.jpg', '.JPG'), `${name}.`]) {
+      // The storage would answer each of these with the master's bytes.
+      expect(await storage.get(dir + asked), asked).not.toBeNull();
+      expect(await pictures.serve(dir + asked), asked).toEqual(missing);
+    }
     expect((await pictures.serve(record.variants.md!.key)).status).toBe(200);
   });
 
@@ -132,7 +160,7 @@ describe('master', () => {
   it('sweep() keeps referenced masters and deletes an orphaned one', async () => {
     const { pictures, storage } = createTestService({ master: true });
     const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
-    const orphan = 'profile_pictures/u1/0123456789abcdef01234567.master.jpg';
+    const orphan = 'profile_pictures/u1/0123456789abcdef01234567.master.89abcdef0123456789abcdef.jpg';
     await storage.put(orphan, await readObject(storage, record.master!.key), { contentType: 'image/jpeg' });
     expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ scanned: 5, deleted: 1 });
     expect(await listKeys(storage)).toEqual(recordKeys(record));
