@@ -298,7 +298,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   /**
    * The ordering every new picture follows (DESIGN invariant 2): `produce` renders and stores objects under a fresh
    * upload id (while `judge`, the upload's moderation, runs beside the last puts), then the record is
-   * compare-and-set to `decide(current, made)` under the user's lock, then the replaced record's objects are deleted
+   * compare-and-set to `decide(current, made)` under the user's lock, then the replaced record's objects the new one no longer references are deleted
    * in the background. When `decide` declines (`undefined`), an erase of the user overlapped, or anything fails
    * before the commit, what was written is deleted before this resolves or rejects.
    */
@@ -341,7 +341,11 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       }
       // In the background: the answer does not wait for the old objects to go (see cleanup.ts). No other upload has
       // these keys, so deleting them late can never remove an object a newer record references.
-      if (swapped.previous) cleanup.schedule(keysOf(swapped.previous));
+      // Only what the new record no longer references: a `decide` may carry fields of the old record over.
+      if (swapped.previous) {
+        const kept = new Set(keysOf(swapped.next));
+        cleanup.schedule(keysOf(swapped.previous).filter((key) => !kept.has(key)));
+      }
       return swapped;
     } catch (err) {
       await rollback(await writes.settle(), err);

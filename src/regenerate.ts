@@ -14,8 +14,9 @@
  *   so the source-limited record is not picked up again. A master is copied byte for byte under the new upload id
  *   (it is already our own re-encoded image); records without one do not get one made from a variant.
  * - **Order, as an upload** (DESIGN invariant 2): every variant written anew under a fresh upload id → compare-and-set
- *   against the version that was read (new `version`, `contentHash` and `rendition`; `createdAt` and `updatedAt`
- *   kept: the user did not change their picture) → every object of the replaced record deleted in the background.
+ *   against the version that was read (new `version`, `contentHash`, `preview` and `rendition`; `createdAt`,
+ *   `updatedAt` and any field it does not build kept: the user did not change their picture) → the replaced record's
+ *   objects that the new record no longer references deleted in the background.
  *   Variants that were already right are re-encoded too rather than kept: a kept key would be referenced by two
  *   records, which invariant 5 forbids (history's pruning, §3, would delete it under the current record).
  * - **A concurrent upload wins.** The compare-and-set expects the version the source was read from; when another
@@ -174,9 +175,12 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
         }
         return rendered;
       },
-      // No retry against a newer record: whoever wrote it (an upload, a remove, another regenerate) wins.
+      // No retry against a newer record: whoever wrote it (an upload, a remove, another regenerate) wins. Fields this
+      // does not build (the app's own, `stills`) are kept; what it built (variants, preview, master…) is replaced.
       (current, made) =>
-        current?.version === record.version ? { ...made, createdAt: record.createdAt, updatedAt: record.updatedAt } : undefined,
+        current?.version === record.version
+          ? { ...current, ...made, createdAt: current.createdAt, updatedAt: current.updatedAt }
+          : undefined,
       { signal },
     );
     return published ? 'regenerated' : 'skipped';

@@ -220,6 +220,26 @@ describe('master', () => {
     expect(await listKeys(storage)).toEqual([]);
   });
 
+  it("regenerate() keeps the record's fields it does not build and replaces those it does", async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ storage, users, master: true });
+    const uploaded = await pictures.upload('u1', await fx.jpegQuadrants());
+    // An app field stored in the same record, and a stale preview that the new render must replace.
+    const stale = { ...uploaded, appNote: { approvedBy: 'mod-7' }, preview: { color: '#000000', thumbhash: 'AAAA' } };
+    expect(await users.setPicture('u1', stale, uploaded.version)).toBe(true);
+    const wider = createProfilePictures({ storage, users, master: true, variants: { sm: 64, md: 256, lg: 512, xl: 768 } });
+    expect(await wider.regenerate()).toMatchObject({ regenerated: 1, failed: [] });
+    await wider.flush();
+    const record = (await users.getPicture('u1'))! as typeof stale;
+    expect(record.appNote).toEqual({ approvedBy: 'mod-7' });
+    expect(record.preview).toEqual(uploaded.preview);
+    expect(Object.keys(record.variants)).toEqual(['sm', 'md', 'lg', 'xl']);
+    expect(record.master!.key).not.toBe(uploaded.master!.key);
+    expect([record.createdAt, record.updatedAt]).toEqual([uploaded.createdAt, uploaded.updatedAt]);
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+  });
+
   it('validates the option', () => {
     const storage = memoryStorage();
     const users = memoryUserRepository();
