@@ -222,16 +222,20 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
 
     const running = new Set<Promise<void>>();
     let aborted = false;
-    for await (const { userId, record } of walk(userIds, listPictures)) {
-      while (running.size >= concurrency) await Promise.race(running);
-      if (signal?.aborted) {
-        aborted = true;
-        break;
+    try {
+      for await (const { userId, record } of walk(userIds, listPictures)) {
+        while (running.size >= concurrency) await Promise.race(running);
+        if (signal?.aborted) {
+          aborted = true;
+          break;
+        }
+        const job = handle(userId, record).finally(() => running.delete(job));
+        running.add(job);
       }
-      const job = handle(userId, record).finally(() => running.delete(job));
-      running.add(job);
+    } finally {
+      // A listing that fails midway rejects only once the users in progress are done: none keeps writing after.
+      await Promise.allSettled(running);
     }
-    await Promise.all(running);
     return { ...totals, aborted: aborted || stopped > 0 };
   };
 

@@ -1,0 +1,84 @@
+/**
+ * `regenerate()` edge cases on memory storage and repository (the scenarios on every backend: regenerate-suite.ts):
+ * animated records are skipped, fields the render does not build are kept, and a listing that fails midway rejects
+ * only once the users in progress are done.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  createProfilePictures,
+  memoryStorage,
+  memoryUserRepository,
+  type StorageAdapter,
+  type UserRepository,
+} from '../../src/index.js';
+import { TERMINAL_GIF } from '../fixtures/animated.js';
+import * as fx from '../fixtures/index.js';
+import { listKeys, recordKeys, rejectionOf } from '../fixtures/service.js';
+
+describe('regenerate() edge cases', () => {
+  it('an animated upload stores variants and stills but no master; regenerate() skips it, untouched', async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ storage, users, animated: true, master: true });
+    const record = await pictures.upload('u1', TERMINAL_GIF.bytes);
+    expect(record.master).toBeUndefined();
+    expect(Object.keys(record.stills!).sort()).toEqual(['lg', 'md', 'sm']);
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+    // A new size: the animated record is stale, yet it is not turned into stills from one frame.
+    const wider = createProfilePictures({ storage, users, animated: true, variants: { sm: 64, md: 256, lg: 512, xl: 1024 } });
+    expect(await wider.regenerate()).toEqual({ scanned: 1, regenerated: 0, skipped: 1, failed: [], aborted: false });
+    await wider.flush();
+    expect(await users.getPicture('u1')).toEqual(record);
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+    // remove() deletes the stills with the variants.
+    expect(await wider.remove('u1')).toBe(true);
+    await wider.flush();
+    expect(await listKeys(storage)).toEqual([]);
+  });
+
+  it("regenerate() keeps the record's fields it does not build and replaces those it does", async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ storage, users, master: true });
+    const uploaded = await pictures.upload('u1', await fx.jpegQuadrants());
+    // An app field stored in the same record, and a stale preview that the new render must replace.
+    const stale = { ...uploaded, appNote: { approvedBy: 'mod-7' }, preview: { color: '#000000', thumbhash: 'AAAA' } };
+    expect(await users.setPicture('u1', stale, uploaded.version)).toBe(true);
+    const wider = createProfilePictures({ storage, users, master: true, variants: { sm: 64, md: 256, lg: 512, xl: 768 } });
+    expect(await wider.regenerate()).toMatchObject({ regenerated: 1, failed: [] });
+    await wider.flush();
+    const record = (await users.getPicture('u1'))! as typeof stale;
+    expect(record.appNote).toEqual({ approvedBy: 'mod-7' });
+    expect(record.preview).toEqual(uploaded.preview);
+    expect(Object.keys(record.variants)).toEqual(['sm', 'md', 'lg', 'xl']);
+    expect(record.master!.key).not.toBe(uploaded.master!.key);
+    expect([record.createdAt, record.updatedAt]).toEqual([uploaded.createdAt, uploaded.updatedAt]);
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+  });
+
+  it('regenerate() rejects on a listing that fails midway only once the users in progress are done', async () => {
+    const base = memoryStorage();
+    let active = 0;
+    const slow = <T>(work: () => Promise<T>) => {
+      active++;
+      return new Promise((resolve) => setTimeout(resolve, 100)).then(work).finally(() => active--);
+    };
+    const storage: StorageAdapter = { ...base, get: (key) => slow(() => base.get(key)), put: (...args) => slow(() => base.put(...args)) };
+    const users = memoryUserRepository();
+    const seeding = createProfilePictures({ storage: base, users, master: true });
+    for (const userId of ['u1', 'u2']) await seeding.upload(userId, await fx.jpegQuadrants());
+    const listing: UserRepository = {
+      ...users,
+      async *listPictures() {
+        for await (const entry of users.listPictures!()) yield entry;
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the two users are rendering now
+        throw new Error('connection lost while listing (injected)');
+      },
+    };
+    const wider = createProfilePictures({ storage, users: listing, master: true, variants: { sm: 64, md: 256, lg: 512, xl: 768 } });
+    expect((await rejectionOf(wider.regenerate({ concurrency: 2 }))).code).toBe('STORAGE_FAILED');
+    // Nothing of the run is still reading or writing, and both users it had started are committed.
+    expect(active).toBe(0);
+    for (const userId of ['u1', 'u2']) expect(Object.keys((await users.getPicture(userId))!.variants)).toContain('xl');
+  });
+});
