@@ -125,7 +125,10 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
   const { storage, users } = resolved;
 
   /** The source of a stale record: its master, else its widest variant. */
-  async function readSource(record: PictureRecord): Promise<{ image: InspectedImage; bytes: Uint8Array; master?: PictureMaster }> {
+  async function readSource(
+    record: PictureRecord,
+    signal: AbortSignal | undefined,
+  ): Promise<{ image: InspectedImage; bytes: Uint8Array; master?: PictureMaster }> {
     const master = record.master;
     const widest = Object.values(record.variants ?? {}).reduce<PictureRecord['variants'][string] | undefined>(
       (best, variant) => (!best || variant.width > best.width ? variant : best),
@@ -133,9 +136,20 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
     );
     const key = master?.key ?? widest?.key;
     if (typeof key !== 'string') throw fail('NOT_FOUND', { details: { reason: 'no-source' } });
-    const object = await backend('get', () => storage.get(key));
+    const object = await backend('get', () => storage.get(key), { late: (late) => late?.body.destroy() });
     if (!object) throw fail('NOT_FOUND', { details: { reason: 'source-missing' } });
-    const bytes = await readInput(object.body, MAX_SOURCE_BYTES, fail);
+    // The body too is bounded by the storage timeout (a stalled stream would hold a concurrency slot for good), and
+    // stops with `signal`; either destroys the stream.
+    const timeoutMs = resolved.timeouts.storageMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readInput(object.body, MAX_SOURCE_BYTES, fail, signal ? AbortSignal.any([signal, timeout]) : timeout);
+    } catch (error) {
+      if (!timeout.aborted || signal?.aborted) throw error;
+      const cause = new Error(`get() body did not end within ${timeoutMs} ms`);
+      throw fail('STORAGE_FAILED', { details: { operation: 'get', timeoutMs }, cause });
+    }
     const limits = { accept: SOURCE_FORMATS, inputPixels: resolved.limits.inputPixels, minSide: 1 };
     return { image: await inspectImage(bytes, limits, fail), bytes, ...(master ? { master } : {}) };
   }
@@ -148,7 +162,8 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
     if (record.stills) return 'skipped';
     let source;
     try {
-      source = await readSource(record);
+      if (signal?.aborted) throw fail('ABORTED');
+      source = await readSource(record, signal);
     } catch (error) {
       // Another write (an upload, another regenerate) may have replaced the record and deleted its source since it
       // was read: then there is nothing to repair. Only a record that still points at it has a broken source.

@@ -1,8 +1,10 @@
 /**
  * `regenerate()` edge cases on memory storage and repository (the scenarios on every backend: regenerate-suite.ts):
  * animated records are skipped, fields the render does not build are kept, and a listing that fails midway rejects
- * only once the users in progress are done.
+ * only once the users in progress are done, a source read that stalls is bounded by the storage timeout and stops
+ * with the signal.
  */
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   createProfilePictures,
@@ -80,5 +82,52 @@ describe('regenerate() edge cases', () => {
     // Nothing of the run is still reading or writing, and both users it had started are committed.
     expect(active).toBe(0);
     for (const userId of ['u1', 'u2']) expect(Object.keys((await users.getPicture(userId))!.variants)).toContain('xl');
+  });
+
+  /** A storage whose source reads send one chunk and then stall; `streams` holds their bodies. */
+  function stallingReads(base: StorageAdapter) {
+    const streams: Readable[] = [];
+    const storage: StorageAdapter = {
+      ...base,
+      async get(key) {
+        const object = await base.get(key);
+        if (!object) return null;
+        object.body.destroy();
+        const body = new Readable({ read() {} });
+        body.push(Buffer.from([0xff, 0xd8, 0xff]));
+        streams.push(body);
+        return { ...object, body };
+      },
+    };
+    return { storage, streams };
+  }
+
+  it('a source read that stalls fails with STORAGE_FAILED after timeouts.storageMs, its stream destroyed', async () => {
+    const base = memoryStorage();
+    const users = memoryUserRepository();
+    await createProfilePictures({ storage: base, users, master: true }).upload('u1', await fx.jpegQuadrants());
+    const { storage, streams } = stallingReads(base);
+    const wider = createProfilePictures({ storage, users, master: true, variants: { sm: 64, xl: 768 }, timeouts: { storageMs: 300 } });
+    const started = Date.now();
+    expect(await wider.regenerate()).toEqual({ scanned: 1, regenerated: 0, skipped: 0, failed: [{ userId: 'u1', code: 'STORAGE_FAILED' }], aborted: false });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(streams).toHaveLength(1);
+    expect(streams[0]!.destroyed).toBe(true);
+  });
+
+  it('a stalled source read stops with the signal: the run resolves aborted, the stream destroyed, nothing written', async () => {
+    const base = memoryStorage();
+    const users = memoryUserRepository();
+    const before = await createProfilePictures({ storage: base, users, master: true }).upload('u1', await fx.jpegQuadrants());
+    const { storage, streams } = stallingReads(base);
+    const wider = createProfilePictures({ storage, users, master: true, variants: { sm: 64, xl: 768 }, timeouts: { storageMs: 60_000 } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    expect(await wider.regenerate({ signal: controller.signal })).toMatchObject({ regenerated: 0, failed: [], aborted: true });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(streams[0]!.destroyed).toBe(true);
+    expect(await users.getPicture('u1')).toEqual(before);
+    expect(await listKeys(base)).toEqual(recordKeys(before));
   });
 });
