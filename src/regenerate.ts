@@ -223,7 +223,8 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
           stopped++;
           return;
         }
-        outcome = { userId, code: isProfilePictureError(error) ? error.code : 'INTERNAL' };
+        // An erase of the user in this process overlapped the render: their picture is gone, nothing to repair.
+        outcome = erased(error) ? 'skipped' : { userId, code: isProfilePictureError(error) ? error.code : 'INTERNAL' };
       }
       totals.scanned++;
       if (typeof outcome === 'string') totals[outcome]++;
@@ -253,6 +254,11 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
     }
     return { ...totals, aborted: aborted || stopped > 0 };
   };
+
+  /** The `CONFLICT` an upload gets when an erase of its user overlapped it (see `publish` in pictures.ts). */
+  function erased(error: unknown): boolean {
+    return isProfilePictureError(error) && error.code === 'CONFLICT' && error.details?.reason === 'erased';
+  }
 
   /** Every user with a record: `userIds` read one by one, else the repository's listing. */
   async function* walk(

@@ -2,7 +2,7 @@
  * `regenerate()` edge cases on memory storage and repository (the scenarios on every backend: regenerate-suite.ts):
  * animated records are skipped, fields the render does not build are kept, and a listing that fails midway rejects
  * only once the users in progress are done, a source read that stalls is bounded by the storage timeout and stops
- * with the signal.
+ * with the signal, and a user erased meanwhile is skipped.
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -129,5 +129,27 @@ describe('regenerate() edge cases', () => {
     expect(streams[0]!.destroyed).toBe(true);
     expect(await users.getPicture('u1')).toEqual(before);
     expect(await listKeys(base)).toEqual(recordKeys(before));
+  });
+
+  it('a user erased by this process while being re-rendered counts as skipped and keeps nothing', async () => {
+    const base = memoryStorage();
+    const users = memoryUserRepository();
+    const seeding = createProfilePictures({ storage: base, users, master: true });
+    for (const userId of ['u1', 'u2']) await seeding.upload(userId, await fx.jpegQuadrants());
+    let erasing: Promise<unknown> | undefined;
+    const storage: StorageAdapter = {
+      ...base,
+      async put(key, body, meta) {
+        // The first new object of u1: the user erases their data while regenerate writes it.
+        if (!erasing && key.startsWith('profile_pictures/u1/')) await (erasing = wider.erase('u1'));
+        return base.put(key, body, meta);
+      },
+    };
+    const wider = createProfilePictures({ storage, users, master: true, variants: { sm: 64, md: 256, lg: 512, xl: 768 } });
+    expect(await wider.regenerate({ concurrency: 1 })).toEqual({ scanned: 2, regenerated: 1, skipped: 1, failed: [], aborted: false });
+    await wider.flush();
+    expect(await users.getPicture('u1')).toBeNull();
+    expect((await listKeys(base)).filter((key) => key.startsWith('profile_pictures/u1/'))).toEqual([]);
+    expect(await listKeys(base)).toEqual(recordKeys(await users.getPicture('u2')));
   });
 });
