@@ -169,10 +169,12 @@ describe('master', () => {
     const { pictures, storage } = createTestService({ master: true });
     const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
     const exported = await pictures.export('u1');
-    expect(exported.objects.find((object) => object.key === record.master!.key)).toMatchObject({
-      referencedBy: ['master.key'],
-      leftover: false,
-    });
+    const master = exported.objects.find((object) => object.key === record.master!.key)!;
+    expect(master).toMatchObject({ referencedBy: ['master.key'], leftover: false });
+    // Never served, so no URL that would answer 404; the variants keep theirs.
+    expect(master).not.toHaveProperty('url');
+    const md = exported.objects.find((object) => object.key === record.variants.md!.key)!;
+    expect((await pictures.serve(md.url!.replace('/media/', ''))).status).toBe(200);
     expect((await pictures.erase('u1')).objects).toBe(4);
     expect(await listKeys(storage)).toEqual([]);
   });
