@@ -5,12 +5,14 @@
 export { createProfilePictures } from './pictures.js';
 export type { ProfilePictures, UploadOptions, UrlOptions, SweepOptions, SweepResult } from './pictures.js';
 export type { PictureStats, ObjectTally } from './stats.js';
+export type { RegenerateOptions, RegenerateResult, RegenerateProgress, RegenerateFailure } from './regenerate.js';
 export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS, POSITIONS } from './options.js';
 export type {
   ProfilePicturesOptions,
   ResolvedOptions,
   LimitsOptions,
   OutputOptions,
+  MasterOptions,
   TimeoutsOptions,
   InputFormat,
   OutputFormat,
@@ -26,7 +28,7 @@ export type { DiskStorageOptions } from './storage/disk.js';
 export { memoryStorage } from './storage/memory.js';
 export type { StorageAdapter, StoredObject, ObjectInfo, PutMeta, SignedUrl } from './storage/types.js';
 export { memoryUserRepository } from './users/memory.js';
-export type { UserRepository, PictureRecord, PictureVariant } from './users/types.js';
+export type { UserRepository, PictureRecord, PictureVariant, PictureMaster, PictureRendition } from './users/types.js';
 export type { PicturePreview } from './preview.js';
 export type { CropRect } from './render.js';
 export type { UploadInput } from './read-input.js';

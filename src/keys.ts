@@ -1,13 +1,14 @@
 /**
  * The path policy: the only code that builds storage keys.
  *
- * A key is `<prefix>/<user-key>/<upload-id>-<variant>.<ext>`. Nothing the client sends (file name, username,
- * declared type) takes part; the user id appears only when it is already a safe slug, otherwise as its hash. The
- * upload id is 96 random bits drawn once per upload, so no object is ever referenced by two uploads (DESIGN
- * invariant 5): uploading the same bytes twice — a double-click, a retry sent to another instance, going back to an
- * earlier picture — writes new objects, and one upload's clean-up (a replace, a rollback, a remove) can only ever
- * delete objects that no other upload, in this process or any other, will commit. Keys are written once and never
- * change, so their URLs can be cached forever.
+ * A key is `<prefix>/<user-key>/<upload-id>-<variant>.<ext>`, or `<prefix>/<user-key>/<upload-id>.master.<random>.<ext>`
+ * for the upload's master (a random part of its own, so no variant URL reveals it). Nothing the client sends (file
+ * name, username, declared type) takes part; the user id appears only when it is already a safe slug, otherwise as
+ * its hash. The upload id is 96 random bits drawn once per
+ * upload, so no object is ever referenced by two uploads (DESIGN invariant 5): uploading the same bytes twice — a
+ * double-click, a retry sent to another instance, going back to an earlier picture — writes new objects, and one
+ * upload's clean-up (a replace, a rollback, a remove) can only ever delete objects that no other upload, in this
+ * process or any other, will commit. Keys are written once and never change, so their URLs can be cached forever.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -45,6 +46,26 @@ export function newUploadId(): string {
 /** The storage key of one variant of the upload `uploadId` (from {@link newUploadId}). */
 export function variantKey(prefix: string, userId: string, uploadId: string, variant: string, ext: string): string {
   return `${userPrefix(prefix, userId)}${uploadId}-${variant}.${ext}`;
+}
+
+/**
+ * The storage key of the master of the upload `uploadId`: `<upload-id>.master.<24 hex random>.<ext>`, still under the
+ * user's prefix and still that upload's alone. The random part is drawn here, apart from the upload id: every
+ * variant's URL shows the upload id, and a master key made from it alone could be guessed from any avatar URL and
+ * fetched wherever the bucket is readable (a public bucket or CDN serves every key, not only those the app links
+ * to). The dot after the upload id cannot occur in a variant key (variant names are letters, digits and `_`).
+ */
+export function masterKey(prefix: string, userId: string, uploadId: string, ext: string): string {
+  return `${userPrefix(prefix, userId)}${uploadId}.master.${randomBytes(12).toString('hex')}.${ext}`;
+}
+
+/**
+ * True when `key` names a master (see {@link masterKey}), in any letter case: on a case-insensitive disk (macOS and
+ * Windows by default) `<ID>.MASTER.<R>.JPG` opens the master too, and so may a trailing dot on Windows.
+ */
+export function isMasterKey(key: string): boolean {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return /\.master(\.|$)/i.test(name);
 }
 
 /**

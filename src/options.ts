@@ -131,6 +131,16 @@ export interface OutputOptions {
   quality?: number;
 }
 
+/** The master each upload stores when `master` is on (see {@link ProfilePicturesOptions.master}). */
+export interface MasterOptions {
+  /**
+   * Longest side of the master in pixels; larger uploads (or crops) are downscaled to it, smaller ones kept as they
+   * are. Variants `regenerate()` renders later from the master are only as sharp as it is.
+   * @default 2048
+   */
+  maxSide?: number;
+}
+
 /** Options of `createProfilePictures()`. Only `storage` and `users` are required. */
 export interface ProfilePicturesOptions {
   /** Where picture bytes live: `diskStorage({ root })`, `memoryStorage()` or your own {@link StorageAdapter}. */
@@ -162,6 +172,18 @@ export interface ProfilePicturesOptions {
    * @throws TypeError at construction for any other value.
    */
   position?: Position;
+  /**
+   * A clean master stored with each upload, so `regenerate()` can re-render pictures after `variants` or `output`
+   * change: the upload oriented, cropped as asked, metadata stripped, sRGB, downscaled to at most `maxSide` (2048 with
+   * `true`) and re-encoded (JPEG quality 90, or WebP quality 90 when the picture has transparency). Off by default: its
+   * larger decode costs a 12 MP upload about 4× the CPU with `maxSide` 2048 (1.7× with 1024), on the response path.
+   * Without a master `regenerate()` works from a record's widest variant and never upscales it. Animated uploads
+   * (`animated: true`) store none.
+   * @default false
+   * @example { master: true } // or { master: { maxSide: 1024 } }: smaller masters, cheaper uploads
+   * @throws TypeError or RangeError at construction for anything but a boolean or `{ maxSide }` (16–8192).
+   */
+  master?: boolean | MasterOptions;
   /**
    * Keep animations: an animated GIF or WebP becomes animated WebP variants — every frame cropped and resized the same
    * way, frame delays and loop count kept — plus a still of each variant (its first frame) in `record.stills`, for
@@ -254,6 +276,8 @@ export interface ResolvedOptions {
   readonly variants: Readonly<Record<string, number>>;
   readonly output: Readonly<Required<OutputOptions>>;
   readonly position: Position;
+  /** `false`, or the master's settings. */
+  readonly master: false | Readonly<Required<MasterOptions>>;
   readonly animated: boolean;
   readonly prefix: string;
   readonly publicPath: string;
@@ -276,6 +300,7 @@ export const DEFAULTS = Object.freeze({
   variants: Object.freeze({ sm: 64, md: 256, lg: 512 }),
   output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82, avifQuality: 50 }),
   position: 'centre' as Position,
+  master: false as const,
   animated: false,
   prefix: 'profile_pictures',
   publicPath: '/media/',
@@ -295,7 +320,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw invalidOption('options', 'an object', options);
-  rejectUnknownKeys('', options, OPTION_NAMES.top, [...nested('limits'), ...nested('output'), ...nested('timeouts')]);
+  rejectUnknownKeys('', options, OPTION_NAMES.top, [...nested('limits'), ...nested('output'), ...nested('timeouts'), ...nested('master')]);
   const storage = checkStorage(options.storage);
   const users = checkUsers(options.users);
 
@@ -345,6 +370,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   });
 
   const position = oneOf('position', options.position ?? DEFAULTS.position, POSITIONS);
+  const master = resolveMaster(options.master);
   const animated = options.animated ?? DEFAULTS.animated;
   if (typeof animated !== 'boolean') throw invalidOption('animated', 'a boolean', animated);
   // sharp writes animated WebP and GIF only; GIF (256 colours, 1-bit alpha, several times WebP's bytes) is no avatar
@@ -387,6 +413,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     variants: Object.freeze(variants),
     output,
     position,
+    master,
     animated,
     prefix,
     publicPath,
@@ -413,6 +440,7 @@ const OPTION_NAMES = {
     variants: 1,
     output: 1,
     position: 1,
+    master: 1,
     animated: 1,
     prefix: 1,
     publicPath: 1,
@@ -435,11 +463,28 @@ const OPTION_NAMES = {
   }),
   output: optionNames<OutputOptions>({ format: 1, quality: 1 }),
   timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1, moderateMs: 1 }),
+  master: optionNames<MasterOptions>({ maxSide: 1 }),
 };
 
 /** `['limits.fileSize', …]`: the dotted names of a nested level, for suggestions from other levels. */
-function nested(level: 'limits' | 'output' | 'timeouts'): string[] {
+function nested(level: 'limits' | 'output' | 'timeouts' | 'master'): string[] {
   return OPTION_NAMES[level].map((name) => `${level}.${name}`);
+}
+
+/**
+ * Smallest, largest and default `master.maxSide`: below 16 px no variant can come from it; 8192 bounds its memory;
+ * 2048 keeps a 1024 px variant sharp after re-rendering.
+ */
+const MASTER_SIDE = { min: 16, max: 8192, default: 2048 } as const;
+
+function resolveMaster(value: unknown): ResolvedOptions['master'] {
+  // Off by default: the master's decode costs an upload about 4× the CPU (README, "Master").
+  if (value === undefined || value === false) return false;
+  if (value !== true && !isPlainObject(value)) throw invalidOption('master', 'a boolean or an object', value);
+  const masterIn = value === true ? {} : value;
+  rejectUnknownKeys('master', masterIn, OPTION_NAMES.master, [...OPTION_NAMES.top, ...nested('output')]);
+  const maxSide = integerInRange('master.maxSide', masterIn.maxSide ?? MASTER_SIDE.default, MASTER_SIDE.min, MASTER_SIDE.max);
+  return Object.freeze({ maxSide });
 }
 
 function optionalObject(

@@ -27,18 +27,20 @@ import {
   type UploadRequest,
   type UploadRequestOptions,
 } from './intake/upload-request.js';
-import { isSafeKey, newUploadId, variantKey } from './keys.js';
+import { isSafeKey, masterKey, newUploadId, variantKey } from './keys.js';
+import { renderWithMaster, type RenderedMaster } from './master.js';
 import { moderate, moderationVariant } from './moderation.js';
 import { createKeyedMutex } from './mutex.js';
 import { resolveOptions, type ProfilePicturesOptions, type ResolvedOptions } from './options.js';
 import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
 import { createPrivacy, type EraseOptions, type EraseReceipt, type PictureExport } from './privacy.js';
+import { createRegenerate, type RegenerateOptions, type RegenerateResult } from './regenerate.js';
 import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
 import { countPictures, type PictureStats } from './stats.js';
-import type { PictureRecord, PictureVariant } from './users/types.js';
+import type { PictureMaster, PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
 
 /** Options of a single {@link ProfilePictures.upload}. */
@@ -220,6 +222,25 @@ export interface ProfilePictures {
    * @throws nothing: failed deletes are reported to `onOrphan`, not thrown.
    */
   flush(): Promise<void>;
+  /**
+   * Re-renders every user whose record does not match today's `variants`, `output` and `position` — from the
+   * record's master, or for records without one from their widest variant, never upscaled — with an upload's
+   * ordering: new objects under a fresh upload id, compare-and-set against the record it read, old objects deleted
+   * in the background. A user who uploads (or is removed) meanwhile keeps the newer state: that user is skipped and
+   * what was written for them deleted. Crash-safe and resumable: it keeps no state besides the records, so running it
+   * again continues; a crash leaves at most orphans for `sweep()`. Users are re-rendered `concurrency` at a time.
+   * Needs `users.listPictures()` unless `userIds` is given. Details: `regenerate.ts`.
+   * @example
+   * ```ts
+   * // after adding { xl: 1024 } to variants, or changing output.quality:
+   * const result = await pictures.regenerate({ concurrency: 2, onProgress: (p) => console.log(p.scanned, p.userId) });
+   * // { scanned: 1200, regenerated: 1187, skipped: 13, failed: [], aborted: false }
+   * ```
+   * @throws TypeError or RangeError for invalid options or without `listPictures()` and `userIds`;
+   *   ProfilePictureError `STORAGE_FAILED` when listing the records fails. A user that fails is reported in
+   *   `failed`, not thrown.
+   */
+  regenerate(options?: RegenerateOptions): Promise<RegenerateResult>;
   /** The validated options the service runs with. */
   readonly options: ResolvedOptions;
 }
@@ -265,43 +286,94 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
   /** inspect → render (each variant stored as soon as it is encoded) → commit, for bytes already in memory. */
   async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: ProcessOptions) {
-    const { signal } = uploadOptions;
+    const { signal, crop } = uploadOptions;
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
+    const settings = { variants: resolved.variants, output: resolved.output, crop, position: resolved.position, minCropSide: limits.minSide };
+    /** Aborts the `moderate` hook's signal when this upload ends before its verdict (a failed put, say). */
+    const stopJudging = resolved.moderate ? new AbortController() : undefined;
+    try {
+      const published = await publish(
+        userId,
+        async (writes) => {
+          // An animation keeps no master: its frames cannot be re-rendered from one still (see regenerate.ts).
+          if (resolved.animated && canAnimate(image)) {
+            const animation = { ...settings, animationPixels: limits.animationPixels };
+            return renderAnimatedVariants(image, animation, fail, writes.write, writes.writeStill);
+          }
+          if (!resolved.master) return renderVariants(image, settings, fail, writes.write);
+          const { picture, master } = await renderWithMaster(image, settings, resolved.master, fail, writes.write);
+          writes.writeMaster(master, crop);
+          return picture;
+        },
+        (current, made) => {
+          const now = new Date().toISOString();
+          return { ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
+        },
+        { signal, judge: (rendered) => check(userId, rendered, uploadOptions, stopJudging?.signal) },
+      );
+      // This `decide` always writes, so publish resolves (or throws CONFLICT).
+      return published!.next;
+    } finally {
+      stopJudging?.abort(); // no-op once the verdict is in: moderate() no longer listens
+    }
+  }
+
+  /**
+   * The ordering every new picture follows (DESIGN invariant 2): `produce` renders and stores objects under a fresh
+   * upload id (while `judge`, the upload's moderation, runs beside the last puts), then the record is
+   * compare-and-set to `decide(current, made)` under the user's lock, then the replaced record's objects the new one no longer references are deleted
+   * in the background. When `decide` declines (`undefined`), an erase of the user overlapped, or anything fails
+   * before the commit, what was written is deleted before this resolves or rejects.
+   */
+  async function publish(
+    userId: string,
+    produce: (writes: Writes) => Promise<RenderedPicture>,
+    decide: (current: PictureRecord | null, made: NewPicture) => PictureRecord | undefined,
+    { signal, judge }: { signal?: AbortSignal | undefined; judge?: (rendered: RenderedPicture) => Promise<void> } = {},
+  ): Promise<{ previous: PictureRecord | null; next: PictureRecord } | undefined> {
     const ticket = eraseGuard.track(userId);
     const writes = startWrites(userId);
     /** A compare-and-set that timed out and may still commit: until it settles, the keys stay in flight. */
     let pendingCommit: Promise<void> | undefined;
-    /** Aborts the `moderate` hook's signal when this upload ends before its verdict (a failed put, say). */
-    let stopJudging: AbortController | undefined;
     try {
-      const settings = {
-        variants: resolved.variants,
-        output: resolved.output,
-        crop: uploadOptions.crop,
-        position: resolved.position,
-        minCropSide: limits.minSide,
-      };
-      const rendered =
-        resolved.animated && canAnimate(image)
-          ? await renderAnimatedVariants(image, { ...settings, animationPixels: limits.animationPixels }, fail, writes.write, writes.writeStill)
-          : await renderVariants(image, settings, fail, writes.write);
+      const rendered = await produce(writes);
       if (signal?.aborted) throw fail('ABORTED');
-      if (resolved.moderate) stopJudging = new AbortController();
-      const verdict = check(userId, rendered, uploadOptions, stopJudging?.signal);
+      const verdict = judge?.(rendered) ?? Promise.resolve();
       verdict.catch(() => {}); // awaited below, unless a put fails first
-      const stored = await writes.finish();
+      const { variants, stills, master } = await writes.finish();
       await verdict;
       if (signal?.aborted) throw fail('ABORTED');
-      return await lock(userId, () => {
+      const made: NewPicture = {
+        version: randomUUID(),
+        contentHash: rendered.contentHash,
+        contentType: rendered.contentType,
+        variants,
+        ...(stills ? { stills } : {}),
+        preview: rendered.preview,
+        ...(master ? { master } : {}),
+        rendition: { format: resolved.output.format, quality: resolved.output.quality, position: resolved.position },
+      };
+      const swapped = await lock(userId, () => {
         // An erase of this user ran meanwhile and may have deleted some of these objects: commit nothing.
         if (ticket.overlapped) throw fail('CONFLICT', { details: { reason: 'erased' } });
-        return commit(userId, rendered, stored, (pending) => (pendingCommit = pending));
+        return swapRecord(userId, (pending) => (pendingCommit = pending), (current) => decide(current, made));
       });
+      if (!swapped) {
+        await rollback(await writes.settle(), undefined);
+        return undefined;
+      }
+      // In the background: the answer does not wait for the old objects to go (see cleanup.ts). No other upload has
+      // these keys, so deleting them late can never remove an object a newer record references.
+      // Only what the new record no longer references: a `decide` may carry fields of the old record over.
+      if (swapped.previous) {
+        const kept = new Set(keysOf(swapped.next));
+        cleanup.schedule(keysOf(swapped.previous).filter((key) => !kept.has(key)));
+      }
+      return swapped;
     } catch (err) {
       await rollback(await writes.settle(), err);
       throw err;
     } finally {
-      stopJudging?.abort(); // no-op once the verdict is in: moderate() no longer listens
       // A call that never settles pins its keys for at most the default grace period, like any other process's sweep.
       if (pendingCommit) void Promise.race([pendingCommit, sleep(DEFAULT_SWEEP_AGE, undefined, { ref: false })]).then(writes.forget);
       else writes.forget();
@@ -330,80 +402,72 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
   /**
    * The objects of one upload, under keys of its own (a fresh upload id). `write()` puts a variant at once, so the
-   * thumbnails are stored while the largest still encodes; `finish()` waits for every put and returns the record's
-   * variants; `settle()` waits for every put and names every key attempted (a failed put may still have left an
-   * object, e.g. a response lost after the write) and those whose put timed out (it may land even later).
+   * thumbnails are stored while the largest still encodes, `writeStill()` an animated variant's still and
+   * `writeMaster()` the master; `finish()` waits for every put and returns the record's variants, stills and master;
+   * `settle()` waits for every put and names every key attempted (a failed put may still have left an object, e.g. a
+   * response lost after the write) and those whose put timed out (it may land even later).
    */
-  function startWrites(userId: string) {
+  function startWrites(userId: string): Writes & {
+    finish(): Promise<Stored>;
+    settle(): Promise<{ attempted: string[]; unsettled: string[] }>;
+    forget(): void;
+  } {
     const uploadId = newUploadId();
     const { extension, contentType } = encodingOf(resolved.output.format);
-    const meta = { contentType, cacheControl: IMMUTABLE_CACHE };
     type Written = Map<string, { key: string; bytes: number; width: number; height: number }>;
     const written: Written = new Map();
     const stills: Written = new Map();
+    let master: PictureMaster | undefined;
     const puts: Promise<void>[] = [];
     const unsettled: string[] = [];
     const forgets: Array<() => void> = [];
 
-    function put(into: Written, name: string, keyName: string, variant: RenderedVariant) {
-      const key = variantKey(resolved.prefix, userId, uploadId, keyName, extension);
+    function put(key: string, data: Buffer, type: string): void {
       forgets.push(inFlight.add([key]));
-      into.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
-      const done = backend('put', () => storage.put(key, variant.data, meta)).catch((error: unknown) => {
-        if (isBackendTimeout(error)) unsettled.push(key);
-        throw error;
-      });
+      const done = backend('put', () => storage.put(key, data, { contentType: type, cacheControl: IMMUTABLE_CACHE })).catch(
+        (error: unknown) => {
+          if (isBackendTimeout(error)) unsettled.push(key);
+          throw error;
+        },
+      );
       done.catch(() => {}); // settled by finish() or settle(); not an unhandled rejection meanwhile
       puts.push(done);
+    }
+    function putVariant(into: Written, name: string, keyName: string, variant: RenderedVariant): void {
+      const key = variantKey(resolved.prefix, userId, uploadId, keyName, extension);
+      into.set(name, { key, bytes: variant.data.byteLength, width: variant.width, height: variant.height });
+      put(key, variant.data, contentType);
     }
     const byName = (from: Written) => Object.fromEntries(Object.keys(resolved.variants).map((name) => [name, from.get(name)!]));
 
     return {
-      write: (name: string, variant: RenderedVariant) => put(written, name, name, variant),
+      write: (name: string, variant: RenderedVariant) => putVariant(written, name, name, variant),
       /** A still of an animated variant: `<name>-still` in the key (a variant name has no `-`), `stills` in the record. */
-      writeStill: (name: string, variant: RenderedVariant) => put(stills, name, `${name}-still`, variant),
-      async finish(): Promise<Pick<PictureRecord, 'variants' | 'stills'>> {
+      writeStill: (name: string, variant: RenderedVariant) => putVariant(stills, name, `${name}-still`, variant),
+      writeMaster(rendered: RenderedMaster, crop?: CropRect) {
+        const key = masterKey(resolved.prefix, userId, uploadId, rendered.extension);
+        const { width, height } = rendered;
+        master = { key, width, height, bytes: rendered.data.byteLength, contentType: rendered.contentType };
+        if (crop) master.crop = { left: crop.left, top: crop.top, width: crop.width, height: crop.height };
+        put(key, rendered.data, rendered.contentType);
+      },
+      async finish(): Promise<Stored> {
         const failed = (await Promise.allSettled(puts)).find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
-        return { variants: byName(written), ...(stills.size > 0 ? { stills: byName(stills) } : {}) };
+        return {
+          variants: byName(written),
+          ...(stills.size > 0 ? { stills: byName(stills) } : {}),
+          ...(master ? { master } : {}),
+        };
       },
       async settle(): Promise<{ attempted: string[]; unsettled: string[] }> {
         await Promise.allSettled(puts);
-        return { attempted: [...written.values(), ...stills.values()].map((entry) => entry.key), unsettled };
+        const keys = [...written.values(), ...stills.values(), ...(master ? [master] : [])].map((entry) => entry.key);
+        return { attempted: keys, unsettled };
       },
       /** Stops protecting this upload's keys from an in-process sweep: committed, or rolled back. */
       forget: () => forgets.forEach((forget) => forget()),
     };
-  }
-
-  /**
-   * Compare-and-sets the new record, retrying against fresh state when another writer won, then schedules the
-   * deletion of the objects of the record it replaced. `onPending` receives the settlement of a compare-and-set
-   * that timed out (see {@link swapRecord}).
-   */
-  async function commit(
-    userId: string,
-    rendered: RenderedPicture,
-    stored: Pick<PictureRecord, 'variants' | 'stills'>,
-    onPending: (pending: Promise<void>) => void,
-  ): Promise<PictureRecord> {
-    // This `decide` always writes, so the swap resolves (or throws CONFLICT).
-    const { previous, next } = (await swapRecord(userId, onPending, (current) => {
-      const now = new Date().toISOString();
-      return {
-        version: randomUUID(),
-        contentHash: rendered.contentHash,
-        contentType: rendered.contentType,
-        ...stored,
-        preview: rendered.preview,
-        createdAt: current?.createdAt ?? now,
-        updatedAt: now,
-      };
-    }))!;
-    // In the background: the answer does not wait for the old objects to go (see cleanup.ts). No other upload has
-    // these keys, so deleting them late can never remove an object a newer record references.
-    if (previous) cleanup.schedule(keysOf(previous));
-    return next;
   }
 
   /**
@@ -620,6 +684,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     },
     sweep,
     stats,
+    regenerate: createRegenerate({ resolved, fail, backend, publish }),
     flush: cleanup.flush,
     options: resolved,
   });
@@ -627,10 +692,29 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
 
 // --- internal ---
 
-/** The keys a record references. Tolerates a malformed record from the app's database (it references nothing). */
+/** The objects of one upload being written, as `publish()` hands them to its renderer (see `startWrites`). */
+interface Writes {
+  /** Stores one variant at once (the renderer's `onVariant`). */
+  write(name: string, variant: RenderedVariant): void;
+  /** Stores the still (first frame) of an animated variant. */
+  writeStill(name: string, variant: RenderedVariant): void;
+  /** Stores the master; `crop` is recorded with it. */
+  writeMaster(master: RenderedMaster, crop?: CropRect): void;
+}
+
+/** What one upload stored: the record's variants, and its stills (animated) or master when it has them. */
+type Stored = Pick<PictureRecord, 'variants' | 'stills' | 'master'>;
+
+/** A rendered, stored picture's record, less what only the commit knows (`createdAt`, `updatedAt`). */
+type NewPicture = Omit<PictureRecord, 'createdAt' | 'updatedAt'>;
+
+/**
+ * The keys a record references: its variants, stills and master. Tolerates a malformed record from the app's database
+ * (it references nothing).
+ */
 function keysOf(record: PictureRecord | null): string[] {
   const entries = (map: unknown): unknown[] => (map && typeof map === 'object' ? Object.values(map) : []);
-  const variants = record ? [...entries(record.variants), ...entries(record.stills)] : [];
+  const variants = record ? [...entries(record.variants), ...entries(record.stills), record.master] : [];
   return variants.flatMap((variant) => {
     const key = (variant as { key?: unknown } | null)?.key;
     return typeof key === 'string' ? [key] : [];

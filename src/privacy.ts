@@ -22,7 +22,7 @@
 import type { BackendCall } from './backend-call.js';
 import type { ErrorFactory } from './errors.js';
 import type { EraseGuard } from './erase-guard.js';
-import { isSafeKey, userPrefix } from './keys.js';
+import { isMasterKey, isSafeKey, userPrefix } from './keys.js';
 import type { KeyedMutex } from './mutex.js';
 import type { ResolvedOptions } from './options.js';
 import type { ObjectInfo } from './storage/types.js';
@@ -60,8 +60,11 @@ export interface ExportedObject {
   contentType: string;
   /** ISO-8601 time it was written. */
   lastModified: string;
-  /** Where it is served: the storage's `url()` when it has one, else `publicPath + key`. */
-  url: string;
+  /**
+   * Where it is served: the storage's `url()` when it has one, else `publicPath + key`. Absent for masters (option
+   * `master`), which are never served: their bytes are in storage only.
+   */
+  url?: string;
   /**
    * Fields of `record` that hold this key, as dotted paths (`'variants.md.key'`); empty when none does.
    */
@@ -221,7 +224,8 @@ export function createPrivacy(deps: PrivacyDependencies) {
       size: stored.size,
       contentType: stored.contentType,
       lastModified: (stored.lastModified ?? object.lastModified).toISOString(),
-      url: deps.urlOf(object.key),
+      // The media route refuses masters (and a public bucket should deny them): a URL here would answer 404.
+      ...(isMasterKey(object.key) ? {} : { url: deps.urlOf(object.key) }),
       referencedBy,
       leftover: referencedBy.length === 0,
     };

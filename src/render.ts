@@ -266,13 +266,14 @@ function extractRows(data: Buffer, width: number, channels: number, rect: CropRe
  * The region (in displayed pixels) to extract before resizing: the crop, or the whole image, trimmed around its
  * centre to at most {@link MAX_RESIZE_ASPECT}:1. `undefined` when that is the whole image.
  */
-function regionToResize(image: InspectedImage, crop: CropRect | undefined): CropRect | undefined {
+export function regionToResize(image: InspectedImage, crop: CropRect | undefined): CropRect | undefined {
   const whole = { left: 0, top: 0, width: image.width, height: image.height };
   const region = trimToAspect(crop ?? whole, MAX_RESIZE_ASPECT);
   return crop || region !== whole ? region : undefined;
 }
 
-function storedRect(rect: CropRect, image: InspectedImage): CropRect {
+/** `rect`, given in displayed pixels, in the stored (not yet oriented) pixels of `image`. */
+export function storedRect(rect: CropRect, image: InspectedImage): CropRect {
   const swap = swapsSides(image.orientation);
   const storedWidth = swap ? image.height : image.width;
   const storedHeight = swap ? image.width : image.height;

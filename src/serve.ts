@@ -4,7 +4,7 @@
  * (nosniff, a CSP that forbids everything) even if a browser is tricked into rendering them as a document.
  */
 import type { Readable } from 'node:stream';
-import { isSafeKey } from './keys.js';
+import { isMasterKey, isSafeKey } from './keys.js';
 import type { SignedUrl, StorageAdapter } from './storage/types.js';
 
 /**
@@ -40,7 +40,8 @@ const NOT_FOUND: ServeResult = Object.freeze({
 }) as ServeResult;
 
 /**
- * Looks `key` up in `storage` (only when it is a safe key under `prefix/`) and describes the response. A storage
+ * Looks `key` up in `storage` (only when it is a safe key under `prefix/`) and describes the response. Masters are
+ * never served: without a crop a master shows the whole upload, where the variants show only their square. A storage
  * with `signedUrl()` gets a redirect to the URL it signs instead (for `GET`; a URL signed for GET cannot answer a
  * HEAD, so HEAD is still answered here).
  */
@@ -50,7 +51,7 @@ export async function serveObject(
   key: string,
   request: ServeRequest = {},
 ): Promise<ServeResult> {
-  if (!key.startsWith(`${prefix}/`) || !isSafeKey(key)) return NOT_FOUND;
+  if (!key.startsWith(`${prefix}/`) || !isSafeKey(key) || isMasterKey(key)) return NOT_FOUND;
   if (storage.signedUrl && request.method !== 'HEAD') return redirectTo(await storage.signedUrl(key));
   const object = await storage.get(key);
   if (!object) return NOT_FOUND;

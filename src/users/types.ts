@@ -13,6 +13,38 @@ export interface PictureVariant {
 }
 
 /**
+ * The clean master of a picture: the upload oriented, cropped as asked, metadata stripped, sRGB, downscaled to at
+ * most `master.maxSide` and re-encoded. `regenerate()` renders variants from it; it is never served by the media route.
+ */
+export interface PictureMaster {
+  /** Storage key of the object (`<upload-id>.master.<random>.<ext>`: not derivable from a variant's key). */
+  key: string;
+  /** Pixel width of the stored image (displayed orientation). */
+  width: number;
+  /** Pixel height of the stored image. */
+  height: number;
+  /** Size of the stored object in bytes. */
+  bytes: number;
+  /** `image/jpeg`, or `image/webp` for pictures with transparency. */
+  contentType: string;
+  /** The crop the upload asked for, in the uploaded image's pixels (after EXIF orientation); absent when none. */
+  crop?: { left: number; top: number; width: number; height: number };
+}
+
+/**
+ * How a record's variants were encoded, so `regenerate()` can tell that an encoding change (quality alone
+ * included) leaves the record stale. Records written before it existed have none (see `regenerate()`).
+ */
+export interface PictureRendition {
+  /** `output.format` at render time. */
+  format: string;
+  /** `output.quality` at render time. */
+  quality: number;
+  /** `position` at render time; it only shaped the variants of a record whose master has no crop. */
+  position: string;
+}
+
+/**
  * A user's current picture. A plain JSON-serialisable object: store it in one JSON column or map it to columns.
  */
 export interface PictureRecord {
@@ -27,6 +59,10 @@ export interface PictureRecord {
   contentType: string;
   /** The rendered variants by name (`sm`, `md`, `lg` by default). */
   variants: Record<string, PictureVariant>;
+  /** The master the variants were rendered from; absent with `master: false` and on records older than masters. */
+  master?: PictureMaster;
+  /** How the variants were encoded; absent on records older than it. */
+  rendition?: PictureRendition;
   /**
    * Average colour and ThumbHash to show while the picture loads. Absent from records written before previews existed
    * (and from records an app builds itself): treat it as optional.

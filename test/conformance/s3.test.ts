@@ -403,7 +403,9 @@ function describeS3(name: string, start: () => Promise<Endpoint>, options: { ato
 
           const next = await pictures.upload('42', images[1]!);
           await pictures.flush(); // the replaced picture's objects are deleted after the answer
-          expect(await listKeys(storage, '')).toEqual(Object.values(next.variants).map((variant) => variant.key).sort());
+          expect(await listKeys(storage, '')).toEqual(
+            [...Object.values(next.variants).map((variant) => variant.key), ...(next.master ? [next.master.key] : [])].sort(),
+          );
         } finally {
           await storage.dispose!();
           await proxy.stop();

@@ -84,8 +84,8 @@ for (const { app, bucket, env, serving } of APPS) {
       for await (const object of s3Storage({ client, bucket }).list('')) keys.push(object.key);
       return keys.sort();
     }
-    const keysOf = (record: { variants: Record<string, { key: string }> }) =>
-      Object.values(record.variants).map(({ key }) => key).sort();
+    const keysOf = (record: { variants: Record<string, { key: string }>; master?: { key: string } }) =>
+      [...Object.values(record.variants).map(({ key }) => key), ...(record.master ? [record.master.key] : [])].sort();
 
     beforeAll(async () => {
       server = await startExample(app, {

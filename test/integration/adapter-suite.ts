@@ -1242,7 +1242,7 @@ async function listFiles(root: string): Promise<string[]> {
 
 
 function keysOf(record: PictureRecord): string[] {
-  return Object.values(record.variants).map((variant) => variant.key);
+  return [...Object.values(record.variants).map((variant) => variant.key), ...(record.master ? [record.master.key] : [])];
 }
 
 function withoutUrls(picture: Record<string, unknown>): Record<string, unknown> {

@@ -37,7 +37,8 @@ const SERVICE = { limits: { uploadsPerUser: CROWD }, maxQueue: CROWD };
 
 const later = <T>(send: () => Promise<T>) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * MAX_OFFSET_MS)).then(send);
-const keysOf = (record: PictureRecord | null) => (record ? Object.values(record.variants).map((variant) => variant.key) : []);
+const keysOf = (record: PictureRecord | null) =>
+  record ? [...Object.values(record.variants).map((variant) => variant.key), ...(record.master ? [record.master.key] : [])] : [];
 
 /** Runs the multi-instance suite against the backend `open()` starts (once for the file). */
 export function describeInstances(name: string, open: () => Promise<SharedBackend>, options: { skip?: string } = {}): void {

@@ -173,7 +173,8 @@ async function trickle(s: IntakeServer, userId: string) {
   return { id, request };
 }
 
-const filesOf = (record: PictureRecord) => Object.values(record.variants).map((variant) => variant.key).sort();
+const filesOf = (record: PictureRecord) =>
+  [...Object.values(record.variants).map((variant) => variant.key), ...(record.master ? [record.master.key] : [])].sort();
 
 describe('uploadRequest: slow bodies', () => {
   // 4 processing slots, the default on a 2-core machine, set here so the test does not depend on the CPU count.

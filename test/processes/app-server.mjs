@@ -6,7 +6,8 @@
 //   UsersConfig:   { kind: 'memory' } (default) | { kind: 'sqlite', file } | { kind: 'postgres', url, table? }
 // SQLite (the example app's repository) and PostgreSQL records can be shared by several processes. Users come from
 // the `x-test-user` header. `GET /__process` answers this process's memory figures, so a test can check the peak
-// RSS of the server that handled its requests; `POST /__sweep?olderThan=ms` runs `pictures.sweep()` here. Prints
+// RSS of the server that handled its requests; `POST /__sweep?olderThan=ms` runs `pictures.sweep()` here,
+// `POST /__regenerate` runs `pictures.regenerate()` and waits for its background deletes. Prints
 // `listening <port>` once ready.
 import http from 'node:http';
 import { createProfilePictures, diskStorage, memoryUserRepository } from 'profile-picture';
@@ -51,6 +52,11 @@ async function testRoute(method, url) {
   if (method === 'POST' && url.startsWith('/__sweep')) {
     const olderThan = Number(new URL(url, 'http://x').searchParams.get('olderThan') ?? 0);
     return [200, JSON.stringify(await pictures.sweep({ olderThan }))];
+  }
+  if (method === 'POST' && url === '/__regenerate') {
+    const result = await pictures.regenerate();
+    await pictures.flush();
+    return [200, JSON.stringify(result)];
   }
   return null;
 }

@@ -43,6 +43,7 @@ function service(storage: StorageAdapter, options: Partial<ProfilePicturesOption
   const users = memoryUserRepository();
   const orphans: OrphanEvent[] = [];
   const pictures = createProfilePictures({
+    master: false, // these tests count each upload's objects; test/unit/master.test.ts covers masters
     storage,
     users,
     timeouts: { storageMs: 5_000 },
@@ -129,7 +130,7 @@ describe('background clean-up', () => {
   it('warns once per key on the console when there is no hook, naming sweep()', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const storage: StorageAdapter = { ...memoryStorage(), delete: async () => Promise.reject(new Error('refused')) };
-    const pictures = createProfilePictures({ storage, users: memoryUserRepository() });
+    const pictures = createProfilePictures({ master: false, storage, users: memoryUserRepository() });
     const old = await pictures.upload('42', first);
     await pictures.upload('42', second);
     await pictures.flush();

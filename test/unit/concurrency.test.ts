@@ -47,7 +47,7 @@ describe.each(storages)('concurrent uploads on %s storage', (_name, makeStorage)
   it('20 uploads of different images for one user: one current picture, zero unreferenced objects', async () => {
     const storage = makeStorage();
     const users = memoryUserRepository();
-    const pictures = createProfilePictures({ storage, users, variants });
+    const pictures = createProfilePictures({ master: false, storage, users, variants });
     const results = await Promise.all(images.map((image) => pictures.upload('42', image)));
     expect(new Set(results.map((record) => record.contentHash)).size).toBe(20);
     await pictures.flush(); // replaced objects are deleted after the answers
@@ -59,8 +59,8 @@ describe.each(storages)('concurrent uploads on %s storage', (_name, makeStorage)
     const storage = makeStorage();
     const users = memoryUserRepository();
     // No shared in-process lock between the two: only the repository's compare-and-set keeps them consistent.
-    const left = createProfilePictures({ storage, users, variants });
-    const right = createProfilePictures({ storage, users, variants });
+    const left = createProfilePictures({ master: false, storage, users, variants });
+    const right = createProfilePictures({ master: false, storage, users, variants });
     const outcomes = await Promise.allSettled(
       images.map((image, i) => (i % 2 === 0 ? left : right).upload('42', image)),
     );
@@ -100,8 +100,8 @@ describe('compare-and-set retry across instances', () => {
         return won;
       },
     };
-    const left = createProfilePictures({ storage, users, variants });
-    const right = createProfilePictures({ storage, users, variants });
+    const left = createProfilePictures({ master: false, storage, users, variants });
+    const right = createProfilePictures({ master: false, storage, users, variants });
     const [a, b] = await Promise.all([left.upload('42', images[0]!), right.upload('42', images[1]!)]);
     expect(lost).toBe(1);
     await Promise.all([left.flush(), right.flush()]);
@@ -117,7 +117,7 @@ describe('clean-up racing an upload of the same bytes (every upload writes keys 
       // Every storage call takes a few event-loop turns, as real I/O does, so the two uploads interleave.
       const storage = withLatency(memoryStorage());
       const users = memoryUserRepository();
-      const pictures = createProfilePictures({ storage, users, variants });
+      const pictures = createProfilePictures({ master: false, storage, users, variants });
       await pictures.upload('42', images[0]!);
       // One replaces the picture (its clean-up deletes image 0's objects) while the other uploads image 0 again.
       await Promise.all([pictures.upload('42', images[1]!), pictures.upload('42', images[0]!)]);
@@ -145,7 +145,7 @@ describe('clean-up racing an upload of the same bytes (every upload writes keys 
         deleted.push(key);
       },
     };
-    const pictures = createProfilePictures({ storage, users, variants: { only: 32 } });
+    const pictures = createProfilePictures({ master: false, storage, users, variants: { only: 32 } });
     const current = await pictures.upload('42', images[0]!);
     blockDeletes = true;
     const removal = pictures.remove('42');
@@ -173,7 +173,7 @@ describe('clean-up racing an upload of the same bytes (every upload writes keys 
         return users.setPicture(userId, next, expected);
       },
     };
-    pictures = createProfilePictures({ storage: base, users: repo, variants });
+    pictures = createProfilePictures({ master: false, storage: base, users: repo, variants });
     await pictures.upload('42', images[3]!);
     expect(await sweepDuringCommit).toMatchObject({ scanned: 3, deleted: 0 });
     await expectOnePictureNoOrphans(base, users);
@@ -192,7 +192,7 @@ describe('clean-up racing an upload of the same bytes (every upload writes keys 
         return base.put(key, body, meta);
       },
     };
-    const pictures = createProfilePictures({ storage, users, variants });
+    const pictures = createProfilePictures({ master: false, storage, users, variants });
     const first = pictures.upload('42', images[5]!, { signal: abort.signal }).catch((err: { code?: string }) => err.code);
     const second = pictures.upload('42', images[5]!); // B: the very same bytes
     expect(await first).toBe('ABORTED');
@@ -228,7 +228,7 @@ describe('clean-up racing an upload of the same bytes (every upload writes keys 
         yield* snapshot;
       },
     };
-    const pictures = createProfilePictures({ storage: base, users: repo, variants });
+    const pictures = createProfilePictures({ master: false, storage: base, users: repo, variants });
     upload = pictures.upload('42', images[6]!);
     await atCommit;
     const result = await pictures.sweep({ olderThan: 0 });

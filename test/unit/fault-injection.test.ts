@@ -82,7 +82,7 @@ describe('fault injection', () => {
         return repo.setPicture(userId, next, expected);
       },
     };
-    pictures = createProfilePictures({ storage, users, onOrphan: (event) => void orphans.push(event) });
+    pictures = createProfilePictures({ master: false, storage, users, onOrphan: (event) => void orphans.push(event) });
   });
 
   // Clean-up runs after the answers; it must not reach into the next test's storage (`base` is reassigned).
@@ -184,7 +184,7 @@ describe('fault injection', () => {
           return Promise.reject(new Error('Connection terminated unexpectedly'));
         },
       };
-      const service = createProfilePictures({ storage: base, users: slow, onOrphan: () => {} });
+      const service = createProfilePictures({ master: false, storage: base, users: slow, onOrphan: () => {} });
       await expectStorageFailed(service.upload('42', newImage), 'setPicture', /Connection terminated/);
       expect(await statement).toBe(true); // it did commit, after the upload had failed
       await service.flush();

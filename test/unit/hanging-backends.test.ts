@@ -62,7 +62,7 @@ describe('hanging backends', () => {
       listPictures: () => stallAfterFirst(repo.listPictures!(), () => hanging.has('listPictures')),
     };
     const timeouts = { storageMs: STORAGE_MS, repositoryMs: REPOSITORY_MS };
-    pictures = createProfilePictures({ storage, users, timeouts, onOrphan: (event) => void orphans.push(event) });
+    pictures = createProfilePictures({ master: false, storage, users, timeouts, onOrphan: (event) => void orphans.push(event) });
   });
 
   // Clean-up runs after the answers; it must not reach into the next test's storage (`base` is reassigned).
@@ -172,7 +172,7 @@ describe('hanging backends', () => {
         return { body, size: 4, contentType: 'image/webp', etag: '"late"' };
       },
     };
-    const slow = createProfilePictures({ storage: late, users: repo, timeouts: { storageMs: STORAGE_MS } });
+    const slow = createProfilePictures({ master: false, storage: late, users: repo, timeouts: { storageMs: STORAGE_MS } });
     await expectTimeout(slow.serve(old.variants.md!.key), 'get', STORAGE_MS);
     await vi.waitFor(() => expect(body.destroyed).toBe(true));
   });
@@ -208,7 +208,7 @@ describe('hanging backends', () => {
     // This process still waits for that compare-and-set: its sweep leaves the objects alone, whatever olderThan.
     expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ scanned: 6, deleted: 0 });
     // Another process (here: a second service on the same storage and records) sweeps them past its grace period.
-    const other = createProfilePictures({ storage: base, users: repo });
+    const other = createProfilePictures({ master: false, storage: base, users: repo });
     expect(await other.sweep({ olderThan: 0 })).toMatchObject({ scanned: 6, deleted: 3 });
     expect(await listKeys(base, '')).toEqual(keysOf(old));
     await expectNextUploadWorks();
@@ -220,6 +220,7 @@ describe('hanging backends', () => {
     const gate = new Promise<void>((resolve) => (land = resolve));
     let late: Promise<boolean> | undefined;
     const slow = createProfilePictures({
+      master: false, // these tests count each upload's objects; test/unit/master.test.ts covers masters
       storage: base,
       users: {
         ...repo,
@@ -278,7 +279,7 @@ describe('hanging backends', () => {
         }
       },
     };
-    const slow = createProfilePictures({ storage: base, users, timeouts: { repositoryMs: REPOSITORY_MS } });
+    const slow = createProfilePictures({ master: false, storage: base, users, timeouts: { repositoryMs: REPOSITORY_MS } });
     // Three steps of 0.6 × the timeout each: longer than the timeout in total, each well within it.
     expect(await slow.sweep({ olderThan: 0 })).toMatchObject({ scanned: 9, deleted: 0 });
   });

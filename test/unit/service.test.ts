@@ -31,7 +31,7 @@ describe('createProfilePictures service', () => {
   beforeEach(() => {
     storage = memoryStorage();
     users = memoryUserRepository();
-    pictures = createProfilePictures({ storage, users });
+    pictures = createProfilePictures({ master: false, storage, users });
   });
 
   describe('upload', () => {
@@ -73,6 +73,7 @@ describe('createProfilePictures service', () => {
       const base = memoryStorage();
       const repo = memoryUserRepository();
       const logged = createProfilePictures({
+        master: false, // these tests count each upload's objects; test/unit/master.test.ts covers masters
         storage: {
           ...base,
           put: async (key, body, meta) => {
@@ -178,6 +179,7 @@ describe('createProfilePictures service', () => {
       const repo = memoryUserRepository();
       const seenAtDelete: Array<PictureRecord | null> = [];
       const service = createProfilePictures({
+        master: false, // these tests count each upload's objects; test/unit/master.test.ts covers masters
         storage: {
           ...base,
           delete: async (key) => {
@@ -238,7 +240,7 @@ describe('createProfilePictures service', () => {
     });
 
     it('honours a custom publicPath', async () => {
-      const service = createProfilePictures({ storage, users, publicPath: 'https://cdn.example.com/avatars/' });
+      const service = createProfilePictures({ master: false, storage, users, publicPath: 'https://cdn.example.com/avatars/' });
       const record = await service.upload('42', red);
       expect(service.url(record, 'sm')).toBe(`https://cdn.example.com/avatars/${record.variants.sm!.key}`);
     });
@@ -246,6 +248,7 @@ describe('createProfilePictures service', () => {
     it("uses the storage's own url() when it has one", async () => {
       const base = memoryStorage();
       const service = createProfilePictures({
+        master: false, // these tests count each upload's objects; test/unit/master.test.ts covers masters
         storage: { ...base, url: (key) => `https://bucket.example.com/${key}?signed=1` },
         users,
       });
@@ -264,11 +267,11 @@ describe('createProfilePictures service', () => {
       const today = { sm: 64, md: 256, lg: 512, xl: 1024 };
       /** A record written (to the shared storage and repository) by a service configured with `variants`. */
       const oldRecord = (variants: Record<string, number>) =>
-        createProfilePictures({ storage, users, variants }).upload('42', red);
+        createProfilePictures({ master: false, storage, users, variants }).upload('42', red);
 
       it('answers the widest variant it has for a configured one wider than all of them', async () => {
         const record = await oldRecord({ sm: 64, md: 256 });
-        const service = createProfilePictures({ storage, users, variants: today });
+        const service = createProfilePictures({ master: false, storage, users, variants: today });
         expect(service.url(record, 'xl')).toBe(`/media/${record.variants.md!.key}`);
         expect(service.url(record, 'lg')).toBe(`/media/${record.variants.md!.key}`);
         expect(service.url(record, 'sm')).toBe(`/media/${record.variants.sm!.key}`);
@@ -276,13 +279,13 @@ describe('createProfilePictures service', () => {
 
       it('answers the closest wider variant it has, not the widest', async () => {
         const record = await oldRecord({ sm: 64, md: 256, xl: 1024, xxl: 2048 });
-        const service = createProfilePictures({ storage, users, variants: today });
+        const service = createProfilePictures({ master: false, storage, users, variants: today });
         expect(service.url(record, 'lg')).toBe(`/media/${record.variants.xl!.key}`);
       });
 
       it('still throws a RangeError for a name not configured today, even one the record has', async () => {
         const record = await oldRecord({ sm: 64, md: 256, xs: 32 });
-        const service = createProfilePictures({ storage, users, variants: today });
+        const service = createProfilePictures({ master: false, storage, users, variants: today });
         expect(() => service.url(record, 'xs')).toThrow(/Unknown variant "xs"; configured: sm, md, lg, xl/);
         expect(() => service.url(record, 'xxl')).toThrow(RangeError);
       });

@@ -74,7 +74,7 @@ describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
   function setup() {
     const { storage, backdate } = makeBackend();
     const users = memoryUserRepository();
-    const pictures = createProfilePictures({ storage, users, variants });
+    const pictures = createProfilePictures({ master: false, storage, users, variants });
     const putAged = async (key: string, age: number) => {
       await storage.put(key, Buffer.from(key), webp);
       await backdate(key, age);
@@ -152,6 +152,7 @@ describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
     const { storage, pictures, backdate } = setup();
     const live = await pictures.upload('42', images[2]!);
     const failing = createProfilePictures({
+      master: false, // these tests count each upload's objects; test/unit/master.test.ts covers masters
       storage: { ...storage, delete: async () => Promise.reject(new Error('offline')) },
       users: pictures.options.users,
       variants,
@@ -167,7 +168,7 @@ describe('sweep on disk with foreign files', () => {
   it('leaves files the key policy cannot have written (.DS_Store) alone and still sweeps orphans', async () => {
     const root = path.join(sandbox, 'foreign');
     const storage = diskStorage({ root });
-    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants });
+    const pictures = createProfilePictures({ master: false, storage, users: memoryUserRepository(), variants });
     const [first, second] = await distinctImages(2);
     const old = await pictures.upload('u1', first!);
     const orphanKeys = keysOf(old);
@@ -190,7 +191,7 @@ describe('sweep on disk: temp files a crashed write left behind', () => {
   it('deletes stale temp files under the prefix, keeps young ones, foreign files and every object', async () => {
     const root = path.join(sandbox, 'crashed-writes');
     const storage = diskStorage({ root });
-    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants });
+    const pictures = createProfilePictures({ master: false, storage, users: memoryUserRepository(), variants });
     const live = await pictures.upload('42', images[0]!);
     // What a process killed between writing and renaming leaves: `.tmp-<12 hex>-<name>` next to the target.
     const userDir = path.join(root, 'profile_pictures', '42');
@@ -227,7 +228,7 @@ describe('sweep on disk: temp files a crashed write left behind', () => {
     const root = path.join(sandbox, 'failing-deletes');
     const disk = diskStorage({ root });
     const storage: StorageAdapter = { ...disk, delete: async () => Promise.reject(new Error('EACCES (injected)')) };
-    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants, onOrphan: () => {} });
+    const pictures = createProfilePictures({ master: false, storage, users: memoryUserRepository(), variants, onOrphan: () => {} });
     await disk.put('profile_pictures/9/000000000000000000000000-sm.webp', new Uint8Array([1]), webp);
     const stale = path.join(root, 'profile_pictures', '9', '.tmp-0a1b2c3d4e5f-x-sm.webp');
     await writeFile(stale, 'half-written');
@@ -262,7 +263,7 @@ describe('sweep on disk: temp files a crashed write left behind', () => {
   });
 
   it('memory storage has no leftovers: temporary is 0', async () => {
-    const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository(), variants });
+    const pictures = createProfilePictures({ master: false, storage: memoryStorage(), users: memoryUserRepository(), variants });
     expect(await pictures.sweep()).toEqual({ scanned: 0, deleted: 0, temporary: 0 });
   });
 });
@@ -284,7 +285,7 @@ describe('sweep with a storage that deletes in batches (deleteMany, as S3 Delete
       },
     };
     const users = memoryUserRepository();
-    const pictures = createProfilePictures({ storage, users, variants });
+    const pictures = createProfilePictures({ master: false, storage, users, variants });
     const record = await pictures.upload('42', images[0]!);
     for (let i = 0; i < 2_005; i++) await base.put(`profile_pictures/42/${String(i).padStart(24, '0')}-sm.webp`, new Uint8Array([i % 256]), webp);
     expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 2_007, deleted: 2_005, temporary: 0 });
@@ -303,7 +304,7 @@ describe('sweep with a storage that deletes in batches (deleteMany, as S3 Delete
         for (const key of keys) await base.delete(key);
       },
     };
-    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants });
+    const pictures = createProfilePictures({ master: false, storage, users: memoryUserRepository(), variants });
     for (let i = 0; i < 1_500; i++) await base.put(`profile_pictures/7/${String(i).padStart(24, '0')}-sm.webp`, new Uint8Array([1]), webp);
     await expect(pictures.sweep({ olderThan: 0 })).rejects.toMatchObject({ code: 'STORAGE_FAILED', details: { operation: 'deleteMany' } });
     expect(calls).toBe(2);
@@ -315,6 +316,7 @@ describe('sweep preconditions', () => {
   it('needs users.listPictures() and says so', async () => {
     const repo = memoryUserRepository();
     const pictures = createProfilePictures({
+      master: false, // these tests count each upload's objects; test/unit/master.test.ts covers masters
       storage: memoryStorage(),
       users: { getPicture: repo.getPicture, setPicture: repo.setPicture },
     });
@@ -323,7 +325,7 @@ describe('sweep preconditions', () => {
   });
 
   it('rejects a negative or non-numeric olderThan with a RangeError', async () => {
-    const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository() });
+    const pictures = createProfilePictures({ master: false, storage: memoryStorage(), users: memoryUserRepository() });
     await expect(pictures.sweep({ olderThan: -1 })).rejects.toThrow(RangeError);
     await expect(pictures.sweep({ olderThan: Number.NaN })).rejects.toThrow(/non-negative number/);
     await expect(pictures.sweep({ olderThan: '1h' as unknown as number })).rejects.toThrow(RangeError);

@@ -1,0 +1,155 @@
+/**
+ * `regenerate()` edge cases on memory storage and repository (the scenarios on every backend: regenerate-suite.ts):
+ * animated records are skipped, fields the render does not build are kept, and a listing that fails midway rejects
+ * only once the users in progress are done, a source read that stalls is bounded by the storage timeout and stops
+ * with the signal, and a user erased meanwhile is skipped.
+ */
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import {
+  createProfilePictures,
+  memoryStorage,
+  memoryUserRepository,
+  type StorageAdapter,
+  type UserRepository,
+} from '../../src/index.js';
+import { TERMINAL_GIF } from '../fixtures/animated.js';
+import * as fx from '../fixtures/index.js';
+import { listKeys, recordKeys, rejectionOf } from '../fixtures/service.js';
+
+describe('regenerate() edge cases', () => {
+  it('an animated upload stores variants and stills but no master; regenerate() skips it, untouched', async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ storage, users, animated: true, master: true });
+    const record = await pictures.upload('u1', TERMINAL_GIF.bytes);
+    expect(record.master).toBeUndefined();
+    expect(Object.keys(record.stills!).sort()).toEqual(['lg', 'md', 'sm']);
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+    // A new size: the animated record is stale, yet it is not turned into stills from one frame.
+    const wider = createProfilePictures({ storage, users, animated: true, variants: { sm: 64, md: 256, lg: 512, xl: 1024 } });
+    expect(await wider.regenerate()).toEqual({ scanned: 1, regenerated: 0, skipped: 1, failed: [], aborted: false });
+    await wider.flush();
+    expect(await users.getPicture('u1')).toEqual(record);
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+    // remove() deletes the stills with the variants.
+    expect(await wider.remove('u1')).toBe(true);
+    await wider.flush();
+    expect(await listKeys(storage)).toEqual([]);
+  });
+
+  it("regenerate() keeps the record's fields it does not build and replaces those it does", async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const pictures = createProfilePictures({ storage, users, master: true });
+    const uploaded = await pictures.upload('u1', await fx.jpegQuadrants());
+    // An app field stored in the same record, and a stale preview that the new render must replace.
+    const stale = { ...uploaded, appNote: { approvedBy: 'mod-7' }, preview: { color: '#000000', thumbhash: 'AAAA' } };
+    expect(await users.setPicture('u1', stale, uploaded.version)).toBe(true);
+    const wider = createProfilePictures({ storage, users, master: true, variants: { sm: 64, md: 256, lg: 512, xl: 768 } });
+    expect(await wider.regenerate()).toMatchObject({ regenerated: 1, failed: [] });
+    await wider.flush();
+    const record = (await users.getPicture('u1'))! as typeof stale;
+    expect(record.appNote).toEqual({ approvedBy: 'mod-7' });
+    expect(record.preview).toEqual(uploaded.preview);
+    expect(Object.keys(record.variants)).toEqual(['sm', 'md', 'lg', 'xl']);
+    expect(record.master!.key).not.toBe(uploaded.master!.key);
+    expect([record.createdAt, record.updatedAt]).toEqual([uploaded.createdAt, uploaded.updatedAt]);
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+  });
+
+  it('regenerate() rejects on a listing that fails midway only once the users in progress are done', async () => {
+    const base = memoryStorage();
+    let active = 0;
+    const slow = <T>(work: () => Promise<T>) => {
+      active++;
+      return new Promise((resolve) => setTimeout(resolve, 100)).then(work).finally(() => active--);
+    };
+    const storage: StorageAdapter = { ...base, get: (key) => slow(() => base.get(key)), put: (...args) => slow(() => base.put(...args)) };
+    const users = memoryUserRepository();
+    const seeding = createProfilePictures({ storage: base, users, master: true });
+    for (const userId of ['u1', 'u2']) await seeding.upload(userId, await fx.jpegQuadrants());
+    const listing: UserRepository = {
+      ...users,
+      async *listPictures() {
+        for await (const entry of users.listPictures!()) yield entry;
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the two users are rendering now
+        throw new Error('connection lost while listing (injected)');
+      },
+    };
+    const wider = createProfilePictures({ storage, users: listing, master: true, variants: { sm: 64, md: 256, lg: 512, xl: 768 } });
+    expect((await rejectionOf(wider.regenerate({ concurrency: 2 }))).code).toBe('STORAGE_FAILED');
+    // Nothing of the run is still reading or writing, and both users it had started are committed.
+    expect(active).toBe(0);
+    for (const userId of ['u1', 'u2']) expect(Object.keys((await users.getPicture(userId))!.variants)).toContain('xl');
+  });
+
+  /** A storage whose source reads send one chunk and then stall; `streams` holds their bodies. */
+  function stallingReads(base: StorageAdapter) {
+    const streams: Readable[] = [];
+    const storage: StorageAdapter = {
+      ...base,
+      async get(key) {
+        const object = await base.get(key);
+        if (!object) return null;
+        object.body.destroy();
+        const body = new Readable({ read() {} });
+        body.push(Buffer.from([0xff, 0xd8, 0xff]));
+        streams.push(body);
+        return { ...object, body };
+      },
+    };
+    return { storage, streams };
+  }
+
+  it('a source read that stalls fails with STORAGE_FAILED after timeouts.storageMs, its stream destroyed', async () => {
+    const base = memoryStorage();
+    const users = memoryUserRepository();
+    await createProfilePictures({ storage: base, users, master: true }).upload('u1', await fx.jpegQuadrants());
+    const { storage, streams } = stallingReads(base);
+    const wider = createProfilePictures({ storage, users, master: true, variants: { sm: 64, xl: 768 }, timeouts: { storageMs: 300 } });
+    const started = Date.now();
+    expect(await wider.regenerate()).toEqual({ scanned: 1, regenerated: 0, skipped: 0, failed: [{ userId: 'u1', code: 'STORAGE_FAILED' }], aborted: false });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(streams).toHaveLength(1);
+    expect(streams[0]!.destroyed).toBe(true);
+  });
+
+  it('a stalled source read stops with the signal: the run resolves aborted, the stream destroyed, nothing written', async () => {
+    const base = memoryStorage();
+    const users = memoryUserRepository();
+    const before = await createProfilePictures({ storage: base, users, master: true }).upload('u1', await fx.jpegQuadrants());
+    const { storage, streams } = stallingReads(base);
+    const wider = createProfilePictures({ storage, users, master: true, variants: { sm: 64, xl: 768 }, timeouts: { storageMs: 60_000 } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    expect(await wider.regenerate({ signal: controller.signal })).toMatchObject({ regenerated: 0, failed: [], aborted: true });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(streams[0]!.destroyed).toBe(true);
+    expect(await users.getPicture('u1')).toEqual(before);
+    expect(await listKeys(base)).toEqual(recordKeys(before));
+  });
+
+  it('a user erased by this process while being re-rendered counts as skipped and keeps nothing', async () => {
+    const base = memoryStorage();
+    const users = memoryUserRepository();
+    const seeding = createProfilePictures({ storage: base, users, master: true });
+    for (const userId of ['u1', 'u2']) await seeding.upload(userId, await fx.jpegQuadrants());
+    let erasing: Promise<unknown> | undefined;
+    const storage: StorageAdapter = {
+      ...base,
+      async put(key, body, meta) {
+        // The first new object of u1: the user erases their data while regenerate writes it.
+        if (!erasing && key.startsWith('profile_pictures/u1/')) await (erasing = wider.erase('u1'));
+        return base.put(key, body, meta);
+      },
+    };
+    const wider = createProfilePictures({ storage, users, master: true, variants: { sm: 64, md: 256, lg: 512, xl: 768 } });
+    expect(await wider.regenerate({ concurrency: 1 })).toEqual({ scanned: 2, regenerated: 1, skipped: 1, failed: [], aborted: false });
+    await wider.flush();
+    expect(await users.getPicture('u1')).toBeNull();
+    expect((await listKeys(base)).filter((key) => key.startsWith('profile_pictures/u1/'))).toEqual([]);
+    expect(await listKeys(base)).toEqual(recordKeys(await users.getPicture('u2')));
+  });
+});

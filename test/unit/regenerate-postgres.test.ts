@@ -1,0 +1,17 @@
+/**
+ * `regenerate()` with the PostgreSQL repository (a table of its own per test, on this file's database) and memory
+ * storage; the same scenarios as regenerate.test.ts (regenerate-suite.ts).
+ */
+import { memoryStorage } from '../../src/index.js';
+import { postgresUserRepository } from '../../src/users/postgres.js';
+import { useTestDatabase } from '../helpers/postgres.js';
+import { describeRegenerate } from './regenerate-suite.js';
+
+const db = useTestDatabase();
+let tables = 0;
+
+describeRegenerate('memory storage + postgres repository', async () => {
+  const users = postgresUserRepository({ pool: db.pool(), table: `regenerate_pictures_${++tables}` });
+  await users.migrate();
+  return { storage: memoryStorage(), users };
+});
