@@ -26,6 +26,8 @@ export interface PictureStats {
   variants: Record<string, ObjectTally>;
   /** Referenced stills: the first frames of animated variants (option `animated`). */
   stills: ObjectTally;
+  /** Referenced masters: the clean sources `regenerate()` renders from, never served (option `master`). */
+  masters: ObjectTally;
   /**
    * Objects under the prefix no record references: left by a crash, a failed or skipped delete, or an upload still
    * in flight. `sweep()` deletes those older than its grace period.
@@ -58,6 +60,7 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
   const referenced = new Set<string>();
   const variants = new Map<string, ObjectTally>(); // a Map: a record's variant names are data, `__proto__` included
   const stills = { objects: 0, bytes: 0 };
+  const masters = { objects: 0, bytes: 0 };
   let users = 0;
   let missing = 0;
   for await (const { record } of records()) {
@@ -76,6 +79,7 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
         continue;
       }
       if (stillKeys.has(key)) add(stills, size);
+      if (key === record.master?.key) add(masters, size);
       const name = named.get(key);
       if (name === undefined) continue;
       if (!variants.has(name)) variants.set(name, { objects: 0, bytes: 0 });
@@ -85,7 +89,7 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
   const used = { objects: 0, bytes: 0 };
   const orphans = { objects: 0, bytes: 0 };
   for (const [key, size] of sizes) add(referenced.has(key) ? used : orphans, size);
-  return { users, objects: sizes.size, bytes, referenced: used, variants: Object.fromEntries(variants), stills, orphans, missing };
+  return { users, objects: sizes.size, bytes, referenced: used, variants: Object.fromEntries(variants), stills, masters, orphans, missing };
 }
 
 // --- internal ---

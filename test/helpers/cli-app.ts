@@ -24,7 +24,7 @@ export async function ensureCliBuilt(): Promise<void> {
 
 /**
  * The config module. `PP_FAIL_DELETES=1` makes every storage delete fail (a storage gone read-only), so a sweep fails
- * with `STORAGE_FAILED`.
+ * with `STORAGE_FAILED`; `PP_VARIANTS` (JSON) changes the configured variants, as an app's new sizes would.
  */
 export const CONFIG = `
 import { createProfilePictures, diskStorage } from 'profile-picture';
@@ -35,8 +35,10 @@ const disk = diskStorage({ root: new URL('./media', import.meta.url).pathname })
 const storage = process.env.PP_FAIL_DELETES === '1'
   ? { ...disk, delete: async () => { throw new Error('read-only file system (injected)'); } }
   : disk;
+const variants = process.env.PP_VARIANTS ? JSON.parse(process.env.PP_VARIANTS) : undefined;
 export default createProfilePictures({
   storage,
+  ...(variants && { variants }),
   users: sqliteUserRepository(openDatabase(new URL('./app.db', import.meta.url).pathname)),
   onOrphan: () => {},
 });

@@ -89,6 +89,7 @@ describe.each(storages)('stats on %s storage', (_storageName, makeStorage) => {
           md: { objects: 2, bytes: sizeOf(records[0]!, 'md') + sizeOf(records[1]!, 'md') },
         },
         stills: { objects: 0, bytes: 0 },
+        masters: { objects: 0, bytes: 0 }, // masters are opt-in (option master)
         orphans: { objects: 2, bytes: 123 + 4567 },
         missing: 0,
       });
@@ -108,6 +109,7 @@ describe.each(storages)('stats on %s storage', (_storageName, makeStorage) => {
         referenced: { objects: 0, bytes: 0 },
         variants: {},
         stills: { objects: 0, bytes: 0 },
+        masters: { objects: 0, bytes: 0 },
         orphans: { objects: 0, bytes: 0 },
         missing: 0,
       });
@@ -143,6 +145,17 @@ describe('stats specifics', () => {
     expect(result.stills).toEqual(tally(record.stills!));
     expect(result.variants).toEqual({ sm: tally({ sm: record.variants.sm! }), md: tally({ md: record.variants.md! }) });
     expect(result.referenced).toEqual({ objects: stored.size, bytes: sum(stored.values()) });
+  });
+
+  it('counts masters (option master) apart from the variants', async () => {
+    const storage = memoryStorage();
+    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants, master: true });
+    const record = await pictures.upload('42', images[0]!);
+    const stored = await sizes(storage);
+    const result = await pictures.stats();
+    expect(result.masters).toEqual({ objects: 1, bytes: stored.get(record.master!.key) });
+    expect(result.referenced).toEqual({ objects: 3, bytes: sum(stored.values()) });
+    expect(result.referenced.bytes).toBe(result.variants.sm!.bytes + result.variants.md!.bytes + result.masters.bytes);
   });
 
   it('rejects with a TypeError naming listPictures() when the repository has none', async () => {

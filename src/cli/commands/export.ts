@@ -18,7 +18,7 @@ export const exportCommand: Command = {
       `user ${userId}: ${exported.record ? `picture ${exported.record.version}, updated ${exported.record.updatedAt}` : 'no picture'}`,
       ...exported.objects.map(
         (object) =>
-          `  ${object.key}  ${formatBytes(object.size)}  ${object.contentType}  ${object.leftover ? 'leftover' : object.referencedBy.join(', ')}  ${object.url}`,
+          `  ${object.key}  ${formatBytes(object.size)}  ${object.contentType}  ${object.leftover ? 'leftover' : object.referencedBy.join(', ')}${object.url ? `  ${object.url}` : ''}`,
       ),
       `${plural(exported.objects.length, 'objects')}, ${formatBytes(exported.objects.reduce((sum, object) => sum + object.size, 0))}` +
         (exported.missing.length > 0 ? `; ${plural(exported.missing.length, 'keys')} the record references missing from storage` : ''),

@@ -2,7 +2,8 @@
 import type { Command } from '../command.js';
 import { erase } from './erase.js';
 import { exportCommand } from './export.js';
+import { regenerate } from './regenerate.js';
 import { stats } from './stats.js';
 import { sweep } from './sweep.js';
 
-export const COMMANDS: readonly Command[] = [stats, sweep, erase, exportCommand];
+export const COMMANDS: readonly Command[] = [stats, sweep, regenerate, erase, exportCommand];
