@@ -1,6 +1,9 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
+/** The `profile-picture` bin, alone in dist/cli.js (see the second config below): the clean step must spare it. */
+const CLI_FILES = ['cli.js', 'cli.js.map'];
+
+const library: Options = {
   entry: {
     index: 'src/index.ts',
     express: 'adapters/express/index.ts',
@@ -29,7 +32,8 @@ export default defineConfig({
   // Without splitting each CJS entry inlines its own copy of the core and `instanceof` breaks across entries.
   splitting: true,
   sourcemap: true,
-  clean: true,
+  // The two configs build at once: this clean must not delete what the bin's build may already have written.
+  clean: CLI_FILES.map((file) => `!${file}`),
   target: 'node20',
   // CommonJS has no `import.meta`: there, a module's own directory is `__dirname` (src/client-script.ts), and
   // `import.meta.url`, read only where `import.meta.dirname` is missing (never here), becomes `undefined`, because
@@ -41,4 +45,21 @@ export default defineConfig({
     }
   },
   tsconfig: 'tsconfig.build.json',
-});
+};
+
+/**
+ * The command-line tool: ESM only, no declarations (it is run, never imported), and none of the library inside: it
+ * reaches the library only through the app's config module, so the service it drives is the app's own copy. esbuild
+ * keeps the entry's `#!` line and tsup marks such a file executable.
+ */
+const cli: Options = {
+  entry: { cli: 'src/cli/main.ts' },
+  format: ['esm'],
+  dts: false,
+  sourcemap: true,
+  clean: false,
+  target: 'node20',
+  tsconfig: 'tsconfig.build.json',
+};
+
+export default defineConfig([library, cli]);

@@ -39,6 +39,7 @@ import { readInput, type UploadInput } from './read-input.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
+import { countPictures, type PictureStats } from './stats.js';
 import type { PictureMaster, PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
 
@@ -70,6 +71,12 @@ export interface SweepOptions {
    * @default 3_600_000 (1 hour)
    */
   olderThan?: number;
+  /**
+   * Deletes nothing: the result lists the objects that would be deleted (`keys`, `bytes`). The storage's own
+   * leftovers (`temporary`) are not looked at.
+   * @default false
+   */
+  dryRun?: boolean;
 }
 
 /** What {@link ProfilePictures.sweep} did. */
@@ -83,6 +90,10 @@ export interface SweepResult {
    * the storage has no `sweepTemporary()`.
    */
   temporary: number;
+  /** With `dryRun` only: the unreferenced objects old enough to be deleted, which were left in place. */
+  keys?: string[];
+  /** With `dryRun` only: their total size in bytes. */
+  bytes?: number;
 }
 
 /** The profile-picture service returned by {@link createProfilePictures}. */
@@ -187,6 +198,18 @@ export interface ProfilePictures {
    * Needs `users.listPictures()`.
    */
   sweep(options?: SweepOptions): Promise<SweepResult>;
+  /**
+   * Counts users with a picture, the objects under the prefix and their bytes, the referenced ones by variant, the
+   * orphans (objects no record references) and the keys records reference that storage lacks. Reads only: one
+   * listing of the prefix and one of the records, so it costs what a `sweep()` costs. Needs `users.listPictures()`.
+   * @example
+   * ```ts
+   * const { users, orphans } = await pictures.stats();
+   * console.log(`${users} users; ${orphans.objects} orphans (${orphans.bytes} bytes)`);
+   * ```
+   * @throws TypeError when the repository has no `listPictures()`; ProfilePictureError `STORAGE_FAILED`.
+   */
+  stats(): Promise<PictureStats>;
   /**
    * Resolves once every background clean-up started so far has finished: each replaced or removed object deleted,
    * or reported to `onOrphan` because its delete failed or timed out. Deletes run 4 at a time, each for at most
@@ -514,10 +537,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     if (typeof olderThan !== 'number' || !(olderThan >= 0)) {
       throw new RangeError(`[profile-picture] Expected a non-negative number for \`sweep({ olderThan })\` but received ${String(olderThan)}`);
     }
-    const listPictures = users.listPictures?.bind(users);
-    if (!listPictures) {
-      throw new TypeError('[profile-picture] sweep() needs `users.listPictures()` to know which objects are in use');
-    }
+    const listPictures = needListPictures('sweep');
     const cutoff = Date.now() - olderThan;
     // Collect the candidates first, then the references. An upload in another process that commits in between
     // wrote its objects after the listing started, so they are younger than the cutoff or already referenced (with
@@ -526,13 +546,17 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const watching = inFlight.watch();
     let scanned = 0;
     let orphans: string[];
+    const sizes = new Map<string, number>();
     try {
       const candidates: string[] = [];
       for await (const object of backend.iterate('list', () => storage.list(`${resolved.prefix}/`))) {
         scanned++;
         // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
         // and a storage would refuse its unsafe key, failing every sweep.
-        if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.push(object.key);
+        if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) {
+          candidates.push(object.key);
+          if (sweepOptions.dryRun) sizes.set(object.key, object.size);
+        }
       }
       const referenced = new Set<string>();
       for await (const { record } of backend.iterate('listPictures', listPictures)) {
@@ -542,6 +566,10 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       orphans = candidates.filter((key) => !referenced.has(key) && !busy.has(key));
     } finally {
       watching.stop();
+    }
+    if (sweepOptions.dryRun) {
+      const bytes = orphans.reduce((sum, key) => sum + sizes.get(key)!, 0);
+      return { scanned, deleted: 0, temporary: 0, keys: orphans, bytes };
     }
     const failures = await deleteOrphans(orphans);
     // Leftovers are swept even when some deletes failed: they are independent, and the next sweep retries the rest.
@@ -573,6 +601,23 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     };
     await Promise.all(Array.from({ length: deleteMany ? 1 : SWEEP_CONCURRENCY }, worker));
     return failures;
+  }
+
+  async function stats(): Promise<PictureStats> {
+    const listPictures = needListPictures('stats');
+    return countPictures({
+      objects: backend.iterate('list', () => storage.list(`${resolved.prefix}/`)),
+      records: () => backend.iterate('listPictures', listPictures),
+      keysOf,
+    });
+  }
+
+  function needListPictures(caller: string) {
+    const listPictures = users.listPictures?.bind(users);
+    if (!listPictures) {
+      throw new TypeError(`[profile-picture] ${caller}() needs \`users.listPictures()\` to know which objects are in use`);
+    }
+    return listPictures;
   }
 
   /** The variant of `record` that `url(record, name)` names (see variantFor). */
@@ -638,6 +683,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       return privacy.export(userId);
     },
     sweep,
+    stats,
     regenerate: createRegenerate({ resolved, fail, backend, publish }),
     flush: cleanup.flush,
     options: resolved,

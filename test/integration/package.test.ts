@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -28,6 +28,7 @@ interface PackageJson {
   files: string[];
   exports: Record<string, string | { import: ExportTarget; require: ExportTarget }>;
   typesVersions: Record<string, Record<string, string[]>>;
+  bin: Record<string, string>;
 }
 
 /** How esbuild (or tsc) emits the error class definition. */
@@ -126,10 +127,24 @@ describe('package (built dist/)', () => {
       expect(target.require.types).toMatch(/\.d\.cts$/);
       exported.add(path.basename(target.import.default, '.js'));
     }
+    const bins = Object.values(pkg.bin).map((file) => path.basename(file, '.js'));
     const entries = (await readdir(DIST))
       .filter((file) => file.endsWith('.js') && !file.startsWith('chunk-'))
       .map((file) => file.slice(0, -3));
-    expect(entries.sort()).toEqual([...exported].sort());
+    expect(entries.sort()).toEqual([...exported, ...bins].sort());
+  });
+
+  it('ships the profile-picture bin: executable, with a shebang, and sharing no code with the library entries', async () => {
+    expect(pkg.bin).toEqual({ 'profile-picture': './dist/cli.js' });
+    const { mode } = await stat(path.join(ROOT, pkg.bin['profile-picture']!));
+    expect(mode & 0o111).toBe(0o111);
+    const source = await readFile(path.join(ROOT, pkg.bin['profile-picture']!), 'utf8');
+    expect(source.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // It reaches the library only through the app's config module; the library never loads it.
+    expect(source).not.toMatch(/from ["']\.\//);
+    for (const file of await readdir(DIST)) {
+      if (/\.(c?js)$/.test(file) && file !== 'cli.js') expect(await readFile(path.join(DIST, file), 'utf8'), file).not.toMatch(/cli\.js|parseArgs/);
+    }
   });
 
   it('maps every subpath in typesVersions to its types, for moduleResolution "node" (which ignores exports)', () => {

@@ -105,6 +105,32 @@ describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
     );
   });
 
+  it('with dryRun lists exactly what it would delete, with its bytes, and deletes nothing', async () => {
+    const { storage, pictures, backdate, putAged } = setup();
+    const live = await pictures.upload('42', images[0]!);
+    for (const key of keysOf(live)) await backdate(key, 3 * HOUR);
+    await putAged('profile_pictures/42/0000000000000000000000aa-sm.webp', 2 * HOUR);
+    await putAged('profile_pictures/gone/0000000000000000000000bb-md.webp', 5 * HOUR);
+    await putAged('profile_pictures/42/0000000000000000000000cc-sm.webp', 10 * 60 * 1000); // young orphan
+    const before = await listKeys(storage, '');
+
+    const preview = await pictures.sweep({ olderThan: HOUR, dryRun: true });
+    expect({ ...preview, keys: [...preview.keys!].sort() }).toEqual({
+      scanned: 5,
+      deleted: 0,
+      temporary: 0,
+      keys: ['profile_pictures/42/0000000000000000000000aa-sm.webp', 'profile_pictures/gone/0000000000000000000000bb-md.webp'],
+      // putAged stores the key's own text as the bytes
+      bytes: 'profile_pictures/42/0000000000000000000000aa-sm.webp'.length + 'profile_pictures/gone/0000000000000000000000bb-md.webp'.length,
+    });
+    expect(await listKeys(storage, '')).toEqual(before);
+    // The real sweep then deletes exactly those.
+    expect(await pictures.sweep({ olderThan: HOUR })).toEqual({ scanned: 5, deleted: 2, temporary: 0 });
+    expect(await listKeys(storage, '')).toEqual(
+      [...keysOf(live), 'profile_pictures/42/0000000000000000000000cc-sm.webp'].sort(),
+    );
+  });
+
   it('uses a one-hour grace period by default', async () => {
     const { storage, pictures, putAged } = setup();
     await putAged('profile_pictures/42/0000000000000000000000aa-sm.webp', 50 * 60 * 1000);

@@ -1,0 +1,9 @@
+/** Every command, in the order `--help` lists them. A new command is one module here. */
+import type { Command } from '../command.js';
+import { erase } from './erase.js';
+import { exportCommand } from './export.js';
+import { regenerate } from './regenerate.js';
+import { stats } from './stats.js';
+import { sweep } from './sweep.js';
+
+export const COMMANDS: readonly Command[] = [stats, sweep, regenerate, erase, exportCommand];

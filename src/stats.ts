@@ -1,0 +1,100 @@
+/**
+ * `pictures.stats()`: what storage holds under the prefix, set against what the records reference. Storage is the
+ * truth for sizes (a record's `bytes` says what was written, not what is there); the records say which objects are in
+ * use and under which variant name.
+ */
+import type { ObjectInfo } from './storage/types.js';
+import type { PictureRecord } from './users/types.js';
+
+/** A count of objects and their total size in bytes. */
+export interface ObjectTally {
+  objects: number;
+  bytes: number;
+}
+
+/** What {@link ProfilePictures.stats} counted. */
+export interface PictureStats {
+  /** Users with a picture (records yielded by `users.listPictures()`). */
+  users: number;
+  /** Every object under the prefix, referenced or not, with its stored size. */
+  objects: number;
+  /** Total size of {@link PictureStats.objects} in bytes. */
+  bytes: number;
+  /** Objects some record references. */
+  referenced: ObjectTally;
+  /** Referenced objects by the variant name the records give them (`sm`, `md`, …, and names no longer configured). */
+  variants: Record<string, ObjectTally>;
+  /** Referenced stills: the first frames of animated variants (option `animated`). */
+  stills: ObjectTally;
+  /** Referenced masters: the clean sources `regenerate()` renders from, never served (option `master`). */
+  masters: ObjectTally;
+  /**
+   * Objects under the prefix no record references: left by a crash, a failed or skipped delete, or an upload still
+   * in flight. `sweep()` deletes those older than its grace period.
+   */
+  orphans: ObjectTally;
+  /** Keys records reference that storage does not hold. 0 unless something deleted objects behind the library's back. */
+  missing: number;
+}
+
+/** What {@link countPictures} reads. Both listings go through the service's backend timeouts. */
+export interface StatsSources {
+  objects: AsyncIterable<ObjectInfo>;
+  records: () => AsyncIterable<{ userId: string; record: PictureRecord }>;
+  /** Every key a record references (variants, and whatever else the record holds). */
+  keysOf: (record: PictureRecord) => string[];
+}
+
+/**
+ * Lists the objects, then the records, and tallies them. Writes go on meanwhile, so it is a snapshot of a moving
+ * target: a picture committed or removed during the count may show as an orphan or as missing.
+ * Memory: one entry per object under the prefix.
+ */
+export async function countPictures({ objects, records, keysOf }: StatsSources): Promise<PictureStats> {
+  const sizes = new Map<string, number>();
+  let bytes = 0;
+  for await (const object of objects) {
+    sizes.set(object.key, object.size);
+    bytes += object.size;
+  }
+  const referenced = new Set<string>();
+  const variants = new Map<string, ObjectTally>(); // a Map: a record's variant names are data, `__proto__` included
+  const stills = { objects: 0, bytes: 0 };
+  const masters = { objects: 0, bytes: 0 };
+  let users = 0;
+  let missing = 0;
+  for await (const { record } of records()) {
+    users++;
+    const stillKeys = new Set(Object.values(record.stills ?? {}).map((still) => still?.key));
+    const named = new Map<string, string>();
+    for (const [name, variant] of Object.entries(record.variants ?? {})) {
+      if (typeof variant?.key === 'string') named.set(variant.key, name);
+    }
+    for (const key of keysOf(record)) {
+      if (referenced.has(key)) continue; // never counted twice, even if two records named one key
+      referenced.add(key);
+      const size = sizes.get(key);
+      if (size === undefined) {
+        missing++;
+        continue;
+      }
+      if (stillKeys.has(key)) add(stills, size);
+      if (key === record.master?.key) add(masters, size);
+      const name = named.get(key);
+      if (name === undefined) continue;
+      if (!variants.has(name)) variants.set(name, { objects: 0, bytes: 0 });
+      add(variants.get(name)!, size);
+    }
+  }
+  const used = { objects: 0, bytes: 0 };
+  const orphans = { objects: 0, bytes: 0 };
+  for (const [key, size] of sizes) add(referenced.has(key) ? used : orphans, size);
+  return { users, objects: sizes.size, bytes, referenced: used, variants: Object.fromEntries(variants), stills, masters, orphans, missing };
+}
+
+// --- internal ---
+
+function add(tally: ObjectTally, size: number): void {
+  tally.objects++;
+  tally.bytes += size;
+}

@@ -1,0 +1,166 @@
+/**
+ * stats(): users, objects and bytes as storage holds them, the referenced ones by variant, orphans and missing keys,
+ * on memory and disk storage with the memory and the example's SQLite repository. Expected numbers are read back
+ * from the storage itself, never from the records.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  createProfilePictures,
+  diskStorage,
+  memoryStorage,
+  memoryUserRepository,
+  type PictureRecord,
+  type StorageAdapter,
+  type UserRepository,
+} from '../../src/index.js';
+import { openDatabase } from '../../examples/shared/database.js';
+import { sqliteUserRepository } from '../../examples/shared/sqlite-users.js';
+import { TERMINAL_GIF } from '../fixtures/animated.js';
+import { distinctImages } from '../helpers/images.js';
+
+const images = await distinctImages(3);
+const sandbox = await mkdtemp(path.join(tmpdir(), 'pp-stats-'));
+const databases: Array<ReturnType<typeof openDatabase>> = [];
+afterAll(async () => {
+  for (const db of databases) db.close();
+  await rm(sandbox, { recursive: true, force: true });
+});
+
+const variants = { sm: 16, md: 32 };
+const USERS = ['42', '7', 'ada'];
+
+const storages: Array<[string, () => StorageAdapter]> = [
+  ['memory', () => memoryStorage()],
+  ['disk', () => diskStorage({ root: path.join(sandbox, Math.random().toString(36).slice(2)) })],
+];
+const repositories: Array<[string, () => UserRepository]> = [
+  ['memory', () => memoryUserRepository()],
+  [
+    'sqlite',
+    () => {
+      const db = openDatabase(':memory:');
+      databases.push(db);
+      const insert = db.prepare("INSERT INTO users (id, username, password_hash, created_at, updated_at) VALUES (?, ?, 'x', '', '')");
+      for (const id of USERS) insert.run(id, `user ${id}`);
+      return sqliteUserRepository(db);
+    },
+  ],
+];
+
+/** Size of every object under `prefix`, from the storage's own listing. */
+async function sizes(storage: StorageAdapter, prefix = 'profile_pictures/'): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for await (const object of storage.list(prefix)) found.set(object.key, object.size);
+  return found;
+}
+
+const sum = (values: Iterable<number>) => [...values].reduce((total, value) => total + value, 0);
+
+describe.each(storages)('stats on %s storage', (_storageName, makeStorage) => {
+  describe.each(repositories)('with the %s repository', (_repositoryName, makeRepository) => {
+    it('counts users, objects, bytes by variant, orphans and missing keys exactly', async () => {
+      const storage = makeStorage();
+      const pictures = createProfilePictures({ storage, users: makeRepository(), variants });
+      const first = await pictures.upload('42', images[0]!);
+      await pictures.upload('7', images[1]!);
+      await pictures.upload('42', images[2]!); // replaces the first: its objects go once flushed
+      await pictures.flush();
+      const orphanA = 'profile_pictures/42/0000000000000000000000aa-sm.webp';
+      const orphanB = 'profile_pictures/gone/0000000000000000000000bb-md.webp';
+      await storage.put(orphanA, Buffer.alloc(123), { contentType: 'image/webp' });
+      await storage.put(orphanB, Buffer.alloc(4567), { contentType: 'image/webp' });
+      await storage.put('elsewhere/x.webp', Buffer.alloc(99), { contentType: 'image/webp' }); // outside the prefix
+
+      const stored = await sizes(storage);
+      const records = [(await pictures.get('42'))!, (await pictures.get('7'))!];
+      const sizeOf = (record: PictureRecord, name: string) => stored.get(record.variants[name]!.key)!;
+      expect(stored.has(first.variants.sm!.key)).toBe(false);
+
+      expect(await pictures.stats()).toEqual({
+        users: 2,
+        objects: stored.size,
+        bytes: sum(stored.values()),
+        referenced: { objects: stored.size - 2, bytes: sum(stored.values()) - 123 - 4567 },
+        variants: {
+          sm: { objects: 2, bytes: sizeOf(records[0]!, 'sm') + sizeOf(records[1]!, 'sm') },
+          md: { objects: 2, bytes: sizeOf(records[0]!, 'md') + sizeOf(records[1]!, 'md') },
+        },
+        stills: { objects: 0, bytes: 0 },
+        masters: { objects: 0, bytes: 0 }, // masters are opt-in (option master)
+        orphans: { objects: 2, bytes: 123 + 4567 },
+        missing: 0,
+      });
+
+      // An object deleted behind the library's back is missing, and no longer counted anywhere.
+      await storage.delete(records[1]!.variants.md!.key);
+      const after = await pictures.stats();
+      expect(after).toMatchObject({ users: 2, objects: stored.size - 1, missing: 1, variants: { md: { objects: 1, bytes: sizeOf(records[0]!, 'md') } } });
+    });
+
+    it('is all zeros for an empty service', async () => {
+      const pictures = createProfilePictures({ storage: makeStorage(), users: makeRepository(), variants });
+      expect(await pictures.stats()).toEqual({
+        users: 0,
+        objects: 0,
+        bytes: 0,
+        referenced: { objects: 0, bytes: 0 },
+        variants: {},
+        stills: { objects: 0, bytes: 0 },
+        masters: { objects: 0, bytes: 0 },
+        orphans: { objects: 0, bytes: 0 },
+        missing: 0,
+      });
+    });
+  });
+});
+
+describe('stats specifics', () => {
+  it('counts variants an old record has under names no longer configured, by that name', async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    await createProfilePictures({ storage, users, variants: { sm: 16, xl: 48 } }).upload('42', images[0]!);
+    const pictures = createProfilePictures({ storage, users, variants });
+    const stored = await sizes(storage);
+    const record = (await pictures.get('42'))!;
+    expect((await pictures.stats()).variants).toEqual({
+      sm: { objects: 1, bytes: stored.get(record.variants.sm!.key) },
+      xl: { objects: 1, bytes: stored.get(record.variants.xl!.key) },
+    });
+  });
+
+  it('counts the stills of an animated picture apart from its variants', async () => {
+    const storage = memoryStorage();
+    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants, animated: true });
+    const record = await pictures.upload('42', TERMINAL_GIF.bytes);
+    const stored = await sizes(storage);
+    const tally = (entries: Record<string, { key: string }>) => ({
+      objects: Object.keys(entries).length,
+      bytes: sum(Object.values(entries).map((entry) => stored.get(entry.key)!)),
+    });
+    expect(Object.keys(record.stills!)).toEqual(['sm', 'md']);
+    const result = await pictures.stats();
+    expect(result.stills).toEqual(tally(record.stills!));
+    expect(result.variants).toEqual({ sm: tally({ sm: record.variants.sm! }), md: tally({ md: record.variants.md! }) });
+    expect(result.referenced).toEqual({ objects: stored.size, bytes: sum(stored.values()) });
+  });
+
+  it('counts masters (option master) apart from the variants', async () => {
+    const storage = memoryStorage();
+    const pictures = createProfilePictures({ storage, users: memoryUserRepository(), variants, master: true });
+    const record = await pictures.upload('42', images[0]!);
+    const stored = await sizes(storage);
+    const result = await pictures.stats();
+    expect(result.masters).toEqual({ objects: 1, bytes: stored.get(record.master!.key) });
+    expect(result.referenced).toEqual({ objects: 3, bytes: sum(stored.values()) });
+    expect(result.referenced.bytes).toBe(result.variants.sm!.bytes + result.variants.md!.bytes + result.masters.bytes);
+  });
+
+  it('rejects with a TypeError naming listPictures() when the repository has none', async () => {
+    const { listPictures: _omitted, ...users } = memoryUserRepository();
+    const pictures = createProfilePictures({ storage: memoryStorage(), users });
+    await expect(pictures.stats()).rejects.toThrow(/stats\(\) needs `users\.listPictures\(\)`/);
+  });
+});
