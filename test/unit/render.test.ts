@@ -66,7 +66,7 @@ describe('default output', () => {
       ['lg', 100, 100],
       ['huge', 1000, 1000],
     ]);
-    expect(await listKeys(storage)).toHaveLength(4); // the three variants and the master
+    expect(await listKeys(storage)).toHaveLength(3); // the three variants (no master: off by default)
   });
 });
 
