@@ -63,6 +63,11 @@ const TO_STORED: Record<number, PointMap> = {
   8: (x, y, w) => [w - y, x],
 };
 
+/** Displayed point → stored point (continuous coordinates) for an image stored as width × height with `orientation`. */
+export function toStoredPoint(orientation: number): PointMap {
+  return TO_STORED[orientation] ?? TO_STORED[1]!;
+}
+
 /**
  * Maps `rect`, in displayed pixels of an image stored as `storedWidth` × `storedHeight` with `orientation`, to the
  * same region in stored pixels.

@@ -1,12 +1,13 @@
 /**
  * The record's placeholder preview: the picture's average colour and a ThumbHash, shown while the real image loads.
  *
- * Computed from the raw square the variants are encoded from (already decoded, at most the largest variant's size),
- * shrunk to {@link PREVIEW_SIDE} pixels: a ThumbHash keeps only the lowest frequencies (at most 7 × 7 luminance
- * coefficients), so a larger input changes nothing but the time its encoder takes (quadratic in the side).
+ * Computed from the raw square the variants are encoded from (already decoded and in memory), box-filtered to
+ * {@link PREVIEW_SIDE} pixels here in JavaScript: a ThumbHash keeps only the lowest frequencies (at most 7 × 7
+ * luminance coefficients), so a finer filter changes nothing visible, and one more sharp pipeline (rotate, resize,
+ * read back) cost several times the ~1 ms this loop takes.
  */
-import type { Sharp } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
+import { toStoredPoint } from './orientation.js';
 
 /**
  * A tiny stand-in for a picture, computed at upload time and kept in its record as `record.preview`. Records written
@@ -22,36 +23,93 @@ export interface PicturePreview {
   thumbhash: string;
 }
 
-/**
- * Side of the image the preview is computed from. ThumbHash accepts up to 100; from 32 its encoder takes ~0.15 ms
- * instead of ~0.9 ms, for a hash that differed from the 100-pixel one by at most one quantisation step on the
- * photos tried (identical, or decoding to within 10/255 per channel). The shrink itself (one sharp pipeline,
- * ~1.5–2 ms of CPU) dominates either way.
- */
+/** Side of the image the ThumbHash is computed from (its encoder's time is quadratic in the side; at most 100). */
 export const PREVIEW_SIDE = 32;
 
+/** The raw square the variants are encoded from: stored (not yet oriented) pixels, `side` × `side`. */
+export interface RawSquare {
+  data: Uint8Array;
+  side: number;
+  channels: 1 | 2 | 3 | 4;
+  /** EXIF orientation (1–8) the variants apply when encoding. */
+  orientation: number;
+}
+
 /**
- * The preview of the displayed square `pipeline` holds (raw pixels, orientation applied). `flatten` composes
- * transparent areas onto white, as the JPEG encoder does, so the preview matches the stored variants.
- * @throws whatever sharp throws for the pipeline.
- * @example
- * ```ts
- * await renderPreview(sharp(pixels, { raw }), false); // { color: '#c06a4e', thumbhash: 'mAeKBYJ4…' }
- * ```
+ * The preview of `square` as the variants show it (oriented; with `flatten`, transparent areas on white, as JPEG
+ * output has them).
  */
-export async function renderPreview(pipeline: Sharp, flatten: boolean): Promise<PicturePreview> {
-  let small = pipeline.resize(PREVIEW_SIDE, PREVIEW_SIDE, { fit: 'fill' });
-  if (flatten) small = small.flatten({ background: '#ffffff' });
-  const { data, info } = await small.ensureAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+export function renderPreview(square: RawSquare, flatten: boolean): PicturePreview {
+  const rgba = orient(boxFilter(square), square.orientation);
+  if (flatten) flattenOnWhite(rgba);
   return {
-    color: averageColor(data),
-    thumbhash: Buffer.from(rgbaToThumbHash(info.width, info.height, data)).toString('base64'),
+    color: averageColor(rgba),
+    thumbhash: Buffer.from(rgbaToThumbHash(PREVIEW_SIDE, PREVIEW_SIDE, rgba)).toString('base64'),
   };
 }
 
 // --- internal ---
 
-/** `#rrggbb` of the alpha-weighted mean of RGBA pixels; white when every pixel is transparent. */
+/** `PREVIEW_SIDE`² RGBA averages of the square's blocks, alpha-weighted so transparent pixels lend no colour. */
+function boxFilter({ data, side, channels }: RawSquare): Uint8Array {
+  const out = new Uint8Array(PREVIEW_SIDE * PREVIEW_SIDE * 4);
+  const grey = channels < 3;
+  const hasAlpha = channels === 2 || channels === 4;
+  const edge = (i: number) => Math.floor((i * side) / PREVIEW_SIDE);
+  for (let by = 0; by < PREVIEW_SIDE; by++) {
+    const y0 = edge(by);
+    const y1 = Math.max(edge(by + 1), y0 + 1);
+    for (let bx = 0; bx < PREVIEW_SIDE; bx++) {
+      const x0 = edge(bx);
+      const x1 = Math.max(edge(bx + 1), x0 + 1);
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let a = 0;
+      for (let y = y0; y < y1; y++) {
+        let at = (y * side + x0) * channels;
+        for (let x = x0; x < x1; x++, at += channels) {
+          const alpha = hasAlpha ? data[at + channels - 1]! : 255;
+          r += data[at]! * alpha;
+          g += data[grey ? at : at + 1]! * alpha;
+          b += data[grey ? at : at + 2]! * alpha;
+          a += alpha;
+        }
+      }
+      const o = (by * PREVIEW_SIDE + bx) * 4;
+      const count = (y1 - y0) * (x1 - x0);
+      out[o] = a === 0 ? 0 : Math.round(r / a);
+      out[o + 1] = a === 0 ? 0 : Math.round(g / a);
+      out[o + 2] = a === 0 ? 0 : Math.round(b / a);
+      out[o + 3] = Math.round(a / count);
+    }
+  }
+  return out;
+}
+
+/** The `PREVIEW_SIDE`² RGBA image as displayed: each displayed pixel read from where `orientation` stored it. */
+function orient(stored: Uint8Array, orientation: number): Uint8Array {
+  if (orientation === 1) return stored;
+  const toStored = toStoredPoint(orientation);
+  const out = new Uint8Array(stored.length);
+  for (let y = 0; y < PREVIEW_SIDE; y++) {
+    for (let x = 0; x < PREVIEW_SIDE; x++) {
+      const [sx, sy] = toStored(x + 0.5, y + 0.5, PREVIEW_SIDE, PREVIEW_SIDE);
+      const from = (Math.floor(sy) * PREVIEW_SIDE + Math.floor(sx)) * 4;
+      out.set(stored.subarray(from, from + 4), (y * PREVIEW_SIDE + x) * 4);
+    }
+  }
+  return out;
+}
+
+function flattenOnWhite(rgba: Uint8Array): void {
+  for (let i = 0; i < rgba.length; i += 4) {
+    const alpha = rgba[i + 3]! / 255;
+    for (let c = 0; c < 3; c++) rgba[i + c] = Math.round(rgba[i + c]! * alpha + 255 * (1 - alpha));
+    rgba[i + 3] = 255;
+  }
+}
+
 function averageColor(rgba: Uint8Array): string {
   let r = 0;
   let g = 0;

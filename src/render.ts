@@ -171,7 +171,7 @@ export async function renderVariants(
   }
   // Last in the small lane, which finishes before the largest encode: the answer does not wait for it.
   const preview = lane.then(() =>
-    renderPreview(applyOrientation(sharp(data, { raw }), image.orientation), settings.output.format === 'jpeg'),
+    renderPreview({ data, side: largest, channels: info.channels, orientation: image.orientation }, settings.output.format === 'jpeg'),
   );
   preview.catch(() => {}); // awaited below once the encodes succeeded; not an unhandled rejection meanwhile
   // Settle every encode before failing, so `onVariant` is never called after this function has rejected.
