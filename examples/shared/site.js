@@ -12,18 +12,25 @@ import { enginesFromEnv, openEngines } from './engines.js';
 
 /**
  * Settings from the environment, with defaults under the app's own folder: `PORT` (3000), `HOST` (127.0.0.1),
- * `DATA_DIR` (<app>/data), `MEDIA_DIR` (<app>/media), and the engines (`DATABASE_URL`, `S3_*`: see engines.js).
+ * `DATA_DIR` (<app>/data), `MEDIA_DIR` (<app>/media), `PROFILE_PICTURE_ANIMATED` (`1`: animated GIF/WebP uploads
+ * stay animated; off by default, like the library's `animated` option), and the engines (`DATABASE_URL`, `S3_*`: see
+ * engines.js).
  * @param {string} appDir
  * @throws Error naming the variable when one is invalid.
  */
 export function settingsFromEnv(appDir) {
   const port = Number(process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`PORT must be 0–65535, got ${process.env.PORT}`);
+  const animated = process.env.PROFILE_PICTURE_ANIMATED ?? '';
+  if (!['', '0', '1'].includes(animated)) {
+    throw new Error(`PROFILE_PICTURE_ANIMATED must be 1 (keep animations) or 0, got "${animated}"`);
+  }
   return {
     port,
     host: process.env.HOST ?? '127.0.0.1',
     dataDir: process.env.DATA_DIR ?? join(appDir, 'data'),
     mediaDir: process.env.MEDIA_DIR ?? join(appDir, 'media'),
+    animated: animated === '1',
     ...enginesFromEnv(process.env),
   };
 }
@@ -47,7 +54,7 @@ export function settingsFromEnv(appDir) {
  */
 export async function createSite(options) {
   const engines = await openEngines(options);
-  const pictures = createProfilePictures({ storage: engines.storage, users: engines.users });
+  const pictures = createProfilePictures({ storage: engines.storage, users: engines.users, animated: options.animated });
   const db = engines.database;
   // A random secret, generated on first start and kept in the database (so every instance shares it), unless
   // SESSION_SECRET is set.

@@ -32,7 +32,10 @@ export async function checkFile(file: Blob, config: ClientConfig): Promise<FileC
     const allKnown = config.accept.every((accepted) => SNIFFABLE_TYPES.includes(accepted));
     return allKnown ? { ok: false, code: 'NOT_AN_IMAGE', message: 'notAnImage' } : { ok: true, type };
   }
-  if (!config.accept.includes(type)) return { ok: false, code: 'UNSUPPORTED_TYPE', message: 'unsupported' };
+  if (!config.accept.includes(type)) {
+    // An iPhone photo: "choose a JPEG" alone would leave the user looking for a file type their phone never shows.
+    return { ok: false, code: 'UNSUPPORTED_TYPE', message: type === 'image/heic' ? 'heic' : 'unsupported' };
+  }
   return { ok: true, type };
 }
 

@@ -54,6 +54,8 @@ export interface UploadMessages {
   empty: Message;
   tooLarge: Message;
   unsupported: Message;
+  /** Replaces `unsupported` for an HEIC photo (an iPhone's default), whose fix is a setting on the phone. */
+  heic: Message;
   notAnImage: Message;
   tooSmall: Message;
   oneFile: Message;
@@ -94,6 +96,7 @@ export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMe
   empty: 'This file is empty. Choose another one.',
   tooLarge: ({ size, limit }) => `This file is ${size}; the limit is ${limit}. Choose a smaller one.`,
   unsupported: ({ types }) => `This image format is not supported. Choose a ${types} file.`,
+  heic: 'This is an HEIC photo (the iPhone default), which cannot be uploaded here. Choose a JPEG, or set the iPhone camera to "Most Compatible" (Settings → Camera → Formats).',
   notAnImage: ({ types }) => `This file is not an image. Choose a ${types} file.`,
   tooSmall: ({ minSide }) => `This image is too small: it must be at least ${minSide}×${minSide} pixels.`,
   oneFile: 'Drop one file at a time.',

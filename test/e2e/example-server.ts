@@ -29,11 +29,15 @@ export interface RunningExample {
   stop(): Promise<void>;
 }
 
-/** Variables that choose the example's engines: never inherited from the test's own environment (CI sets S3_*). */
-const ENGINE_VARIABLES = /^(DATABASE_URL|S3_.*)$/;
+/**
+ * Variables that choose the example's engines and settings: never inherited from the test's own environment (CI sets
+ * S3_*); a test passes them in `env`.
+ */
+const ENGINE_VARIABLES = /^(DATABASE_URL|S3_.*|PROFILE_PICTURE_ANIMATED)$/;
 
 /**
- * Starts `examples/<name>/server.js`, with `env` added to its environment (e.g. `DATABASE_URL` and `S3_*`).
+ * Starts `examples/<name>/server.js`, with `env` added to its environment (e.g. `DATABASE_URL` and `S3_*`, or
+ * `PROFILE_PICTURE_ANIMATED: '1'`).
  * @throws Error when the package is not built (the examples import it by name from `dist/`) or the app fails to start.
  */
 export async function startExample(name: 'express-app' | 'koa-app', env: Record<string, string> = {}): Promise<RunningExample> {
