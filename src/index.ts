@@ -28,7 +28,15 @@ export type { DiskStorageOptions } from './storage/disk.js';
 export { memoryStorage } from './storage/memory.js';
 export type { StorageAdapter, StoredObject, ObjectInfo, PutMeta, SignedUrl } from './storage/types.js';
 export { memoryUserRepository } from './users/memory.js';
-export type { UserRepository, PictureRecord, PictureVariant, PictureMaster, PictureRendition } from './users/types.js';
+export type {
+  UserRepository,
+  PictureRecord,
+  PictureVariant,
+  PictureMaster,
+  PictureRendition,
+  PictureHistoryEntry,
+  PictureLock,
+} from './users/types.js';
 export type { PicturePreview } from './preview.js';
 export type { CropRect } from './render.js';
 export type { UploadInput } from './read-input.js';

@@ -36,6 +36,7 @@ import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
 import { createPrivacy, type EraseOptions, type EraseReceipt, type PictureExport } from './privacy.js';
 import { createRegenerate, type RegenerateOptions, type RegenerateResult } from './regenerate.js';
 import { readInput, type UploadInput } from './read-input.js';
+import { hasPicture, userStateOf, withoutPicture } from './record-state.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
@@ -129,7 +130,10 @@ export interface ProfilePictures {
    * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
    */
   remove(userId: string): Promise<boolean>;
-  /** The user's current record, or null. */
+  /**
+   * The user's current record, or null when they have no picture (a stored record without one — a tombstone that
+   * keeps history or a lock — answers null too).
+   */
   get(userId: string): Promise<PictureRecord | null>;
   /**
    * Deletes everything held about the user: clears the record (compare-and-set), then deletes every object under
@@ -307,7 +311,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         },
         (current, made) => {
           const now = new Date().toISOString();
-          return { ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
+          // The user's state (history, lock, change times, erase marker) goes on with the new picture: record-state.ts.
+          return { ...userStateOf(current), ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
         },
         { signal, judge: (rendered) => check(userId, rendered, uploadOptions, stopJudging?.signal) },
       );
@@ -525,9 +530,14 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   async function remove(userId: string): Promise<boolean> {
     assertUserId(userId);
     return lock(userId, async () => {
-      const previous = await clearRecord(userId);
-      if (!previous) return false;
-      cleanup.schedule(keysOf(previous)); // in the background, as after an upload
+      // A record that holds user state (history, lock…) becomes a tombstone rather than null: record-state.ts.
+      const swapped = await swapRecord(userId, () => {}, (current) =>
+        hasPicture(current) ? withoutPicture(current, randomUUID(), new Date().toISOString()) : undefined,
+      );
+      if (!swapped) return false;
+      // In the background, as after an upload; only what the tombstone no longer references.
+      const kept = new Set(keysOf(swapped.next));
+      cleanup.schedule(keysOf(swapped.previous).filter((key) => !kept.has(key)));
       return true;
     });
   }
@@ -653,7 +663,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     remove,
     async get(userId: string) {
       assertUserId(userId);
-      return backend('getPicture', () => users.getPicture(userId));
+      const record = await backend('getPicture', () => users.getPicture(userId));
+      return hasPicture(record) ? record : null; // a tombstone is no picture (record-state.ts)
     },
     url(record: PictureRecord, variant: string, urlOptions: UrlOptions = {}) {
       return urlOf(standIn(urlOptions.still && record.stills ? { ...record, variants: record.stills } : record, variant).key);

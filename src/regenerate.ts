@@ -37,6 +37,7 @@ import type { RenderedMaster } from './master.js';
 import type { ResolvedOptions } from './options.js';
 import { readInput } from './read-input.js';
 import { renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
+import { hasPicture } from './record-state.js';
 import { isStale, targetSides } from './rendition.js';
 import type { PictureMaster, PictureRecord } from './users/types.js';
 import { invalidOption, positiveInteger } from './validate.js';
@@ -266,13 +267,14 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
     listPictures: (() => AsyncIterable<{ userId: string; record: PictureRecord }>) | undefined,
   ): AsyncIterable<{ userId: string; record: PictureRecord }> {
     if (!userIds) {
-      yield* backend.iterate('listPictures', listPictures!);
+      // A tombstone (history or a lock, no picture: record-state.ts) has nothing to re-render.
+      for await (const entry of backend.iterate('listPictures', listPictures!)) if (hasPicture(entry.record)) yield entry;
       return;
     }
     for await (const userId of userIds) {
       if (typeof userId !== 'string' || userId === '') throw invalidOption('regenerate({ userIds })', 'non-empty strings', userId);
       const record = await backend('getPicture', () => users.getPicture(userId));
-      if (record) yield { userId, record };
+      if (hasPicture(record)) yield { userId, record };
     }
   }
 }

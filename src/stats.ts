@@ -4,6 +4,7 @@
  * use and under which variant name.
  */
 import type { ObjectInfo } from './storage/types.js';
+import { hasPicture } from './record-state.js';
 import type { PictureRecord } from './users/types.js';
 
 /** A count of objects and their total size in bytes. */
@@ -14,7 +15,7 @@ export interface ObjectTally {
 
 /** What {@link ProfilePictures.stats} counted. */
 export interface PictureStats {
-  /** Users with a picture (records yielded by `users.listPictures()`). */
+  /** Users with a picture (records yielded by `users.listPictures()`, tombstones not counted). */
   users: number;
   /** Every object under the prefix, referenced or not, with its stored size. */
   objects: number;
@@ -64,7 +65,7 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
   let users = 0;
   let missing = 0;
   for await (const { record } of records()) {
-    users++;
+    if (hasPicture(record)) users++; // a tombstone's history objects are referenced, but it is no picture
     const stillKeys = new Set(Object.values(record.stills ?? {}).map((still) => still?.key));
     const named = new Map<string, string>();
     for (const [name, variant] of Object.entries(record.variants ?? {})) {

@@ -75,8 +75,39 @@ export interface PictureRecord {
   stills?: Record<string, PictureVariant>;
   /** ISO-8601 time the user first got a picture (kept across replacements). */
   createdAt: string;
-  /** ISO-8601 time of this picture's upload. */
+  /** ISO-8601 time of this picture's upload (of the removal, on a tombstone). */
   updatedAt: string;
+  /**
+   * Only on a **tombstone**: a record with `variants: {}` and no current picture, kept because it still holds user
+   * state (`history`, `lock`, `changes`, `erasure`). ISO-8601 time the picture was removed. `pictures.get()` answers
+   * `null` for a tombstone; code reading records from the database directly must treat `variants: {}` as "no picture".
+   */
+  removedAt?: string;
+  /** Previous pictures, newest first (option `history`); each keeps its objects until pruned. */
+  history?: PictureHistoryEntry[];
+  /** Set while the user is locked (`pictures.lock()`): uploads are refused with `LOCKED`. */
+  lock?: PictureLock;
+  /** ISO-8601 times of the user's recent picture changes, oldest first (option `limits.changes`). */
+  changes?: string[];
+  /** Marks the user's last erase (`pictures.erase()`); an upload that started before it cannot commit after it. */
+  erasure?: string;
+}
+
+/** A previous picture kept in {@link PictureRecord.history}: the picture fields of the record it was. */
+export type PictureHistoryEntry = Pick<
+  PictureRecord,
+  'version' | 'contentHash' | 'contentType' | 'variants' | 'stills' | 'master' | 'rendition' | 'preview' | 'updatedAt'
+> & {
+  /** ISO-8601 time it stopped being the current picture. */
+  replacedAt: string;
+};
+
+/** Why and since when a user may not change their picture. */
+export interface PictureLock {
+  /** The admin's reason, shown to the user in the `LOCKED` error's `details.reason`. */
+  reason: string;
+  /** ISO-8601 time of the lock. */
+  at: string;
 }
 
 /**
@@ -95,8 +126,8 @@ export interface UserRepository {
    */
   setPicture(userId: string, next: PictureRecord | null, expected: string | null): Promise<boolean>;
   /**
-   * Every stored record, one `{ userId, record }` per user with a picture. Lets `sweep()` know which objects are
-   * referenced. Optional in the type, but without it `sweep()` throws; the conformance suite requires it unless told
+   * Every stored record, one `{ userId, record }` per user with a stored record (a tombstone — `variants: {}`, no
+   * picture, see `PictureRecord.removedAt` — included). Lets `sweep()` know which objects are referenced. Optional in the type, but without it `sweep()` throws; the conformance suite requires it unless told
    * the repository has none.
    *
    * Writes go on while it runs (other requests, other processes, and the caller itself between two yields), so:

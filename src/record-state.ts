@@ -1,0 +1,62 @@
+/**
+ * A user's stored record holds two kinds of state: the **current picture** (variants, stills, master, preview…) and
+ * **state that outlives a picture** — history (issue 11 §3), a lock and the change times (§5), the last erase's
+ * marker. Keeping both in one record lets one compare-and-set cover everything (DESIGN invariant 7: no in-process
+ * lock is needed for any of it, across any number of app instances).
+ *
+ * So removing a picture does not always clear the record: when user state remains, the record becomes a
+ * **tombstone** — `variants: {}` and no other picture field — which `get()` answers as `null` (no picture). A
+ * repository stores it like any record; `listPictures()` yields it; code reading records must check
+ * {@link hasPicture}.
+ */
+import type { PictureRecord } from './users/types.js';
+
+/**
+ * Record fields that belong to the user rather than to the current picture: carried into every record written for the
+ * user (upload, regenerate, restore) and kept in a tombstone when the picture goes.
+ */
+export const USER_STATE_FIELDS = ['history', 'lock', 'changes', 'erasure'] as const;
+
+/** The user state a record carries (see {@link USER_STATE_FIELDS}); `{}` for null or a record without any. */
+export function userStateOf(record: PictureRecord | null): Partial<Pick<PictureRecord, (typeof USER_STATE_FIELDS)[number]>> {
+  const state: Record<string, unknown> = {};
+  if (!record) return state;
+  for (const field of USER_STATE_FIELDS) {
+    if (record[field] !== undefined) state[field] = record[field];
+  }
+  return state;
+}
+
+/**
+ * True when the record has a current picture; false for null and for a tombstone. Tolerates a malformed record from
+ * the app's database (no `variants` object: no picture).
+ */
+export function hasPicture(record: PictureRecord | null | undefined): record is PictureRecord {
+  const variants = record?.variants;
+  return !!variants && typeof variants === 'object' && Object.keys(variants).length > 0;
+}
+
+/**
+ * What a record becomes when its picture goes: `null` when it holds no user state, else a tombstone keeping that
+ * state (and `createdAt`, when the user first got a picture), stamped `removedAt` and given a new `version`.
+ * `state` overrides the kept user state (e.g. `{ history }` with the removed picture pushed onto it).
+ */
+export function withoutPicture(
+  record: PictureRecord,
+  version: string,
+  now: string,
+  state: Partial<PictureRecord> = userStateOf(record),
+): PictureRecord | null {
+  const kept = Object.fromEntries(Object.entries(state).filter(([, value]) => value !== undefined));
+  if (Object.keys(kept).length === 0) return null;
+  return {
+    version,
+    contentHash: '',
+    contentType: '',
+    variants: {},
+    createdAt: record.createdAt,
+    updatedAt: now,
+    removedAt: now,
+    ...kept,
+  };
+}
