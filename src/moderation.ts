@@ -13,7 +13,7 @@ import type { ErrorFactory } from './errors.js';
 
 /** The picture the `moderate` hook judges: one rendered variant. */
 export interface ModerationImage {
-  /** The encoded bytes, as they would be stored. */
+  /** The encoded bytes, as they would be stored (a copy of them: changing it changes nothing stored). */
   bytes: Uint8Array;
   /** Their MIME type, e.g. `image/webp`. */
   contentType: string;

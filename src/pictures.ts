@@ -400,7 +400,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     if (!hook || !ended) return;
     releaseProcessing?.();
     const { data, width, height } = rendered.variants[moderated]!;
-    const image = { bytes: data, contentType: rendered.contentType, width, height, variant: moderated };
+    // A copy: the stored object's bytes may still be being written, and a hook that changes what it was given (in
+    // place, to redact or to reuse the buffer) must not change what is stored.
+    const image = { bytes: Buffer.from(data), contentType: rendered.contentType, width, height, variant: moderated };
     const stop = signal ? AbortSignal.any([signal, ended]) : ended;
     await moderate(hook, { userId, image }, { timeoutMs: resolved.timeouts.moderateMs, signal: stop, fail });
   }

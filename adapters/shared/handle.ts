@@ -13,6 +13,7 @@ import { refusalDrain, type DrainOptions } from '../../src/intake/drain.js';
 import type { UploadRequest } from '../../src/intake/upload-request.js';
 import type { ProfilePictures } from '../../src/pictures.js';
 import { initialOf } from '../../src/placeholder.js';
+import { USER_STATE_FIELDS } from '../../src/record-state.js';
 import type { PictureRecord } from '../../src/users/types.js';
 import { resolveRouterOptions, type ProfilePictureRouterOptions, type RouterUser } from './options.js';
 import { isCrossSite, wantsJson } from './request-checks.js';
@@ -138,11 +139,17 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
     };
   }
 
-  /** The record with a URL per configured variant, by the same stand-in rule as the avatar route (`url()`). */
-  function withUrls(record: PictureRecord) {
-    const urls = Object.fromEntries(variants.map((name) => [name, pictures.url(record, name)]));
-    if (!record.stills) return { ...record, urls };
-    return { ...record, urls, stillUrls: Object.fromEntries(variants.map((name) => [name, pictures.url(record, name, { still: true })])) };
+  /**
+   * The new picture with a URL per configured variant, by the same stand-in rule as the avatar route (`url()`). The
+   * record's user state (previous pictures, lock, change times: record-state.ts) is not the picture: it stays on the
+   * server.
+   */
+  function withUrls(stored: PictureRecord) {
+    const record: Partial<PictureRecord> = { ...stored };
+    for (const field of USER_STATE_FIELDS) delete record[field];
+    const urls = Object.fromEntries(variants.map((name) => [name, pictures.url(stored, name)]));
+    if (!stored.stills) return { ...record, urls };
+    return { ...record, urls, stillUrls: Object.fromEntries(variants.map((name) => [name, pictures.url(stored, name, { still: true })])) };
   }
 
   return async (req) => {

@@ -28,6 +28,13 @@ import { adoptStyles, TEMPLATE } from './template.js';
 export interface UploadedPicture {
   /** URL of every variant by name, e.g. `{ sm, md, lg }`. */
   urls: Record<string, string>;
+  /** Only for an animated picture (server option `animated`): the URL of each variant's first frame, by name. */
+  stillUrls?: Record<string, string>;
+  /** Average colour (`#rrggbb`) and ThumbHash to show while the picture loads (see `thumbHashToDataURL`). */
+  preview?: { color: string; thumbhash: string };
+  /** Changes with every new picture. */
+  version?: string;
+  /** The rest of the stored record (`contentHash`, `variants`, `updatedAt`, …). */
   [field: string]: unknown;
 }
 

@@ -410,6 +410,21 @@ function adapterTests(harness: AdapterHarness): void {
   });
 
   describe('upload', () => {
+    it("answers the new picture without the record's user state (history, lock, change times)", async () => {
+      const app = await setup();
+      await app.upload('1', jpeg);
+      const first = (await app.users.getPicture('1'))!;
+      const state = { changes: ['2026-12-02T00:00:00.000Z'], erasure: 'e1', history: [] };
+      expect(await app.users.setPicture('1', { ...first, ...state, version: 'with-state' }, first.version)).toBe(true);
+      const res = await app.upload('1', jpeg2);
+      expect(res.status).toBe(200);
+      const record = (await app.users.getPicture('1'))!;
+      expect(record).toMatchObject({ changes: state.changes, erasure: 'e1', history: [] });
+      for (const field of ['changes', 'erasure', 'history', 'lock']) expect(res.json.picture).not.toHaveProperty(field);
+      const { changes, erasure, history, ...picture } = record;
+      expect(withoutUrls(res.json.picture)).toEqual(picture);
+    });
+
     it('stores the picture and answers JSON { picture } with URLs for every variant', async () => {
       const app = await setup();
       // A fully read body leaves the connection reusable (the client asks for keep-alive explicitly).

@@ -2,6 +2,7 @@
  * The `moderate` hook through the service, with real rendering and memory storage: what the hook sees, and that
  * reject, throw, a bad answer, a timeout and an abort each store nothing and leave the current picture as it was.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
@@ -57,6 +58,26 @@ describe('moderate', () => {
     // Exactly the bytes that were stored as md: rendered, re-encoded.
     expect(Buffer.from(image.bytes)).toEqual(await readObject(storage, record.variants.md!.key));
     expect(await sharp(image.bytes).metadata()).toMatchObject({ format: 'webp', width: 256, height: 256 });
+  });
+
+  it('gets a copy: a hook that overwrites the bytes it was given does not change what is stored', async () => {
+    let given: Uint8Array | undefined;
+    // A storage that reads what it is given only later (a buffering or retrying client): the hook runs meanwhile.
+    const storage = memoryStorage();
+    const late: StorageAdapter = { ...storage, put: async (key, data, options) => (await sleep(500), storage.put(key, data, options)) };
+    const pictures = createProfilePictures({
+      storage: late,
+      users: memoryUserRepository(),
+      moderate: ({ image }) => {
+        given = image.bytes;
+        image.bytes.fill(0);
+        return 'allow';
+      },
+    });
+    const record = await pictures.upload('42', first!);
+    expect(given!.every((byte) => byte === 0)).toBe(true);
+    const stored = await readObject(storage, record.variants.md!.key);
+    expect(await sharp(stored).metadata()).toMatchObject({ format: 'webp', width: 256, height: 256 });
   });
 
   it('without md, judges the variant closest to 256 (the larger on a tie)', async () => {
