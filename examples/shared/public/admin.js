@@ -1,7 +1,7 @@
 // The admin page's script: while a *Regenerate all* run goes on, poll its status and move the progress bar; when it
-// ends, show the result and refresh the stats card. Without JavaScript the page shows the same on reload.
+// ends, show the result and refresh the counts, stats and pictures. Without JavaScript the page shows the same on reload.
 const card = document.querySelector('[data-regenerate]');
-const POLL_MS = 500;
+const POLL_MS = 300;
 
 /** Shows one status (the JSON of GET /admin/regenerate/status) in the card. */
 function show(status) {
@@ -18,12 +18,15 @@ function show(status) {
   return active;
 }
 
-/** Replaces the stats card with the one a fresh copy of this page renders. */
-async function refreshStats() {
+/** Replaces the parts a run changes (counts, stats, the list's pictures) with those of a fresh copy of this page. */
+async function refreshResults() {
   const response = await fetch(location.href, { headers: { Accept: 'text/html' } });
   if (!response.ok) return;
-  const fresh = new DOMParser().parseFromString(await response.text(), 'text/html').querySelector('[data-stats]');
-  if (fresh) document.querySelector('[data-stats]')?.replaceWith(fresh);
+  const fresh = new DOMParser().parseFromString(await response.text(), 'text/html');
+  for (const part of document.querySelectorAll('[data-refresh]')) {
+    const replacement = fresh.querySelector(`[data-refresh="${part.dataset.refresh}"]`);
+    if (replacement) part.replaceWith(replacement);
+  }
 }
 
 async function poll() {
@@ -33,7 +36,7 @@ async function poll() {
     if (show(await response.json())) {
       setTimeout(poll, POLL_MS);
     } else {
-      await refreshStats();
+      await refreshResults();
     }
   } catch {
     setTimeout(poll, POLL_MS * 4); // the server restarting: try again, more slowly

@@ -28,7 +28,7 @@ export function adminPage(model) {
     { ...model, title: 'Admin', scripts: ['/assets/admin.js'] },
     html`<div class="page-head">
       <h1>Admin</h1>
-      <p class="muted">${list.total} ${list.total === 1 ? 'account' : 'accounts'}, ${stats.users} with a profile picture.</p>
+      <p class="muted" data-refresh="summary">${list.total} ${list.total === 1 ? 'account' : 'accounts'}, ${stats.users} with a profile picture.</p>
     </div>
     <div id="flash" class="flash-area">${flashMessage(flash)}</div>
     <div class="grid admin-top">
@@ -75,7 +75,7 @@ function statsCard(stats, accounts) {
   /** @param {{ objects: number, bytes: number }} tally */
   const tallyText = ({ objects, bytes }) => `${objects} ${objects === 1 ? 'object' : 'objects'} · ${formatBytes(bytes)}`;
   const variants = Object.entries(stats.variants).sort(([, a], [, b]) => a.bytes - b.bytes);
-  return html`<section class="card" aria-labelledby="stats-title" data-stats>
+  return html`<section class="card" aria-labelledby="stats-title" data-refresh="stats">
     <h2 id="stats-title">Pictures</h2>
     <dl class="facts facts--columns">
       ${fact('accounts', 'Accounts', accounts)}
@@ -104,8 +104,8 @@ function regenerateCard(job, text, page) {
   return html`<section class="card admin-job" id="regenerate" aria-labelledby="regenerate-title"
     data-regenerate data-state="${job.state}" data-status-url="/admin/regenerate/status">
     <h2 id="regenerate-title">Regenerate all pictures</h2>
-    <p class="muted">Re-renders every picture that does not match today's sizes, format and quality, from its stored
-      master. Run it after changing <code>variants</code> or <code>output</code>; users can keep uploading meanwhile.</p>
+    <p class="muted">Re-renders every picture that does not match today's sizes, format and quality, from its master
+      or else its largest variant. Run it after changing the sizes; users can keep uploading meanwhile.</p>
     <progress class="progress" max="${max}" value="${value}" aria-labelledby="regenerate-title"
       data-progress>${Math.round((value / max) * 100)}%</progress>
     <p class="admin-job__text" role="status" data-job-text>${text}</p>
@@ -138,7 +138,7 @@ function usersCard({ pictures, list, actions }) {
       <td class="admin-users__actions">${userActions(actions, account, picture, list.page)}</td>
     </tr>`,
   );
-  return html`<section class="card admin-users" aria-labelledby="users-title">
+  return html`<section class="card admin-users" aria-labelledby="users-title" data-refresh="users">
     <h2 id="users-title">Users</h2>
     <div class="table-scroll">
       <table class="table">
