@@ -188,12 +188,12 @@ export function adminRoutes({ admin, pictures, accounts }) {
 
     'POST /admin/regenerate/': async ({ form }) => {
       const started = admin.regenerate.start();
-      return { redirect: `${backTo(pageNumber((await form()).get('page')), started ? '' : 'regenerate=busy')}#regenerate` };
+      return { redirect: backTo(pageNumber((await form()).get('page')), started ? '' : 'regenerate=busy') };
     },
 
     'POST /admin/regenerate/stop/': async ({ form }) => {
       await admin.regenerate.stop();
-      return { redirect: `${backTo(pageNumber((await form()).get('page')))}#regenerate` };
+      return { redirect: backTo(pageNumber((await form()).get('page'))) };
     },
 
     'GET /admin/regenerate/status': async () => {

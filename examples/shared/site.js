@@ -50,7 +50,7 @@ const PAGE_VARIANTS = ['sm', 'md', 'lg'];
  * @returns {Record<string, number> | undefined}
  * @throws Error naming the variable when the list is malformed or lacks a size the pages show.
  */
-function variantsFromEnv(value) {
+export function variantsFromEnv(value) {
   if (!value) return undefined;
   /** @type {Record<string, number>} */
   const variants = {};

@@ -42,10 +42,11 @@ async function logIn(server: RunningExample, username: string): Promise<string> 
   return sessionCookie(response);
 }
 
+/** The cookies a response sets, as a `Cookie` header (Express: `portrait.sid`; Koa: `portrait.sess` and its signature). */
 function sessionCookie(response: Response): string {
-  const cookie = response.headers.getSetCookie().find((line) => line.startsWith('portrait.sid='));
-  if (!cookie) throw new Error('no session cookie');
-  return cookie.split(';')[0] as string;
+  const cookies = response.headers.getSetCookie().map((line) => line.split(';')[0]);
+  if (cookies.length === 0) throw new Error('no session cookie');
+  return cookies.join('; ');
 }
 
 /** Uploads `photo` as the signed-in user of `cookie`, as the widget does (a JSON client). */
@@ -71,24 +72,52 @@ async function shownStats(page: Page): Promise<Record<string, number>> {
   );
 }
 
+/**
+ * Runs `during` while the page's next status poll waits, so the progress shown does not move meanwhile; skips it when
+ * the run ended before a poll could be held (then the page shows the end, not a moment mid-way).
+ */
+async function whileStatusHeld(page: Page, during: () => Promise<void>): Promise<void> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let caught!: () => void;
+  const held = new Promise<boolean>((resolve) => {
+    caught = () => resolve(true);
+    setTimeout(() => resolve(false), 3_000);
+  });
+  await page.route('**/admin/regenerate/status', async (route) => {
+    caught();
+    await released;
+    await route.continue().catch(() => {}); // the page may be gone by then
+  });
+  try {
+    const running = (await held) && (await page.locator('[data-regenerate]').getAttribute('data-state')) === 'running';
+    if (running) await during();
+  } finally {
+    release();
+    await page.unrouteAll({ behavior: 'wait' });
+  }
+}
+
 /** Usernames of the list's rows, in order. */
 const listedUsers = (page: Page) => page.locator('tr[data-user]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-user')));
 
-describe.skipIf(!hasChromium)('admin page: express-app', () => {
+describe.skipIf(!hasChromium).each([
+  { app: 'express-app' as const, prefix: 'admin' },
+  { app: 'koa-app' as const, prefix: 'admin-koa' },
+])('admin page: $app', ({ app, prefix }) => {
   let server: RunningExample;
   let browser: Browser;
   let photo: Buffer;
   let admin: { context: BrowserContext; page: Page; errors: string[] };
   let adminCookie: string;
-  const snap = (page: Page, name: string) => screenshot(page, `admin-${name}`);
+  const snap = (page: Page, name: string) => screenshot(page, `${prefix}-${name}`);
 
   beforeAll(async () => {
-    await clearScreenshots('admin');
-    [server, browser, photo] = await Promise.all([startExample('express-app'), launchChromium(), portraitJpeg(WARM, 800, 600)]);
+    await clearScreenshots(prefix);
+    [server, browser, photo] = await Promise.all([startExample(app), launchChromium(), portraitJpeg(WARM, 800, 600)]);
     // The first account: the administrator while ADMIN_USERS is unset.
     admin = await signedInPage(browser, server, ADMIN);
-    const cookie = (await admin.context.cookies()).find((c) => c.name === 'portrait.sid');
-    adminCookie = `portrait.sid=${cookie?.value}`;
+    adminCookie = (await admin.context.cookies()).map(({ name, value }) => `${name}=${value}`).join('; ');
   });
 
   afterAll(async () => {
@@ -147,6 +176,11 @@ describe.skipIf(!hasChromium)('admin page: express-app', () => {
     expect(await page.locator('.page-head .muted').textContent()).toBe('2 accounts, 2 with a profile picture.');
     expect(await listedUsers(page)).toEqual([ADMIN, MEMBER]);
     await snap(page, 'overview');
+    // On a phone the cards stack and the table scrolls sideways within its card, not the page.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBe(390);
+    await snap(page, 'phone');
+    await page.setViewportSize({ width: 1000, height: 1000 });
   });
 
   it('pages the accounts 20 at a time, in sign-up order', async () => {
@@ -257,9 +291,9 @@ describe.skipIf(!hasChromium)('admin page: Regenerate all after a size change', 
     // Started by a post; a second post while it runs is told so; Stop ends it early, to be continued.
     const first = await post(server, cookie, '/admin/regenerate/', { page: '1' });
     expect(first.status).toBe(303);
-    expect(first.headers.get('location')).toBe('/admin/?page=1#regenerate');
+    expect(first.headers.get('location')).toBe('/admin/?page=1');
     const second = await post(server, cookie, '/admin/regenerate/', { page: '1' });
-    expect(second.headers.get('location')).toBe('/admin/?page=1&regenerate=busy#regenerate');
+    expect(second.headers.get('location')).toBe('/admin/?page=1&regenerate=busy');
     expect((await post(server, cookie, '/admin/regenerate/stop/', { page: '1' })).status).toBe(303);
     const stopped = await (await fetch(`${server.url}/admin/regenerate/status`, { headers: { cookie } })).json();
     expect(stopped).toMatchObject({ state: 'stopped', failed: 0 });
@@ -289,16 +323,17 @@ describe.skipIf(!hasChromium)('admin page: Regenerate all after a size change', 
     await snap(page, 'stopped');
 
     await page.getByRole('button', { name: 'Regenerate all' }).click();
-    await page.waitForURL(/\/admin\/\?page=1#regenerate$/);
+    await page.waitForURL(/\/admin\/\?page=1$/);
     const loadedAs = await page.evaluate(() => (window as unknown as { __bar: Array<{ state: string }> }).__bar[0]?.state);
-    // A moment mid-way, for the screenshot (the run may be quicker than that on a fast machine).
+    // A moment mid-way, for the screenshot: the next status poll is held while it is taken, so the page stays there
+    // (the run may be quicker than that on a fast machine: then there is no such moment).
     const midway = await page
       .waitForFunction(() => {
         const bar = document.querySelector('progress');
         return bar && bar.value > 0 && bar.value < bar.max;
       }, undefined, { timeout: 3_000 })
       .then(() => true, () => false);
-    if (midway) await snap(page, 'regenerating');
+    if (midway) await whileStatusHeld(page, () => snap(page, 'regenerating'));
     await page.locator('[data-regenerate][data-state="done"]').waitFor();
     const text = await page.locator('[data-job-text]').textContent();
     const regenerated = USERS.length - stopped.regenerated;

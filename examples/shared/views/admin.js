@@ -129,10 +129,10 @@ function regenerateCard(job, text, page) {
 function usersCard({ pictures, list, actions }) {
   const rows = list.users.map(
     ({ account, picture }) => html`<tr data-user="${account.username}">
-      <td class="admin-users__who">
+      <td><div class="admin-users__who">
         ${avatar(pictures, account, picture, 'sm', { decorative: true })}
         <span class="admin-users__name">${account.username}</span>
-      </td>
+      </div></td>
       <td>${formatDate(account.createdAt)}</td>
       <td data-picture-cell>${picture ? `Updated ${formatDate(picture.updatedAt)}` : html`<span class="muted">No picture</span>`}</td>
       <td class="admin-users__actions">${userActions(actions, account, picture, list.page)}</td>
