@@ -20,9 +20,9 @@ const ADMIN = 'ada.admin';
 const MEMBER = 'bob.member';
 const password = (username: string) => `${username}-password-1969`;
 
-/** Signs `username` up through the sign-up form's POST and returns the session cookie. */
-async function signUp(server: RunningExample, username: string): Promise<string> {
-  const response = await fetch(`${server.url}/signup/`, {
+/** Posts the sign-up or login form for `username`, as the page does, and returns the session cookie it sets. */
+async function postAuthForm(server: RunningExample, form: 'signup' | 'login', username: string): Promise<string> {
+  const response = await fetch(`${server.url}/${form}/`, {
     method: 'POST',
     body: new URLSearchParams({ username, password: password(username) }),
     redirect: 'manual',
@@ -30,17 +30,8 @@ async function signUp(server: RunningExample, username: string): Promise<string>
   expect(response.status).toBe(303);
   return sessionCookie(response);
 }
-
-/** Logs `username` in through the login form's POST and returns the session cookie. */
-async function logIn(server: RunningExample, username: string): Promise<string> {
-  const response = await fetch(`${server.url}/login/`, {
-    method: 'POST',
-    body: new URLSearchParams({ username, password: password(username) }),
-    redirect: 'manual',
-  });
-  expect(response.status).toBe(303);
-  return sessionCookie(response);
-}
+const signUp = (server: RunningExample, username: string) => postAuthForm(server, 'signup', username);
+const logIn = (server: RunningExample, username: string) => postAuthForm(server, 'login', username);
 
 /** The cookies a response sets, as a `Cookie` header (Express: `portrait.sid`; Koa: `portrait.sess` and its signature). */
 function sessionCookie(response: Response): string {
@@ -365,4 +356,25 @@ describe.skipIf(!hasChromium)('admin page: Regenerate all after a size change', 
     for (const key of oldKeys) await expect.poll(async () => (await fetch(`${server.url}/media/${key}`)).status).toBe(404);
     await context.close();
   }, 120_000);
+
+  it('works without JavaScript: the post starts a run, a reload shows where it is', async () => {
+    const cookie = await logIn(server, 'ada.admin');
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1000, height: 900 } });
+    await context.addCookies([{ name: 'portrait.sid', value: cookie.split('=')[1] as string, url: server.url }]);
+    const page = await context.newPage();
+    await page.goto(`${server.url}/admin/`);
+    await page.getByRole('button', { name: 'Regenerate all' }).click();
+    await page.waitForURL(/\/admin\/\?page=1$/);
+    // Everything is up to date now: the run only checks, and says so.
+    const final = `Done: ${USERS.length} pictures checked, 0 regenerated, ${USERS.length} skipped, 0 failed.`;
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return page.locator('[data-job-text]').textContent();
+      })
+      .toBe(final);
+    expect(await page.locator('progress').evaluate((bar: HTMLProgressElement) => [bar.value, bar.max])).toEqual([10, 10]);
+    await snap(page, 'nojs-done');
+    await context.close();
+  });
 });
