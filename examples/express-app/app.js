@@ -7,6 +7,7 @@
 import express from 'express';
 import session from 'express-session';
 import { profilePictureRouter } from 'profile-picture/express';
+import { adminRoutes } from '../shared/admin.js';
 import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
 import { PAGE_HEADERS, createSite, isSameOriginPost } from '../shared/site.js';
 import {
@@ -27,7 +28,7 @@ import { DatabaseSessionStore } from './session-store.js';
  */
 export async function createApp(options) {
   const site = await createSite(options);
-  const { db, pictures, accounts, secret } = site;
+  const { db, pictures, accounts, admin, secret } = site;
   const app = express();
   app.disable('x-powered-by');
 
@@ -82,7 +83,8 @@ export async function createApp(options) {
     const user = res.locals.user;
     const picture = user ? await pictures.get(user.id) : null;
     const path = res.req.path;
-    res.status(status).set(PAGE_HEADERS).type('html').send(page({ user, picture, pictures, path, ...extra }));
+    const isAdmin = await admin.isAdmin(user);
+    res.status(status).set(PAGE_HEADERS).type('html').send(page({ user, picture, pictures, path, admin: isAdmin, ...extra }));
   }
 
   /** @type {import('express').RequestHandler} */
@@ -142,6 +144,22 @@ export async function createApp(options) {
     render(res, profilePage, { query: new URLSearchParams(req.originalUrl.split('?')[1] ?? '') }),
   );
   app.get('/profile/remove/', signedIn, (req, res) => render(res, removePage));
+
+  // The admin page (/admin/, shared/admin.js): its routes take a framework-neutral request; this only translates.
+  const adminRoute = adminRoutes(site);
+  app.use(async (req, res, next) => {
+    const answer = await adminRoute({
+      method: req.method,
+      path: req.path,
+      query: new URLSearchParams(req.originalUrl.split('?')[1] ?? ''),
+      form: async () => new URLSearchParams(req.body ?? {}),
+      user: res.locals.user,
+    });
+    if (!answer) return next();
+    if ('redirect' in answer) return res.redirect(303, answer.redirect);
+    if ('json' in answer) return res.status(answer.status).set(PAGE_HEADERS).json(answer.json);
+    return render(res, answer.page, answer.extra, answer.status);
+  });
 
   app.use((req, res) => render(res, errorPage, { status: 404 }, 404));
   /** @type {import('express').ErrorRequestHandler} */

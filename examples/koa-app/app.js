@@ -6,6 +6,7 @@
 import Koa from 'koa';
 import session from 'koa-session';
 import { profilePictureRouter } from 'profile-picture/koa';
+import { adminRoutes } from '../shared/admin.js';
 import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
 import { PAGE_HEADERS, createSite, isSameOriginPost, readForm } from '../shared/site.js';
 import {
@@ -28,7 +29,7 @@ import { databaseSessionStore } from './session-store.js';
  */
 export async function createApp(options) {
   const site = await createSite(options);
-  const { db, pictures, accounts, secret } = site;
+  const { db, pictures, accounts, admin, secret } = site;
   const app = new Koa();
   app.keys = [secret];
 
@@ -41,10 +42,11 @@ export async function createApp(options) {
   async function render(ctx, page, extra = {}, status = 200) {
     const user = ctx.state.user ?? null;
     const picture = user ? await pictures.get(user.id) : null;
+    const isAdmin = await admin.isAdmin(user);
     ctx.status = status;
     ctx.set(PAGE_HEADERS);
     ctx.type = 'html';
-    ctx.body = page({ user, picture, pictures, path: ctx.path, ...extra });
+    ctx.body = page({ user, picture, pictures, path: ctx.path, admin: isAdmin, ...extra });
   }
 
   /**
@@ -150,9 +152,32 @@ export async function createApp(options) {
     }),
   );
 
+  // The admin page (/admin/, shared/admin.js): its routes take a framework-neutral request; this only translates.
+  const adminRoute = adminRoutes(site);
+  /** @param {Ctx} ctx */
+  const adminPages = async (ctx) => {
+    const answer = await adminRoute({
+      method: ctx.method,
+      path: ctx.path,
+      query: new URLSearchParams(ctx.querystring),
+      form: () => readForm(ctx.req),
+      user: ctx.state.user ?? null,
+    });
+    if (!answer) return render(ctx, errorPage, { status: 404 }, 404);
+    if ('redirect' in answer) return seeOther(ctx, answer.redirect);
+    if ('json' in answer) {
+      ctx.set(PAGE_HEADERS);
+      ctx.status = answer.status;
+      ctx.body = answer.json;
+      return;
+    }
+    await render(ctx, answer.page, answer.extra, answer.status);
+  };
+
   app.use(async (ctx) => {
     const typed = /** @type {Ctx} */ (ctx);
-    const handler = routes[`${ctx.method === 'HEAD' ? 'GET' : ctx.method} ${ctx.path}`];
+    const route = routes[`${ctx.method === 'HEAD' ? 'GET' : ctx.method} ${ctx.path}`];
+    const handler = route ?? (ctx.path.startsWith('/admin/') ? adminPages : undefined);
     if (!handler) return render(typed, errorPage, { status: 404 }, 404);
     if (ctx.method === 'POST' && !isSameOriginPost(ctx.headers)) {
       ctx.status = 403;

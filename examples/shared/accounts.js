@@ -13,7 +13,8 @@ import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
  * @property {string} createdAt
  */
 
-const USERNAME = /^[\p{L}\p{N}_.-]{3,30}$/u;
+/** What a username may be: 3–30 letters, digits, dots, dashes or underscores. */
+export const USERNAME = /^[\p{L}\p{N}_.-]{3,30}$/u;
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 200;
 

@@ -16,6 +16,7 @@ const PUBLIC = new URL('./public/', import.meta.url);
 const FILES = {
   'styles.css': { file: fileURLToPath(new URL('styles.css', PUBLIC)), type: 'text/css; charset=utf-8' },
   'app.js': { file: fileURLToPath(new URL('app.js', PUBLIC)), type: 'text/javascript; charset=utf-8' },
+  'admin.js': { file: fileURLToPath(new URL('admin.js', PUBLIC)), type: 'text/javascript; charset=utf-8' },
   'favicon.svg': { file: fileURLToPath(new URL('favicon.svg', PUBLIC)), type: 'image/svg+xml' },
   'profile-picture-upload.js': { file: clientScriptPath, type: 'text/javascript; charset=utf-8' },
 };

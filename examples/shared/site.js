@@ -7,14 +7,17 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createProfilePictures } from 'profile-picture';
 import { accounts } from './accounts.js';
+import { adminUsersFromEnv, createAdmin } from './admin.js';
 import { setting } from './database.js';
 import { enginesFromEnv, openEngines } from './engines.js';
 
 /**
  * Settings from the environment, with defaults under the app's own folder: `PORT` (3000), `HOST` (127.0.0.1),
  * `DATA_DIR` (<app>/data), `MEDIA_DIR` (<app>/media), `PROFILE_PICTURE_ANIMATED` (`1`: animated GIF/WebP uploads
- * stay animated; off by default, like the library's `animated` option), and the engines (`DATABASE_URL`, `S3_*`: see
- * engines.js).
+ * stay animated; off by default, like the library's `animated` option), `PROFILE_PICTURE_VARIANTS` (the variant
+ * sizes, e.g. `sm:64,md:256,lg:512`, the library's default; the pages show `sm`, `md` and `lg`), `ADMIN_USERS`
+ * (usernames that may open /admin/, comma-separated; unset: the first account), and the engines (`DATABASE_URL`,
+ * `S3_*`: see engines.js).
  * @param {string} appDir
  * @throws Error naming the variable when one is invalid.
  */
@@ -31,8 +34,36 @@ export function settingsFromEnv(appDir) {
     dataDir: process.env.DATA_DIR ?? join(appDir, 'data'),
     mediaDir: process.env.MEDIA_DIR ?? join(appDir, 'media'),
     animated: animated === '1',
+    variants: variantsFromEnv(process.env.PROFILE_PICTURE_VARIANTS),
+    adminUsers: adminUsersFromEnv(process.env.ADMIN_USERS),
     ...enginesFromEnv(process.env),
   };
+}
+
+/** Variant names the pages show (views/components.js): a size setting must keep them. */
+const PAGE_VARIANTS = ['sm', 'md', 'lg'];
+
+/**
+ * Reads `PROFILE_PICTURE_VARIANTS`, e.g. `sm:48,md:200,lg:400,xl:1024`: changing it is what *Regenerate all* on the
+ * admin page is for. Unset: the library's default sizes. The library checks the names and sizes themselves.
+ * @param {string | undefined} value
+ * @returns {Record<string, number> | undefined}
+ * @throws Error naming the variable when the list is malformed or lacks a size the pages show.
+ */
+export function variantsFromEnv(value) {
+  if (!value) return undefined;
+  /** @type {Record<string, number>} */
+  const variants = {};
+  for (const entry of value.split(',')) {
+    const match = /^\s*(\w+)\s*:\s*(\d+)\s*$/.exec(entry);
+    if (!match) throw new Error(`PROFILE_PICTURE_VARIANTS must read like "sm:64,md:256,lg:512", got "${value}"`);
+    variants[/** @type {string} */ (match[1])] = Number(match[2]);
+  }
+  const lacking = PAGE_VARIANTS.filter((name) => !Object.hasOwn(variants, name));
+  if (lacking.length > 0) {
+    throw new Error(`PROFILE_PICTURE_VARIANTS must keep the sizes the pages show (sm, md, lg); "${value}" lacks ${lacking.join(', ')}`);
+  }
+  return variants;
 }
 
 /** @typedef {ReturnType<typeof settingsFromEnv>} SiteOptions */
@@ -42,9 +73,11 @@ export function settingsFromEnv(appDir) {
  * @property {import('./database.js').AppDatabase} db users, sessions and settings
  * @property {import('profile-picture').ProfilePictures} pictures
  * @property {ReturnType<typeof accounts>} accounts
+ * @property {import('./admin.js').Admin} admin who may open the admin page, its account list and regenerate job
  * @property {string} secret the session-cookie signing secret
  * @property {string} engines which storage and database it runs on, for the start-up line
- * @property {() => Promise<void>} close waits for the pictures' background clean-up, then closes the engines
+ * @property {() => Promise<void>} close stops a regenerate run, waits for the pictures' background clean-up, then
+ *   closes the engines
  */
 
 /**
@@ -54,8 +87,14 @@ export function settingsFromEnv(appDir) {
  */
 export async function createSite(options) {
   const engines = await openEngines(options);
-  const pictures = createProfilePictures({ storage: engines.storage, users: engines.users, animated: options.animated });
+  const pictures = createProfilePictures({
+    storage: engines.storage,
+    users: engines.users,
+    animated: options.animated,
+    ...(options.variants ? { variants: options.variants } : {}),
+  });
   const db = engines.database;
+  const admin = createAdmin({ db, pictures, adminUsers: options.adminUsers });
   // A random secret, generated on first start and kept in the database (so every instance shares it), unless
   // SESSION_SECRET is set.
   const secret =
@@ -64,9 +103,11 @@ export async function createSite(options) {
     db,
     pictures,
     accounts: accounts(db),
+    admin,
     secret,
     engines: engines.description,
     async close() {
+      await admin.regenerate.stop();
       await pictures.flush();
       await engines.close();
     },

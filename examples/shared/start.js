@@ -2,8 +2,8 @@
 /**
  * Starts an example app from its `server.js`: reads the environment, opens the engines, listens, prints where and on
  * what, and shuts down cleanly. Environment: PORT (3000; 0 picks a free port), HOST (127.0.0.1), DATA_DIR,
- * MEDIA_DIR, SESSION_SECRET, PROFILE_PICTURE_ANIMATED (1: keep animations; see site.js), and DATABASE_URL / S3_* to
- * run on PostgreSQL and S3 (see engines.js).
+ * MEDIA_DIR, SESSION_SECRET, PROFILE_PICTURE_ANIMATED (1: keep animations), PROFILE_PICTURE_VARIANTS, ADMIN_USERS
+ * (see site.js), and DATABASE_URL / S3_* to run on PostgreSQL and S3 (see engines.js).
  */
 import { fileURLToPath } from 'node:url';
 import { settingsFromEnv } from './site.js';

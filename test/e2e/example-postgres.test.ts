@@ -174,6 +174,16 @@ for (const { app, bucket, env, serving } of APPS) {
       await vi.waitFor(async () => expect(await bucketKeys()).toEqual(keysOf(after)), { timeout: 5_000 });
     });
 
+    it('shows the admin page to the first account: its queries and pictures.stats() on PostgreSQL and S3', async () => {
+      const page = await browse('GET', '/admin/');
+      expect(page.status).toBe(200);
+      const stat = (name: string) => new RegExp(`data-stat="${name}" data-value="(\\d+)"`).exec(page.text)?.[1];
+      expect([stat('accounts'), stat('users'), stat('objects'), stat('variant-lg')]).toEqual(['1', '1', '3', '1']);
+      expect(page.text).toContain(`<tr data-user="${username}">`);
+      const status = await browse('GET', '/admin/regenerate/status');
+      expect(JSON.parse(status.text)).toMatchObject({ state: 'idle', scanned: 0 });
+    });
+
     it('removes it: users.picture is NULL and the bucket empty', async () => {
       const answer = await postForm('/remove-profile-picture/', {});
       expect(answer.status).toBe(303);

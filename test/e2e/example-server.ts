@@ -24,7 +24,7 @@ export interface RunningExample {
   /** Every stored file under the media directory, relative to it, sorted (on the default engines). */
   storedFiles(): Promise<string[]>;
   /** The `users` row of `username` (picture column parsed) in the SQLite database (on the default engines). */
-  userRow(username: string): { id: string; picture: { version: string; variants: Record<string, { key: string }> } | null } | undefined;
+  userRow(username: string): { id: string; picture: { version: string; variants: Record<string, { key: string; width: number }> } | null } | undefined;
   /** Stops the server and deletes its directories. */
   stop(): Promise<void>;
 }
@@ -33,19 +33,25 @@ export interface RunningExample {
  * Variables that choose the example's engines and settings: never inherited from the test's own environment (CI sets
  * S3_*); a test passes them in `env`.
  */
-const ENGINE_VARIABLES = /^(DATABASE_URL|S3_.*|PROFILE_PICTURE_ANIMATED)$/;
+const ENGINE_VARIABLES = /^(DATABASE_URL|S3_.*|PROFILE_PICTURE_.*|ADMIN_USERS)$/;
 
 /**
  * Starts `examples/<name>/server.js`, with `env` added to its environment (e.g. `DATABASE_URL` and `S3_*`, or
- * `PROFILE_PICTURE_ANIMATED: '1'`).
+ * `PROFILE_PICTURE_ANIMATED: '1'`). With `options.dir`, its data and media live there and outlive `stop()`, so a
+ * test can restart the app on the same data with other settings (the caller deletes the directory).
  * @throws Error when the package is not built (the examples import it by name from `dist/`) or the app fails to start.
  */
-export async function startExample(name: 'express-app' | 'koa-app', env: Record<string, string> = {}): Promise<RunningExample> {
+export async function startExample(
+  name: 'express-app' | 'koa-app',
+  env: Record<string, string> = {},
+  options: { dir?: string } = {},
+): Promise<RunningExample> {
   const missing = BUILT.filter((file) => !existsSync(file));
   if (missing.length > 0) {
     throw new Error(`The examples run the built package; run \`npm run build\` first (missing ${missing.join(', ')})`);
   }
-  const dir = await mkdtemp(join(tmpdir(), `pp-e2e-${name}-`));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `pp-e2e-${name}-`)));
+  const removeDir = () => (options.dir ? Promise.resolve() : rm(dir, { recursive: true, force: true }));
   const dataDir = join(dir, 'data');
   const mediaDir = join(dir, 'media');
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !ENGINE_VARIABLES.test(key)));
@@ -74,7 +80,7 @@ export async function startExample(name: 'express-app' | 'koa-app', env: Record<
     });
   }).catch(async (err: unknown) => {
     child.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
     throw err;
   });
 
@@ -106,7 +112,7 @@ export async function startExample(name: 'express-app' | 'koa-app', env: Record<
         await exited;
         clearTimeout(killer);
       }
-      await rm(dir, { recursive: true, force: true });
+      await removeDir();
     },
   };
 }

@@ -3,7 +3,9 @@
  * checked at start with messages that name the variable. Running on PostgreSQL and S3: example-postgres.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { adminUsersFromEnv } from '../../examples/shared/admin.js';
 import { enginesFromEnv } from '../../examples/shared/engines.js';
+import { variantsFromEnv } from '../../examples/shared/site.js';
 import { startExample } from './example-server.js';
 
 describe('example engine settings', () => {
@@ -72,6 +74,26 @@ describe('example engine settings', () => {
   it('never repeats a database password in its message', () => {
     expect(() => enginesFromEnv({ DATABASE_URL: 'mysql://app:hunter2@db/portrait' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),
+    );
+  });
+
+  it('reads ADMIN_USERS: usernames in any letter case; unset or empty, the first account', () => {
+    expect(adminUsersFromEnv(' Ada.Admin, bob_2 ,')).toEqual(['ada.admin', 'bob_2']);
+    expect(adminUsersFromEnv(undefined)).toEqual([]);
+    expect(adminUsersFromEnv(' ')).toEqual([]);
+    expect(() => adminUsersFromEnv('ada, <b>')).toThrow(
+      new Error('ADMIN_USERS must list usernames separated by commas, got "<b>"'),
+    );
+  });
+
+  it('reads PROFILE_PICTURE_VARIANTS, keeping the sizes the pages show', () => {
+    expect(variantsFromEnv(undefined)).toBeUndefined();
+    expect(variantsFromEnv('sm:48, md:200,lg:400,xl:1024')).toEqual({ sm: 48, md: 200, lg: 400, xl: 1024 });
+    expect(() => variantsFromEnv('sm=48')).toThrow(
+      new Error('PROFILE_PICTURE_VARIANTS must read like "sm:64,md:256,lg:512", got "sm=48"'),
+    );
+    expect(() => variantsFromEnv('sm:48,xl:1024')).toThrow(
+      new Error('PROFILE_PICTURE_VARIANTS must keep the sizes the pages show (sm, md, lg); "sm:48,xl:1024" lacks md, lg'),
     );
   });
 

@@ -10,6 +10,8 @@ import { html } from './html.js';
  * @property {import('./components.js').Account | null} user
  * @property {import('profile-picture').PictureRecord | null} picture
  * @property {import('profile-picture').ProfilePictures} pictures
+ * @property {boolean} [admin] the user may open the admin page: the navigation links to it
+ * @property {string[]} [scripts] the page's own scripts (same-origin module URLs), after the shared ones
  */
 
 /**
@@ -17,12 +19,12 @@ import { html } from './html.js';
  * @param {import('./html.js').SafeHtml} body
  * @returns {string}
  */
-export function layout({ title, path, user, picture, pictures }, body) {
+export function layout({ title, path, user, picture, pictures, admin = false, scripts = [] }, body) {
   /** @param {string} href @param {string} text */
   const link = (href, text) =>
     html`<a href="${href}" class="nav__link" ${path === href ? html`aria-current="page"` : ''}>${text}</a>`;
   const account = user
-    ? html`<nav class="nav" aria-label="Main">${link('/dashboard/', 'Dashboard')}${link('/profile/', 'Profile')}</nav>
+    ? html`<nav class="nav" aria-label="Main">${link('/dashboard/', 'Dashboard')}${link('/profile/', 'Profile')}${admin ? link('/admin/', 'Admin') : ''}</nav>
         <div class="account">
           <a class="account__badge" href="/profile/" title="Your profile">
             ${avatar(pictures, user, picture, 'sm', { decorative: true })}
@@ -42,6 +44,7 @@ export function layout({ title, path, user, picture, pictures }, body) {
   <link rel="stylesheet" href="/assets/styles.css">
   <script type="module" src="/assets/profile-picture-upload.js"></script>
   <script type="module" src="/assets/app.js"></script>
+  ${scripts.map((src) => html`<script type="module" src="${src}"></script>`)}
 </head>
 <body>
   <a class="skip-link" href="#main">Skip to content</a>

@@ -201,16 +201,23 @@ export function removePage(model) {
   );
 }
 
+const SERVER_ERROR = { title: 'Error', heading: 'Something went wrong', text: 'Please try again in a moment.' };
+/** @type {Record<number, typeof SERVER_ERROR>} */
+const ERRORS = {
+  403: { title: 'Forbidden', heading: 'This page is for administrators', text: 'Your account cannot open it.' },
+  404: { title: 'Not found', heading: 'This page does not exist', text: 'Check the address, or start again from the home page.' },
+};
+
 /**
  * @param {LayoutModel & { status: number }} model
  */
 export function errorPage(model) {
-  const notFound = model.status === 404;
+  const { title, heading, text } = ERRORS[model.status] ?? SERVER_ERROR;
   return layout(
-    { ...model, title: notFound ? 'Not found' : 'Error' },
+    { ...model, title },
     html`<section class="card card--narrow welcome">
-      <h1>${notFound ? 'This page does not exist' : 'Something went wrong'}</h1>
-      <p class="lead">${notFound ? 'Check the address, or start again from the home page.' : 'Please try again in a moment.'}</p>
+      <h1>${heading}</h1>
+      <p class="lead">${text}</p>
       <div class="actions actions--center"><a class="button button--primary" href="/">Go home</a></div>
     </section>`,
   );
