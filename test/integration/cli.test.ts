@@ -54,6 +54,7 @@ describe('profile-picture stats', () => {
       ),
       stills: { objects: 0, bytes: 0 },
       masters: { objects: 0, bytes: 0 },
+      history: { objects: 0, bytes: 0 },
       orphans: { objects: 2, bytes: 1234 + 321 },
       missing: 0,
     });
