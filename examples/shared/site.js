@@ -13,7 +13,8 @@ import { enginesFromEnv, openEngines } from './engines.js';
 /**
  * Settings from the environment, with defaults under the app's own folder: `PORT` (3000), `HOST` (127.0.0.1),
  * `DATA_DIR` (<app>/data), `MEDIA_DIR` (<app>/media), `PROFILE_PICTURE_ANIMATED` (`1`: animated GIF/WebP uploads
- * stay animated; off by default, like the library's `animated` option), and the engines (`DATABASE_URL`, `S3_*`: see
+ * stay animated; off by default, like the library's `animated` option), `PROFILE_PICTURE_HISTORY` (previous pictures
+ * kept per user, 0–20; 3 by default, where the library's `history.keep` defaults to 0), and the engines (`DATABASE_URL`, `S3_*`: see
  * engines.js).
  * @param {string} appDir
  * @throws Error naming the variable when one is invalid.
@@ -25,12 +26,17 @@ export function settingsFromEnv(appDir) {
   if (!['', '0', '1'].includes(animated)) {
     throw new Error(`PROFILE_PICTURE_ANIMATED must be 1 (keep animations) or 0, got "${animated}"`);
   }
+  const history = process.env.PROFILE_PICTURE_HISTORY ?? '3';
+  if (!/^\d{1,2}$/.test(history) || Number(history) > 20) {
+    throw new Error(`PROFILE_PICTURE_HISTORY must be a number of previous pictures from 0 to 20, got "${history}"`);
+  }
   return {
     port,
     host: process.env.HOST ?? '127.0.0.1',
     dataDir: process.env.DATA_DIR ?? join(appDir, 'data'),
     mediaDir: process.env.MEDIA_DIR ?? join(appDir, 'media'),
     animated: animated === '1',
+    historyKeep: Number(history),
     ...enginesFromEnv(process.env),
   };
 }
@@ -54,7 +60,12 @@ export function settingsFromEnv(appDir) {
  */
 export async function createSite(options) {
   const engines = await openEngines(options);
-  const pictures = createProfilePictures({ storage: engines.storage, users: engines.users, animated: options.animated });
+  const pictures = createProfilePictures({
+    storage: engines.storage,
+    users: engines.users,
+    animated: options.animated,
+    history: { keep: options.historyKeep ?? 3 },
+  });
   const db = engines.database;
   // A random secret, generated on first start and kept in the database (so every instance shares it), unless
   // SESSION_SECRET is set.
