@@ -51,6 +51,22 @@ describe('profile-picture history', () => {
   });
 });
 
+describe('profile-picture stats with previous pictures', () => {
+  it('counts their objects under history, apart from the current pictures, and prints the line', async () => {
+    const stored = await app.stored();
+    const [first, second, third] = uploads;
+    const keys = [first!, second!].flatMap((record) => Object.values(record.variants).map((variant) => variant.key));
+    const run = await runCli(app.dir, ['stats', '--json'], env);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const stats = JSON.parse(run.stdout) as { history: unknown; variants: Record<string, { objects: number }>; orphans: unknown };
+    expect(stats.history).toEqual({ objects: 6, bytes: keys.reduce((sum, key) => sum + stored.get(key)!, 0) });
+    expect(stats.variants.md).toEqual({ objects: 1, bytes: stored.get(third!.variants.md!.key) });
+    expect(stats.orphans).toEqual({ objects: 0, bytes: 0 });
+    const plain = await runCli(app.dir, ['stats'], env);
+    expect(plain.stdout).toMatch(/\n {2}history {13}6 objects, \d+(\.\d)? kB\n/);
+  });
+});
+
 describe('profile-picture restore', () => {
   it('makes the previous picture current: the record, the history and storage as expected; the next process sees it', async () => {
     const [first, second, third] = uploads;
