@@ -39,6 +39,7 @@ const DETAILED: Partial<Record<ErrorCode, Detailed>> = {
   },
   // The app's moderation hook words the reason; it is shown as given.
   REJECTED: ({ reason }) => (typeof reason === 'string' && reason.trim() !== '' ? `This picture was not accepted: ${reason}` : undefined),
+  NOT_FOUND: ({ reason }) => (reason === 'no-such-version' ? 'There is no previous picture with this version.' : undefined),
   UNKNOWN_VARIANT: ({ variant, allowed }) =>
     typeof variant === 'string' && typeof allowed === 'string' ? `There is no picture size "${variant}"; use ${allowed}.` : undefined,
 };

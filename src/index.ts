@@ -5,6 +5,7 @@
 export { createProfilePictures } from './pictures.js';
 export type { ProfilePictures, UploadOptions, UrlOptions, SweepOptions, SweepResult } from './pictures.js';
 export type { PictureStats, ObjectTally } from './stats.js';
+export type { PreviousPicture } from './history.js';
 export type { RegenerateOptions, RegenerateResult, RegenerateProgress, RegenerateFailure } from './regenerate.js';
 export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS, POSITIONS } from './options.js';
 export type {
@@ -13,6 +14,7 @@ export type {
   LimitsOptions,
   OutputOptions,
   MasterOptions,
+  HistoryOptions,
   TimeoutsOptions,
   InputFormat,
   OutputFormat,

@@ -141,6 +141,16 @@ export interface MasterOptions {
   maxSide?: number;
 }
 
+/** Previous pictures kept in each user's record (see {@link ProfilePicturesOptions.history}). */
+export interface HistoryOptions {
+  /**
+   * How many previous pictures to keep per user (0–20), newest first; an upload or a restore beyond it deletes the
+   * oldest one's objects.
+   * @default 0
+   */
+  keep?: number;
+}
+
 /** Options of `createProfilePictures()`. Only `storage` and `users` are required. */
 export interface ProfilePicturesOptions {
   /** Where picture bytes live: `diskStorage({ root })`, `memoryStorage()` or your own {@link StorageAdapter}. */
@@ -196,6 +206,16 @@ export interface ProfilePicturesOptions {
    * @throws TypeError at construction unless a boolean, or when true with another `output.format`.
    */
   animated?: boolean;
+  /**
+   * Previous pictures to keep, with their objects, inside each user's record (newest first): an upload pushes the
+   * picture it replaces, `pictures.restore(userId, version)` makes one current again, `pictures.history(userId)` lists
+   * them. Beyond `keep` the oldest is dropped and its objects deleted after the commit. Each kept picture holds its
+   * objects (all variants, and its master): storage grows by up to `keep` pictures per user.
+   * @default { keep: 0 } (no history: a replaced picture's objects are deleted)
+   * @example { history: { keep: 3 } }
+   * @throws TypeError or RangeError at construction unless `{ keep }` with an integer 0–20.
+   */
+  history?: HistoryOptions;
   /**
    * First path segment of every storage key.
    * @default 'profile_pictures'
@@ -279,6 +299,8 @@ export interface ResolvedOptions {
   /** `false`, or the master's settings. */
   readonly master: false | Readonly<Required<MasterOptions>>;
   readonly animated: boolean;
+  /** `keep`: previous pictures kept per user (0: none). */
+  readonly history: Readonly<Required<HistoryOptions>>;
   readonly prefix: string;
   readonly publicPath: string;
   readonly concurrency: number;
@@ -302,6 +324,7 @@ export const DEFAULTS = Object.freeze({
   position: 'centre' as Position,
   master: false as const,
   animated: false,
+  history: Object.freeze({ keep: 0 }),
   prefix: 'profile_pictures',
   publicPath: '/media/',
   fieldName: 'profile_picture',
@@ -320,7 +343,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw invalidOption('options', 'an object', options);
-  rejectUnknownKeys('', options, OPTION_NAMES.top, [...nested('limits'), ...nested('output'), ...nested('timeouts'), ...nested('master')]);
+  rejectUnknownKeys('', options, OPTION_NAMES.top, [...nested('limits'), ...nested('output'), ...nested('timeouts'), ...nested('master'), ...nested('history')]);
   const storage = checkStorage(options.storage);
   const users = checkUsers(options.users);
 
@@ -379,6 +402,8 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     throw new TypeError(`[profile-picture] \`animated: true\` needs \`output.format: 'webp'\` (the only output format that can animate) but received ${JSON.stringify(format)}`);
   }
 
+  const history = resolveHistory(options.history);
+
   const prefix = nonEmptyString('prefix', options.prefix ?? DEFAULTS.prefix);
   if (!PREFIX.test(prefix)) throw invalidOption('prefix', 'slash-separated segments of [A-Za-z0-9_-]', prefix);
 
@@ -415,6 +440,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     position,
     master,
     animated,
+    history,
     prefix,
     publicPath,
     concurrency,
@@ -442,6 +468,7 @@ const OPTION_NAMES = {
     position: 1,
     master: 1,
     animated: 1,
+    history: 1,
     prefix: 1,
     publicPath: 1,
     concurrency: 1,
@@ -464,10 +491,11 @@ const OPTION_NAMES = {
   output: optionNames<OutputOptions>({ format: 1, quality: 1 }),
   timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1, moderateMs: 1 }),
   master: optionNames<MasterOptions>({ maxSide: 1 }),
+  history: optionNames<HistoryOptions>({ keep: 1 }),
 };
 
 /** `['limits.fileSize', …]`: the dotted names of a nested level, for suggestions from other levels. */
-function nested(level: 'limits' | 'output' | 'timeouts' | 'master'): string[] {
+function nested(level: 'limits' | 'output' | 'timeouts' | 'master' | 'history'): string[] {
   return OPTION_NAMES[level].map((name) => `${level}.${name}`);
 }
 
@@ -485,6 +513,15 @@ function resolveMaster(value: unknown): ResolvedOptions['master'] {
   rejectUnknownKeys('master', masterIn, OPTION_NAMES.master, [...OPTION_NAMES.top, ...nested('output')]);
   const maxSide = integerInRange('master.maxSide', masterIn.maxSide ?? MASTER_SIDE.default, MASTER_SIDE.min, MASTER_SIDE.max);
   return Object.freeze({ maxSide });
+}
+
+/** Most previous pictures per user: each holds all its objects, and the whole history rides in one record. */
+const MAX_HISTORY = 20;
+
+function resolveHistory(value: unknown): ResolvedOptions['history'] {
+  const historyIn = optionalObject('history', value);
+  rejectUnknownKeys('history', historyIn, OPTION_NAMES.history, [...OPTION_NAMES.top, ...nested('limits')]);
+  return Object.freeze({ keep: integerInRange('history.keep', historyIn.keep ?? DEFAULTS.history.keep, 0, MAX_HISTORY) });
 }
 
 function optionalObject(

@@ -19,6 +19,7 @@ import { createBackendCall, isBackendTimeout } from './backend-call.js';
 import { createCleanup } from './cleanup.js';
 import { createEraseGuard } from './erase-guard.js';
 import { createErrorFactory, isProfilePictureError } from './errors.js';
+import { createHistory, stateAfterReplacing, type PreviousPicture } from './history.js';
 import { inspectImage } from './inspect.js';
 import { createInFlightKeys } from './in-flight.js';
 import {
@@ -36,7 +37,7 @@ import { renderPlaceholder, type PlaceholderUser } from './placeholder.js';
 import { createPrivacy, type EraseOptions, type EraseReceipt, type PictureExport } from './privacy.js';
 import { createRegenerate, type RegenerateOptions, type RegenerateResult } from './regenerate.js';
 import { readInput, type UploadInput } from './read-input.js';
-import { hasPicture, userStateOf, withoutPicture } from './record-state.js';
+import { hasPicture, withoutPicture } from './record-state.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
@@ -125,7 +126,8 @@ export interface ProfilePictures {
   uploadRequest(userId: string, request: UploadRequest, options?: { signal?: AbortSignal }): Promise<PictureRecord>;
   /**
    * Removes the user's picture: clears the record, then deletes its objects in the background (see
-   * {@link ProfilePictures.flush}).
+   * {@link ProfilePictures.flush}). The removed picture does not join the history (option `history`): its objects
+   * go. Earlier previous pictures stay, and can still be restored.
    * @returns true when there was a picture; removing none is a no-op that resolves false.
    * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
    */
@@ -135,6 +137,37 @@ export interface ProfilePictures {
    * keeps history or a lock — answers null too).
    */
   get(userId: string): Promise<PictureRecord | null>;
+  /**
+   * The user's previous pictures (option `history`), newest first: each one a record `url()` and `srcset()` take,
+   * whose `version` is what {@link ProfilePictures.restore} takes, with `updatedAt` (when it was uploaded) and
+   * `replacedAt` (when it stopped being current). Empty with `history: { keep: 0 }`, and for an unknown user. A
+   * user without a current picture (removed) still has theirs.
+   * @example
+   * ```ts
+   * for (const previous of await pictures.history('42')) {
+   *   console.log(previous.version, previous.replacedAt, pictures.url(previous, 'sm'));
+   * }
+   * ```
+   * @throws ProfilePictureError `STORAGE_FAILED`.
+   */
+  history(userId: string): Promise<PreviousPicture[]>;
+  /**
+   * Makes the previous picture `version` (from {@link ProfilePictures.history}) the current one again: it gets a new
+   * `version` and `updatedAt`, leaves the history, and the current picture (if any) takes its place at the front of
+   * the history, pruned to `history.keep` (the pruned picture's objects are deleted in the background, see
+   * {@link ProfilePictures.flush}). One compare-and-set, retried when another write won; no object is written.
+   * @returns the new current record.
+   * @example
+   * ```ts
+   * const [previous] = await pictures.history('42');
+   * const record = await pictures.restore('42', previous.version);
+   * pictures.url(record, 'md'); // the previous picture's md, served again
+   * ```
+   * @throws ProfilePictureError `NOT_FOUND` (404, `details.reason: 'no-such-version'`) when the user has no previous
+   *   picture with that version — nothing changes; `CONFLICT`, `STORAGE_FAILED`. TypeError for a version that is not a
+   *   non-empty string.
+   */
+  restore(userId: string, version: string): Promise<PictureRecord>;
   /**
    * Deletes everything held about the user: clears the record (compare-and-set), then deletes every object under
    * the user's prefix — the current picture, anything else a record references there, leftovers of crashed uploads,
@@ -311,8 +344,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         },
         (current, made) => {
           const now = new Date().toISOString();
-          // The user's state (history, lock, change times, erase marker) goes on with the new picture: record-state.ts.
-          return { ...userStateOf(current), ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
+          // The user's state (history, lock, change times, erase marker) goes on with the new picture: record-state.ts;
+          // the replaced picture joins the history (history.ts).
+          return { ...stateAfterReplacing(current, resolved.history.keep, now), ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
         },
         { signal, judge: (rendered) => check(userId, rendered, uploadOptions, stopJudging?.signal) },
       );
@@ -651,6 +685,18 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return storage.url ? storage.url(key) : `${resolved.publicPath}${key}`;
   }
 
+  const history = createHistory({
+    resolved,
+    backend,
+    fail,
+    lock,
+    swapRecord,
+    cleanUp: (previous, next) => {
+      const kept = new Set(keysOf(next));
+      cleanup.schedule(keysOf(previous).filter((key) => !kept.has(key)));
+    },
+  });
+
   const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, clearRecord, deleteKeys: deleteOrphans, urlOf });
 
   const readRequest = createRequestUploader(resolved, fail, processBytes);
@@ -687,6 +733,14 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       // A body that arrives after the timeout was answered with 502: close it rather than leak its file handle.
       return backend('get', () => serveObject(storage, resolved.prefix, key, request), { late: (result) => result.body?.destroy() });
     },
+    async history(userId: string) {
+      assertUserId(userId);
+      return history.list(userId);
+    },
+    async restore(userId: string, version: string) {
+      assertUserId(userId);
+      return history.restore(userId, version);
+    },
     async erase(userId: string, eraseOptions?: EraseOptions) {
       assertUserId(userId);
       return privacy.erase(userId, eraseOptions);
@@ -722,12 +776,13 @@ type Stored = Pick<PictureRecord, 'variants' | 'stills' | 'master'>;
 type NewPicture = Omit<PictureRecord, 'createdAt' | 'updatedAt'>;
 
 /**
- * The keys a record references: its variants, stills and master. Tolerates a malformed record from the app's database
- * (it references nothing).
+ * The keys a record references: its variants, stills and master, and those of each previous picture in its history
+ * (held until pruned: history.ts). Tolerates a malformed record from the app's database (it references nothing).
  */
 function keysOf(record: PictureRecord | null): string[] {
   const entries = (map: unknown): unknown[] => (map && typeof map === 'object' ? Object.values(map) : []);
-  const variants = record ? [...entries(record.variants), ...entries(record.stills), record.master] : [];
+  const pictures: Partial<PictureRecord>[] = record ? [record, ...(Array.isArray(record.history) ? record.history : [])] : [];
+  const variants = pictures.flatMap((picture) => [...entries(picture?.variants), ...entries(picture?.stills), picture?.master]);
   return variants.flatMap((variant) => {
     const key = (variant as { key?: unknown } | null)?.key;
     return typeof key === 'string' ? [key] : [];

@@ -30,6 +30,11 @@ export interface PictureStats {
   /** Referenced masters: the clean sources `regenerate()` renders from, never served (option `master`). */
   masters: ObjectTally;
   /**
+   * Objects held by previous pictures (option `history`): their variants, stills and masters, counted here and not
+   * under `variants`, `stills` or `masters`, which tally the current pictures.
+   */
+  history: ObjectTally;
+  /**
    * Objects under the prefix no record references: left by a crash, a failed or skipped delete, or an upload still
    * in flight. `sweep()` deletes those older than its grace period.
    */
@@ -62,10 +67,13 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
   const variants = new Map<string, ObjectTally>(); // a Map: a record's variant names are data, `__proto__` included
   const stills = { objects: 0, bytes: 0 };
   const masters = { objects: 0, bytes: 0 };
+  const history = { objects: 0, bytes: 0 };
   let users = 0;
   let missing = 0;
   for await (const { record } of records()) {
     if (hasPicture(record)) users++; // a tombstone's history objects are referenced, but it is no picture
+    const previous = Array.isArray(record.history) ? record.history : [];
+    const historyKeys = new Set(previous.flatMap((entry) => keysOf(entry as unknown as PictureRecord)));
     const stillKeys = new Set(Object.values(record.stills ?? {}).map((still) => still?.key));
     const named = new Map<string, string>();
     for (const [name, variant] of Object.entries(record.variants ?? {})) {
@@ -79,6 +87,10 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
         missing++;
         continue;
       }
+      if (historyKeys.has(key)) {
+        add(history, size);
+        continue;
+      }
       if (stillKeys.has(key)) add(stills, size);
       if (key === record.master?.key) add(masters, size);
       const name = named.get(key);
@@ -90,7 +102,7 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
   const used = { objects: 0, bytes: 0 };
   const orphans = { objects: 0, bytes: 0 };
   for (const [key, size] of sizes) add(referenced.has(key) ? used : orphans, size);
-  return { users, objects: sizes.size, bytes, referenced: used, variants: Object.fromEntries(variants), stills, masters, orphans, missing };
+  return { users, objects: sizes.size, bytes, referenced: used, variants: Object.fromEntries(variants), stills, masters, history, orphans, missing };
 }
 
 // --- internal ---

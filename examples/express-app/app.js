@@ -9,6 +9,7 @@ import session from 'express-session';
 import { profilePictureRouter } from 'profile-picture/express';
 import { adminRoutes } from '../shared/admin.js';
 import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
+import { useThisPicture } from '../shared/previous-pictures.js';
 import { PAGE_HEADERS, createSite, isSameOriginPost } from '../shared/site.js';
 import {
   authPage,
@@ -140,8 +141,15 @@ export async function createApp(options) {
 
   app.get('/success/', signedIn, (req, res) => render(res, successPage, { isNew: req.query.welcome === 'new' }));
   app.get('/dashboard/', signedIn, (req, res) => render(res, dashboardPage));
-  app.get('/profile/', signedIn, (req, res) =>
-    render(res, profilePage, { query: new URLSearchParams(req.originalUrl.split('?')[1] ?? '') }),
+  app.get('/profile/', signedIn, async (req, res) =>
+    render(res, profilePage, {
+      query: new URLSearchParams(req.originalUrl.split('?')[1] ?? ''),
+      previous: await pictures.history(res.locals.user.id),
+    }),
+  );
+  // "Use this picture" on a previous one: a plain form post (same-origin check above), then back to the profile.
+  app.post('/profile/restore/', signedIn, async (req, res) =>
+    res.redirect(303, await useThisPicture(pictures, res.locals.user.id, String(req.body?.version ?? ''))),
   );
   app.get('/profile/remove/', signedIn, (req, res) => render(res, removePage));
 

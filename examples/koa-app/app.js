@@ -8,6 +8,7 @@ import session from 'koa-session';
 import { profilePictureRouter } from 'profile-picture/koa';
 import { adminRoutes } from '../shared/admin.js';
 import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
+import { useThisPicture } from '../shared/previous-pictures.js';
 import { PAGE_HEADERS, createSite, isSameOriginPost, readForm } from '../shared/site.js';
 import {
   authPage,
@@ -104,7 +105,17 @@ export async function createApp(options) {
     },
     'GET /success/': signedIn((ctx) => render(ctx, successPage, { isNew: ctx.query.welcome === 'new' })),
     'GET /dashboard/': signedIn((ctx) => render(ctx, dashboardPage)),
-    'GET /profile/': signedIn((ctx) => render(ctx, profilePage, { query: new URLSearchParams(ctx.querystring) })),
+    'GET /profile/': signedIn(async (ctx) =>
+      render(ctx, profilePage, {
+        query: new URLSearchParams(ctx.querystring),
+        previous: await pictures.history(/** @type {Account} */ (ctx.state.user).id),
+      }),
+    ),
+    'POST /profile/restore/': signedIn(async (ctx) => {
+      const form = await readForm(ctx.req);
+      const user = /** @type {Account} */ (ctx.state.user);
+      seeOther(ctx, await useThisPicture(pictures, user.id, form.get('version') ?? ''));
+    }),
     'GET /profile/remove/': signedIn((ctx) => render(ctx, removePage)),
   };
 

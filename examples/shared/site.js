@@ -15,9 +15,10 @@ import { enginesFromEnv, openEngines } from './engines.js';
  * Settings from the environment, with defaults under the app's own folder: `PORT` (3000), `HOST` (127.0.0.1),
  * `DATA_DIR` (<app>/data), `MEDIA_DIR` (<app>/media), `PROFILE_PICTURE_ANIMATED` (`1`: animated GIF/WebP uploads
  * stay animated; off by default, like the library's `animated` option), `PROFILE_PICTURE_VARIANTS` (the variant
- * sizes, e.g. `sm:64,md:256,lg:512`, the library's default; the pages show `sm`, `md` and `lg`), `ADMIN_USERS`
- * (usernames that may open /admin/, comma-separated; unset: the first account), and the engines (`DATABASE_URL`,
- * `S3_*`: see engines.js).
+ * sizes, e.g. `sm:64,md:256,lg:512`, the library's default; the pages show `sm`, `md` and `lg`),
+ * `PROFILE_PICTURE_HISTORY` (previous pictures kept per user, 0–20; 3 by default, where the library's `history.keep`
+ * defaults to 0), `ADMIN_USERS` (usernames that may open /admin/, comma-separated; unset: the first account), and the
+ * engines (`DATABASE_URL`, `S3_*`: see engines.js).
  * @param {string} appDir
  * @throws Error naming the variable when one is invalid.
  */
@@ -28,6 +29,10 @@ export function settingsFromEnv(appDir) {
   if (!['', '0', '1'].includes(animated)) {
     throw new Error(`PROFILE_PICTURE_ANIMATED must be 1 (keep animations) or 0, got "${animated}"`);
   }
+  const history = process.env.PROFILE_PICTURE_HISTORY ?? '3';
+  if (!/^\d{1,2}$/.test(history) || Number(history) > 20) {
+    throw new Error(`PROFILE_PICTURE_HISTORY must be a number of previous pictures from 0 to 20, got "${history}"`);
+  }
   return {
     port,
     host: process.env.HOST ?? '127.0.0.1',
@@ -36,6 +41,7 @@ export function settingsFromEnv(appDir) {
     animated: animated === '1',
     variants: variantsFromEnv(process.env.PROFILE_PICTURE_VARIANTS),
     adminUsers: adminUsersFromEnv(process.env.ADMIN_USERS),
+    historyKeep: Number(history),
     ...enginesFromEnv(process.env),
   };
 }
@@ -92,6 +98,7 @@ export async function createSite(options) {
     users: engines.users,
     animated: options.animated,
     ...(options.variants ? { variants: options.variants } : {}),
+    history: { keep: options.historyKeep ?? 3 },
   });
   const db = engines.database;
   const admin = createAdmin({ db, pictures, adminUsers: options.adminUsers });

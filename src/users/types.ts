@@ -93,7 +93,11 @@ export interface PictureRecord {
   erasure?: string;
 }
 
-/** A previous picture kept in {@link PictureRecord.history}: the picture fields of the record it was. */
+/**
+ * A previous picture kept in {@link PictureRecord.history} (option `history`): the picture fields of the record it was
+ * — its `version` is what `pictures.restore()` takes, its `updatedAt` when it was uploaded — with its objects, held
+ * until pruned.
+ */
 export type PictureHistoryEntry = Pick<
   PictureRecord,
   'version' | 'contentHash' | 'contentType' | 'variants' | 'stills' | 'master' | 'rendition' | 'preview' | 'updatedAt'

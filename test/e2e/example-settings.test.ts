@@ -102,4 +102,10 @@ describe('example engine settings', () => {
       /exited with code 1 before listening:\nPortrait \(Express\) cannot start: S3_SIGNED_URLS is set but S3_BUCKET is not/,
     );
   });
+
+  it('refuses a PROFILE_PICTURE_HISTORY that is not 0–20 previous pictures', async () => {
+    await expect(startExample('express-app', { PROFILE_PICTURE_HISTORY: '21' })).rejects.toThrow(
+      /cannot start: PROFILE_PICTURE_HISTORY must be a number of previous pictures from 0 to 20, got "21"/,
+    );
+  });
 });

@@ -77,7 +77,7 @@ export function describeBrowserScenario(app: 'express-app' | 'koa-app'): void {
     beforeAll(async () => {
       await clearScreenshots(prefix);
       [server, browser, warm, cool] = await Promise.all([
-        startExample(app),
+        startExample(app, { PROFILE_PICTURE_HISTORY: '0' }), // replaced pictures' files go at once (history: history.test.ts)
         launchChromium(),
         portraitJpeg(WARM),
         portraitJpeg(COOL),

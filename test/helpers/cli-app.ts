@@ -10,7 +10,13 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createProfilePictures, diskStorage, type ProfilePictures, type StorageAdapter } from '../../src/index.js';
+import {
+  createProfilePictures,
+  diskStorage,
+  type ProfilePictures,
+  type ProfilePicturesOptions,
+  type StorageAdapter,
+} from '../../src/index.js';
 import { openDatabase } from '../../examples/shared/database.js';
 import { sqliteUserRepository } from '../../examples/shared/sqlite-users.js';
 import { ROOT } from './consumer-project.js';
@@ -24,7 +30,8 @@ export async function ensureCliBuilt(): Promise<void> {
 
 /**
  * The config module. `PP_FAIL_DELETES=1` makes every storage delete fail (a storage gone read-only), so a sweep fails
- * with `STORAGE_FAILED`; `PP_VARIANTS` (JSON) changes the configured variants, as an app's new sizes would.
+ * with `STORAGE_FAILED`; `PP_VARIANTS` (JSON) changes the configured variants, as an app's new sizes would;
+ * `PP_HISTORY_KEEP` sets `history.keep`.
  */
 export const CONFIG = `
 import { createProfilePictures, diskStorage } from 'profile-picture';
@@ -36,9 +43,11 @@ const storage = process.env.PP_FAIL_DELETES === '1'
   ? { ...disk, delete: async () => { throw new Error('read-only file system (injected)'); } }
   : disk;
 const variants = process.env.PP_VARIANTS ? JSON.parse(process.env.PP_VARIANTS) : undefined;
+const keep = process.env.PP_HISTORY_KEEP ? Number(process.env.PP_HISTORY_KEEP) : undefined;
 export default createProfilePictures({
   storage,
   ...(variants && { variants }),
+  ...(keep !== undefined && { history: { keep } }),
   users: sqliteUserRepository(openDatabase(new URL('./app.db', import.meta.url).pathname)),
   onOrphan: () => {},
 });
@@ -56,7 +65,8 @@ export interface CliApp {
   dispose(): Promise<void>;
 }
 
-export async function createCliApp(): Promise<CliApp> {
+/** `options` go to the seeding service (say `history`; the config module reads its own from the environment). */
+export async function createCliApp(options: Partial<ProfilePicturesOptions> = {}): Promise<CliApp> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pp-cli-'));
   await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   await mkdir(path.join(dir, 'node_modules'));
@@ -64,7 +74,7 @@ export async function createCliApp(): Promise<CliApp> {
   await writeFile(path.join(dir, 'profile-picture.config.mjs'), CONFIG);
   const storage = diskStorage({ root: path.join(dir, 'media') });
   const db = openDatabase(path.join(dir, 'app.db'));
-  const pictures = createProfilePictures({ storage, users: sqliteUserRepository(db) });
+  const pictures = createProfilePictures({ storage, users: sqliteUserRepository(db), ...options });
   return {
     dir,
     pictures,

@@ -15,7 +15,7 @@ import { distinctImages } from '../helpers/images.js';
 
 const HOUR = 60 * 60 * 1000;
 /** The commands, as the usage errors list them. */
-const COMMANDS = 'stats, sweep, regenerate, erase, export';
+const COMMANDS = 'stats, sweep, regenerate, erase, export, history, restore';
 const ORPHAN_OLD = 'profile_pictures/gone/0000000000000000000000aa-md.webp';
 const ORPHAN_YOUNG = 'profile_pictures/ada/0000000000000000000000bb-sm.webp';
 
@@ -54,6 +54,7 @@ describe('profile-picture stats', () => {
       ),
       stills: { objects: 0, bytes: 0 },
       masters: { objects: 0, bytes: 0 },
+      history: { objects: 0, bytes: 0 },
       orphans: { objects: 2, bytes: 1234 + 321 },
       missing: 0,
     });

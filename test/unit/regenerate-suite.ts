@@ -16,14 +16,7 @@ import {
 import { listKeys, readObject, recordKeys } from '../fixtures/service.js';
 import { rawPixels } from '../fixtures/index.js';
 
-/** A fresh storage and repository (the repository knows `userIds`), and a way to release them. */
-export interface RegenerateBackends {
-  storage: StorageAdapter;
-  users: UserRepository;
-  dispose?(): Promise<void>;
-}
-
-export type CreateBackends = (userIds: readonly string[]) => Promise<RegenerateBackends>;
+import type { CreateBackends } from '../helpers/backends.js';
 
 const USERS = ['u1', 'u2', 'u3'];
 const WIDER = { sm: 64, md: 200, lg: 512, xl: 1024 };

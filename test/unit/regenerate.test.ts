@@ -2,48 +2,7 @@
  * `regenerate()` on memory and disk storage × the memory repository and the example app's SQLite repository
  * (PostgreSQL: regenerate-postgres.test.ts). The scenarios live in regenerate-suite.ts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { openDatabase } from '../../examples/shared/database.js';
-import { sqliteUserRepository } from '../../examples/shared/sqlite-users.js';
-import { diskStorage, memoryStorage, memoryUserRepository, type StorageAdapter, type UserRepository } from '../../src/index.js';
-import { describeRegenerate, type RegenerateBackends } from './regenerate-suite.js';
+import { BACKEND_MATRIX } from '../helpers/backends.js';
+import { describeRegenerate } from './regenerate-suite.js';
 
-type Storage = { storage: StorageAdapter; dispose(): Promise<void> };
-type Users = { users: UserRepository; dispose(): Promise<void> };
-
-const storages: Record<string, () => Promise<Storage>> = {
-  memory: async () => ({ storage: memoryStorage(), dispose: async () => {} }),
-  disk: async () => {
-    const root = await mkdtemp(path.join(tmpdir(), 'pp-regenerate-'));
-    return { storage: diskStorage({ root }), dispose: () => rm(root, { recursive: true, force: true }) };
-  },
-};
-
-const repositories: Record<string, (userIds: readonly string[]) => Promise<Users>> = {
-  memory: async () => ({ users: memoryUserRepository(), dispose: async () => {} }),
-  sqlite: async (userIds) => {
-    const db = openDatabase(':memory:');
-    const insert = db.prepare("INSERT INTO users (id, username, password_hash, created_at, updated_at) VALUES (?, ?, 'unused', ?, ?)");
-    const now = new Date().toISOString();
-    for (const id of userIds) insert.run(id, `user ${id}`, now, now);
-    return { users: sqliteUserRepository(db), dispose: async () => void db.close() };
-  },
-};
-
-for (const [storageName, createStorage] of Object.entries(storages)) {
-  for (const [usersName, createUsers] of Object.entries(repositories)) {
-    describeRegenerate(`${storageName} storage + ${usersName} repository`, async (userIds): Promise<RegenerateBackends> => {
-      const [storage, users] = await Promise.all([createStorage(), createUsers(userIds)]);
-      return {
-        storage: storage.storage,
-        users: users.users,
-        dispose: async () => {
-          await users.dispose();
-          await storage.dispose();
-        },
-      };
-    });
-  }
-}
+for (const [name, createBackends] of BACKEND_MATRIX) describeRegenerate(name, createBackends);

@@ -90,6 +90,7 @@ describe.each(storages)('stats on %s storage', (_storageName, makeStorage) => {
         },
         stills: { objects: 0, bytes: 0 },
         masters: { objects: 0, bytes: 0 }, // masters are opt-in (option master)
+        history: { objects: 0, bytes: 0 }, // so is history (option history)
         orphans: { objects: 2, bytes: 123 + 4567 },
         missing: 0,
       });
@@ -110,6 +111,7 @@ describe.each(storages)('stats on %s storage', (_storageName, makeStorage) => {
         variants: {},
         stills: { objects: 0, bytes: 0 },
         masters: { objects: 0, bytes: 0 },
+        history: { objects: 0, bytes: 0 },
         orphans: { objects: 0, bytes: 0 },
         missing: 0,
       });

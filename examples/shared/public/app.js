@@ -60,7 +60,19 @@ document.addEventListener('profile-picture:uploaded', (event) => {
   for (const status of document.querySelectorAll('[data-picture-status]')) status.textContent = 'Picture updated just now';
   for (const heading of document.querySelectorAll('[data-upload-heading]')) heading.textContent = 'Change your picture';
   document.getElementById('flash')?.replaceChildren(); // an older "removed" or error banner no longer applies
+  void refreshPreviousPictures();
 });
+
+// The picture just replaced is now a previous picture: fetch this page again and swap in its list (the server renders
+// it, so the markup and the "Use this picture" forms are exactly those of a reload). Pages without one are left alone.
+async function refreshPreviousPictures() {
+  const shown = document.querySelector('[data-previous-pictures]');
+  if (!shown) return;
+  const response = await fetch(location.pathname, { headers: { Accept: 'text/html' } });
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), 'text/html').querySelector('[data-previous-pictures]');
+  if (fresh) shown.replaceWith(document.importNode(fresh, true));
+}
 
 // The session ended while the page was open: the widget says so; offer the way back in.
 document.addEventListener('profile-picture:error', (event) => {

@@ -67,6 +67,7 @@ export function pictureFlash(query, pictures) {
   const done = query.get('profile_picture');
   if (done === 'uploaded') return { kind: 'success', text: 'Your new profile picture is saved.' };
   if (done === 'removed') return { kind: 'success', text: 'Your profile picture has been removed.' };
+  if (done === 'restored') return { kind: 'success', text: 'Your previous picture is back.' };
   const code = query.get('profile_picture_error');
   if (!code) return null;
   return { kind: 'error', text: pictureErrorText(code, pictures) };
@@ -87,6 +88,7 @@ export function pictureErrorText(code, pictures) {
   if (known === 'UNSUPPORTED_TYPE' || known === 'NOT_AN_IMAGE') return `${message} Choose a ${describeTypes(accept)} image.`;
   if (known === 'IMAGE_TOO_SMALL') return `${message} It must be at least ${minSide}×${minSide} pixels.`;
   if (known === 'NO_FILE') return `${message} Choose a picture first.`;
+  if (known === 'NOT_FOUND') return 'That previous picture is no longer available.';
   return message;
 }
 

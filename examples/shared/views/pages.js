@@ -128,11 +128,13 @@ export function dashboardPage(model) {
 }
 
 /**
- * The profile page: the large picture, the upload widget (a plain form when JavaScript is off) and removal.
- * @param {SignedInModel & { query: URLSearchParams }} model
+ * The profile page: the large picture, the upload widget (a plain form when JavaScript is off), removal, and the
+ * previous pictures (`previous`, from `pictures.history()`; none when the app passes none) with a *Use this picture*
+ * button each.
+ * @param {SignedInModel & { query: URLSearchParams, previous?: import('profile-picture').PreviousPicture[] }} model
  */
 export function profilePage(model) {
-  const { user, picture, pictures, query } = model;
+  const { user, picture, pictures, query, previous = [] } = model;
   const config = clientConfig(pictures.options);
   return layout(
     { ...model, title: 'Your profile' },
@@ -167,6 +169,7 @@ export function profilePage(model) {
         </form>
       </div>
     </section>
+    ${previousPictures(pictures, previous)}
     <dialog id="remove-dialog" class="dialog" aria-labelledby="remove-title" aria-describedby="remove-text">
       <form method="post" action="/remove-profile-picture/">
         <h2 id="remove-title">Remove your profile picture?</h2>
@@ -179,6 +182,32 @@ export function profilePage(model) {
       </form>
     </dialog>`,
   );
+}
+
+/**
+ * The previous pictures, newest first, each with a form that makes it current again (a plain post: works without
+ * JavaScript). Always present as `[data-previous-pictures]`, empty when there are none, so the page script can swap
+ * in a fresh copy after an upload through the widget (app.js). The pictures carry no `data-avatar`: they are not the
+ * current picture that script replaces.
+ * @param {import('profile-picture').ProfilePictures} pictures
+ * @param {import('profile-picture').PreviousPicture[]} previous
+ */
+function previousPictures(pictures, previous) {
+  if (previous.length === 0) return html`<div data-previous-pictures></div>`;
+  return html`<section class="card previous" aria-labelledby="previous-heading" data-previous-pictures>
+    <h2 class="section-title" id="previous-heading">Previous pictures</h2>
+    <ul class="previous__list">
+      ${previous.map((entry) => html`<li class="previous__item">
+        <img class="avatar avatar--md" src="${pictures.url(entry, 'md')}" srcset="${pictures.srcset(entry)}" sizes="112px"
+          width="112" height="112" loading="lazy" decoding="async" alt="Previous picture, used until ${formatDate(entry.replacedAt)}">
+        <p class="muted">Until ${formatDate(entry.replacedAt)}</p>
+        <form method="post" action="/profile/restore/">
+          <input type="hidden" name="version" value="${entry.version}">
+          <button class="button button--secondary" type="submit">Use this picture</button>
+        </form>
+      </li>`)}
+    </ul>
+  </section>`;
 }
 
 /**

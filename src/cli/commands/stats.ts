@@ -20,6 +20,7 @@ export const stats: Command = {
       ...Object.entries(result.variants).map(([name, variant]) => [`  ${name}`, tally(variant.objects, variant.bytes)] as const),
       ...(result.stills.objects > 0 ? [['  stills', tally(result.stills.objects, result.stills.bytes)] as const] : []),
       ...(result.masters.objects > 0 ? [['  masters', tally(result.masters.objects, result.masters.bytes)] as const] : []),
+      ...(result.history.objects > 0 ? [['  history', tally(result.history.objects, result.history.bytes)] as const] : []),
       ['orphans', tally(result.orphans.objects, result.orphans.bytes)],
       ['missing', `${plural(result.missing, 'objects')}${result.missing > 0 ? ' (records reference them; storage lacks them)' : ''}`],
     ]);
