@@ -25,8 +25,8 @@ import type { PictureHistoryEntry, PictureRecord } from './users/types.js';
 
 /**
  * A previous picture as {@link ProfilePictures.history} answers it: a {@link PictureRecord} (so `pictures.url()` and
- * `pictures.srcset()` take it) whose `version` is what `restore()` takes, `updatedAt` when it was uploaded and
- * `replacedAt` when it stopped being the current picture.
+ * `pictures.srcset()` take it) whose `version` is what `restore()` takes, `updatedAt` when it became the current
+ * picture (its upload, or a restore) and `replacedAt` when it stopped being the current picture.
  */
 export type PreviousPicture = PictureRecord & Pick<PictureHistoryEntry, 'replacedAt'>;
 
@@ -56,9 +56,12 @@ export function restoredRecord(
   const history = hasPicture(current) ? [entryOf(current, now), ...others] : others;
   const { replacedAt: _replacedAt, updatedAt: _updatedAt, version: _version, ...picture } = entry;
   return {
-    ...withHistory(userStateOf(current), history, keep),
+    // A restore swaps one entry for another: it never prunes, so a process configured with a smaller `keep` than
+    // the app (a CLI, a script) cannot delete pictures by restoring one. Uploads prune to `keep`.
+    ...withHistory(userStateOf(current), history, Math.max(keep, earlier.length)),
     ...picture,
     version: newVersion,
+    restoredFrom: version,
     createdAt: current.createdAt,
     updatedAt: now,
   };
@@ -101,15 +104,19 @@ export function createHistory({ resolved, backend, fail, lock, swapRecord, clean
       throw new TypeError(`[profile-picture] Expected a non-empty string version but received ${typeof version}`);
     }
     return lock(userId, async () => {
+      let already: PictureRecord | undefined;
       const swapped = await swapRecord(userId, () => {}, (current) => {
         // Merge hook (issue 11 §5): the lock check and the `limits.changes` count of a restore go here.
         const next = restoredRecord(current, version, { keep: resolved.history.keep, now: new Date().toISOString(), newVersion: randomUUID() });
-        if (!next) throw fail('NOT_FOUND', { details: { reason: 'no-such-version', version: version.slice(0, 100) } });
-        return next;
+        if (next) return next;
+        // The same restore landed already (a double click, another instance, a retry after a timeout that committed):
+        // answer its record rather than "no such version".
+        if (hasPicture(current) && current.restoredFrom === version) return (already = current), undefined;
+        throw fail('NOT_FOUND', { details: { reason: 'no-such-version', version: version.slice(0, 100) } });
       });
-      // `decide` above never declines: it writes or throws.
-      cleanUp(swapped!.previous, swapped!.next);
-      return swapped!.next;
+      if (!swapped) return already!;
+      cleanUp(swapped.previous, swapped.next);
+      return swapped.next;
     });
   }
 
@@ -118,11 +125,21 @@ export function createHistory({ resolved, backend, fail, lock, swapRecord, clean
 
 // --- internal ---
 
-/** A record's history entries; none for null or a malformed field (a record from the app's own database). */
+/**
+ * A record's history entries; none for null or a malformed field, and only well-formed entries (a record from the
+ * app's own database): a picture `url()` could not name, once listed or restored, would break every page showing it.
+ */
 function historyOf(record: PictureRecord | null): PictureHistoryEntry[] {
   const history = record?.history;
-  // hasPicture() reads only `variants`: an entry without any (malformed) is no picture to show or restore.
-  return Array.isArray(history) ? history.filter((entry) => hasPicture(entry as unknown as PictureRecord)) : [];
+  return Array.isArray(history) ? history.filter(isWellFormed) : [];
+}
+
+function isWellFormed(entry: unknown): entry is PictureHistoryEntry {
+  const candidate = entry as Partial<PictureHistoryEntry> | null;
+  if (typeof candidate?.version !== 'string' || !hasPicture(candidate as PictureRecord)) return false;
+  return Object.values(candidate.variants!).every(
+    (variant: unknown) => typeof (variant as { key?: unknown })?.key === 'string' && Number.isFinite((variant as { width?: unknown }).width),
+  );
 }
 
 /**

@@ -139,9 +139,11 @@ export interface ProfilePictures {
   get(userId: string): Promise<PictureRecord | null>;
   /**
    * The user's previous pictures (option `history`), newest first: each one a record `url()` and `srcset()` take,
-   * whose `version` is what {@link ProfilePictures.restore} takes, with `updatedAt` (when it was uploaded) and
-   * `replacedAt` (when it stopped being current). Empty with `history: { keep: 0 }`, and for an unknown user. A
-   * user without a current picture (removed) still has theirs.
+   * whose `version` is what {@link ProfilePictures.restore} takes, with `updatedAt` (when it became current: its
+   * upload, or a restore) and `replacedAt` (when it stopped being current). What the record holds, whatever this
+   * process's `history.keep` (empty for a user who never had one, or an unknown user). A user without a current
+   * picture (removed) still has theirs. Every process sharing the repository should run with the same `history.keep`:
+   * an upload prunes to its own.
    * @example
    * ```ts
    * for (const previous of await pictures.history('42')) {
@@ -154,8 +156,10 @@ export interface ProfilePictures {
   /**
    * Makes the previous picture `version` (from {@link ProfilePictures.history}) the current one again: it gets a new
    * `version` and `updatedAt`, leaves the history, and the current picture (if any) takes its place at the front of
-   * the history, pruned to `history.keep` (the pruned picture's objects are deleted in the background, see
-   * {@link ProfilePictures.flush}). One compare-and-set, retried when another write won; no object is written.
+   * the history. A restore never prunes (one entry in, one out), so it is safe from a process with a smaller
+   * `history.keep` such as the CLI. One compare-and-set, retried when another write won; no object is written.
+   * Restoring the same version again right after (a double click, another instance) answers the record the first
+   * restore made (`record.restoredFrom`) rather than `NOT_FOUND`.
    * @returns the new current record.
    * @example
    * ```ts

@@ -68,7 +68,9 @@ export function createAdmin({ db, pictures, adminUsers }) {
   const count = async (/** @type {string} */ sql) => Number((await db.all(sql))[0]?.n ?? 0);
   const regenerate = regenerateJob({
     pictures,
-    countPictures: () => count('SELECT count(*) AS n FROM users WHERE picture IS NOT NULL'),
+    // Users with a picture, as regenerate() sees them: a stored record may be a tombstone (previous pictures kept
+    // after a remove, a lock) that has none.
+    countPictures: async () => (await pictures.stats()).users,
   });
 
   return {

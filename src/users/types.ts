@@ -91,11 +91,13 @@ export interface PictureRecord {
   changes?: string[];
   /** Marks the user's last erase (`pictures.erase()`); an upload that started before it cannot commit after it. */
   erasure?: string;
+  /** Only on a record made by `pictures.restore()`: the version of the history entry it restored. */
+  restoredFrom?: string;
 }
 
 /**
  * A previous picture kept in {@link PictureRecord.history} (option `history`): the picture fields of the record it was
- * — its `version` is what `pictures.restore()` takes, its `updatedAt` when it was uploaded — with its objects, held
+ * — its `version` is what `pictures.restore()` takes, its `updatedAt` when it became current (upload or restore) — with its objects, held
  * until pruned.
  */
 export type PictureHistoryEntry = Pick<

@@ -119,6 +119,48 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
       expect(await pictures.history('u2')).toEqual([]);
     });
 
+    scenario('a restore from a process with a smaller keep (the CLI, a script) prunes nothing', async (context) => {
+      const { storage, users, service, uploadMany, expectConsistent } = context;
+      const [a, b, c] = await uploadMany(service(), 3);
+      const keys = await listKeys(storage);
+      const restored = await service({ history: { keep: 0 } }).restore('u1', a!.version);
+      await service().flush();
+      expect(restored.variants).toEqual(a!.variants);
+      expect((await users.getPicture('u1'))!.history!.map((entry) => entry.variants)).toEqual([c!.variants, b!.variants]);
+      expect(await listKeys(storage)).toEqual(keys);
+      await expectConsistent();
+    });
+
+    scenario('the same restore twice at once: both answer the one record it made', async (context) => {
+      const { users, service, uploadMany, expectConsistent } = context;
+      const [a] = await uploadMany(service(), 2);
+      const [first, second] = await Promise.all([service().restore('u1', a!.version), service().restore('u1', a!.version)]);
+      expect(first.version).toBe(second.version);
+      expect(await users.getPicture('u1')).toMatchObject({ version: first.version, restoredFrom: a!.version, variants: a!.variants });
+      // Once something else is current, the version is simply not in the history any more.
+      await service().upload('u1', images[4]!);
+      expect((await rejectionOf(service().restore('u1', a!.version))).code).toBe('NOT_FOUND');
+      await service().flush();
+      await expectConsistent();
+    });
+
+    scenario('malformed history entries from the database are neither listed nor restorable', async (context) => {
+      const { users, service, uploadMany } = context;
+      const pictures = service();
+      const [a, b] = await uploadMany(pictures, 2);
+      const stored = (await users.getPicture('u1'))!;
+      const broken = { ...a!, version: 'broken', variants: { md: null } } as unknown as NonNullable<PictureRecord['history']>[number];
+      const history = [broken, 'x', null, { version: 'no-variants' }, ...stored.history!] as PictureRecord['history'];
+      expect(await users.setPicture('u1', { ...stored, history, version: 'v-malformed' }, stored.version)).toBe(true);
+      const listed = await pictures.history('u1');
+      expect(listed.map((entry) => entry.version)).toEqual([a!.version]);
+      for (const entry of listed) expect(pictures.srcset(entry)).toContain('/media/');
+      expect((await rejectionOf(pictures.restore('u1', 'broken'))).code).toBe('NOT_FOUND');
+      expect((await pictures.get('u1'))!.version).toBe('v-malformed');
+      expect((await pictures.restore('u1', a!.version)).variants).toEqual(a!.variants);
+      expect(b).toBeDefined();
+    });
+
     scenario('sweep({ olderThan: 0 }) keeps every history object; stats() counts them apart from the current pictures', { master: true }, async (context) => {
       const { storage, users, service, uploadMany } = context;
       const pictures = service();
@@ -170,7 +212,7 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
       await expectConsistent();
     });
 
-    scenario('an unknown version is NOT_FOUND and changes nothing; a restore beyond a smaller keep prunes the oldest', async (context) => {
+    scenario('an unknown version is NOT_FOUND and changes nothing; with a smaller keep the next upload prunes, not a restore', async (context) => {
       const { storage, users, service, uploadMany, expectConsistent } = context;
       const pictures = service();
       const [a, b, c] = await uploadMany(pictures, 3);
@@ -187,12 +229,18 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
       expect(await users.getPicture('u1')).toEqual(record);
       expect(await listKeys(storage)).toEqual(keys);
 
-      // The app lowers keep to 1: restoring A pushes C, and B (now beyond keep) is pruned.
+      // The app lowers keep to 1: restoring A pushes C and keeps B (a restore never prunes)…
       const smaller = service({ history: { keep: 1 } });
       const restored = await smaller.restore('u1', a!.version);
-      expect(restored.history!.map((entry) => entry.version)).toEqual([c!.version]);
+      expect(restored.history!.map((entry) => entry.version)).toEqual([c!.version, b!.version]);
       await smaller.flush();
-      expect(await listKeys(storage)).toEqual(keys.filter((key) => !recordKeys({ ...b!, history: [] }).includes(key)));
+      expect(await listKeys(storage)).toEqual(keys);
+      // …the next upload prunes to 1: only A (replaced) stays; B's and C's objects go.
+      const d = await smaller.upload('u1', images[3]!);
+      await smaller.flush();
+      expect(d.history!.map((entry) => entry.variants)).toEqual([a!.variants]);
+      const gone = [...recordKeys({ ...b!, history: [] }), ...recordKeys({ ...c!, history: [] })];
+      expect((await listKeys(storage)).filter((key) => gone.includes(key))).toEqual([]);
       await expectConsistent();
     });
 
@@ -246,22 +294,24 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
     });
 
     describe('a crash in the middle of restore', () => {
-      /** keep 2 and three uploads (history [B, A]), then a service with keep 1 whose restore of A prunes B. */
-      async function pruningRestore(fault: { users?: Partial<UserRepository>; storage?: Partial<StorageAdapter>; repositoryMs?: number }) {
+      /**
+       * keep 2 and three uploads (history [B, A]), then a service whose backends fail as told, restoring A. A restore
+       * writes no object and prunes nothing, so it must delete nothing either: `deletes` counts its attempts.
+       */
+      async function faultyRestore(fault: { users?: Partial<UserRepository>; repositoryMs?: number }) {
         const context = await setup();
         const [a, b, c] = await context.uploadMany(context.service(), 3);
         const orphans: OrphanEvent[] = [];
+        const deletes: string[] = [];
         const faulty = context.service({
-          history: { keep: 1 },
           users: { ...context.users, ...fault.users },
-          storage: { ...context.storage, ...fault.storage },
+          storage: { ...context.storage, delete: async (key) => (deletes.push(key), context.storage.delete(key)) },
           onOrphan: (event) => orphans.push(event),
           ...(fault.repositoryMs ? { timeouts: { repositoryMs: fault.repositoryMs } } : {}),
         });
         const record = (await context.users.getPicture('u1'))!;
         const keys = await listKeys(context.storage);
-        const prunedKeys = recordKeys({ ...b!, history: [] });
-        return { ...context, a: a!, b: b!, c: c!, faulty, orphans, record, keys, prunedKeys };
+        return { ...context, a: a!, b: b!, c: c!, faulty, orphans, deletes, record, keys };
       }
 
       /** Every key the stored record references exists in storage. */
@@ -270,8 +320,8 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
         for (const key of recordKeys(await users.getPicture('u1'))) expect(stored.has(key), key).toBe(true);
       }
 
-      it('setPicture fails: STORAGE_FAILED, the record and every object untouched, the pruned keys reported, none deleted', async () => {
-        const context = await pruningRestore({
+      it('setPicture fails: STORAGE_FAILED, the record and every object untouched, nothing deleted or orphaned', async () => {
+        const context = await faultyRestore({
           users: { setPicture: async () => Promise.reject(new Error('connection lost (injected)')) },
         });
         try {
@@ -280,17 +330,16 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
           await context.faulty.flush();
           expect(await context.users.getPicture('u1')).toEqual(context.record);
           expect(await listKeys(context.storage)).toEqual(context.keys);
-          // It may have written: the keys only one side references are left for sweep(), reported, not deleted.
-          expect(context.orphans.map((event) => event.reason)).toEqual(context.prunedKeys.map(() => 'commit-unknown'));
-          expect(context.orphans.map((event) => event.key).sort()).toEqual(context.prunedKeys);
+          // Both outcomes reference the same objects: none is in doubt.
+          expect([context.orphans, context.deletes]).toEqual([[], []]);
           await context.expectConsistent();
         } finally {
           await context.dispose?.();
         }
       });
 
-      it('setPicture lands but never answers: STORAGE_FAILED, nothing deleted; sweep() later removes the pruned picture', async () => {
-        const context = await pruningRestore({
+      it('setPicture lands but never answers: STORAGE_FAILED, the restored record complete, nothing deleted or orphaned', async () => {
+        const context = await faultyRestore({
           repositoryMs: 300,
           users: {
             setPicture: async (...args) => {
@@ -299,34 +348,19 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
             },
           },
         });
-        // `context` is read at call time, once pruningRestore resolved.
+        // `context` is read at call time, once faultyRestore resolved.
         try {
           const error = await rejectionOf(context.faulty.restore('u1', context.a.version));
           expect([error.code, error.details?.operation]).toEqual(['STORAGE_FAILED', 'setPicture']);
           await context.faulty.flush();
           const record = (await context.users.getPicture('u1'))!;
           expect(record.variants).toEqual(context.a.variants); // the write landed
-          expect(await listKeys(context.storage)).toEqual(context.keys); // but nothing was deleted
-          await expectNothingMissing(context.storage, context.users);
-          expect(context.orphans.map((event) => event.key).sort()).toEqual(context.prunedKeys);
-          const sweeper = context.service();
-          expect((await sweeper.sweep({ olderThan: 0 })).deleted).toBe(context.prunedKeys.length);
-          await context.expectConsistent();
-        } finally {
-          await context.dispose?.();
-        }
-      });
-
-      it('the deletes after the commit fail: reported to onOrphan, the record complete, sweep() cleans up later', async () => {
-        const context = await pruningRestore({ storage: { delete: async () => Promise.reject(new Error('read-only (injected)')) } });
-        try {
-          const restored = await context.faulty.restore('u1', context.a.version);
-          await context.faulty.flush();
-          expect(await context.users.getPicture('u1')).toEqual(restored);
-          expect(context.orphans.map((event) => [event.key, event.reason]).sort()).toEqual(context.prunedKeys.map((key) => [key, 'delete-failed']));
+          expect(record.history!.map((entry) => entry.variants)).toEqual([context.c.variants, context.b.variants]);
           expect(await listKeys(context.storage)).toEqual(context.keys);
           await expectNothingMissing(context.storage, context.users);
-          expect((await context.service().sweep({ olderThan: 0 })).deleted).toBe(context.prunedKeys.length);
+          expect([context.orphans, context.deletes]).toEqual([[], []]);
+          // Retried once the repository answers again: the same restore already landed, so it answers that record.
+          expect((await context.service().restore('u1', context.a.version)).version).toBe(record.version);
           await context.expectConsistent();
         } finally {
           await context.dispose?.();
