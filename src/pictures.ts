@@ -41,6 +41,8 @@ import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type R
 import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
 import { countPictures, type PictureStats } from './stats.js';
+import { commitUpload, openUpload } from './upload-gate.js';
+import { createUserLocks } from './user-lock.js';
 import type { PictureMaster, PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
 
@@ -104,8 +106,10 @@ export interface ProfilePictures {
    * Resolves as soon as the record is committed; the replaced picture's objects are deleted afterwards, in the
    * background (see {@link ProfilePictures.flush}).
    * @returns the new record.
-   * @throws ProfilePictureError `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
-   *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED` (also when a
+   * @throws ProfilePictureError `LOCKED` (`lock()`, `details.reason`), `TOO_MANY_CHANGES` (`limits.changes`,
+   *   `details.retryAfter`), `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
+   *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT` (`details.reason: 'erased'` when an
+   *   erase of the user ran meanwhile), `STORAGE_FAILED` (also when a
    *   storage or repository call exceeds `timeouts`: `details.timeoutMs`); with a `moderate` hook, `REJECTED`
    *   (`details.reason`) and `MODERATION_FAILED`.
    */
@@ -117,7 +121,8 @@ export interface ProfilePictures {
    * On rejection answer at once with `err.status` and `toErrorBody(err)`; when `shouldCloseConnection(req)` (the
    * body was not read to its end) add `Connection: close`. The rest of the body is discarded — to its end when its
    * declared length is within the limit, else briefly — so the client reads the response rather than a reset, then
-   * the socket is destroyed. For `BUSY` and `TOO_MANY_UPLOADS`, send `details.retryAfter` as `Retry-After`.
+   * the socket is destroyed. For `BUSY`, `TOO_MANY_UPLOADS` and `TOO_MANY_CHANGES`, send `details.retryAfter` as
+   * `Retry-After`. `LOCKED` and `TOO_MANY_CHANGES` are answered before the body is read (one read of the record).
    * Details: `RequestUploader` in `intake/upload-request.ts`.
    * @throws ProfilePictureError as `upload()`, plus `NOT_MULTIPART`, `BAD_REQUEST`, `TOO_MANY_FILES`,
    *   `UNEXPECTED_FIELD`, `TIMEOUT`, `TOO_MANY_UPLOADS`, `BUSY`.
@@ -130,6 +135,31 @@ export interface ProfilePictures {
    * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
    */
   remove(userId: string): Promise<boolean>;
+  /**
+   * Locks the user's picture: their uploads fail with `LOCKED` (403, `details.reason` = `reason`, shown to them) —
+   * before the body is read by `uploadRequest()`, and at the commit for an upload already rendering, which then
+   * stores nothing. The current picture stays (take it down with `remove()`, which a lock allows). The lock is kept in
+   * the user's record, so every app instance sees it at once; it outlives `remove()` and `erase()`.
+   * @param reason why, in words for the user (at most 500 characters); default none.
+   * @returns true when the record changed; false when the user was already locked for that reason.
+   * @example
+   * ```ts
+   * await pictures.lock('42', 'Reported as impersonation; contact support.');
+   * await pictures.remove('42'); // take the picture down too
+   * ```
+   * @throws TypeError or RangeError for a bad `reason`; ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
+   */
+  lock(userId: string, reason?: string): Promise<boolean>;
+  /**
+   * Lifts {@link ProfilePictures.lock}: the user may upload again.
+   * @returns true when the user was locked; false (a no-op) otherwise.
+   * @example
+   * ```ts
+   * await pictures.unlock('42'); // true
+   * ```
+   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
+   */
+  unlock(userId: string): Promise<boolean>;
   /**
    * The user's current record, or null when they have no picture (a stored record without one — a tombstone that
    * keeps history or a lock — answers null too).
@@ -280,6 +310,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const cleanup = createCleanup({ storage, backend, onOrphan: resolved.onOrphan });
   const eraseGuard = createEraseGuard();
   const moderated = moderationVariant(resolved.variants);
+  /** Lock, change limit and erase marker, checked at an upload's start and at its commit (upload-gate.ts). */
+  const gate = { limit: limits.changes, fail };
+  const openFor = async (userId: string) => openUpload(await backend('getPicture', () => users.getPicture(userId)), gate, Date.now());
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
@@ -291,6 +324,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   /** inspect → render (each variant stored as soon as it is encoded) → commit, for bytes already in memory. */
   async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: ProcessOptions) {
     const { signal, crop } = uploadOptions;
+    const start = uploadOptions.start ?? (await openFor(userId)); // before any object is written: upload-gate.ts
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
     const settings = { variants: resolved.variants, output: resolved.output, crop, position: resolved.position, minCropSide: limits.minSide };
     /** Aborts the `moderate` hook's signal when this upload ends before its verdict (a failed put, say). */
@@ -312,7 +346,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         (current, made) => {
           const now = new Date().toISOString();
           // The user's state (history, lock, change times, erase marker) goes on with the new picture: record-state.ts.
-          return { ...userStateOf(current), ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
+          const gated = commitUpload(current, start, gate, Date.parse(now)); // lock, change limit, erase marker
+          return { ...userStateOf(current), ...made, ...gated, createdAt: current?.createdAt ?? now, updatedAt: now };
         },
         { signal, judge: (rendered) => check(userId, rendered, uploadOptions, stopJudging?.signal) },
       );
@@ -650,8 +685,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   }
 
   const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, clearRecord, deleteKeys: deleteOrphans, urlOf });
+  const userLocks = createUserLocks((userId, decide) => lock(userId, () => swapRecord(userId, () => {}, decide)));
 
-  const readRequest = createRequestUploader(resolved, fail, processBytes);
+  const readRequest = createRequestUploader(resolved, fail, processBytes, openFor);
   async function uploadRequest(userId: string, request: UploadRequest, requestOptions?: UploadRequestOptions) {
     assertUserId(userId); // before a slot is taken or a body byte read
     return readRequest(userId, request, requestOptions);
@@ -661,6 +697,14 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     upload,
     uploadRequest,
     remove,
+    async lock(userId: string, reason?: string) {
+      assertUserId(userId);
+      return userLocks.lock(userId, reason);
+    },
+    async unlock(userId: string) {
+      assertUserId(userId);
+      return userLocks.unlock(userId);
+    },
     async get(userId: string) {
       assertUserId(userId);
       const record = await backend('getPicture', () => users.getPicture(userId));
