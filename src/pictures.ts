@@ -166,14 +166,13 @@ export interface ProfilePictures {
    */
   get(userId: string): Promise<PictureRecord | null>;
   /**
-   * Deletes everything held about the user: clears the record (compare-and-set), then deletes every object under
-   * the user's prefix — the current picture, anything else a record references there, leftovers of crashed uploads,
-   * replaced pictures not yet cleaned up — and the storage's own leftovers there, in passes until one finds the
-   * record empty and nothing left. Never touches another user's objects (`u1` and `u10` are distinct prefixes).
-   * Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing. An upload in flight in
-   * another process that commits after the erase's last pass can leave a record pointing at deleted objects; ending
-   * the user's sessions does not stop one already in flight, so erase again once none can still be running (see the
-   * README).
+   * Deletes everything held about the user: replaces the record (compare-and-set) with a tombstone holding only a
+   * fresh erase marker (and the admin's lock, if any: it survives), then deletes every object under the user's
+   * prefix — the current picture, history, anything else a record references there, leftovers of crashed uploads,
+   * replaced pictures not yet cleaned up — and the storage's own leftovers there, in passes until one finds nothing
+   * of the user's left. Never touches another user's objects (`u1` and `u10` are distinct prefixes). Uploads of the
+   * user in flight when it runs, in this process or any other, fail with `CONFLICT` (`details.reason: 'erased'`) and
+   * leave nothing: each checks the marker at its commit. `get()` answers null afterwards.
    * @example
    * ```ts
    * const receipt = await pictures.erase('42'); // { objects: 3, bytes: 20480, temporary: 0 }
@@ -556,10 +555,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     await cleanup.deleteNow(attempted);
   }
 
-  /** Clears the user's record (compare-and-set, retried); resolves the record it cleared, or null if there was none. */
-  async function clearRecord(userId: string): Promise<PictureRecord | null> {
-    const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
-    return swapped?.previous ?? null;
+  /** Compare-and-sets the user's record to `next(current)` (retried); resolves the record it replaced, or null. */
+  async function replaceRecord(userId: string, next: (current: PictureRecord | null) => PictureRecord | null): Promise<PictureRecord | null> {
+    return (await swapRecord(userId, () => {}, next))!.previous;
   }
 
   async function remove(userId: string): Promise<boolean> {
@@ -684,7 +682,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return storage.url ? storage.url(key) : `${resolved.publicPath}${key}`;
   }
 
-  const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, clearRecord, deleteKeys: deleteOrphans, urlOf });
+  const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, swapRecord: replaceRecord, deleteKeys: deleteOrphans, urlOf });
   const userLocks = createUserLocks((userId, decide) => lock(userId, () => swapRecord(userId, () => {}, decide)));
 
   const readRequest = createRequestUploader(resolved, fail, processBytes, openFor);
