@@ -15,7 +15,7 @@ export const exportCommand: Command = {
     const userId = positionals[0]!;
     const exported = await pictures.export(userId);
     const lines = [
-      `user ${userId}: ${exported.record ? `picture ${exported.record.version}, updated ${exported.record.updatedAt}` : 'no picture'}`,
+      `user ${userId}: ${exported.record && Object.keys(exported.record.variants).length > 0 ? `picture ${exported.record.version}, updated ${exported.record.updatedAt}` : 'no picture'}`,
       ...exported.objects.map(
         (object) =>
           `  ${object.key}  ${formatBytes(object.size)}  ${object.contentType}  ${object.leftover ? 'leftover' : object.referencedBy.join(', ')}${object.url ? `  ${object.url}` : ''}`,

@@ -2,8 +2,9 @@
 import type { Command } from '../command.js';
 import { erase } from './erase.js';
 import { exportCommand } from './export.js';
+import { lock, unlock } from './lock.js';
 import { regenerate } from './regenerate.js';
 import { stats } from './stats.js';
 import { sweep } from './sweep.js';
 
-export const COMMANDS: readonly Command[] = [stats, sweep, regenerate, erase, exportCommand];
+export const COMMANDS: readonly Command[] = [stats, sweep, regenerate, erase, exportCommand, lock, unlock];
