@@ -27,7 +27,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BackendCall } from './backend-call.js';
-import type { ErrorFactory } from './errors.js';
+import { isProfilePictureError, type ErrorFactory } from './errors.js';
 import type { EraseGuard } from './erase-guard.js';
 import { isMasterKey, isSafeKey, userPrefix } from './keys.js';
 import type { KeyedMutex } from './mutex.js';
@@ -176,8 +176,7 @@ export function createPrivacy(deps: PrivacyDependencies) {
         for (let pass = 0; pass < ERASE_PASSES; pass++) {
           stop();
           // A fresh marker before the listing: an upload that read the record before this cannot commit (see above).
-          const now = new Date().toISOString();
-          const cleared = await deps.swapRecord(userId, (current) => erasedRecord(current, randomUUID(), randomUUID(), now));
+          const cleared = await markErased(userId);
           // A record's objects outside today's prefix (written under an earlier prefix or key policy) go with it.
           const objects = [...(await listObjects(prefix)), ...referencedElsewhere(cleared, prefix, servicePrefix)];
           stop();
@@ -198,6 +197,22 @@ export function createPrivacy(deps: PrivacyDependencies) {
       });
     } finally {
       end();
+    }
+  }
+
+  /**
+   * Writes a pass's fresh marker; resolves the record it replaced. A repository that keeps records only for users it
+   * has a row for (the example's SQLite one, `postgresUserRepository` with `column`) refuses the write for a user
+   * without one and goes on reading null: an upload's commit is refused there too, so the pass goes on unmarked.
+   */
+  async function markErased(userId: string): Promise<PictureRecord | null> {
+    const now = new Date().toISOString();
+    try {
+      return await deps.swapRecord(userId, (current) => erasedRecord(current, randomUUID(), randomUUID(), now));
+    } catch (error) {
+      const refused = isProfilePictureError(error) && error.code === 'CONFLICT';
+      if (refused && (await backend('getPicture', () => resolved.users.getPicture(userId))) === null) return null;
+      throw error;
     }
   }
 

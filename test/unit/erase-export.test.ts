@@ -378,6 +378,15 @@ describe.each(backends)('erase across instances on %s storage (two services shar
       expect(await users.getPicture('u1')).toMatchObject({ variants: {} });
     });
 
+    it('erasing a user the repository has no row for (SQLite: it refuses the marker) still deletes what is under the prefix', async () => {
+      const { storage, a } = instances(/^$/);
+      const key = variantKey(PREFIX, 'ghost', newUploadId(), 'md', 'webp');
+      await storage.put(key, Buffer.from('left by a crashed upload'), { contentType: 'image/webp' });
+      expect(await a.erase('ghost')).toMatchObject({ objects: 1 });
+      expect(await held(storage, userPrefix(PREFIX, 'ghost'))).toEqual(new Map());
+      expect(await a.get('ghost')).toBeNull();
+    });
+
     it("an erase keeps the admin's lock, drops the picture, history and change times, and a fresh marker each time", async () => {
       const { storage, users, a } = instances(/^$/);
       const limited = createProfilePictures({ master: false, storage, users, variants, limits: { changes: { max: 5, perMs: 60_000 } } });
