@@ -1,15 +1,20 @@
 /**
- * `LOCKED` (403) and `TOO_MANY_CHANGES` (429 + `Retry-After`) over real HTTP, on the Express and Koa routers (both
- * answer through adapters/shared/handle.ts, as the Fastify and web adapters do): refused before the body is read —
+ * `LOCKED` (403) and `TOO_MANY_CHANGES` (429 + `Retry-After`) over real HTTP, on the Express and Koa routers, the
+ * Fastify plugin and the web handler (in Hono on `@hono/node-server`): refused before the body is read —
  * a raw client that sends only the head still gets the answer — and Node's `fetch`, in a process of its own, reads
  * the status and JSON for a 2.7 MB upload instead of EPIPE. Nothing is stored.
  */
 import http from 'node:http';
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import express from 'express';
+import fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { profilePictureRouter as expressRouter } from '../../adapters/express/index.js';
+import { profilePicturePlugin } from '../../adapters/fastify/index.js';
 import { profilePictureRouter as koaRouter } from '../../adapters/koa/index.js';
+import { createRequestHandler } from '../../adapters/web/index.js';
 import { createProfilePictures, memoryStorage, memoryUserRepository, type ProfilePictures } from '../../src/index.js';
 import { listKeys } from '../fixtures/service.js';
 import { distinctImages } from '../helpers/images.js';
@@ -20,7 +25,7 @@ const [image] = await distinctImages(1, 64);
 const PHOTO = 2_700_000;
 const JSON_CLIENT = { accept: 'application/json' };
 
-const servers: Record<string, (pictures: ProfilePictures) => http.Server> = {
+const servers: Record<string, (pictures: ProfilePictures) => http.Server | Promise<http.Server>> = {
   express: (pictures) => {
     const app = express();
     app.use(expressRouter(pictures, { getUser: (req) => parseTestUser(req.headers['x-test-user']) }));
@@ -30,6 +35,18 @@ const servers: Record<string, (pictures: ProfilePictures) => http.Server> = {
     const app = new Koa();
     app.use(koaRouter(pictures, { getUser: (ctx) => parseTestUser(ctx.get('x-test-user')) }));
     return http.createServer(app.callback());
+  },
+  fastify: async (pictures) => {
+    const app = fastify();
+    await app.register(profilePicturePlugin, { pictures, getUser: (request) => parseTestUser(request.headers['x-test-user']) });
+    await app.ready();
+    return app.server;
+  },
+  'web handler (hono)': (pictures) => {
+    const handle = createRequestHandler(pictures, { getUser: (request) => parseTestUser(request.headers.get('x-test-user')) });
+    const app = new Hono<{ Bindings: HttpBindings }>();
+    app.use(async (c, next) => (await handle(c.req.raw, { incoming: c.env.incoming })) ?? next());
+    return createAdaptorServer({ fetch: app.fetch }) as http.Server;
   },
 };
 
@@ -45,7 +62,7 @@ describe.each(Object.keys(servers))('%s router', (name) => {
   async function start(options: Parameters<typeof createProfilePictures>[0]['limits'] = {}) {
     const storage = memoryStorage();
     const pictures = createProfilePictures({ storage, users: memoryUserRepository(), master: false, limits: { bodyTimeout: 3_000, ...options } });
-    started = await listen(servers[name]!(pictures), []);
+    started = await listen(await servers[name]!(pictures), []);
     const upload = (user: string) => {
       const form = multipart([{ name: 'profile_picture', filename: 'me.png', type: 'image/png', data: image! }]);
       return request(started!.port, '/upload-profile-picture/', {
