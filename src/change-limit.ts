@@ -23,6 +23,11 @@ const CHANGE_LIMIT_NAMES = optionNames<ChangeLimit>({ max: 1, perMs: 1 });
 /**
  * Validates `limits.changes`: `undefined` or `false` is no limit (null), else `{ max, perMs }` of positive integers.
  * @throws TypeError or RangeError naming the option (an unknown key with a suggestion).
+ * @example
+ * ```ts
+ * resolveChangeLimit({ max: 5, perMs: 86_400_000 }); // { max: 5, perMs: 86400000 }, frozen
+ * resolveChangeLimit({ max: 5, per: 1 }); // TypeError: Unknown option `limits.changes.per`; did you mean `limits.changes.perMs`?
+ * ```
  */
 export function resolveChangeLimit(value: unknown): Readonly<ChangeLimit> | null {
   if (value === undefined || value === false) return null;

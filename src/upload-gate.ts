@@ -71,6 +71,11 @@ export function commitUpload(
  * Throws when the record's user may not change their picture now: locked, or at the change limit. For callers
  * outside an upload (e.g. a restore) that change the picture too.
  * @throws ProfilePictureError `LOCKED`, `TOO_MANY_CHANGES`.
+ * @example
+ * ```ts
+ * // in a restore's compare-and-set: refuse, then count the change
+ * (current) => { refuseChange(current, gate, now); return { ...restored, ...withChange(current, gate.limit, now) } }
+ * ```
  */
 export function refuseChange(current: PictureRecord | null, { limit, fail }: GateSettings, now: number): void {
   const lock = current?.lock;
