@@ -7,8 +7,9 @@
  * of its user began, or began while one ran, is marked, and its commit refuses (`CONFLICT`): its rollback then
  * deletes what it wrote, and the user ends with no picture, as the erase promised.
  *
- * In this process only. Across processes `erase()` relies on its own re-checks (see privacy.ts), which leave one
- * documented gap; this guard makes the in-process case exact and costs uploads nothing but a map entry.
+ * In this process only, and not needed for correctness: the record's erase marker refuses such a commit in any
+ * process (upload-gate.ts, privacy.ts). This guard only fails this process's overlapping uploads and regenerations
+ * without a re-read, and costs them nothing but a map entry.
  */
 
 /** An upload's view of the guard, from {@link EraseGuard.track}. */

@@ -40,6 +40,10 @@ const DETAILED: Partial<Record<ErrorCode, Detailed>> = {
   // The app's moderation hook words the reason; it is shown as given.
   REJECTED: ({ reason }) => (typeof reason === 'string' && reason.trim() !== '' ? `This picture was not accepted: ${reason}` : undefined),
   NOT_FOUND: ({ reason }) => (reason === 'no-such-version' ? 'There is no previous picture with this version.' : undefined),
+  // The admin's reason (`pictures.lock()`) is shown as given, like the moderation hook's.
+  LOCKED: ({ reason }) => (typeof reason === 'string' && reason.trim() !== '' ? `Your profile picture is locked: ${reason}` : undefined),
+  TOO_MANY_CHANGES: ({ retryAfter }) =>
+    typeof retryAfter === 'number' ? `You have changed your profile picture too often; try again in ${formatWait(retryAfter)}.` : undefined,
   UNKNOWN_VARIANT: ({ variant, allowed }) =>
     typeof variant === 'string' && typeof allowed === 'string' ? `There is no picture size "${variant}"; use ${allowed}.` : undefined,
 };
@@ -68,6 +72,14 @@ function formatPixels(pixels: number): string {
 function formatSeconds(ms: number): string {
   const seconds = Number((ms / 1000).toFixed(1));
   return seconds === 1 ? '1 second' : `${seconds} seconds`;
+}
+
+/** A wait in seconds, rounded up to the unit a person would use: "30 seconds", "5 minutes", "3 hours", "2 days". */
+function formatWait(seconds: number): string {
+  const units: Array<[string, number]> = [['day', 86_400], ['hour', 3_600], ['minute', 60]];
+  const [unit, size] = units.find(([, size]) => seconds >= 2 * size) ?? (seconds > 60 ? ['minute', 60] : ['second', 1]);
+  const count = Math.ceil(seconds / size);
+  return `${count} ${unit}${count === 1 ? '' : 's'}`;
 }
 
 /** "jpeg, png, webp" → "JPEG, PNG or WebP". */

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   BAD_REQUEST: { status: 400, message: 'The upload request is malformed.' },
   UNAUTHENTICATED: { status: 401, message: 'Sign in to change your profile picture.' },
   CROSS_ORIGIN: { status: 403, message: 'Cross-site requests are not allowed.' },
+  LOCKED: { status: 403, message: 'Your profile picture is locked and cannot be changed.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   UNKNOWN_VARIANT: { status: 400, message: 'There is no picture of this size.' },
   TIMEOUT: { status: 408, message: 'The upload took too long.' },
@@ -32,6 +33,7 @@ export const ERROR_CODES = {
   STORAGE_FAILED: { status: 502, message: 'The picture could not be stored.' },
   MODERATION_FAILED: { status: 502, message: 'The picture could not be checked; try again later.' },
   TOO_MANY_UPLOADS: { status: 429, message: 'Another upload of yours is still in progress; try again shortly.' },
+  TOO_MANY_CHANGES: { status: 429, message: 'You have changed your profile picture too often; try again later.' },
   BUSY: { status: 503, message: 'The server is busy; try again shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -17,10 +17,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BackendCall } from './backend-call.js';
+import { withChange } from './change-limit.js';
 import type { ErrorFactory } from './errors.js';
 import type { KeyedMutex } from './mutex.js';
 import type { ResolvedOptions } from './options.js';
 import { hasPicture, USER_STATE_FIELDS, userStateOf } from './record-state.js';
+import { refuseChange, type GateSettings } from './upload-gate.js';
 import type { PictureHistoryEntry, PictureRecord } from './users/types.js';
 
 /**
@@ -79,6 +81,8 @@ export interface HistoryDependencies {
     onPending: (pending: Promise<void>) => void,
     decide: (current: PictureRecord | null) => PictureRecord | undefined,
   ): Promise<{ previous: PictureRecord | null; next: PictureRecord } | undefined>;
+  /** The lock and change limit an upload obeys (upload-gate.ts): a restore changes the picture too. */
+  gate: GateSettings;
   /** Deletes, in the background, what `previous` referenced and `next` does not (as after an upload). */
   cleanUp(previous: PictureRecord | null, next: PictureRecord): void;
 }
@@ -87,12 +91,12 @@ export interface HistoryDependencies {
  * `history()` and `restore()` for one service. See the module comment.
  * @example
  * ```ts
- * const history = createHistory({ resolved, backend, fail, lock, swapRecord, cleanUp });
+ * const history = createHistory({ resolved, backend, fail, lock, swapRecord, gate, cleanUp });
  * const [previous] = await history.list('42');
  * if (previous) await history.restore('42', previous.version);
  * ```
  */
-export function createHistory({ resolved, backend, fail, lock, swapRecord, cleanUp }: HistoryDependencies) {
+export function createHistory({ resolved, backend, fail, lock, swapRecord, gate, cleanUp }: HistoryDependencies) {
   async function list(userId: string): Promise<PreviousPicture[]> {
     const record = await backend('getPicture', () => resolved.users.getPicture(userId));
     // A tombstone (no current picture) still has its history.
@@ -106,9 +110,13 @@ export function createHistory({ resolved, backend, fail, lock, swapRecord, clean
     return lock(userId, async () => {
       let already: PictureRecord | undefined;
       const swapped = await swapRecord(userId, () => {}, (current) => {
-        // Merge hook (issue 11 §5): the lock check and the `limits.changes` count of a restore go here.
-        const next = restoredRecord(current, version, { keep: resolved.history.keep, now: new Date().toISOString(), newVersion: randomUUID() });
-        if (next) return next;
+        const now = new Date();
+        const next = restoredRecord(current, version, { keep: resolved.history.keep, now: now.toISOString(), newVersion: randomUUID() });
+        if (next) {
+          // A restore is a picture change: refused while locked or over `limits.changes`, and counted.
+          refuseChange(current, gate, now.getTime());
+          return { ...next, ...withChange(current, gate.limit, now.getTime()) };
+        }
         // The same restore landed already (a double click, another instance, a retry after a timeout that committed):
         // answer its record rather than "no such version".
         if (hasPicture(current) && current.restoredFrom === version) return (already = current), undefined;

@@ -20,6 +20,7 @@ export type {
   OutputFormat,
   Position,
 } from './options.js';
+export type { ChangeLimit } from './change-limit.js';
 export type { OrphanEvent, OrphanReason } from './cleanup.js';
 export type { EraseOptions, EraseReceipt, PictureExport, ExportedObject } from './privacy.js';
 export type { ModerateHook, ModerationRequest, ModerationImage, ModerationVerdict } from './moderation.js';

@@ -3,6 +3,7 @@
  * once at construction and returns a new frozen object (the caller's object is never mutated).
  */
 import { availableParallelism } from 'node:os';
+import { resolveChangeLimit, type ChangeLimit } from './change-limit.js';
 import type { OrphanEvent } from './cleanup.js';
 import { ERROR_CODES, type ErrorMessages } from './errors.js';
 import type { ModerateHook } from './moderation.js';
@@ -80,6 +81,16 @@ export interface LimitsOptions {
    * @throws TypeError or RangeError at construction unless a positive integer.
    */
   animationPixels?: number;
+  /**
+   * At most `max` picture changes (uploads) per user per `perMs` milliseconds, counted from times kept in the user's
+   * record, so it holds across any number of app instances with no cache. One more fails with `TOO_MANY_CHANGES`
+   * (429, `details.retryAfter`: seconds until the oldest counted change leaves the window, sent as `Retry-After`),
+   * before the body is read by `uploadRequest()`. `remove()` does not count. `false` or absent: no limit.
+   * @default false
+   * @example limits: { changes: { max: 5, perMs: 24 * 60 * 60 * 1000 } } // 5 a day
+   * @throws TypeError or RangeError at construction unless `{ max, perMs }` of positive integers.
+   */
+  changes?: ChangeLimit | false;
 }
 
 /**
@@ -291,7 +302,7 @@ export interface ProfilePicturesOptions {
 export interface ResolvedOptions {
   readonly storage: StorageAdapter;
   readonly users: UserRepository;
-  readonly limits: Readonly<Required<LimitsOptions>>;
+  readonly limits: Readonly<Required<Omit<LimitsOptions, 'changes'>>> & { readonly changes: Readonly<ChangeLimit> | null };
   readonly accept: readonly InputFormat[];
   readonly variants: Readonly<Record<string, number>>;
   readonly output: Readonly<Required<OutputOptions>>;
@@ -356,6 +367,7 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     bodyTimeout: timerDelay('limits.bodyTimeout', limitsIn.bodyTimeout ?? DEFAULTS.limits.bodyTimeout),
     uploadsPerUser: positiveInteger('limits.uploadsPerUser', limitsIn.uploadsPerUser ?? DEFAULTS.limits.uploadsPerUser),
     animationPixels: positiveInteger('limits.animationPixels', limitsIn.animationPixels ?? DEFAULTS.limits.animationPixels),
+    changes: resolveChangeLimit(limitsIn.changes),
   });
 
   const acceptIn: unknown = options.accept ?? DEFAULTS.accept;
@@ -487,6 +499,7 @@ const OPTION_NAMES = {
     bodyTimeout: 1,
     uploadsPerUser: 1,
     animationPixels: 1,
+    changes: 1,
   }),
   output: optionNames<OutputOptions>({ format: 1, quality: 1 }),
   timeouts: optionNames<TimeoutsOptions>({ storageMs: 1, repositoryMs: 1, moderateMs: 1 }),

@@ -42,6 +42,8 @@ import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type R
 import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
 import { countPictures, type PictureStats } from './stats.js';
+import { commitUpload, openUpload } from './upload-gate.js';
+import { createUserLocks } from './user-lock.js';
 import type { PictureMaster, PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
 
@@ -105,8 +107,10 @@ export interface ProfilePictures {
    * Resolves as soon as the record is committed; the replaced picture's objects are deleted afterwards, in the
    * background (see {@link ProfilePictures.flush}).
    * @returns the new record.
-   * @throws ProfilePictureError `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
-   *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT`, `STORAGE_FAILED` (also when a
+   * @throws ProfilePictureError `LOCKED` (`lock()`, `details.reason`), `TOO_MANY_CHANGES` (`limits.changes`,
+   *   `details.retryAfter`), `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
+   *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT` (`details.reason: 'erased'` when an
+   *   erase of the user ran meanwhile), `STORAGE_FAILED` (also when a
    *   storage or repository call exceeds `timeouts`: `details.timeoutMs`); with a `moderate` hook, `REJECTED`
    *   (`details.reason`) and `MODERATION_FAILED`.
    */
@@ -118,7 +122,8 @@ export interface ProfilePictures {
    * On rejection answer at once with `err.status` and `toErrorBody(err)`; when `shouldCloseConnection(req)` (the
    * body was not read to its end) add `Connection: close`. The rest of the body is discarded — to its end when its
    * declared length is within the limit, else briefly — so the client reads the response rather than a reset, then
-   * the socket is destroyed. For `BUSY` and `TOO_MANY_UPLOADS`, send `details.retryAfter` as `Retry-After`.
+   * the socket is destroyed. For `BUSY`, `TOO_MANY_UPLOADS` and `TOO_MANY_CHANGES`, send `details.retryAfter` as
+   * `Retry-After`. `LOCKED` and `TOO_MANY_CHANGES` are answered before the body is read (one read of the record).
    * Details: `RequestUploader` in `intake/upload-request.ts`.
    * @throws ProfilePictureError as `upload()`, plus `NOT_MULTIPART`, `BAD_REQUEST`, `TOO_MANY_FILES`,
    *   `UNEXPECTED_FIELD`, `TIMEOUT`, `TOO_MANY_UPLOADS`, `BUSY`.
@@ -132,6 +137,31 @@ export interface ProfilePictures {
    * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
    */
   remove(userId: string): Promise<boolean>;
+  /**
+   * Locks the user's picture: their uploads fail with `LOCKED` (403, `details.reason` = `reason`, shown to them) —
+   * before the body is read by `uploadRequest()`, and at the commit for an upload already rendering, which then
+   * stores nothing. The current picture stays (take it down with `remove()`, which a lock allows). The lock is kept in
+   * the user's record, so every app instance sees it at once; it outlives `remove()` and `erase()`.
+   * @param reason why, in words for the user (at most 500 characters); default none.
+   * @returns true when the record changed; false when the user was already locked for that reason.
+   * @example
+   * ```ts
+   * await pictures.lock('42', 'Reported as impersonation; contact support.');
+   * await pictures.remove('42'); // take the picture down too
+   * ```
+   * @throws TypeError or RangeError for a bad `reason`; ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
+   */
+  lock(userId: string, reason?: string): Promise<boolean>;
+  /**
+   * Lifts {@link ProfilePictures.lock}: the user may upload again.
+   * @returns true when the user was locked; false (a no-op) otherwise.
+   * @example
+   * ```ts
+   * await pictures.unlock('42'); // true
+   * ```
+   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
+   */
+  unlock(userId: string): Promise<boolean>;
   /**
    * The user's current record, or null when they have no picture (a stored record without one — a tombstone that
    * keeps history or a lock — answers null too).
@@ -173,14 +203,14 @@ export interface ProfilePictures {
    */
   restore(userId: string, version: string): Promise<PictureRecord>;
   /**
-   * Deletes everything held about the user: clears the record (compare-and-set), then deletes every object under
-   * the user's prefix — the current picture, anything else a record references there, leftovers of crashed uploads,
-   * replaced pictures not yet cleaned up — and the storage's own leftovers there, in passes until one finds the
-   * record empty and nothing left. Never touches another user's objects (`u1` and `u10` are distinct prefixes).
-   * Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing. An upload in flight in
-   * another process that commits after the erase's last pass can leave a record pointing at deleted objects; ending
-   * the user's sessions does not stop one already in flight, so erase again once none can still be running (see the
-   * README).
+   * Deletes everything held about the user: replaces the record (compare-and-set) with a tombstone holding only a
+   * fresh erase marker (and the admin's lock, if any: it survives), then deletes every object under the user's
+   * prefix — the current picture, history, anything else a record references there, leftovers of crashed uploads,
+   * replaced pictures not yet cleaned up — and the storage's own leftovers there, in passes until one finds nothing
+   * of the user's left. Never touches another user's objects (`u1` and `u10` are distinct prefixes). An upload of the
+   * user whose objects an erase pass could have deleted, in this process or any other, fails with `CONFLICT`
+   * (`details.reason: 'erased'`) and leaves nothing: each checks the marker at its commit. An upload that starts
+   * after the last pass is a new picture. `get()` answers null afterwards; keep the tombstone (see the README).
    * @example
    * ```ts
    * const receipt = await pictures.erase('42'); // { objects: 3, bytes: 20480, temporary: 0 }
@@ -317,17 +347,22 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   const cleanup = createCleanup({ storage, backend, onOrphan: resolved.onOrphan });
   const eraseGuard = createEraseGuard();
   const moderated = moderationVariant(resolved.variants);
+  /** Lock, change limit and erase marker, checked at an upload's start and at its commit (upload-gate.ts). */
+  const gate = { limit: limits.changes, fail };
+  const openFor = async (userId: string) => openUpload(await backend('getPicture', () => users.getPicture(userId)), gate, Date.now());
 
   async function upload(userId: string, input: UploadInput, uploadOptions: UploadOptions = {}) {
     assertUserId(userId);
     if (uploadOptions.signal?.aborted) throw fail('ABORTED');
     const bytes = await readInput(input, limits.fileSize, fail, uploadOptions.signal);
-    return processBytes(userId, bytes, uploadOptions);
+    // Only the public options: `ProcessOptions` also carries the intake's own (its early read), not a caller's to pass.
+    return processBytes(userId, bytes, { crop: uploadOptions.crop, signal: uploadOptions.signal });
   }
 
   /** inspect → render (each variant stored as soon as it is encoded) → commit, for bytes already in memory. */
   async function processBytes(userId: string, bytes: Uint8Array, uploadOptions: ProcessOptions) {
     const { signal, crop } = uploadOptions;
+    const start = uploadOptions.start ?? (await openFor(userId)); // before any object is written: upload-gate.ts
     const image = await inspectImage(bytes, { ...limits, accept: resolved.accept }, fail);
     const settings = { variants: resolved.variants, output: resolved.output, crop, position: resolved.position, minCropSide: limits.minSide };
     /** Aborts the `moderate` hook's signal when this upload ends before its verdict (a failed put, say). */
@@ -350,7 +385,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
           const now = new Date().toISOString();
           // The user's state (history, lock, change times, erase marker) goes on with the new picture: record-state.ts;
           // the replaced picture joins the history (history.ts).
-          return { ...stateAfterReplacing(current, resolved.history.keep, now), ...made, createdAt: current?.createdAt ?? now, updatedAt: now };
+          const gated = commitUpload(current, start, gate, Date.parse(now)); // lock, change limit, erase marker
+          const state = stateAfterReplacing(current, resolved.history.keep, now);
+          return { ...state, ...made, ...gated, createdAt: current?.createdAt ?? now, updatedAt: now };
         },
         { signal, judge: (rendered) => check(userId, rendered, uploadOptions, stopJudging?.signal) },
       );
@@ -561,10 +598,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     await cleanup.deleteNow(attempted);
   }
 
-  /** Clears the user's record (compare-and-set, retried); resolves the record it cleared, or null if there was none. */
-  async function clearRecord(userId: string): Promise<PictureRecord | null> {
-    const swapped = await swapRecord(userId, () => {}, (current) => (current ? null : undefined));
-    return swapped?.previous ?? null;
+  /** Compare-and-sets the user's record to `next(current)` (retried); resolves the record it replaced, or null. */
+  async function replaceRecord(userId: string, next: (current: PictureRecord | null) => PictureRecord | null): Promise<PictureRecord | null> {
+    return (await swapRecord(userId, () => {}, next))!.previous;
   }
 
   async function remove(userId: string): Promise<boolean> {
@@ -695,15 +731,17 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     fail,
     lock,
     swapRecord,
+    gate,
     cleanUp: (previous, next) => {
       const kept = new Set(keysOf(next));
       cleanup.schedule(keysOf(previous).filter((key) => !kept.has(key)));
     },
   });
 
-  const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, clearRecord, deleteKeys: deleteOrphans, urlOf });
+  const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, swapRecord: replaceRecord, deleteKeys: deleteOrphans, urlOf });
+  const userLocks = createUserLocks((userId, decide) => lock(userId, () => swapRecord(userId, () => {}, decide)));
 
-  const readRequest = createRequestUploader(resolved, fail, processBytes);
+  const readRequest = createRequestUploader(resolved, fail, processBytes, openFor);
   async function uploadRequest(userId: string, request: UploadRequest, requestOptions?: UploadRequestOptions) {
     assertUserId(userId); // before a slot is taken or a body byte read
     return readRequest(userId, request, requestOptions);
@@ -713,6 +751,14 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     upload,
     uploadRequest,
     remove,
+    async lock(userId: string, reason?: string) {
+      assertUserId(userId);
+      return userLocks.lock(userId, reason);
+    },
+    async unlock(userId: string) {
+      assertUserId(userId);
+      return userLocks.unlock(userId);
+    },
     async get(userId: string) {
       assertUserId(userId);
       const record = await backend('getPicture', () => users.getPicture(userId));

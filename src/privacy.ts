@@ -6,26 +6,35 @@
  * record references in fields added later, leftovers of crashed or rolled-back uploads, replaced pictures whose
  * clean-up has not run yet — is covered without this file knowing the record's shape.
  *
- * Erase, in passes (at most {@link ERASE_PASSES}) under the user's in-process lock: clear the record
- * (compare-and-set, like `remove()`), list the prefix, delete what it lists, remove the storage's own leftovers
- * there (`sweepTemporary`); done at the first pass that found the record already empty and nothing to delete. So
- * when it resolves, the record was null and the prefix empty at its last look, even if uploads committed or wrote
- * meanwhile. Uploads of the user in flight in this process fail with `CONFLICT` and leave nothing (erase-guard.ts).
+ * Erase, in passes (at most {@link ERASE_PASSES}): compare-and-set the record to an **erased tombstone** — no picture,
+ * no history, a fresh `erasure` marker, and the admin's `lock` if there was one (a lock is the site's decision about
+ * the user, not the user's data; it survives so erasing a locked user's data does not unlock them) and the change
+ * times `limits.changes` counts (so erasing is no way around the limit) — then list the prefix, delete what it lists,
+ * remove the storage's own leftovers there (`sweepTemporary`); done at the first pass that found no picture in the
+ * record and nothing to delete.
  *
- * The gap, across processes only: an upload in another process that wrote some objects before a pass listed them and
- * commits after the last pass looked would commit a record pointing at deleted objects. Signing the user out stops
- * new uploads, not that one; so call `erase()` again once no upload started before can still be running (the body
- * timeout, the wait for a processing slot, the puts, the `moderate` hook and the commit): the second erase clears
- * that record and its objects. Within this process, a `setPicture` that timed out before the erase can still land
- * after it (as after `remove()`).
+ * The marker is what makes this exact across processes (DESIGN invariant 7). Every upload reads the record before it
+ * writes any object and remembers its `erasure`; its commit refuses (`CONFLICT`, `details.reason: 'erased'`) and
+ * rolls back when the marker changed (upload-gate.ts). An upload that wrote objects before a pass listed them read
+ * the marker before that pass wrote its fresh one, so it cannot commit afterwards; an upload that read the last
+ * pass's marker wrote its objects after that pass's listing (else the pass would have found them), so it is a new
+ * picture, left alone. So when `erase()` resolves, no upload that overlapped it can commit, in any process. The
+ * in-process guard (erase-guard.ts) only makes this process's overlapping uploads (and regenerations) fail the same
+ * way without waiting for their re-read. One gap remains, as after `remove()`: a `setPicture` that timed out before
+ * the erase may still land on the database after it.
+ *
+ * The tombstone (`variants: {}`, so `get()` answers null) stays: it holds the marker (and the lock). It holds nothing
+ * about the user but the time of the erase; delete the whole row when you delete the user.
  */
+import { randomUUID } from 'node:crypto';
 import type { BackendCall } from './backend-call.js';
-import type { ErrorFactory } from './errors.js';
+import { isProfilePictureError, type ErrorFactory } from './errors.js';
 import type { EraseGuard } from './erase-guard.js';
 import { isMasterKey, isSafeKey, userPrefix } from './keys.js';
 import type { KeyedMutex } from './mutex.js';
 import type { ResolvedOptions } from './options.js';
 import type { ObjectInfo } from './storage/types.js';
+import { hasPicture, withoutPicture } from './record-state.js';
 import type { PictureRecord } from './users/types.js';
 
 /** Options of {@link ProfilePictures.erase}. */
@@ -108,8 +117,11 @@ export interface PrivacyDependencies {
   fail: ErrorFactory;
   lock: KeyedMutex;
   guard: EraseGuard;
-  /** Clears the record by compare-and-set (retrying like `remove()`); resolves the record it cleared, or null. */
-  clearRecord(userId: string): Promise<PictureRecord | null>;
+  /**
+   * Compare-and-sets the record to `next(current)` (retrying like `remove()`, always writing); resolves the record
+   * it replaced, or null.
+   */
+  swapRecord(userId: string, next: (current: PictureRecord | null) => PictureRecord): Promise<PictureRecord | null>;
   /** Deletes `keys` (batched where the storage can); resolves the failures. */
   deleteKeys(keys: string[]): Promise<unknown[]>;
   /** The public URL of a key. */
@@ -127,7 +139,7 @@ const EXPORT_CONCURRENCY = 4;
  * Creates `erase()` and `export()` for one service. See the module comment.
  * @example
  * ```ts
- * const privacy = createPrivacy({ resolved, backend, fail, lock, guard, clearRecord, deleteKeys, urlOf });
+ * const privacy = createPrivacy({ resolved, backend, fail, lock, guard, swapRecord, deleteKeys, urlOf });
  * await privacy.erase('42'); // { objects: 3, bytes: 20480, temporary: 0 }
  * ```
  */
@@ -158,13 +170,14 @@ export function createPrivacy(deps: PrivacyDependencies) {
     stop();
     const end = guard.begin(userId);
     try {
-      // The lock keeps this process's uploads of the user from committing between our passes; they fail afterwards.
+      // The lock spares this process's uploads of the user compare-and-set retries against our passes.
       return await lock(userId, async () => {
         const deleted = new Map<string, number>();
         let temporary = 0;
         for (let pass = 0; pass < ERASE_PASSES; pass++) {
           stop();
-          const cleared = await deps.clearRecord(userId);
+          // A fresh marker before the listing: an upload that read the record before this cannot commit (see above).
+          const cleared = await markErased(userId);
           // A record's objects outside today's prefix (written under an earlier prefix or key policy) go with it.
           const objects = [...(await listObjects(prefix)), ...referencedElsewhere(cleared, prefix, servicePrefix)];
           stop();
@@ -175,7 +188,7 @@ export function createPrivacy(deps: PrivacyDependencies) {
           // Cutoff "now": every temp file but those of writes in progress in this process (disk), whose uploads fail.
           const removed = sweepTemporary ? await backend('sweepTemporary', () => sweepTemporary(prefix, new Date())) : 0;
           temporary += removed;
-          if (cleared === null && objects.length === 0 && removed === 0) {
+          if (!heldUserData(cleared) && objects.length === 0 && removed === 0) {
             let bytes = 0;
             for (const size of deleted.values()) bytes += size;
             return { objects: deleted.size, bytes, temporary };
@@ -185,6 +198,22 @@ export function createPrivacy(deps: PrivacyDependencies) {
       });
     } finally {
       end();
+    }
+  }
+
+  /**
+   * Writes a pass's fresh marker; resolves the record it replaced. A repository that keeps records only for users it
+   * has a row for (the example's SQLite one, `postgresUserRepository` with `column`) refuses the write for a user
+   * without one and goes on reading null: an upload's commit is refused there too, so the pass goes on unmarked.
+   */
+  async function markErased(userId: string): Promise<PictureRecord | null> {
+    const now = new Date().toISOString();
+    try {
+      return await deps.swapRecord(userId, (current) => erasedRecord(current, randomUUID(), randomUUID(), now));
+    } catch (error) {
+      const refused = isProfilePictureError(error) && error.code === 'CONFLICT';
+      if (refused && (await backend('getPicture', () => resolved.users.getPicture(userId))) === null) return null;
+      throw error;
     }
   }
 
@@ -234,7 +263,30 @@ export function createPrivacy(deps: PrivacyDependencies) {
   return { erase, export: exportUser };
 }
 
+/**
+ * What an erase leaves of `current`: a tombstone (record-state.ts) holding a fresh `erasure` marker, the admin's
+ * `lock` and the change times `limits.changes` counts, if any — no picture and no history; `createdAt` is the erase's
+ * time. The change times stay so that erasing is no way around the change limit; they are pruned to the limit's
+ * window at the next change.
+ * @example
+ * ```ts
+ * erasedRecord(current, randomUUID(), randomUUID(), new Date().toISOString());
+ * // { version, contentHash: '', contentType: '', variants: {}, createdAt, updatedAt, removedAt, erasure, lock? }
+ * ```
+ */
+export function erasedRecord(current: PictureRecord | null, erasure: string, version: string, now: string): PictureRecord {
+  const { lock, changes } = current ?? {};
+  const kept = { ...(lock ? { lock } : {}), ...(Array.isArray(changes) && changes.length > 0 ? { changes } : {}) };
+  return withoutPicture({ createdAt: now } as PictureRecord, version, now, { erasure, ...kept })!;
+}
+
 // --- internal ---
+
+/** True when an erase pass found a picture of the user's in the record: a current one, or history. */
+function heldUserData(record: PictureRecord | null): boolean {
+  const state: Pick<PictureRecord, 'history'> | null = record; // hasPicture() narrows `record` itself
+  return hasPicture(record) || (state?.history?.length ?? 0) > 0;
+}
 
 /**
  * Every string in `record` that is a key under `prefix`, with the dotted paths of the fields holding it. Walks the

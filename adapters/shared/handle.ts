@@ -210,7 +210,7 @@ function jsonReply(status: number, body: unknown): HttpReply {
 
 function errorReply(err: ProfilePictureError): HttpReply {
   const reply = jsonReply(err.status, toErrorBody(err));
-  if (err.code === 'BUSY' || err.code === 'TOO_MANY_UPLOADS') {
+  if (err.code === 'BUSY' || err.code === 'TOO_MANY_UPLOADS' || err.code === 'TOO_MANY_CHANGES') {
     const retryAfter = err.details?.retryAfter;
     reply.headers['Retry-After'] = String(typeof retryAfter === 'number' ? Math.ceil(retryAfter) : 1);
   }

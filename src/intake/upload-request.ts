@@ -1,8 +1,8 @@
 /**
  * `uploadRequest()`: a Node request (Express `req`, Koa `ctx.req`, any `IncomingMessage`) in, a stored picture out.
  *
- * Order of work, cheapest refusal first: header checks (415/400/413, nothing read) → the per-user cap (429) → a
- * body slot (503 when the queue is full or the wait exceeds `limits.bodyTimeout`; meanwhile the body waits unread,
+ * Order of work, cheapest refusal first: header checks (415/400/413, nothing read) → the per-user cap (429) → one
+ * read of the user's record (403 `LOCKED`, 429 `TOO_MANY_CHANGES`; see `upload-gate.ts`) → a body slot (503 when the queue is full or the wait exceeds `limits.bodyTimeout`; meanwhile the body waits unread,
  * held back by TCP flow control) → the body, streamed through busboy under the limits and the body deadline → crop
  * fields → a processing slot (503 when the wait exceeds `limits.bodyTimeout`) → inspect/render/store. The body slot
  * is taken before the first body byte and kept until the upload ends, so memory stays bounded by
@@ -20,6 +20,7 @@ import type { ErrorFactory } from '../errors.js';
 import type { Release } from '../limiter.js';
 import type { ResolvedOptions } from '../options.js';
 import type { UploadOptions } from '../pictures.js';
+import type { UploadStart } from '../upload-gate.js';
 import type { PictureRecord } from '../users/types.js';
 import { createAdmission } from './admission.js';
 import { ENVELOPE_ALLOWANCE, checkMultipartHeaders } from './content-type.js';
@@ -40,7 +41,15 @@ export type UploadRequest = Readable & { headers: IncomingHttpHeaders };
 export interface ProcessOptions extends UploadOptions {
   /** Gives the processing slot back early, once the CPU-bound work is done (before the `moderate` hook waits). */
   releaseProcessing?: Release;
+  /** What the early read of the user's record found (see `upload-gate.ts`); read by the processing step if absent. */
+  start?: UploadStart;
 }
+
+/**
+ * Reads the user's record before the body and refuses a user who may not upload (`LOCKED`, `TOO_MANY_CHANGES`);
+ * resolves what the commit checks again.
+ */
+export type OpenUpload = (userId: string) => Promise<UploadStart>;
 
 /** Processes bytes already read into memory (inspect → render → store → commit). */
 export type ProcessBytes = (userId: string, bytes: Uint8Array, options: ProcessOptions) => Promise<PictureRecord>;
@@ -70,6 +79,8 @@ export interface UploadRequestOptions {
  *   `Retry-After`. `toErrorBody()` omits details of 5xx errors, so the header is the only place a client sees it.
  *   `TOO_MANY_UPLOADS` (429: this user already has `limits.uploadsPerUser` uploads in flight) carries the same
  *   `details.retryAfter`.
+ * - `LOCKED` (403, `details.reason`) and `TOO_MANY_CHANGES` (429, `details.retryAfter`: send it as `Retry-After`) are
+ *   answered before the body is read, from one read of the user's record, and checked again at the commit.
  * - `ABORTED` (499) means the client is gone (or your `signal` fired); there is nobody to answer.
  *
  * Limits: the file must be the one part named `options.fieldName`; a declared `Content-Length` above
@@ -80,7 +91,8 @@ export interface UploadRequestOptions {
  * none (missing or all empty); anything else fails with `INVALID_CROP`.
  *
  * @throws ProfilePictureError `NOT_MULTIPART` 415, `BAD_REQUEST` 400, `FILE_TOO_LARGE` 413, `NO_FILE` 400,
- *   `TOO_MANY_FILES` 400, `UNEXPECTED_FIELD` 400, `INVALID_CROP` 400, `TIMEOUT` 408, `TOO_MANY_UPLOADS` 429, `BUSY` 503, `ABORTED` 499, and
+ *   `TOO_MANY_FILES` 400, `UNEXPECTED_FIELD` 400, `INVALID_CROP` 400, `TIMEOUT` 408, `TOO_MANY_UPLOADS` 429, `BUSY` 503, `ABORTED` 499, `LOCKED` 403,
+ *   `TOO_MANY_CHANGES` 429, and
  *   everything `upload()` throws.
  */
 export type RequestUploader = (
@@ -112,6 +124,7 @@ export function createRequestUploader(
   options: ResolvedOptions,
   fail: ErrorFactory,
   processBytes: ProcessBytes,
+  openUpload?: OpenUpload,
 ): RequestUploader {
   const admission = createAdmission(options, fail);
   const { fileSize, bodyTimeout } = options.limits;
@@ -124,12 +137,14 @@ export function createRequestUploader(
     const { signal } = requestOptions;
     const client = watchClient(request, signal);
     let leave: (() => void) | undefined;
+    let start: UploadStart | undefined;
     try {
       let releaseBody: Release;
       try {
         if (request.readableEnded) throw fail('BAD_REQUEST', { details: { reason: 'body-already-read' } });
         checkMultipartHeaders(request.headers, { fileSize, maxBody }, fail);
         leave = admission.enter(userId);
+        start = await openUpload?.(userId);
         releaseBody = await admission.takeBodySlot(client.signal);
       } catch (err) {
         discardBody(request, drain);
@@ -148,7 +163,7 @@ export function createRequestUploader(
         const releaseProcessing = await admission.takeProcessingSlot(signal);
         try {
           if (signal?.aborted) throw fail('ABORTED', { cause: signal.reason });
-          return await processBytes(userId, file, { crop, signal, releaseProcessing });
+          return await processBytes(userId, file, { crop, signal, releaseProcessing, ...(start ? { start } : {}) });
         } finally {
           releaseProcessing();
         }

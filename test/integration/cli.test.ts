@@ -15,7 +15,7 @@ import { distinctImages } from '../helpers/images.js';
 
 const HOUR = 60 * 60 * 1000;
 /** The commands, as the usage errors list them. */
-const COMMANDS = 'stats, sweep, regenerate, erase, export, history, restore';
+const COMMANDS = 'stats, sweep, regenerate, erase, export, history, restore, lock, unlock';
 const ORPHAN_OLD = 'profile_pictures/gone/0000000000000000000000aa-md.webp';
 const ORPHAN_YOUNG = 'profile_pictures/ada/0000000000000000000000bb-sm.webp';
 
@@ -169,6 +169,59 @@ describe.concurrent('usage', () => {
     expect(sweep.stdout).toMatch(/^Usage: profile-picture sweep \[--dry-run\] \[--older-than <duration>\] \[--config <file>\] \[--json\]\n/);
     expect(sweep.stdout).toContain('--older-than <duration>  Only objects older than this: 90s, 30m, 1h, 2d (default 1h)');
     expect(sweep.stdout.split('\n').every((line) => line.length <= 100)).toBe(true);
+  });
+});
+
+describe('profile-picture lock and unlock', () => {
+  // Leave the app as the other tests expect it: cy unlocked and without a picture.
+  afterAll(async () => {
+    await app.pictures.unlock('cy');
+    await app.pictures.remove('cy');
+    await app.pictures.flush();
+  });
+  const upload = async (userId: string) => {
+    const [image] = await distinctImages(1, 80);
+    return app.pictures.upload(userId, image!).then(
+      () => 'stored',
+      (error: { code?: string; details?: unknown }) => `${error.code} ${JSON.stringify(error.details)}`,
+    );
+  };
+
+  it('lock <userId> --reason <text> --json: the user is locked in the database; the app refuses their uploads', async () => {
+    const run = await runCli(app.dir, ['lock', 'cy', '--reason', 'Reported; contact support.', '--json']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(run.stdout)).toEqual({ userId: 'cy', locked: true, changed: true, reason: 'Reported; contact support.' });
+    expect(await upload('cy')).toBe('LOCKED {"reason":"Reported; contact support."}');
+    const again = await runCli(app.dir, ['lock', 'cy', '--reason', 'Reported; contact support.']);
+    expect(again).toEqual({ code: 0, stderr: '', stdout: 'user cy was already locked (reason: Reported; contact support.)\n' });
+  });
+
+  it('unlock <userId>: uploads work again; unlocking again changes nothing', async () => {
+    await runCli(app.dir, ['lock', 'cy']);
+    expect(await runCli(app.dir, ['unlock', 'cy'])).toEqual({ code: 0, stderr: '', stdout: 'unlocked user cy\n' });
+    expect(await upload('cy')).toBe('stored');
+    const again = await runCli(app.dir, ['unlock', 'cy', '--json']);
+    expect(JSON.parse(again.stdout)).toEqual({ userId: 'cy', locked: false, changed: false });
+  });
+
+  it('lock without a reason, on a user with a picture: the picture stays', async () => {
+    const before = await app.pictures.get('cy');
+    expect(await runCli(app.dir, ['lock', 'cy'])).toEqual({ code: 0, stderr: '', stdout: 'locked user cy\n' });
+    expect(await app.pictures.get('cy')).toMatchObject({ variants: before!.variants, lock: { reason: '' } });
+    await runCli(app.dir, ['unlock', 'cy']);
+  });
+
+  it('lock and unlock need the <userId>: exit 2; --help describes them', async () => {
+    for (const command of ['lock', 'unlock']) {
+      expect(await runCli(app.dir, [command])).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `profile-picture: missing <userId> (see \`profile-picture ${command} --help\`)\n`,
+      });
+    }
+    const help = await runCli(app.dir, ['lock', '--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: profile-picture lock <userId> \[--reason <text>\] \[--config <file>\] \[--json\]\n/);
   });
 });
 

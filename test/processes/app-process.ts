@@ -37,6 +37,8 @@ export interface AppProcessConfig {
   users?: AppUsersConfig;
   /** Extra `createProfilePictures()` options (JSON-serialisable). */
   service?: Record<string, unknown>;
+  /** Puts of keys matching `match` (a regular expression's source) wait until the file `until` exists. */
+  holdPuts?: { match: string; until: string };
 }
 
 /** Memory figures of the server process, in bytes. */

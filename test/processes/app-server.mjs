@@ -1,7 +1,8 @@
 // An app instance in its own Node process, as users run one: the built package (`dist/`, through the package's
 // self-reference), Express or Koa, the routers' default options. Tests start it with test/processes/app-process.ts,
 // which passes the configuration as JSON in PP_APP_CONFIG:
-//   { adapter: 'express' | 'koa', storage: StorageConfig, users?: UsersConfig, service?: object }
+//   { adapter: 'express' | 'koa', storage: StorageConfig, users?: UsersConfig, service?: object,
+//     holdPuts?: { match: regexp source, until: file path } }
 //   StorageConfig: { kind: 'disk', root } | { kind: 's3', endpoint, bucket, keyPrefix?, region, credentials }
 //   UsersConfig:   { kind: 'memory' } (default) | { kind: 'sqlite', file } | { kind: 'postgres', url, table? }
 // SQLite (the example app's repository) and PostgreSQL records can be shared by several processes. Users come from
@@ -9,12 +10,13 @@
 // RSS of the server that handled its requests; `POST /__sweep?olderThan=ms` runs `pictures.sweep()` here,
 // `POST /__regenerate` runs `pictures.regenerate()` and waits for its background deletes. Prints
 // `listening <port>` once ready.
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { createProfilePictures, diskStorage, memoryUserRepository } from 'profile-picture';
 
 const config = JSON.parse(process.env.PP_APP_CONFIG ?? '{}');
 const pictures = createProfilePictures({
-  storage: await storageOf(config.storage),
+  storage: holdPuts(await storageOf(config.storage), config.holdPuts),
   users: await usersOf(config.users ?? { kind: 'memory' }),
   ...config.service,
 });
@@ -24,6 +26,19 @@ async function storageOf(storage) {
   const { s3Storage } = await import('profile-picture/s3');
   const { endpoint, bucket, keyPrefix, region, credentials } = storage;
   return s3Storage({ clientConfig: { endpoint, region, credentials, forcePathStyle: true }, bucket, keyPrefix });
+}
+
+/**
+ * `holdPuts: { match, until }`: puts of keys matching the regular expression `match` wait until the file `until`
+ * exists, so a test can act (erase, lock) between this process's first writes of an upload and its commit.
+ */
+function holdPuts(storage, hold) {
+  if (!hold) return storage;
+  const match = new RegExp(hold.match);
+  const released = async () => {
+    while (!existsSync(hold.until)) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  return { ...storage, put: async (key, bytes, meta) => (match.test(key) && (await released()), storage.put(key, bytes, meta)) };
 }
 
 async function usersOf(users) {

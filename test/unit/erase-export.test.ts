@@ -1,8 +1,9 @@
 /**
  * erase() and export() against real storages (memory, disk, and S3 through s3rver): erase leaves nothing under the
  * user's prefix — current picture, crash leftovers, the disk's temp files — with an exact receipt, never touches the
- * neighbour whose id extends it (`u1` / `u10`), and racing uploads end with no record pointing at a missing object;
- * export lists exactly what storage holds.
+ * neighbour whose id extends it (`u1` / `u10`), and racing uploads end with no record pointing at a missing object —
+ * also when the upload runs in another service instance (as in another process: no in-process state shared), where
+ * the record's erase marker refuses its commit; export lists exactly what storage holds.
  */
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,8 @@ import path from 'node:path';
 import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from 'profile-picture/testing';
+import { openDatabase } from '../../examples/shared/database.js';
+import { sqliteUserRepository } from '../../examples/shared/sqlite-users.js';
 import {
   createProfilePictures,
   diskStorage,
@@ -18,6 +21,7 @@ import {
   memoryUserRepository,
   type PictureRecord,
   type StorageAdapter,
+  type UserRepository,
 } from '../../src/index.js';
 import { newUploadId, userPrefix, variantKey } from '../../src/keys.js';
 import { s3Storage } from '../../src/storage/s3.js';
@@ -297,34 +301,117 @@ describe('erase and export with a storage whose list() ignores the prefix (a cus
   });
 });
 
-describe('erase across instances (two services sharing storage and records, as two processes do)', () => {
-  it('the documented gap: an upload elsewhere that wrote before the erase and commits after it; a second erase clears it', async () => {
-    const storage = memoryStorage();
-    const users = memoryUserRepository();
-    let releaseLarge!: () => void;
-    const largeMayLand = new Promise<void>((resolve) => (releaseLarge = resolve));
-    // Instance B's storage holds back its largest variant, so the erase on A runs between B's puts and B's commit.
-    const slowLarge: StorageAdapter = {
-      ...storage,
-      put: async (key, bytes, meta) => {
-        if (key.endsWith('-lg.webp')) await largeMayLand;
-        return storage.put(key, bytes, meta);
-      },
-    };
-    const a = createProfilePictures({ master: false, storage, users, variants }); // counts objects; master.test.ts erases masters
-    const b = createProfilePictures({ master: false, storage: slowLarge, users, variants });
-    const upload = b.upload('u1', images[0]!);
-    while ((await held(storage)).size < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+/** Repositories the cross-instance erase runs against: records shared by two service instances. */
+const repositories: Array<[string, () => UserRepository]> = [
+  ['memory', () => memoryUserRepository()],
+  [
+    'sqlite',
+    () => {
+      const db = openDatabase(':memory:');
+      const now = new Date().toISOString();
+      db.prepare("INSERT INTO users (id, username, password_hash, created_at, updated_at) VALUES ('u1', 'u1', 'x', ?, ?)").run(now, now);
+      return sqliteUserRepository(db);
+    },
+  ],
+];
 
-    expect(await a.erase('u1')).toMatchObject({ objects: 2 });
-    releaseLarge();
-    const record = await upload; // B knows nothing of A's erase: it commits
-    const stored = await held(storage);
-    expect(keysOf(record).filter((key) => !stored.has(key))).toHaveLength(2); // sm and md were erased
+describe.each(backends)('erase across instances on %s storage (two services sharing storage and records, as two processes do)', (_name, makeBackend) => {
+  describe.each(repositories)('and the %s repository', (_users, makeUsers) => {
+    /**
+     * Instances A and B on one storage and one repository; B's puts of keys matching `hold` wait for `release()`, so
+     * A's erase runs between B's early read of the record (or its first puts) and its commit. B reports when it
+     * reached a held put.
+     */
+    function instances(hold: RegExp) {
+      const { storage } = makeBackend();
+      const users = makeUsers();
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let reached!: () => void;
+      const held = new Promise<void>((resolve) => (reached = resolve));
+      const holding: StorageAdapter = {
+        ...storage,
+        put: async (key, bytes, meta) => {
+          if (hold.test(key)) {
+            reached();
+            await released;
+          }
+          return storage.put(key, bytes, meta);
+        },
+      };
+      const options = { master: false as const, users, variants };
+      return { storage, users, a: createProfilePictures({ ...options, storage }), b: createProfilePictures({ ...options, storage: holding }), release, held };
+    }
+    const underU1 = (storage: StorageAdapter) => held(storage, userPrefix(PREFIX, 'u1'));
 
-    // The remedy the README gives: erase again once no upload can be in flight.
-    expect(await a.erase('u1')).toMatchObject({ objects: 1 });
-    expect(await users.getPicture('u1')).toBeNull();
-    expect(await held(storage)).toEqual(new Map());
+    it('an upload elsewhere that wrote objects before the erase listed them cannot commit after it: CONFLICT erased, nothing left', async () => {
+      const { storage, users, a, b, release, held: reached } = instances(/-lg\.webp$/);
+      const upload = rejectionOf(b.upload('u1', images[0]!));
+      await reached;
+      while ((await underU1(storage)).size < 2) await new Promise((resolve) => setTimeout(resolve, 5)); // sm and md
+      expect(await a.erase('u1')).toMatchObject({ objects: 2 });
+      release();
+
+      const error = await upload;
+      expect([error.code, error.details]).toEqual(['CONFLICT', { reason: 'erased' }]);
+      expect(await underU1(storage)).toEqual(new Map()); // B rolled back its lg too
+      const record = await users.getPicture('u1');
+      expect(record).toMatchObject({ variants: {}, erasure: expect.any(String) });
+      expect(record).not.toHaveProperty('changes');
+      expect(await b.get('u1')).toBeNull();
+
+      // An upload that starts after the erase (in either instance) is a new picture, left alone.
+      const after = await b.upload('u1', images[1]!);
+      expect(after.erasure).toBe(record!.erasure);
+      expect([...(await underU1(storage)).keys()].sort()).toEqual(keysOf(after).sort());
+    });
+
+    it('an upload elsewhere that read the record before the erase and writes only after it cannot commit either', async () => {
+      const { storage, users, a, b, release, held: reached } = instances(/\.webp$/); // every put
+      const upload = rejectionOf(b.upload('u1', images[0]!));
+      await reached; // B read the record, rendered, and holds its puts
+      expect(await a.erase('u1')).toMatchObject({ objects: 0 }); // nothing of B's to see yet
+      release();
+      const error = await upload;
+      expect([error.code, error.details]).toEqual(['CONFLICT', { reason: 'erased' }]);
+      expect(await underU1(storage)).toEqual(new Map());
+      expect(await users.getPicture('u1')).toMatchObject({ variants: {} });
+    });
+
+    it('erasing a user the repository has no row for (SQLite: it refuses the marker) still deletes what is under the prefix', async () => {
+      const { storage, a } = instances(/^$/);
+      const key = variantKey(PREFIX, 'ghost', newUploadId(), 'md', 'webp');
+      await storage.put(key, Buffer.from('left by a crashed upload'), { contentType: 'image/webp' });
+      expect(await a.erase('ghost')).toMatchObject({ objects: 1 });
+      expect(await held(storage, userPrefix(PREFIX, 'ghost'))).toEqual(new Map());
+      expect(await a.get('ghost')).toBeNull();
+    });
+
+    it("an erase keeps the admin's lock and the change times, drops the picture and history, and a fresh marker each time", async () => {
+      const { storage, users, a } = instances(/^$/);
+      const limited = createProfilePictures({ master: false, storage, users, variants, limits: { changes: { max: 5, perMs: 60_000 } } });
+      await limited.upload('u1', images[0]!);
+      await a.lock('u1', 'spam');
+      await a.erase('u1');
+      const first = await users.getPicture('u1');
+      expect(first).toEqual({
+        version: expect.any(String),
+        contentHash: '',
+        contentType: '',
+        variants: {},
+        createdAt: first!.removedAt,
+        updatedAt: first!.removedAt,
+        removedAt: expect.any(String),
+        erasure: expect.any(String),
+        lock: { reason: 'spam', at: expect.any(String) },
+        changes: [expect.any(String)], // erasing is no way around limits.changes
+      });
+      expect(await underU1(storage)).toEqual(new Map());
+      await a.erase('u1');
+      expect((await users.getPicture('u1'))!.erasure).not.toBe(first!.erasure);
+      expect(await a.unlock('u1')).toBe(true);
+      expect(await users.getPicture('u1')).toMatchObject({ variants: {}, erasure: expect.any(String) }); // the marker stays
+      expect((await users.getPicture('u1'))!).not.toHaveProperty('lock');
+    });
   });
 });

@@ -59,9 +59,11 @@ describe('ProfilePictureError', () => {
       BAD_REQUEST: 400,
       UNAUTHENTICATED: 401,
       CROSS_ORIGIN: 403,
+      LOCKED: 403,
       TIMEOUT: 408,
       CONFLICT: 409,
       TOO_MANY_UPLOADS: 429,
+      TOO_MANY_CHANGES: 429,
       STORAGE_FAILED: 502,
       MODERATION_FAILED: 502,
       BUSY: 503,
@@ -151,6 +153,14 @@ describe('createErrorFactory (message overrides)', () => {
     ['INVALID_CROP', { reason: 'outside' }, 'The crop rectangle goes outside the image.'],
     ['INVALID_CROP', { reason: 'incomplete' }, 'Send the four crop fields, each once, or none.'],
     ['UNKNOWN_VARIANT', { variant: 'xl', allowed: 'sm, md, lg' }, 'There is no picture size "xl"; use sm, md, lg.'],
+    ['LOCKED', { reason: 'Reported as spam.' }, 'Your profile picture is locked: Reported as spam.'],
+    ['LOCKED', { reason: ' ' }, 'Your profile picture is locked and cannot be changed.'],
+    ['TOO_MANY_CHANGES', { retryAfter: 1, limit: 2 }, 'You have changed your profile picture too often; try again in 1 second.'],
+    ['TOO_MANY_CHANGES', { retryAfter: 45, limit: 2 }, 'You have changed your profile picture too often; try again in 45 seconds.'],
+    ['TOO_MANY_CHANGES', { retryAfter: 90, limit: 2 }, 'You have changed your profile picture too often; try again in 2 minutes.'],
+    ['TOO_MANY_CHANGES', { retryAfter: 3_000, limit: 2 }, 'You have changed your profile picture too often; try again in 50 minutes.'],
+    ['TOO_MANY_CHANGES', { retryAfter: 7_201, limit: 2 }, 'You have changed your profile picture too often; try again in 3 hours.'],
+    ['TOO_MANY_CHANGES', { retryAfter: 200_000, limit: 2 }, 'You have changed your profile picture too often; try again in 3 days.'],
   ] as const)('%s %o → %s', (code, details, message) => {
     expect(createErrorFactory()(code, { details }).message).toBe(message);
   });

@@ -18,7 +18,7 @@ function construct(extra: Record<string, unknown>) {
 describe('defaults', () => {
   it('resolves every default', () => {
     const options = resolveOptions(base());
-    expect(options.limits).toEqual({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2, animationPixels: 25_000_000 });
+    expect(options.limits).toEqual({ fileSize: 5 * 1024 * 1024, inputPixels: 64_000_000, minSide: 16, bodyTimeout: 30_000, uploadsPerUser: 2, animationPixels: 25_000_000, changes: null });
     expect(options.accept).toEqual(['jpeg', 'png', 'gif', 'bmp', 'webp']);
     expect(options.variants).toEqual({ sm: 64, md: 256, lg: 512 });
     expect(options.output).toEqual({ format: 'webp', quality: 82 });

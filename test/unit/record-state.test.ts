@@ -60,14 +60,15 @@ describe('records that hold user state', () => {
     expect(await users.getPicture('42')).toBeNull();
   });
 
-  it('an upload carries the state into the new record, from a picture or from a tombstone', async () => {
-    const first = await uploadWithState('42', { lock, erasure: 'e1' });
+  it('an upload carries the state into the new record, from a picture or from a tombstone (a lock would refuse it: lock-limits.test.ts)', async () => {
+    const changes = ['2026-12-02T01:00:00.000Z'];
+    const first = await uploadWithState('42', { changes, erasure: 'e1' });
     const second = await pictures.upload('42', blue);
-    expect(second).toMatchObject({ lock, erasure: 'e1', createdAt: first.createdAt });
+    expect(second).toMatchObject({ changes, erasure: 'e1', createdAt: first.createdAt });
     expect(second).not.toHaveProperty('removedAt');
     await pictures.remove('42');
     const third = await pictures.upload('42', red);
-    expect(third).toMatchObject({ lock, erasure: 'e1', createdAt: first.createdAt });
+    expect(third).toMatchObject({ changes, erasure: 'e1', createdAt: first.createdAt });
     expect(third).not.toHaveProperty('removedAt');
     expect(await pictures.get('42')).toEqual(third);
   });

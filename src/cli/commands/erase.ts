@@ -6,10 +6,10 @@ export const erase: Command = {
   name: 'erase',
   summary: "Delete everything stored for one user (record and every object under the user's prefix)",
   description:
-    "Clears the user's record and deletes every object under the user's prefix (the current picture and any " +
-    'leftover of a crashed or replaced upload); prints the receipt (objects and bytes deleted). Sign the user out ' +
-    'first, and run it again once no upload started before can still be running: an upload another app instance ' +
-    'commits during the erase can leave a record behind.',
+    "Clears the user's record (keeping only the erase marker and an admin's lock) and deletes every object under " +
+    "the user's prefix (the current picture, history and any leftover of a crashed or replaced upload); prints the " +
+    'receipt (objects and bytes deleted). Uploads of the user still in flight on any app instance fail instead of ' +
+    'committing.',
   positionals: ['userId'],
   needs: ['erase'],
   abortable: true,

@@ -1,5 +1,6 @@
 /** `profile-picture export <userId>`: `pictures.export()`; the whole document with `--json`, a summary without. */
 import type { Command } from '../command.js';
+import { hasPicture } from '../../record-state.js';
 import { formatBytes, plural } from '../format.js';
 
 export const exportCommand: Command = {
@@ -15,7 +16,7 @@ export const exportCommand: Command = {
     const userId = positionals[0]!;
     const exported = await pictures.export(userId);
     const lines = [
-      `user ${userId}: ${exported.record ? `picture ${exported.record.version}, updated ${exported.record.updatedAt}` : 'no picture'}`,
+      `user ${userId}: ${hasPicture(exported.record) ? `picture ${exported.record.version}, updated ${exported.record.updatedAt}` : 'no picture'}`,
       ...exported.objects.map(
         (object) =>
           `  ${object.key}  ${formatBytes(object.size)}  ${object.contentType}  ${object.leftover ? 'leftover' : object.referencedBy.join(', ')}${object.url ? `  ${object.url}` : ''}`,
