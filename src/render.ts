@@ -158,8 +158,10 @@ export async function renderVariants(
   const [first, ...others] = [...names].sort((a, b) => settings.variants[b]! - settings.variants[a]!);
   const encodeVariant = (name: string) => {
     const side = settings.variants[name]!;
-    let pipeline = applyOrientation(sharp(data, { raw }), image.orientation);
-    if (side !== largest) pipeline = pipeline.resize(side, side);
+    // A smaller variant is resized before it is turned (sharp turns first when told in the other order): turning the
+    // whole square for a 64 px thumbnail cost ~1 ms. For a 90° turn libvips then rounds its two resize passes in
+    // the other order (±1, mean ~0.25 per channel); mirrors and 180° give the same pixels either way.
+    const pipeline = applyOrientation(side === largest ? sharp(data, { raw }) : sharp(data, { raw }).resize(side, side), image.orientation);
     return encode(pipeline, settings.output, side)
       .toBuffer({ resolveWithObject: true })
       .then((out) => {
