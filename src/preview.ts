@@ -53,7 +53,6 @@ export function renderPreview(square: RawSquare, flatten: boolean): PicturePrevi
 /** `PREVIEW_SIDE`² RGBA averages of the square's blocks, alpha-weighted so transparent pixels lend no colour. */
 function boxFilter({ data, side, channels }: RawSquare): Uint8Array {
   const out = new Uint8Array(PREVIEW_SIDE * PREVIEW_SIDE * 4);
-  const grey = channels < 3;
   const hasAlpha = channels === 2 || channels === 4;
   const edge = (i: number) => Math.floor((i * side) / PREVIEW_SIDE);
   for (let by = 0; by < PREVIEW_SIDE; by++) {
@@ -62,29 +61,66 @@ function boxFilter({ data, side, channels }: RawSquare): Uint8Array {
     for (let bx = 0; bx < PREVIEW_SIDE; bx++) {
       const x0 = edge(bx);
       const x1 = Math.max(edge(bx + 1), x0 + 1);
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      let a = 0;
-      for (let y = y0; y < y1; y++) {
-        let at = (y * side + x0) * channels;
-        for (let x = x0; x < x1; x++, at += channels) {
-          const alpha = hasAlpha ? data[at + channels - 1]! : 255;
-          r += data[at]! * alpha;
-          g += data[grey ? at : at + 1]! * alpha;
-          b += data[grey ? at : at + 2]! * alpha;
-          a += alpha;
-        }
-      }
-      const o = (by * PREVIEW_SIDE + bx) * 4;
       const count = (y1 - y0) * (x1 - x0);
-      out[o] = a === 0 ? 0 : Math.round(r / a);
-      out[o + 1] = a === 0 ? 0 : Math.round(g / a);
-      out[o + 2] = a === 0 ? 0 : Math.round(b / a);
-      out[o + 3] = Math.round(a / count);
+      const sums = hasAlpha ? weightedSums(data, side, channels, x0, x1, y0, y1) : plainSums(data, side, channels, x0, x1, y0, y1);
+      const o = (by * PREVIEW_SIDE + bx) * 4;
+      // Opaque: plain sums, the same quotients as alpha-weighting every pixel by 255, at a fraction of the cost.
+      const weight = hasAlpha ? sums[3]! : count;
+      for (let c = 0; c < 3; c++) out[o + c] = weight === 0 ? 0 : Math.round(sums[c]! / weight);
+      out[o + 3] = hasAlpha ? Math.round(weight / count) : 255;
     }
   }
   return out;
+}
+
+/** The sums of one block (r, g, b, alpha), reused: the loops are synchronous, so no caller ever holds two. */
+const blockSums = new Float64Array(4);
+
+/** Channel sums of a block of an opaque (grey or RGB) image; the fourth is unused. */
+function plainSums(data: Uint8Array, side: number, channels: number, x0: number, x1: number, y0: number, y1: number) {
+  let r = 0;
+  let g = 0;
+  let b = 0;
+  for (let y = y0; y < y1; y++) {
+    const end = (y * side + x1) * channels;
+    if (channels === 3) {
+      for (let at = (y * side + x0) * 3; at < end; at += 3) {
+        r += data[at]!;
+        g += data[at + 1]!;
+        b += data[at + 2]!;
+      }
+    } else {
+      for (let at = y * side + x0; at < end; at++) r += data[at]!;
+    }
+  }
+  blockSums[0] = r;
+  blockSums[1] = channels === 3 ? g : r;
+  blockSums[2] = channels === 3 ? b : r;
+  return blockSums;
+}
+
+/** Alpha-weighted channel sums of a block of a grey+alpha or RGBA image, and the alpha sum. */
+function weightedSums(data: Uint8Array, side: number, channels: number, x0: number, x1: number, y0: number, y1: number) {
+  const grey = channels < 3;
+  let r = 0;
+  let g = 0;
+  let b = 0;
+  let a = 0;
+  for (let y = y0; y < y1; y++) {
+    const end = (y * side + x1) * channels;
+    for (let at = (y * side + x0) * channels; at < end; at += channels) {
+      const alpha = data[at + channels - 1]!;
+      r += data[at]! * alpha;
+      g += data[grey ? at : at + 1]! * alpha;
+      b += data[grey ? at : at + 2]! * alpha;
+      a += alpha;
+    }
+  }
+  blockSums[0] = r;
+  blockSums[1] = g;
+  blockSums[2] = b;
+  blockSums[3] = a;
+  return blockSums;
 }
 
 /** The `PREVIEW_SIDE`² RGBA image as displayed: each displayed pixel read from where `orientation` stored it. */

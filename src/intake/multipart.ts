@@ -16,6 +16,7 @@ import busboy from 'busboy';
 import type { ErrorFactory, ProfilePictureError } from '../errors.js';
 import { isCropField } from './crop-fields.js';
 import { discardBody, type DrainOptions } from './drain.js';
+import { collectFile, declaredLength } from './file-bytes.js';
 
 /** Most non-file fields a form may have (the four crop fields, a CSRF token and the like). */
 export const MAX_FIELDS = 20;
@@ -80,7 +81,7 @@ export function readMultipart(
   }
 
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    const file = collectFile(declaredLength(request.headers['content-length'], fileSize));
     const fields = new Map<string, string[]>();
     let fileBytes = 0;
     let sawFile = false;
@@ -98,10 +99,10 @@ export function readMultipart(
       request.off('data', onData);
       request.off('end', onEnd);
       if (!error) {
-        resolve({ file: Buffer.concat(chunks, fileBytes), fields });
+        resolve({ file: file.bytes(), fields });
         return;
       }
-      chunks.length = 0;
+      file.clear();
       // Not synchronously: settle() often runs inside a busboy callback (a file 'data' push, a limit event), and
       // busboy carries on with its own state after the callback returns — destroying it there makes busboy
       // dereference its nulled file stream and crash the process. Nothing more is written to it meanwhile.
@@ -136,7 +137,7 @@ export function readMultipart(
         if (settled) return;
         fileBytes += chunk.byteLength;
         if (fileBytes > fileSize) return settle(tooLarge());
-        chunks.push(chunk);
+        file.push(chunk);
       });
     });
     parser.on('field', (name, value) => {
