@@ -95,6 +95,9 @@ for (const { app, bucket, env, serving } of APPS) {
         S3_REGION: s3.region,
         S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
         S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+        // These tests follow a replaced or removed picture's objects out of the bucket: no previous pictures kept
+        // (history on S3 + PostgreSQL: test/unit/history-postgres.test.ts).
+        PROFILE_PICTURE_HISTORY: '0',
         ...env,
       });
       port = Number(new URL(server.url).port);

@@ -54,7 +54,15 @@ describe.skipIf(!hasChromium)('browser without JavaScript: express-app', () => {
     expect(await page.getByRole('status').textContent()).toContain('Your new profile picture is saved.');
     // By srcset, on this 1× screen: the 176 px large avatar takes the 256 px variant, the 36 px badge the 64 px one.
     expect(await loadedImageWidth(page, '.profile__current .avatar--lg')).toBe(256);
-    expect(await loadedImageWidth(page, '.account__badge .avatar')).toBe(64);
+    const badge = await loadedImageWidth(page, '.account__badge .avatar');
+    if (badge !== 64) {
+      // Chromium may take a larger candidate it already holds in its memory cache (the srcset rules allow it): then
+      // it is the very 256 px object the large avatar loaded, never a third download.
+      const sources = await page.$$eval('.profile__current .avatar--lg, .account__badge .avatar', (images) =>
+        images.map((image) => (image as HTMLImageElement).currentSrc),
+      );
+      expect([badge, new Set(sources).size]).toEqual([256, 1]);
+    }
     expect(await pictureFiles()).toHaveLength(3);
     await snap('profile-uploaded');
   });

@@ -99,14 +99,22 @@ for (const app of ['express-app', 'koa-app'] as const) {
       expect(await server.storedFiles()).toEqual(files); // no file written or deleted
       await screenshot(page, `${prefix}-02-restored`);
 
-      // A stale form (that version is no longer a previous picture): a readable message, nothing changed.
-      const status = await page.evaluate(async (version) => {
-        const response = await fetch('/profile/restore/', { method: 'POST', body: new URLSearchParams({ version }) });
-        return { url: response.url, redirected: response.redirected };
-      }, first.version);
-      expect(status.redirected).toBe(true);
-      expect(status.url).toMatch(/\/profile\/\?profile_picture_error=NOT_FOUND$/);
+      const post = (version: string) =>
+        page.evaluate(async (version) => {
+          const response = await fetch('/profile/restore/', { method: 'POST', body: new URLSearchParams({ version }) });
+          return { url: response.url, redirected: response.redirected };
+        }, version);
+      // The same form posted again (a double click): the restore it made is the answer; nothing changes.
+      const again = await post(first.version);
+      expect(again.redirected).toBe(true);
+      expect(again.url).toMatch(/\/profile\/\?profile_picture=restored$/);
       expect(server.userRow('grace_hopper')!.picture!.version).toBe(restored.version);
+      // A stale form (a version that is no previous picture, e.g. pruned): a readable message, nothing changed.
+      const stale = await post('0b5f1c2e-pruned-version');
+      expect(stale.redirected).toBe(true);
+      expect(stale.url).toMatch(/\/profile\/\?profile_picture_error=NOT_FOUND$/);
+      expect(server.userRow('grace_hopper')!.picture!.version).toBe(restored.version);
+      expect(await server.storedFiles()).toEqual(files);
       expect(errors).toEqual([]);
     });
   });
