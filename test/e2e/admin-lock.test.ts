@@ -150,6 +150,18 @@ describe.skipIf(!hasChromium).each([
     expect(text).toContain('x'.repeat(501)); // kept in the field
     expect(recordOf(server, ADMIN)).toBeNull();
 
+    // A user without a picture, locked without a reason: the lock is all their record holds (a tombstone, which
+    // pictures.get() answers as null), and the list still shows it.
+    const locked = await post(server, adminCookie, '/admin/confirm/', { action: 'lock', user: id, page: '1', reason: '  ' });
+    expect(locked.status).toBe(303);
+    expect(recordOf(server, ADMIN)).toMatchObject({ variants: {}, lock: { reason: '' } });
+    await admin.page.goto(`${server.url}/admin/`);
+    const row = admin.page.locator(`tr[data-user="${ADMIN}"]`);
+    expect(await row.locator('[data-picture-cell]').textContent()).toBe('No pictureLocked');
+    expect(await row.locator('.admin-users__actions a').allTextContents()).toEqual(['Unlock picture']);
+    expect((await post(server, adminCookie, '/admin/confirm/', { action: 'unlock', user: id, page: '1' })).status).toBe(303);
+    expect(recordOf(server, ADMIN)).toBeNull();
+
     const memberId = server.userRow(MEMBER)?.id as string;
     const crossSite = await post(server, adminCookie, '/admin/confirm/', { action: 'unlock', user: memberId, page: '1' }, {
       origin: 'https://evil.example',
