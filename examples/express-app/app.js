@@ -9,6 +9,7 @@ import session from 'express-session';
 import { profilePictureRouter } from 'profile-picture/express';
 import { adminRoutes } from '../shared/admin.js';
 import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
+import { pictureState } from '../shared/picture-state.js';
 import { useThisPicture } from '../shared/previous-pictures.js';
 import { PAGE_HEADERS, createSite, isSameOriginPost } from '../shared/site.js';
 import {
@@ -145,6 +146,7 @@ export async function createApp(options) {
     render(res, profilePage, {
       query: new URLSearchParams(req.originalUrl.split('?')[1] ?? ''),
       previous: await pictures.history(res.locals.user.id),
+      lock: (await pictureState(pictures, res.locals.user.id)).lock,
     }),
   );
   // "Use this picture" on a previous one: a plain form post (same-origin check above), then back to the profile.

@@ -8,6 +8,7 @@ import session from 'koa-session';
 import { profilePictureRouter } from 'profile-picture/koa';
 import { adminRoutes } from '../shared/admin.js';
 import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
+import { pictureState } from '../shared/picture-state.js';
 import { useThisPicture } from '../shared/previous-pictures.js';
 import { PAGE_HEADERS, createSite, isSameOriginPost, readForm } from '../shared/site.js';
 import {
@@ -109,6 +110,7 @@ export async function createApp(options) {
       render(ctx, profilePage, {
         query: new URLSearchParams(ctx.querystring),
         previous: await pictures.history(/** @type {Account} */ (ctx.state.user).id),
+        lock: (await pictureState(pictures, /** @type {Account} */ (ctx.state.user).id)).lock,
       }),
     ),
     'POST /profile/restore/': signedIn(async (ctx) => {

@@ -6,27 +6,33 @@
  * koa-app/app.js).
  */
 import { USERNAME } from './accounts.js';
+import { pictureState } from './picture-state.js';
 import { describeJob, regenerateJob } from './regenerate-job.js';
 import { adminConfirmPage, adminPage } from './views/admin.js';
 import { errorPage } from './views/pages.js';
 
 /** @typedef {import('./views/components.js').Account} Account */
 /** @typedef {import('profile-picture').ProfilePictures} ProfilePictures */
-/** @typedef {import('profile-picture').PictureRecord} PictureRecord */
+/** @typedef {import('./picture-state.js').PictureState} PictureState */
 
 /** Accounts per page of the list. */
 export const PER_PAGE = 20;
 
+/** Longest lock reason, in characters: the library's limit (`pictures.lock()` throws a RangeError past it). */
+export const MAX_LOCK_REASON = 500;
+
 /**
  * What an administrator can do to one user, each behind a confirmation step. A new action is one more entry here:
- * the list, the confirmation page and the post route take it from this table (a *Lock* entry will call
- * `pictures.lock(userId, reason)` once the library has it).
+ * the list, the confirmation page and the post route take it from this table.
  * @typedef {object} UserAction
  * @property {string} label the button
  * @property {(username: string) => string} question the confirmation page's title
  * @property {string} explanation what it changes for the user
- * @property {(picture: PictureRecord | null) => boolean} available whether the list offers it for this user
- * @property {(pictures: ProfilePictures, userId: string) => Promise<unknown>} run
+ * @property {'danger' | 'neutral'} tone the buttons' look: danger for what takes something away
+ * @property {{ name: string, label: string, hint: string, maxLength: number }} [field] an optional text field of the
+ *   confirmation page, whose trimmed value `run` gets
+ * @property {(state: PictureState) => boolean} available whether the list offers it for this user
+ * @property {(pictures: ProfilePictures, userId: string, value: string) => Promise<unknown>} run
  * @property {(username: string) => string} done the message once done
  */
 
@@ -36,9 +42,30 @@ export const USER_ACTIONS = {
     label: 'Remove picture',
     question: (username) => `Remove ${username}'s profile picture?`,
     explanation: 'People will see the first letter of their username instead. They can upload a new picture at any time.',
-    available: (picture) => picture !== null,
+    tone: 'danger',
+    available: ({ picture }) => picture !== null,
     run: (pictures, userId) => pictures.remove(userId),
     done: (username) => `${username}'s profile picture has been removed.`,
+  },
+  lock: {
+    label: 'Lock picture',
+    question: (username) => `Lock ${username}'s profile picture?`,
+    explanation: 'They will not be able to upload a new picture or bring back a previous one until you unlock it. ' +
+      'Their current picture stays: remove it too if it must go.',
+    tone: 'danger',
+    field: { name: 'reason', label: 'Reason (optional)', hint: `Shown to them. Up to ${MAX_LOCK_REASON} characters.`, maxLength: MAX_LOCK_REASON },
+    available: ({ lock }) => lock === null,
+    run: (pictures, userId, reason) => pictures.lock(userId, reason || undefined),
+    done: (username) => `${username}'s profile picture is locked.`,
+  },
+  unlock: {
+    label: 'Unlock picture',
+    question: (username) => `Unlock ${username}'s profile picture?`,
+    explanation: 'They will be able to upload a new picture or bring back a previous one again.',
+    tone: 'neutral',
+    available: ({ lock }) => lock !== null,
+    run: (pictures, userId) => pictures.unlock(userId),
+    done: (username) => `${username} can change their profile picture again.`,
   },
 };
 
@@ -89,7 +116,8 @@ export function createAdmin({ db, pictures, adminUsers }) {
     },
 
     /**
-     * One page of accounts in sign-up order, each with its picture record. A page past the end shows the last one.
+     * One page of accounts in sign-up order, each with its picture and lock (one read of its record). A page past the
+     * end shows the last one.
      * @param {number} requested 1-based
      */
     async listAccounts(requested) {
@@ -103,7 +131,7 @@ export function createAdmin({ db, pictures, adminUsers }) {
       const users = await Promise.all(
         rows.map(async (row) => ({
           account: /** @type {Account} */ ({ id: row.id, username: row.username, createdAt: new Date(row.createdAt).toISOString() }),
-          picture: await pictures.get(row.id),
+          ...(await pictureState(pictures, row.id)),
         })),
       );
       return { users, page, pages, total };
@@ -146,6 +174,18 @@ export function adminRoutes({ admin, pictures, accounts }) {
   /** @param {number} page @param {string} [more] query parameters to add */
   const backTo = (page, more = '') => `/admin/?page=${page}${more ? `&${more}` : ''}`;
   const notFound = () => ({ status: 404, page: errorPage, extra: { status: 404 } });
+  /**
+   * The confirmation step of action `name` for `target`, with the target's picture and lock.
+   * @param {string} name @param {Account} target @param {number} page
+   * @param {{ value?: string, error?: string }} [entered] the field as posted, and what is wrong with it
+   * @param {number} [status]
+   * @returns {Promise<AdminResponse>}
+   */
+  const confirmation = async (name, target, page, entered = {}, status = 200) => ({
+    status,
+    page: adminConfirmPage,
+    extra: { action: USER_ACTIONS[name], name, target, targetState: await pictureState(pictures, target.id), page, entered },
+  });
 
   /** @param {URLSearchParams} query */
   async function flashOf(query) {
@@ -174,9 +214,7 @@ export function adminRoutes({ admin, pictures, accounts }) {
       const name = query.get('action') ?? '';
       const target = await accounts.find(query.get('user'));
       if (!Object.hasOwn(USER_ACTIONS, name) || !target) return notFound();
-      const picture = await pictures.get(target.id);
-      const page = pageNumber(query.get('page'));
-      return { status: 200, page: adminConfirmPage, extra: { action: USER_ACTIONS[name], name, target, targetPicture: picture, page } };
+      return confirmation(name, target, pageNumber(query.get('page')));
     },
 
     'POST /admin/confirm/': async ({ form }) => {
@@ -184,8 +222,16 @@ export function adminRoutes({ admin, pictures, accounts }) {
       const name = fields.get('action') ?? '';
       const target = await accounts.find(fields.get('user'));
       if (!Object.hasOwn(USER_ACTIONS, name) || !target) return notFound();
-      await /** @type {UserAction} */ (USER_ACTIONS[name]).run(pictures, target.id);
-      return { redirect: backTo(pageNumber(fields.get('page')), `done=${name}&user=${encodeURIComponent(target.id)}`) };
+      const action = /** @type {UserAction} */ (USER_ACTIONS[name]);
+      const page = pageNumber(fields.get('page'));
+      const value = action.field ? (fields.get(action.field.name) ?? '').trim() : '';
+      if (action.field && value.length > action.field.maxLength) {
+        // The page's maxlength stops this in a browser; a hand-made post gets the page back with the text kept.
+        const error = `At most ${action.field.maxLength} characters; this has ${value.length}.`;
+        return confirmation(name, target, page, { value, error }, 400);
+      }
+      await action.run(pictures, target.id, value);
+      return { redirect: backTo(page, `done=${name}&user=${encodeURIComponent(target.id)}`) };
     },
 
     'POST /admin/regenerate/': async ({ form }) => {

@@ -17,8 +17,9 @@ import { enginesFromEnv, openEngines } from './engines.js';
  * stay animated; off by default, like the library's `animated` option), `PROFILE_PICTURE_VARIANTS` (the variant
  * sizes, e.g. `sm:64,md:256,lg:512`, the library's default; the pages show `sm`, `md` and `lg`),
  * `PROFILE_PICTURE_HISTORY` (previous pictures kept per user, 0–20; 3 by default, where the library's `history.keep`
- * defaults to 0), `ADMIN_USERS` (usernames that may open /admin/, comma-separated; unset: the first account), and the
- * engines (`DATABASE_URL`, `S3_*`: see engines.js).
+ * defaults to 0), `PROFILE_PICTURE_CHANGES` (at most so many new pictures per user per so many minutes, e.g. `3/60`;
+ * unset: no limit, like the library's `limits.changes`), `ADMIN_USERS` (usernames that may open /admin/,
+ * comma-separated; unset: the first account), and the engines (`DATABASE_URL`, `S3_*`: see engines.js).
  * @param {string} appDir
  * @throws Error naming the variable when one is invalid.
  */
@@ -42,6 +43,7 @@ export function settingsFromEnv(appDir) {
     variants: variantsFromEnv(process.env.PROFILE_PICTURE_VARIANTS),
     adminUsers: adminUsersFromEnv(process.env.ADMIN_USERS),
     historyKeep: Number(history),
+    changes: changeLimitFromEnv(process.env.PROFILE_PICTURE_CHANGES),
     ...enginesFromEnv(process.env),
   };
 }
@@ -72,6 +74,22 @@ export function variantsFromEnv(value) {
   return variants;
 }
 
+/**
+ * Reads `PROFILE_PICTURE_CHANGES`, e.g. `3/60`: at most 3 new pictures per user per 60 minutes (the library's
+ * `limits.changes`). Unset or empty: no limit.
+ * @param {string | undefined} value
+ * @returns {{ max: number, perMs: number } | undefined}
+ * @throws Error naming the variable when it does not read like that.
+ */
+export function changeLimitFromEnv(value) {
+  if (!value) return undefined;
+  const match = /^\s*([1-9]\d{0,5})\s*\/\s*([1-9]\d{0,6})\s*$/.exec(value);
+  if (!match) {
+    throw new Error(`PROFILE_PICTURE_CHANGES must read like "3/60" (at most 3 new pictures per 60 minutes), got "${value}"`);
+  }
+  return { max: Number(match[1]), perMs: Number(match[2]) * 60_000 };
+}
+
 /** @typedef {ReturnType<typeof settingsFromEnv>} SiteOptions */
 
 /**
@@ -99,6 +117,7 @@ export async function createSite(options) {
     animated: options.animated,
     ...(options.variants ? { variants: options.variants } : {}),
     history: { keep: options.historyKeep ?? 3 },
+    ...(options.changes ? { limits: { changes: options.changes } } : {}),
   });
   const db = engines.database;
   const admin = createAdmin({ db, pictures, adminUsers: options.adminUsers });

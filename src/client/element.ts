@@ -306,8 +306,9 @@ export class ProfilePictureUpload extends Base {
         return picture;
       }
       const error = errorOf(body);
-      // A refused file will not pass on a retry; a server fault might, so keep the file for one.
-      if (status < 500) this.#clearFile();
+      // A refused file will not pass on a retry; a server fault might, and so will the same file once a 429 says the
+      // wait is over (TOO_MANY_CHANGES, TOO_MANY_UPLOADS): keep the file for one.
+      if (status < 500 && status !== 429) this.#clearFile();
       this.#fail(error?.code ?? `HTTP_${status}`, error?.message ?? this.#text('failed', file, { status }), status);
       return null;
     } catch (err) {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { adminUsersFromEnv } from '../../examples/shared/admin.js';
 import { enginesFromEnv } from '../../examples/shared/engines.js';
-import { variantsFromEnv } from '../../examples/shared/site.js';
+import { changeLimitFromEnv, variantsFromEnv } from '../../examples/shared/site.js';
 import { startExample } from './example-server.js';
 
 describe('example engine settings', () => {
@@ -95,6 +95,17 @@ describe('example engine settings', () => {
     expect(() => variantsFromEnv('sm:48,xl:1024')).toThrow(
       new Error('PROFILE_PICTURE_VARIANTS must keep the sizes the pages show (sm, md, lg); "sm:48,xl:1024" lacks md, lg'),
     );
+  });
+
+  it('reads PROFILE_PICTURE_CHANGES as new pictures per minutes; unset or empty, no limit', () => {
+    expect(changeLimitFromEnv(undefined)).toBeUndefined();
+    expect(changeLimitFromEnv('')).toBeUndefined();
+    expect(changeLimitFromEnv(' 3 / 60 ')).toEqual({ max: 3, perMs: 60 * 60_000 });
+    for (const wrong of ['3', '0/60', '3/0', '3/60m', '-1/60', '3.5/60']) {
+      expect(() => changeLimitFromEnv(wrong)).toThrow(
+        new Error(`PROFILE_PICTURE_CHANGES must read like "3/60" (at most 3 new pictures per 60 minutes), got "${wrong}"`),
+      );
+    }
   });
 
   it('prints the problem and exits with code 1 instead of starting', async () => {

@@ -47,3 +47,17 @@ export async function chooseFile(page: Page, file: { name: string; mimeType: str
   const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.locator('profile-picture-upload .zone').click()]);
   await chooser.setFiles(file);
 }
+
+/**
+ * Uploads `photo` as the signed-in user of `cookie` (a `Cookie` header), as the widget does (a JSON client), and
+ * resolves the response.
+ */
+export function uploadAs(server: RunningExample, cookie: string, photo: Buffer): Promise<Response> {
+  const form = new FormData();
+  form.set('profile_picture', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'me.jpg');
+  return fetch(`${server.url}/upload-profile-picture/`, {
+    method: 'POST',
+    body: form,
+    headers: { cookie, accept: 'application/json' },
+  });
+}

@@ -41,6 +41,8 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
   let errors: string[];
   let received: Received[];
   let hang = false;
+  /** The endpoint's next answers (status and JSON body), in order; once used up, a picture. */
+  let answers: Array<{ status: number; body: unknown; headers?: Record<string, string> }> = [];
   let png64: Buffer;
   let png16: Buffer;
   let gif64: Buffer;
@@ -66,6 +68,11 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
         res.on('close', () => (entry.closedEarly = !res.writableEnded));
         req.on('end', () => {
           if (hang) return; // never answer: the test cancels
+          const answer = answers.shift();
+          if (answer) {
+            res.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers }).end(JSON.stringify(answer.body));
+            return;
+          }
           res.writeHead(200, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify({ picture: { version: 'v1', urls: { sm: '/sm.webp', md: '/md.webp', lg: '/lg.webp' } } }));
         });
@@ -93,6 +100,7 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
   beforeEach(async () => {
     received = [];
     hang = false;
+    answers = [];
     tab = await browser.newPage();
     interceptFileChoosers(tab);
     errors = collectPageErrors(tab);
@@ -198,6 +206,38 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     const progress = await events('progress');
     expect(progress.at(-1)).toEqual({ loaded: progress.at(-1).total, total: progress.at(-1).total });
     expect(await tab.locator(`${WIDGET} .status`).textContent()).toBe('Your profile picture has been updated.');
+  });
+
+  it("keeps the file after a 429 (a wait, not a refusal) to send again later, and drops it when the server refuses it", async () => {
+    const tooMany = 'You have changed your profile picture too often; try again in 42 minutes.';
+    answers = [
+      { status: 429, body: { error: { code: 'TOO_MANY_CHANGES', message: tooMany, details: { retryAfter: 2520 } } }, headers: { 'Retry-After': '2520' } },
+      { status: 429, body: { error: { code: 'TOO_MANY_UPLOADS', message: 'Another upload of yours is still in progress; try again shortly.' } } },
+      { status: 403, body: { error: { code: 'LOCKED', message: 'Your profile picture is locked: Under review.', details: { reason: 'Under review.' } } } },
+    ];
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    expect(await errorText()).toBe(tooMany);
+    await state('selected'); // the same file, ready for a retry
+    expect(await tab.locator(`${WIDGET} .preview img`).isVisible()).toBe(true);
+    expect(await tab.locator(`${WIDGET} .upload`).isVisible()).toBe(true);
+
+    await tab.locator(`${WIDGET} .upload`).click(); // the retry sends the same bytes
+    await expect.poll(() => received.length).toBe(2);
+    await tab.locator(`${WIDGET} .error`, { hasText: 'still in progress' }).waitFor();
+    await state('selected');
+    expect(received[1]!.body).toContain(png64.toString('latin1'));
+
+    await tab.locator(`${WIDGET} .upload`).click();
+    expect(await tab.locator(`${WIDGET} .error`, { hasText: 'locked' }).textContent()).toBe('Your profile picture is locked: Under review.');
+    await state('error'); // a refusal: the file is dropped
+    expect(await tab.locator(`${WIDGET} .preview img`).isVisible()).toBe(false);
+    expect((await events('error')).map((e) => [e.code, e.status])).toEqual([
+      ['TOO_MANY_CHANGES', 429],
+      ['TOO_MANY_UPLOADS', 429],
+      ['LOCKED', 403],
+    ]);
   });
 
   it('cancels a running upload with the Cancel button and keeps the file for a retry', async () => {

@@ -12,11 +12,11 @@ import { layout } from './layout.js';
 
 /** @typedef {import('./pages.js').SignedInModel} SignedInModel */
 /** @typedef {import('./components.js').Account} Account */
-/** @typedef {import('profile-picture').PictureRecord} PictureRecord */
 /** @typedef {import('profile-picture').PictureStats} PictureStats */
 /** @typedef {import('../regenerate-job.js').JobStatus} JobStatus */
 /** @typedef {import('../admin.js').UserAction} UserAction */
-/** @typedef {{ users: Array<{ account: Account, picture: PictureRecord | null }>, page: number, pages: number, total: number }} AccountList */
+/** @typedef {import('../picture-state.js').PictureState} PictureState */
+/** @typedef {{ users: Array<{ account: Account } & PictureState>, page: number, pages: number, total: number }} AccountList */
 
 /**
  * @param {SignedInModel & { list: AccountList, stats: PictureStats, job: JobStatus, jobText: string,
@@ -40,27 +40,49 @@ export function adminPage(model) {
 }
 
 /**
- * The confirmation step of a user action: a page of its own, so it works without JavaScript.
- * @param {SignedInModel & { action: UserAction, name: string, target: Account, targetPicture: PictureRecord | null,
- *   page: number }} model
+ * The confirmation step of a user action: a page of its own, so it works without JavaScript. An action with a field
+ * (the lock's reason) asks for it here; `entered` brings a refused value back with what is wrong with it.
+ * @param {SignedInModel & { action: UserAction, name: string, target: Account, targetState: PictureState,
+ *   page: number, entered: { value?: string, error?: string } }} model
  */
 export function adminConfirmPage(model) {
-  const { pictures, action, name, target, targetPicture, page } = model;
+  const { pictures, action, name, target, targetState, page, entered } = model;
+  const { lock } = targetState;
   return layout(
     { ...model, title: action.label },
     html`<section class="card card--narrow welcome">
-      ${avatar(pictures, target, targetPicture, 'md')}
+      ${avatar(pictures, target, targetState.picture, 'md')}
       <h1>${action.question(target.username)}</h1>
       <p class="lead">${action.explanation}</p>
-      <form method="post" action="/admin/confirm/" class="actions actions--center">
+      ${lock ? html`<p class="admin-lock-note" data-current-lock>Locked since ${formatDate(lock.at)}${lock.reason ? `: ${lock.reason}` : '.'}</p>` : ''}
+      <form method="post" action="/admin/confirm/" class="admin-confirm">
         <input type="hidden" name="action" value="${name}">
         <input type="hidden" name="user" value="${target.id}">
         <input type="hidden" name="page" value="${page}">
-        <a class="button button--secondary" href="/admin/?page=${page}">Cancel</a>
-        <button class="button button--danger" type="submit">${action.label}</button>
+        ${action.field ? reasonField(action.field, entered) : ''}
+        <div class="actions actions--center">
+          <a class="button button--secondary" href="/admin/?page=${page}">Cancel</a>
+          <button class="button ${action.tone === 'danger' ? 'button--danger' : 'button--primary'}" type="submit">${action.label}</button>
+        </div>
       </form>
     </section>`,
   );
+}
+
+/**
+ * A multi-line, optional text field of a confirmation step.
+ * @param {NonNullable<UserAction['field']>} field
+ * @param {{ value?: string, error?: string }} entered
+ */
+function reasonField({ name, label, hint, maxLength }, { value = '', error }) {
+  const described = [`${name}-hint`, error ? `${name}-error` : ''].filter(Boolean).join(' ');
+  return html`<div class="field">
+    <label for="${name}">${label}</label>
+    <textarea id="${name}" name="${name}" rows="3" maxlength="${maxLength}" aria-describedby="${described}"
+      ${error ? html`aria-invalid="true"` : ''}>${value}</textarea>
+    <p class="field__hint" id="${name}-hint">${hint}</p>
+    ${error ? html`<p class="field__error" id="${name}-error">${error}</p>` : ''}
+  </div>`;
 }
 
 /**
@@ -128,14 +150,14 @@ function regenerateCard(job, text, page) {
  */
 function usersCard({ pictures, list, actions }) {
   const rows = list.users.map(
-    ({ account, picture }) => html`<tr data-user="${account.username}">
+    ({ account, picture, lock }) => html`<tr data-user="${account.username}">
       <td><div class="admin-users__who">
         ${avatar(pictures, account, picture, 'sm', { decorative: true })}
         <span class="admin-users__name">${account.username}</span>
       </div></td>
       <td>${formatDate(account.createdAt)}</td>
-      <td data-picture-cell>${picture ? `Updated ${formatDate(picture.updatedAt)}` : html`<span class="muted">No picture</span>`}</td>
-      <td class="admin-users__actions">${userActions(actions, account, picture, list.page)}</td>
+      <td data-picture-cell>${picture ? `Updated ${formatDate(picture.updatedAt)}` : html`<span class="muted">No picture</span>`}${lockBadge(lock)}</td>
+      <td class="admin-users__actions">${userActions(actions, account, { picture, lock }, list.page)}</td>
     </tr>`,
   );
   return html`<section class="card admin-users" aria-labelledby="users-title" data-refresh="users">
@@ -151,21 +173,30 @@ function usersCard({ pictures, list, actions }) {
 }
 
 /**
+ * "Locked: <reason>" under a locked user's picture; nothing for others.
+ * @param {PictureState['lock']} lock
+ */
+function lockBadge(lock) {
+  if (!lock) return '';
+  return html`<span class="badge badge--locked" data-locked>${lock.reason ? `Locked: ${lock.reason}` : 'Locked'}</span>`;
+}
+
+/**
  * The actions offered for one user, each a link to its confirmation step.
  * @param {Record<string, UserAction>} actions
  * @param {Account} account
- * @param {PictureRecord | null} picture
+ * @param {PictureState} state
  * @param {number} page
  */
-function userActions(actions, account, picture, page) {
+function userActions(actions, account, state, page) {
   const links = Object.entries(actions)
-    .filter(([, action]) => action.available(picture))
+    .filter(([, action]) => action.available(state))
     .map(
-      ([name, action]) => html`<a class="button button--danger-outline button--small"
+      ([name, action]) => html`<a class="button ${action.tone === 'danger' ? 'button--danger-outline' : 'button--secondary'} button--small"
         href="/admin/confirm/?action=${name}&amp;user=${encodeURIComponent(account.id)}&amp;page=${page}"
         aria-label="${action.label} of ${account.username}">${action.label}</a>`,
     );
-  return links.length > 0 ? links : html`<span class="muted" aria-hidden="true">—</span>`;
+  return links.length > 0 ? html`<div class="admin-users__buttons">${links}</div>` : html`<span class="muted" aria-hidden="true">—</span>`;
 }
 
 /** @param {AccountList} list */

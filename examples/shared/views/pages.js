@@ -130,11 +130,13 @@ export function dashboardPage(model) {
 /**
  * The profile page: the large picture, the upload widget (a plain form when JavaScript is off), removal, and the
  * previous pictures (`previous`, from `pictures.history()`; none when the app passes none) with a *Use this picture*
- * button each.
- * @param {SignedInModel & { query: URLSearchParams, previous?: import('profile-picture').PreviousPicture[] }} model
+ * button each. While an admin has locked the user's picture (`lock`), a notice with the reason stands instead of the
+ * widget and the buttons: the server would refuse both (`LOCKED`). Removing stays possible.
+ * @param {SignedInModel & { query: URLSearchParams, previous?: import('profile-picture').PreviousPicture[],
+ *   lock?: import('profile-picture').PictureLock | null }} model
  */
 export function profilePage(model) {
-  const { user, picture, pictures, query, previous = [] } = model;
+  const { user, picture, pictures, query, previous = [], lock = null } = model;
   const config = clientConfig(pictures.options);
   return layout(
     { ...model, title: 'Your profile' },
@@ -155,7 +157,7 @@ export function profilePage(model) {
       </div>
       <div class="profile__upload">
         <h2 class="section-title" id="upload-heading" data-upload-heading>${picture ? 'Change your picture' : 'Add a picture'}</h2>
-        <form method="post" action="/upload-profile-picture/" enctype="multipart/form-data" aria-labelledby="upload-heading">
+        ${lock ? lockedNotice(lock) : html`<form method="post" action="/upload-profile-picture/" enctype="multipart/form-data" aria-labelledby="upload-heading">
           <profile-picture-upload config="${JSON.stringify(config)}">
             <div class="field">
               <label for="profile-picture-file">Choose a picture</label>
@@ -166,10 +168,10 @@ export function profilePage(model) {
             </div>
             <button class="button button--primary" type="submit">Upload picture</button>
           </profile-picture-upload>
-        </form>
+        </form>`}
       </div>
     </section>
-    ${previousPictures(pictures, previous)}
+    ${previousPictures(pictures, previous, lock === null)}
     <dialog id="remove-dialog" class="dialog" aria-labelledby="remove-title" aria-describedby="remove-text">
       <form method="post" action="/remove-profile-picture/">
         <h2 id="remove-title">Remove your profile picture?</h2>
@@ -185,14 +187,26 @@ export function profilePage(model) {
 }
 
 /**
+ * What a locked user sees instead of the upload widget.
+ * @param {import('profile-picture').PictureLock} lock
+ */
+function lockedNotice({ reason }) {
+  return html`<div class="locked-notice" role="note" data-locked-notice>
+    <p><strong>${reason ? `Your profile picture is locked: ${reason}` : 'Your profile picture is locked.'}</strong></p>
+    <p>You cannot upload a new picture or bring back a previous one until an administrator unlocks it.</p>
+  </div>`;
+}
+
+/**
  * The previous pictures, newest first, each with a form that makes it current again (a plain post: works without
- * JavaScript). Always present as `[data-previous-pictures]`, empty when there are none, so the page script can swap
+ * JavaScript) unless `restorable` is false (a locked user). Always present as `[data-previous-pictures]`, empty when there are none, so the page script can swap
  * in a fresh copy after an upload through the widget (app.js). The pictures carry no `data-avatar`: they are not the
  * current picture that script replaces.
  * @param {import('profile-picture').ProfilePictures} pictures
  * @param {import('profile-picture').PreviousPicture[]} previous
+ * @param {boolean} restorable
  */
-function previousPictures(pictures, previous) {
+function previousPictures(pictures, previous, restorable) {
   if (previous.length === 0) return html`<div data-previous-pictures></div>`;
   return html`<section class="card previous" aria-labelledby="previous-heading" data-previous-pictures>
     <h2 class="section-title" id="previous-heading">Previous pictures</h2>
@@ -201,10 +215,10 @@ function previousPictures(pictures, previous) {
         <img class="avatar avatar--md" src="${pictures.url(entry, 'md')}" srcset="${pictures.srcset(entry)}" sizes="112px"
           width="112" height="112" loading="lazy" decoding="async" alt="Previous picture, used until ${formatDate(entry.replacedAt)}">
         <p class="muted">Until ${formatDate(entry.replacedAt)}</p>
-        <form method="post" action="/profile/restore/">
+        ${restorable ? html`<form method="post" action="/profile/restore/">
           <input type="hidden" name="version" value="${entry.version}">
           <button class="button button--secondary" type="submit">Use this picture</button>
-        </form>
+        </form>` : ''}
       </li>`)}
     </ul>
   </section>`;
