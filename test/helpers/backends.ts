@@ -1,6 +1,7 @@
 /**
- * The storage × repository matrix the lifecycle suites (regenerate, history) run on: memory and disk storage × the
- * memory repository and the example app's SQLite repository. PostgreSQL runs in files of its own (`*postgres*`).
+ * The storage × repository matrix the lifecycle suites (regenerate, history, lock and limits) run on: memory and
+ * disk storage × the memory repository and the example app's SQLite repository. PostgreSQL runs in files of its own
+ * (`*postgres*`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -4,48 +4,23 @@
  * plus the option's validation and the pure helpers. Over HTTP: lock-limits-http.test.ts; in real processes:
  * lock-limits-processes.test.ts.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../examples/shared/database.js';
-import { sqliteUserRepository } from '../../examples/shared/sqlite-users.js';
 import { checkChanges, withChange } from '../../src/change-limit.js';
-import {
-  createProfilePictures,
-  diskStorage,
-  memoryStorage,
-  memoryUserRepository,
-  type PictureRecord,
-  type StorageAdapter,
-  type UserRepository,
-} from '../../src/index.js';
+import { createProfilePictures, memoryStorage, memoryUserRepository, type PictureRecord } from '../../src/index.js';
+import { BACKEND_MATRIX } from '../helpers/backends.js';
 import { describeLockLimits } from './lock-limits-suite.js';
 
 const USERS = ['u1', 'u2'];
-const sandbox = await mkdtemp(path.join(tmpdir(), 'pp-lock-'));
-afterAll(() => rm(sandbox, { recursive: true, force: true }));
+/** The matrix's backends are released once every scenario ran (the suite keeps none of its own). */
+const disposers: Array<() => Promise<void>> = [];
+afterAll(() => Promise.all(disposers.map((dispose) => dispose())));
 
-let counter = 0;
-const storages: Record<string, () => StorageAdapter> = {
-  memory: () => memoryStorage(),
-  disk: () => diskStorage({ root: path.join(sandbox, `d${++counter}`) }),
-};
-const repositories: Record<string, () => UserRepository> = {
-  memory: () => memoryUserRepository(),
-  sqlite: () => {
-    const db = openDatabase(':memory:');
-    const insert = db.prepare("INSERT INTO users (id, username, password_hash, created_at, updated_at) VALUES (?, ?, 'unused', ?, ?)");
-    const now = new Date().toISOString();
-    for (const id of USERS) insert.run(id, `user ${id}`, now, now);
-    return sqliteUserRepository(db);
-  },
-};
-
-for (const [storageName, createStorage] of Object.entries(storages)) {
-  for (const [usersName, createUsers] of Object.entries(repositories)) {
-    describeLockLimits(`${storageName} storage + ${usersName} repository`, async () => ({ storage: createStorage(), users: createUsers() }));
-  }
+for (const [name, createBackends] of BACKEND_MATRIX) {
+  describeLockLimits(name, async () => {
+    const backends = await createBackends(USERS);
+    if (backends.dispose) disposers.push(backends.dispose);
+    return backends;
+  });
 }
 
 describe('limits.changes options', () => {
