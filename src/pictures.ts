@@ -445,10 +445,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       // In the background: the answer does not wait for the old objects to go (see cleanup.ts). No other upload has
       // these keys, so deleting them late can never remove an object a newer record references.
       // Only what the new record no longer references: a `decide` may carry fields of the old record over.
-      if (swapped.previous) {
-        const kept = new Set(keysOf(swapped.next));
-        cleanup.schedule(keysOf(swapped.previous).filter((key) => !kept.has(key)));
-      }
+      cleanUpReplaced(swapped.previous, swapped.next);
       return swapped;
     } catch (err) {
       await rollback(await writes.settle(), err);
@@ -603,6 +600,15 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return (await swapRecord(userId, () => {}, next))!.previous;
   }
 
+  /**
+   * Deletes, in the background, the objects `previous` referenced that `next` does not — after an upload, a remove,
+   * a restore. Only those: the next record may carry some over (its history, a tombstone's previous pictures).
+   */
+  function cleanUpReplaced(previous: PictureRecord | null, next: PictureRecord | null): void {
+    const kept = new Set(keysOf(next));
+    cleanup.schedule(keysOf(previous).filter((key) => !kept.has(key)));
+  }
+
   async function remove(userId: string): Promise<boolean> {
     assertUserId(userId);
     return lock(userId, async () => {
@@ -611,9 +617,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         hasPicture(current) ? withoutPicture(current, randomUUID(), new Date().toISOString()) : undefined,
       );
       if (!swapped) return false;
-      // In the background, as after an upload; only what the tombstone no longer references.
-      const kept = new Set(keysOf(swapped.next));
-      cleanup.schedule(keysOf(swapped.previous).filter((key) => !kept.has(key)));
+      cleanUpReplaced(swapped.previous, swapped.next); // in the background, as after an upload
       return true;
     });
   }
@@ -732,10 +736,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     lock,
     swapRecord,
     gate,
-    cleanUp: (previous, next) => {
-      const kept = new Set(keysOf(next));
-      cleanup.schedule(keysOf(previous).filter((key) => !kept.has(key)));
-    },
+    cleanUp: cleanUpReplaced,
   });
 
   const privacy = createPrivacy({ resolved, backend, fail, lock, guard: eraseGuard, swapRecord: replaceRecord, deleteKeys: deleteOrphans, urlOf });
