@@ -139,14 +139,17 @@ export function createRequestUploader(
     let leave: (() => void) | undefined;
     let start: UploadStart | undefined;
     try {
-      let releaseBody: Release;
+      let releaseBody: Release | undefined;
       try {
         if (request.readableEnded) throw fail('BAD_REQUEST', { details: { reason: 'body-already-read' } });
         checkMultipartHeaders(request.headers, { fileSize, maxBody }, fail);
         leave = admission.enter(userId);
-        start = await openUpload?.(userId);
         releaseBody = await admission.takeBodySlot(client.signal);
+        // After the body slot, not before: a refused BUSY costs no repository read, and a lock or an erase that landed
+        // while the request waited in the queue is seen before the body is read.
+        start = await openUpload?.(userId);
       } catch (err) {
+        releaseBody?.();
         discardBody(request, drain);
         throw err;
       }

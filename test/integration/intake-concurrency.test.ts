@@ -161,6 +161,50 @@ describe('uploadRequest: concurrency and queue', () => {
   });
 });
 
+/** Reads of each user's record, and every storage `put`, of the `counted` server below. */
+const reads = new Map<string, number>();
+let puts = 0;
+const counted = useIntakeServer({
+  concurrency: 1,
+  bodyConcurrency: 1,
+  maxQueue: 1,
+  wrapUsers: (users) => ({
+    ...users,
+    getPicture: (userId) => (reads.set(userId, (reads.get(userId) ?? 0) + 1), users.getPicture(userId)),
+  }),
+  wrapStorage: (storage) => ({ ...storage, put: (...args) => (puts++, storage.put(...args)) }),
+});
+
+describe('uploadRequest: the early read of the record comes after the body slot', () => {
+  it('a request refused BUSY costs no repository read', async () => {
+    const s = counted();
+    const holder = await halfUpload(s, 'read-holder');
+    const queued = await halfUpload(s, 'read-queued');
+    const png = multipart([{ name: 'profile_picture', filename: 'a.png', data: await pngGreen() }]);
+    const refused = await post(s.port, 'read-refused', png, { 'content-type': MULTIPART, 'x-test-id': 'read-refused' });
+    expect([refused.status, refused.json.error?.code]).toEqual([503, 'BUSY']);
+    expect(reads.get('read-refused')).toBeUndefined();
+    expect(reads.get('read-queued')).toBeUndefined(); // still waiting for the body slot
+    expect(reads.get('read-holder')).toBe(1);
+    expect((await holder.finish()).status).toBe(200);
+    expect((await queued.finish()).status).toBe(200);
+  });
+
+  it('a user locked while their upload waited for a body slot is refused before the body is read or anything rendered', async () => {
+    const s = counted();
+    const holder = await halfUpload(s, 'lock-holder');
+    const queued = await halfUpload(s, 'lock-queued');
+    await s.pictures.lock('lock-queued', 'Reported');
+    expect((await holder.finish()).status).toBe(200);
+    const putsBefore = puts;
+    const response = await queued.finish();
+    expect([response.status, response.json.error?.code]).toEqual([403, 'LOCKED']);
+    expect(response.json.error?.details).toEqual({ reason: 'Reported' });
+    expect(puts).toBe(putsBefore); // refused at the start, not at the commit after rendering
+    expect(await s.pictures.get('lock-queued')).toBeNull();
+  });
+});
+
 /** Starts an upload for `userId` that declares 100 kB, sends the file part's head, then trickles 4 bytes a second. */
 async function trickle(s: IntakeServer, userId: string) {
   const id = `${userId}-${++sequence}`;

@@ -19,6 +19,7 @@ import {
   type ProfilePictures,
   type ProfilePicturesOptions,
   type StorageAdapter,
+  type UserRepository,
 } from '../../src/index.js';
 import { shouldCloseConnection } from '../../src/intake/upload-request.js';
 
@@ -60,6 +61,8 @@ export interface IntakeServer {
 type Options = Omit<ProfilePicturesOptions, 'storage' | 'users'> & {
   /** Wraps the disk storage, e.g. to hold `put` until a test lets it go. */
   wrapStorage?: (storage: StorageAdapter) => StorageAdapter;
+  /** Wraps the memory repository, e.g. to count its reads. */
+  wrapUsers?: (users: UserRepository) => UserRepository;
 };
 
 function deferred<T>() {
@@ -69,12 +72,12 @@ function deferred<T>() {
 }
 
 /** Starts a server on 127.0.0.1:0 (POST /upload/<userId>) with diskStorage in a fresh temp directory. */
-export async function startIntakeServer({ wrapStorage, ...options }: Options = {}): Promise<IntakeServer> {
+export async function startIntakeServer({ wrapStorage, wrapUsers, ...options }: Options = {}): Promise<IntakeServer> {
   const root = await mkdtemp(path.join(tmpdir(), 'pp-intake-'));
   const disk = diskStorage({ root });
   const pictures = createProfilePictures({
     storage: wrapStorage ? wrapStorage(disk) : disk,
-    users: memoryUserRepository(),
+    users: wrapUsers ? wrapUsers(memoryUserRepository()) : memoryUserRepository(),
     variants: { sm: 32, md: 64 },
     ...options,
     limits: { fileSize: MiB, ...options.limits },
