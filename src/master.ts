@@ -12,8 +12,8 @@
  * half the master's side, where 4:2:0's halved chroma is invisible. A picture with transparency (JPEG has none) gets
  * WebP quality 90 with its alpha kept. Nothing of the upload's metadata survives: the encoders receive raw pixels.
  *
- * Why one decode costs more than before: sharp decodes a JPEG at ½ scale only when the target is at most ¼ of it,
- * so a master between a quarter and the whole of the source's width needs the full decode (measured in the README).
+ * Why one decode costs more than before: sharp decodes a JPEG at ½ scale only when the target is at most about ⅓ of it,
+ * so a master between about a third and the whole of the source's width needs the full decode (measured in the README).
  */
 import sharp from 'sharp';
 import type { ErrorFactory } from './errors.js';
