@@ -28,6 +28,7 @@ import {
   type UploadRequest,
   type UploadRequestOptions,
 } from './intake/upload-request.js';
+import { heldKeys } from './held-keys.js';
 import { isSafeKey, masterKey, newUploadId, variantKey } from './keys.js';
 import { renderWithMaster, type RenderedMaster } from './master.js';
 import { moderate, moderationVariant } from './moderation.js';
@@ -650,7 +651,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       }
       const referenced = new Set<string>();
       for await (const { record } of backend.iterate('listPictures', listPictures)) {
-        for (const key of keysOf(record)) referenced.add(key);
+        // Any key the record names, in fields this release does not know too (a newer release's): held-keys.ts.
+        for (const key of heldKeys(record, `${resolved.prefix}/`)) referenced.add(key);
       }
       const busy = watching.stop();
       orphans = candidates.filter((key) => !referenced.has(key) && !busy.has(key));
@@ -699,6 +701,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       objects: backend.iterate('list', () => storage.list(`${resolved.prefix}/`)),
       records: () => backend.iterate('listPictures', listPictures),
       keysOf,
+      heldKeys: (record) => heldKeys(record, `${resolved.prefix}/`),
     });
   }
 

@@ -21,7 +21,7 @@ export interface PictureStats {
   objects: number;
   /** Total size of {@link PictureStats.objects} in bytes. */
   bytes: number;
-  /** Objects some record references. */
+  /** Objects some record references (also from a field this release does not know, as `sweep()` keeps them). */
   referenced: ObjectTally;
   /** Referenced objects by the variant name the records give them (`sm`, `md`, …, and names no longer configured). */
   variants: Record<string, ObjectTally>;
@@ -49,6 +49,8 @@ export interface StatsSources {
   records: () => AsyncIterable<{ userId: string; record: PictureRecord }>;
   /** Every key a record references (variants, and whatever else the record holds). */
   keysOf: (record: PictureRecord) => string[];
+  /** Every key `sweep()` would keep for the record, in fields this release does not know too (held-keys.ts). */
+  heldKeys: (record: PictureRecord) => string[];
 }
 
 /**
@@ -56,7 +58,7 @@ export interface StatsSources {
  * target: a picture committed or removed during the count may show as an orphan or as missing.
  * Memory: one entry per object under the prefix.
  */
-export async function countPictures({ objects, records, keysOf }: StatsSources): Promise<PictureStats> {
+export async function countPictures({ objects, records, keysOf, heldKeys }: StatsSources): Promise<PictureStats> {
   const sizes = new Map<string, number>();
   let bytes = 0;
   for await (const object of objects) {
@@ -64,6 +66,8 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
     bytes += object.size;
   }
   const referenced = new Set<string>();
+  /** What sweep() keeps: the referenced keys and any other key a record names (a newer release's field). */
+  const held = new Set<string>();
   const variants = new Map<string, ObjectTally>(); // a Map: a record's variant names are data, `__proto__` included
   const stills = { objects: 0, bytes: 0 };
   const masters = { objects: 0, bytes: 0 };
@@ -72,6 +76,7 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
   let missing = 0;
   for await (const { record } of records()) {
     if (hasPicture(record)) users++; // a tombstone's history objects are referenced, but it is no picture
+    for (const key of heldKeys(record)) held.add(key);
     const previous = Array.isArray(record.history) ? record.history : [];
     const historyKeys = new Set(previous.flatMap((entry) => keysOf(entry as unknown as PictureRecord)));
     const stillKeys = new Set(Object.values(record.stills ?? {}).map((still) => still?.key));
@@ -101,7 +106,7 @@ export async function countPictures({ objects, records, keysOf }: StatsSources):
   }
   const used = { objects: 0, bytes: 0 };
   const orphans = { objects: 0, bytes: 0 };
-  for (const [key, size] of sizes) add(referenced.has(key) ? used : orphans, size);
+  for (const [key, size] of sizes) add(referenced.has(key) || held.has(key) ? used : orphans, size);
   return { users, objects: sizes.size, bytes, referenced: used, variants: Object.fromEntries(variants), stills, masters, history, orphans, missing };
 }
 

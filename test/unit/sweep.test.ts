@@ -162,6 +162,26 @@ describe.each(backends)('sweep on %s storage', (_name, makeBackend) => {
     expect(await pictures.sweep()).toEqual({ scanned: 2, deleted: 2, temporary: 0 });
     expect(await listKeys(storage, '')).toEqual([]);
   });
+
+  it("keeps objects a record names in a field this release does not know (a newer release's), as stats() does", async () => {
+    const { storage, pictures, putAged } = setup();
+    const live = await pictures.upload('42', images[0]!);
+    const future = 'profile_pictures/42/0000000000000000000000dd.future.webp';
+    const deeper = 'profile_pictures/42/0000000000000000000000ee-crop.webp';
+    const orphan = 'profile_pictures/42/0000000000000000000000ff-sm.webp';
+    for (const key of [future, deeper, orphan]) await putAged(key, 3 * HOUR);
+    // What a newer release might write: fields this one never reads, holding keys at any depth.
+    const users = pictures.options.users;
+    const record = (await users.getPicture('42'))!;
+    const newer = { ...record, futureThing: { key: future }, extras: [{ crops: [{ of: { key: deeper } }] }] };
+    expect(await users.setPicture('42', newer as PictureRecord, record.version)).toBe(true);
+
+    const stats = await pictures.stats();
+    expect(stats.orphans).toEqual({ objects: 1, bytes: orphan.length });
+    expect(stats.referenced.objects).toBe(keysOf(live).length + 2);
+    expect(await pictures.sweep({ olderThan: HOUR })).toEqual({ scanned: keysOf(live).length + 3, deleted: 1, temporary: 0 });
+    expect(await listKeys(storage, '')).toEqual([...keysOf(live), deeper, future].sort());
+  });
 });
 
 describe('sweep on disk with foreign files', () => {
