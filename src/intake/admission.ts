@@ -34,7 +34,8 @@ export interface Admission {
   enter(userId: string): () => void;
   /**
    * A body slot, waiting in the queue (at most `maxQueue` waiters) for at most `limits.bodyTimeout`.
-   * @throws ProfilePictureError `BUSY` (queue full, or waited too long) or `ABORTED` (`signal` fired).
+   * @throws ProfilePictureError `BUSY` synchronously when the queue is full; the promise rejects with `BUSY` (waited
+   *   too long) or `ABORTED` (`signal` fired).
    */
   takeBodySlot(signal: AbortSignal): Promise<Release>;
   /**
@@ -65,19 +66,22 @@ export function createAdmission(options: ResolvedOptions, fail: ErrorFactory): A
   const { bodyTimeout, uploadsPerUser } = options.limits;
   const busy = () => fail('BUSY', { details: { retryAfter: BUSY_RETRY_AFTER_SECONDS } });
 
-  /** A slot of `limiter`, waiting at most `bodyTimeout`; `BUSY` when refused or timed out, `ABORTED` on `signal`. */
-  async function take(limiter: Limiter, signal: AbortSignal | undefined): Promise<Release> {
+  /**
+   * A slot of `limiter`, waiting at most `bodyTimeout`; `BUSY` when refused or timed out, `ABORTED` on `signal`.
+   * Not async: a full queue throws `BUSY` synchronously, so a caller knows before it starts any other work.
+   */
+  function take(limiter: Limiter, signal: AbortSignal | undefined): Promise<Release> {
     const waitTimeout = new AbortController();
     const waiting = limiter.acquire(signal ? AbortSignal.any([signal, waitTimeout.signal]) : waitTimeout.signal);
     if (!waiting) throw busy();
     const timer = setTimeout(() => waitTimeout.abort(), bodyTimeout);
-    try {
-      return await waiting;
-    } catch (cause) {
-      throw signal?.aborted ? fail('ABORTED', { cause }) : busy();
-    } finally {
-      clearTimeout(timer);
-    }
+    return waiting.then(
+      (release) => (clearTimeout(timer), release),
+      (cause: unknown) => {
+        clearTimeout(timer);
+        throw signal?.aborted ? fail('ABORTED', { cause }) : busy();
+      },
+    );
   }
 
   /** Uploads in flight per user id: one account may hold at most `limits.uploadsPerUser` of the body slots. */

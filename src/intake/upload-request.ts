@@ -1,9 +1,10 @@
 /**
  * `uploadRequest()`: a Node request (Express `req`, Koa `ctx.req`, any `IncomingMessage`) in, a stored picture out.
  *
- * Order of work, cheapest refusal first: header checks (415/400/413, nothing read) → the per-user cap (429) → one
- * read of the user's record (403 `LOCKED`, 429 `TOO_MANY_CHANGES`; see `upload-gate.ts`) → a body slot (503 when the queue is full or the wait exceeds `limits.bodyTimeout`; meanwhile the body waits unread,
- * held back by TCP flow control) → the body, streamed through busboy under the limits and the body deadline → crop
+ * Order of work, cheapest refusal first: header checks (415/400/413, nothing read) → the per-user cap (429) → a place in
+ * the queue for a body slot (503 when the queue is full) → one read of the user's record while the request waits
+ * (403 `LOCKED`, 429 `TOO_MANY_CHANGES`; see `upload-gate.ts`) → the body slot (503 when the wait exceeds
+ * `limits.bodyTimeout`; meanwhile the body waits unread, held back by TCP flow control) → the body, streamed through busboy under the limits and the body deadline → crop
  * fields → a processing slot (503 when the wait exceeds `limits.bodyTimeout`) → inspect/render/store. The body slot
  * is taken before the first body byte and kept until the upload ends, so memory stays bounded by
  * `bodyConcurrency × limits.fileSize`; the processing slot is taken only once the body is complete, so clients that
@@ -139,17 +140,26 @@ export function createRequestUploader(
     let leave: (() => void) | undefined;
     let start: UploadStart | undefined;
     try {
-      let releaseBody: Release | undefined;
+      let releaseBody: Release;
       try {
         if (request.readableEnded) throw fail('BAD_REQUEST', { details: { reason: 'body-already-read' } });
         checkMultipartHeaders(request.headers, { fileSize, maxBody }, fail);
         leave = admission.enter(userId);
-        releaseBody = await admission.takeBodySlot(client.signal);
-        // After the body slot, not before: a refused BUSY costs no repository read, and a lock or an erase that landed
-        // while the request waited in the queue is seen before the body is read.
-        start = await openUpload?.(userId);
+        // The queue place first (a full queue throws BUSY here, before any read), then the record is read while the
+        // request waits for its slot. The read must not wait for the slot: the erase marker it returns dates the
+        // upload's start, and an erase that ran while the request queued must refuse it (upload-gate.ts).
+        const readFailed = new AbortController();
+        const slot = admission.takeBodySlot(AbortSignal.any([client.signal, readFailed.signal]));
+        slot.catch(() => {}); // a wait that fails while the read runs is handled below, not an unhandled rejection
+        try {
+          start = await openUpload?.(userId);
+        } catch (err) {
+          readFailed.abort();
+          await slot.then((release) => release(), () => {}); // leave the queue, or give back a slot just granted
+          throw err;
+        }
+        releaseBody = await slot;
       } catch (err) {
-        releaseBody?.();
         discardBody(request, drain);
         throw err;
       }

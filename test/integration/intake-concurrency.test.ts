@@ -7,7 +7,7 @@
  * body slot is taken before the body is read, so a half-sent upload occupies it until its body completes. A
  * processing slot is held by an upload whose storage `put` waits at a gate the test opens.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { pngGreen } from '../fixtures/index.js';
 import { BUSY_RETRY_AFTER_SECONDS } from '../../src/intake/upload-request.js';
 import type { PictureRecord, StorageAdapter } from '../../src/index.js';
@@ -170,13 +170,17 @@ const counted = useIntakeServer({
   maxQueue: 1,
   wrapUsers: (users) => ({
     ...users,
-    getPicture: (userId) => (reads.set(userId, (reads.get(userId) ?? 0) + 1), users.getPicture(userId)),
+    getPicture: async (userId) => {
+      reads.set(userId, (reads.get(userId) ?? 0) + 1);
+      if (userId === 'read-broken') throw new Error('database offline');
+      return users.getPicture(userId);
+    },
   }),
   wrapStorage: (storage) => ({ ...storage, put: (...args) => (puts++, storage.put(...args)) }),
 });
 
-describe('uploadRequest: the early read of the record comes after the body slot', () => {
-  it('a request refused BUSY costs no repository read', async () => {
+describe('uploadRequest: the read of the record while the request waits for a body slot', () => {
+  it('a request refused BUSY costs no repository read; a queued one is read while it waits', async () => {
     const s = counted();
     const holder = await halfUpload(s, 'read-holder');
     const queued = await halfUpload(s, 'read-queued');
@@ -184,24 +188,38 @@ describe('uploadRequest: the early read of the record comes after the body slot'
     const refused = await post(s.port, 'read-refused', png, { 'content-type': MULTIPART, 'x-test-id': 'read-refused' });
     expect([refused.status, refused.json.error?.code]).toEqual([503, 'BUSY']);
     expect(reads.get('read-refused')).toBeUndefined();
-    expect(reads.get('read-queued')).toBeUndefined(); // still waiting for the body slot
     expect(reads.get('read-holder')).toBe(1);
+    expect(reads.get('read-queued')).toBe(1);
     expect((await holder.finish()).status).toBe(200);
     expect((await queued.finish()).status).toBe(200);
   });
 
-  it('a user locked while their upload waited for a body slot is refused before the body is read or anything rendered', async () => {
+  it('an erase that ran while an upload queued refuses it with CONFLICT: nothing stored', async () => {
     const s = counted();
-    const holder = await halfUpload(s, 'lock-holder');
-    const queued = await halfUpload(s, 'lock-queued');
-    await s.pictures.lock('lock-queued', 'Reported');
+    const holder = await halfUpload(s, 'erase-holder');
+    const queued = await halfUpload(s, 'erase-queued');
+    await vi.waitFor(() => expect(reads.get('erase-queued')).toBe(1)); // its start: the marker before the erase
+    await s.pictures.erase('erase-queued');
     expect((await holder.finish()).status).toBe(200);
-    const putsBefore = puts;
+    const [putsBefore, filesBefore] = [puts, await s.files()];
     const response = await queued.finish();
-    expect([response.status, response.json.error?.code]).toEqual([403, 'LOCKED']);
-    expect(response.json.error?.details).toEqual({ reason: 'Reported' });
-    expect(puts).toBe(putsBefore); // refused at the start, not at the commit after rendering
-    expect(await s.pictures.get('lock-queued')).toBeNull();
+    expect([response.status, response.json.error?.code, response.json.error?.details]).toEqual([409, 'CONFLICT', { reason: 'erased' }]);
+    expect(await s.pictures.get('erase-queued')).toBeNull();
+    expect(puts).toBeGreaterThan(putsBefore); // refused at the commit, after rendering…
+    expect(await s.files()).toEqual(filesBefore); // …and what it wrote is gone
+  });
+
+  it('a failed read gives the queue place or the slot back: the next uploads go through', async () => {
+    const s = counted();
+    const png = multipart([{ name: 'profile_picture', filename: 'a.png', data: await pngGreen() }]);
+    for (const attempt of [1, 2, 3]) {
+      const broken = await post(s.port, 'read-broken', png, { 'content-type': MULTIPART, 'x-test-id': `read-broken-${attempt}` });
+      expect([broken.status, broken.json.error?.code]).toEqual([502, 'STORAGE_FAILED']);
+    }
+    const holder = await halfUpload(s, 'after-broken');
+    const queued = await halfUpload(s, 'after-broken-2');
+    expect((await holder.finish()).status).toBe(200);
+    expect((await queued.finish()).status).toBe(200);
   });
 });
 
