@@ -22,14 +22,20 @@ const MAX_DEPTH = 16;
  */
 export function heldKeys(record: unknown, prefix: string): string[] {
   const found = new Set<string>();
-  const stack: Array<[unknown, number]> = [[record, 0]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
+  const seen = new WeakSet<object>(); // a hand-written repository's record may share or cycle objects; JSON cannot
+  const stack: Array<[object, number]> = [];
+  const visit = (value: unknown, depth: number) => {
     if (typeof value === 'string') {
       if (value.startsWith(prefix)) found.add(value);
-    } else if (value !== null && typeof value === 'object' && depth < MAX_DEPTH) {
-      for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
+    } else if (value !== null && typeof value === 'object' && depth < MAX_DEPTH && !seen.has(value)) {
+      seen.add(value);
+      stack.push([value, depth]);
     }
+  };
+  visit(record, 0);
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) visit(child, depth + 1);
   }
   return [...found];
 }

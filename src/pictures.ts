@@ -652,7 +652,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       const referenced = new Set<string>();
       for await (const { record } of backend.iterate('listPictures', listPictures)) {
         // Any key the record names, in fields this release does not know too (a newer release's): held-keys.ts.
-        for (const key of heldKeys(record, `${resolved.prefix}/`)) referenced.add(key);
+        for (const key of held(record)) referenced.add(key);
       }
       const busy = watching.stop();
       orphans = candidates.filter((key) => !referenced.has(key) && !busy.has(key));
@@ -695,13 +695,18 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return failures;
   }
 
+  /** What sweep() keeps for a record: the keys this release reads, and any other key it names (held-keys.ts). */
+  function held(record: PictureRecord): string[] {
+    return [...keysOf(record), ...heldKeys(record, `${resolved.prefix}/`)];
+  }
+
   async function stats(): Promise<PictureStats> {
     const listPictures = needListPictures('stats');
     return countPictures({
       objects: backend.iterate('list', () => storage.list(`${resolved.prefix}/`)),
       records: () => backend.iterate('listPictures', listPictures),
       keysOf,
-      heldKeys: (record) => heldKeys(record, `${resolved.prefix}/`),
+      held,
     });
   }
 

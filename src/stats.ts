@@ -49,8 +49,8 @@ export interface StatsSources {
   records: () => AsyncIterable<{ userId: string; record: PictureRecord }>;
   /** Every key a record references (variants, and whatever else the record holds). */
   keysOf: (record: PictureRecord) => string[];
-  /** Every key `sweep()` would keep for the record, in fields this release does not know too (held-keys.ts). */
-  heldKeys: (record: PictureRecord) => string[];
+  /** Every key `sweep()` keeps for the record: `keysOf`'s and any other a field names (held-keys.ts). */
+  held: (record: PictureRecord) => string[];
 }
 
 /**
@@ -58,7 +58,7 @@ export interface StatsSources {
  * target: a picture committed or removed during the count may show as an orphan or as missing.
  * Memory: one entry per object under the prefix.
  */
-export async function countPictures({ objects, records, keysOf, heldKeys }: StatsSources): Promise<PictureStats> {
+export async function countPictures({ objects, records, keysOf, held: heldBy }: StatsSources): Promise<PictureStats> {
   const sizes = new Map<string, number>();
   let bytes = 0;
   for await (const object of objects) {
@@ -76,7 +76,7 @@ export async function countPictures({ objects, records, keysOf, heldKeys }: Stat
   let missing = 0;
   for await (const { record } of records()) {
     if (hasPicture(record)) users++; // a tombstone's history objects are referenced, but it is no picture
-    for (const key of heldKeys(record)) held.add(key);
+    for (const key of heldBy(record)) held.add(key);
     const previous = Array.isArray(record.history) ? record.history : [];
     const historyKeys = new Set(previous.flatMap((entry) => keysOf(entry as unknown as PictureRecord)));
     const stillKeys = new Set(Object.values(record.stills ?? {}).map((still) => still?.key));
@@ -106,7 +106,7 @@ export async function countPictures({ objects, records, keysOf, heldKeys }: Stat
   }
   const used = { objects: 0, bytes: 0 };
   const orphans = { objects: 0, bytes: 0 };
-  for (const [key, size] of sizes) add(referenced.has(key) || held.has(key) ? used : orphans, size);
+  for (const [key, size] of sizes) add(held.has(key) ? used : orphans, size);
   return { users, objects: sizes.size, bytes, referenced: used, variants: Object.fromEntries(variants), stills, masters, history, orphans, missing };
 }
 
