@@ -54,6 +54,7 @@ export {
 export type { PlaceholderUser } from './placeholder.js';
 export type { ServeResult, ServeRequest } from './serve.js';
 export { isSafeKey } from './keys.js';
+export { unknownUserError } from './unknown-user.js';
 export { clientConfig } from './client-config.js';
 export type { ClientConfig, ClientConfigOptions } from './client-config.js';
 export { clientScriptPath } from './client-script.js';

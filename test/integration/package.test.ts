@@ -198,6 +198,7 @@ describe('package (built dist/)', () => {
         "memoryUserRepository",
         "shouldCloseConnection",
         "toErrorBody",
+        "unknownUserError",
       ]
     `);
     for (const adapter of ['profile-picture/express', 'profile-picture/koa']) {
