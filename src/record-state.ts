@@ -28,8 +28,18 @@ export function userStateOf(record: PictureRecord | null): Partial<Pick<PictureR
 }
 
 /**
- * True when the record has a current picture; false for null and for a tombstone. Tolerates a malformed record from
- * the app's database (no `variants` object: no picture).
+ * True when the record has a current picture; false for null and for a **tombstone** (a record kept for the user's
+ * history, lock, change times or erase marker, with `variants: {}`). Use it on records read from the repository or
+ * your own database (`pictures.get()` already answers null for a tombstone). Tolerates a malformed record from the
+ * app's database (no `variants` object: no picture). A type guard: `record` is a `PictureRecord` when it is true.
+ * @example
+ * ```ts
+ * import { hasPicture } from 'profile-picture';
+ * const record = await pictures.options.users.getPicture('42'); // the stored record, tombstone or not
+ * const locked = record?.lock !== undefined; // a user without a picture may be locked too
+ * const src = hasPicture(record) ? pictures.url(record, 'md') : null;
+ * ```
+ * @throws nothing.
  */
 export function hasPicture(record: PictureRecord | null | undefined): record is PictureRecord {
   const variants = record?.variants;
