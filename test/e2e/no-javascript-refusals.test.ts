@@ -7,7 +7,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchChromium, screenshot } from './browser.js';
+import { clearScreenshots, hasChromium, launchChromium, screenshot } from './browser.js';
 import { startExample, type RunningExample } from './example-server.js';
 import { COOL, portraitJpeg, WARM } from './photos.js';
 import { signedInPage, type SignedInPage } from './signed-in.js';
@@ -28,6 +28,7 @@ describe.skipIf(!hasChromium).each([{ app: 'express-app' as const }, { app: 'koa
     let cool: Buffer;
 
     beforeAll(async () => {
+      await clearScreenshots(`refusal-${app}`);
       // One new picture per 5 minutes: the second upload is refused with a wait of about 5 minutes.
       [server, browser, warm, cool] = await Promise.all([
         startExample(app, { PROFILE_PICTURE_CHANGES: '1/5' }),
@@ -64,7 +65,7 @@ describe.skipIf(!hasChromium).each([{ app: 'express-app' as const }, { app: 'koa
         'You have changed your profile picture too often; try again in 5 minutes.',
       );
       expect(server.userRow(MEMBER)?.picture?.version).toBe(version);
-      await screenshot(member.page, `nojs-refusal-${app}-changes`);
+      await screenshot(member.page, `refusal-${app}-changes`);
       // Shown once: the same address again words the code alone.
       await member.page.reload();
       expect(await member.page.getByRole('alert').locator('p').textContent()).toBe(
@@ -87,7 +88,7 @@ describe.skipIf(!hasChromium).each([{ app: 'express-app' as const }, { app: 'koa
       const flash = member.page.getByRole('alert').locator('p');
       expect(await flash.textContent()).toBe(`Your profile picture is locked: ${REASON}`);
       expect(await flash.locator('b').count()).toBe(0); // escaped, not markup
-      await screenshot(member.page, `nojs-refusal-${app}-locked`);
+      await screenshot(member.page, `refusal-${app}-locked`);
     });
 
     it('a crafted address cannot put words on the page: only the code is read from it', async () => {
