@@ -288,8 +288,7 @@ export function erasedRecord(current: PictureRecord | null, erasure: string, ver
 
 /** True when an erase pass found a picture of the user's in the record: a current one, or history. */
 function heldUserData(record: PictureRecord | null): boolean {
-  const state: Pick<PictureRecord, 'history'> | null = record; // hasPicture() narrows `record` itself
-  return hasPicture(record) || (state?.history?.length ?? 0) > 0;
+  return hasPicture(record) || (record?.history?.length ?? 0) > 0;
 }
 
 /**
