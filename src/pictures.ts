@@ -44,7 +44,7 @@ import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } fro
 import { countPictures, type PictureStats } from './stats.js';
 import { commitUpload, openUpload } from './upload-gate.js';
 import { createUserLocks } from './user-lock.js';
-import { isUnknownUserError } from './unknown-user.js';
+import { isUnknownUserError, unknownUserDetails } from './unknown-user.js';
 import type { PictureMaster, PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
 
@@ -582,7 +582,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         });
       } catch (error) {
         // The repository has no row for the user (a column of the app's users table): nothing was written.
-        if (isUnknownUserError(error)) throw fail('NOT_FOUND', { details: error.details, cause: error });
+        if (isUnknownUserError(error)) throw fail('NOT_FOUND', { details: unknownUserDetails(userId), cause: error });
         cleanup.report(symmetricDifference(keysOf(current), keysOf(next)), 'commit-unknown', error);
         throw error;
       }

@@ -12,13 +12,15 @@ export const UNKNOWN_USER_REASON = 'no-such-user';
 const QUOTED_ID_LENGTH = 100;
 
 /**
- * The error a {@link UserRepository}'s `setPicture` throws when the user has no row to hold a record: a
+ * The error a `UserRepository`'s `setPicture` throws when the user has no row to hold a record: a
  * `ProfilePictureError` `NOT_FOUND` (404) with `details: { reason: 'no-such-user', userId }`. The service answers
  * with the same code and details (its own message, which the `messages` option can reword) and the repository's
  * error as `cause`, writes nothing, and leaves storage as it was. A repository that stores a record for any id
  * (`memoryUserRepository()`, `postgresUserRepository()` with its dedicated table) never throws it.
  * @param userId the id the write named.
- * @param message for logs, in the repository's words, e.g. which table has no such row.
+ * @param message for logs, in the repository's words, e.g. which table has no such row: kept as the error's `cause`
+ *   (`new Error(message)`), never as its message, which an HTTP client may see (a 404 body carries the message).
+ *   The message is the library's: `There is no user with the id "42".`
  * @example
  * ```ts
  * async setPicture(userId, next, expected) {
@@ -30,9 +32,18 @@ const QUOTED_ID_LENGTH = 100;
  * @throws nothing; it returns the error to throw.
  */
 export function unknownUserError(userId: string, message?: string): ProfilePictureError {
-  return new ProfilePictureError('NOT_FOUND', message, {
-    details: { reason: UNKNOWN_USER_REASON, userId: String(userId).slice(0, QUOTED_ID_LENGTH) },
+  return new ProfilePictureError('NOT_FOUND', undefined, {
+    details: unknownUserDetails(userId),
+    ...(message === undefined ? {} : { cause: new Error(message) }),
   });
+}
+
+/**
+ * The `details` of the `NOT_FOUND` for an unknown user, built from the id alone: the service answers with these rather
+ * than with a repository's error's, so a hand-made error cannot add fields to what the client sees.
+ */
+export function unknownUserDetails(userId: string): { reason: typeof UNKNOWN_USER_REASON; userId: string } {
+  return { reason: UNKNOWN_USER_REASON, userId: String(userId).slice(0, QUOTED_ID_LENGTH) };
 }
 
 /** True for the error of {@link unknownUserError} (from any copy of the package). */

@@ -68,7 +68,10 @@ describe('sqliteUserRepository specifics', () => {
   it('creates no row for a user that does not exist', async () => {
     const db = await databaseWithUsers(['u1']);
     const repo = sqliteUserRepository(db);
-    await expect(repo.setPicture('nobody', sampleRecord('n1'), null)).rejects.toThrow('[sqlite-users] No row in users has id "nobody"');
+    await expect(repo.setPicture('nobody', sampleRecord('n1'), null)).rejects.toMatchObject({
+      message: 'There is no user with the id "nobody".',
+      cause: { message: '[sqlite-users] No row in users has id "nobody"' },
+    });
     expect(db.prepare('SELECT COUNT(*) AS n FROM users').get()).toEqual({ n: 1 });
   });
 
