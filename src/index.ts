@@ -54,7 +54,7 @@ export {
 export type { PlaceholderUser } from './placeholder.js';
 export type { ServeResult, ServeRequest } from './serve.js';
 export { isSafeKey } from './keys.js';
-export { unknownUserError } from './unknown-user.js';
+export { UNKNOWN_USER_REASON, unknownUserError } from './unknown-user.js';
 export { hasPicture } from './record-state.js';
 export type { CurrentPicture } from './record-state.js';
 export { LOCK_REASON_MAX_LENGTH } from './user-lock.js';

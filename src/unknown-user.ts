@@ -5,7 +5,20 @@
  */
 import { ProfilePictureError, isProfilePictureError } from './errors.js';
 
-/** The `details.reason` of the `NOT_FOUND` error for an unknown user. */
+/**
+ * The `details.reason` of the `NOT_FOUND` error for a user the repository has no row for (see
+ * {@link unknownUserError}), beside `'no-such-version'` (`restore()` of a version the user never had).
+ * @example
+ * ```ts
+ * import { isProfilePictureError, UNKNOWN_USER_REASON } from 'profile-picture';
+ * try {
+ *   await pictures.lock(userId, 'Impersonation');
+ * } catch (error) {
+ *   if (!isProfilePictureError(error) || error.details?.reason !== UNKNOWN_USER_REASON) throw error;
+ *   console.log(`no account ${userId}`); // deleted meanwhile, or a typo in the admin form
+ * }
+ * ```
+ */
 export const UNKNOWN_USER_REASON = 'no-such-user';
 
 /** Longest user id an error quotes (ids are the app's, but a message is no place for a megabyte). */

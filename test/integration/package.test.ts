@@ -189,6 +189,7 @@ describe('package (built dist/)', () => {
         "OUTPUT_FORMATS",
         "POSITIONS",
         "ProfilePictureError",
+        "UNKNOWN_USER_REASON",
         "clientConfig",
         "clientScriptPath",
         "createProfilePictures",
