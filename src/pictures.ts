@@ -136,7 +136,8 @@ export interface ProfilePictures {
    * {@link ProfilePictures.flush}). The removed picture does not join the history (option `history`): its objects
    * go. Earlier previous pictures stay, and can still be restored.
    * @returns true when there was a picture; removing none is a no-op that resolves false.
-   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
+   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`; `NOT_FOUND` (404, `details.reason: 'no-such-user'`) when
+   *   the user's row on the app's users table is deleted between the read and the write (see `unknownUserError()`).
    */
   remove(userId: string): Promise<boolean>;
   /**
@@ -164,7 +165,8 @@ export interface ProfilePictures {
    * ```ts
    * await pictures.unlock('42'); // true
    * ```
-   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
+   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`; `NOT_FOUND` (404, `details.reason: 'no-such-user'`) when
+   *   the user's row on the app's users table is deleted between the read and the write (see `unknownUserError()`).
    */
   unlock(userId: string): Promise<boolean>;
   /**
@@ -203,8 +205,9 @@ export interface ProfilePictures {
    * pictures.url(record, 'md'); // the previous picture's md, served again
    * ```
    * @throws ProfilePictureError `NOT_FOUND` (404, `details.reason: 'no-such-version'`) when the user has no previous
-   *   picture with that version — nothing changes; `CONFLICT`, `STORAGE_FAILED`. TypeError for a version that is not a
-   *   non-empty string.
+   *   picture with that version — nothing changes; `NOT_FOUND` (`details.reason: 'no-such-user'`) when the user's row
+   *   on the app's users table is deleted between the read and the write (see `unknownUserError()`); `CONFLICT`,
+   *   `STORAGE_FAILED`. TypeError for a version that is not a non-empty string.
    */
   restore(userId: string, version: string): Promise<PictureRecord>;
   /**

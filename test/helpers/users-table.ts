@@ -27,6 +27,8 @@ export function usersTable(ids: readonly string[]) {
     users,
     /** Deletes the user's row (and with it the record), as the app deleting an account does. */
     deleteRow: (userId: string) => void rows.delete(userId),
+    /** Gives the row back, with the record it held (the records outlive a deleted row here, unlike in a database). */
+    restoreRow: (userId: string) => void rows.add(userId),
     beforeNextWrite: (step: () => void) => void (pending = step),
   };
 }

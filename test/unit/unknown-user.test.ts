@@ -14,7 +14,7 @@ import {
   unknownUserError,
   type UserRepository,
 } from '../../src/index.js';
-import { rejectionOf } from '../fixtures/service.js';
+import { listKeys, rejectionOf } from '../fixtures/service.js';
 import { solidJpeg } from '../helpers/images.js';
 import { usersTable } from '../helpers/users-table.js';
 import { BACKEND_MATRIX } from '../helpers/backends.js';
@@ -73,5 +73,35 @@ describe("the repository's words stay out of what a client sees", () => {
     expect(toErrorBody(error)).toEqual({
       error: { code: 'NOT_FOUND', message: 'There is no user with the id "u1".', details: { reason: 'no-such-user', userId: 'u1' } },
     });
+  });
+});
+
+describe('a row deleted between the read and the write (the app deleting the account meanwhile)', () => {
+  it('remove(), unlock() and restore() fail with NOT_FOUND no-such-user, deleting no object', async () => {
+    const table = usersTable(['u1']);
+    const storage = memoryStorage();
+    const pictures = createProfilePictures({ storage, users: table.users, history: { keep: 2 } });
+    const first = await pictures.upload('u1', await solidJpeg([200, 30, 30]));
+    await pictures.upload('u1', await solidJpeg([30, 30, 200]));
+    await pictures.flush();
+    const keys = await listKeys(storage);
+    const vanishing = () => table.beforeNextWrite(() => table.deleteRow('u1'));
+    const operations = {
+      restore: () => (vanishing(), pictures.restore('u1', first.version)),
+      remove: () => (vanishing(), pictures.remove('u1')),
+      unlock: async () => {
+        expect(await pictures.lock('u1', 'Impersonation')).toBe(true);
+        vanishing();
+        return pictures.unlock('u1');
+      },
+    };
+    for (const [name, operation] of Object.entries(operations)) {
+      const error = await rejectionOf(operation());
+      expect(error.message, name).toBe('There is no user with the id "u1".');
+      expect(error).toMatchObject({ code: 'NOT_FOUND', status: 404, details: { reason: 'no-such-user', userId: 'u1' } });
+      await pictures.flush();
+      expect(await listKeys(storage)).toEqual(keys); // left for sweep(): nothing of a record is deleted before its write
+      table.restoreRow('u1');
+    }
   });
 });
