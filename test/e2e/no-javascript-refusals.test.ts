@@ -2,8 +2,9 @@
 /**
  * With JavaScript off, a picture change the server refuses for the user's state says why, as the widget does from the
  * JSON answer: `TOO_MANY_CHANGES` with the wait ("try again in 5 minutes", from `details.retryAfter`) and `LOCKED`
- * with the admin's reason, shown as text (escaped), on the Express and the Koa example. The library's redirect names
- * only the code; the apps keep the message in the session for the next profile page (shared/refusal-notice.js).
+ * with the admin's reason, shown as text (escaped), on the Express and the Koa example — after an upload and after
+ * *Use this picture* (the app's restore route). The library's redirect names only the code; the apps keep the message
+ * in the session for the next profile page (shared/refusal-notice.js).
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { signedInPage, type SignedInPage } from './signed-in.js';
 
 const ADMIN = 'ada.admin';
 const MEMBER = 'bob.member';
+const WAIT_5_MINUTES = 'You have changed your profile picture too often; try again in 5 minutes.';
 /** Markup and quotes in the admin's words must reach the user as text. */
 const REASON = 'Reported as <b>impersonation</b> & "spam"; write to support.';
 
@@ -29,9 +31,9 @@ describe.skipIf(!hasChromium).each([{ app: 'express-app' as const }, { app: 'koa
 
     beforeAll(async () => {
       await clearScreenshots(`refusal-${app}`);
-      // One new picture per 5 minutes: the second upload is refused with a wait of about 5 minutes.
+      // Two new pictures per 5 minutes: the third change is refused with a wait of about 5 minutes.
       [server, browser, warm, cool] = await Promise.all([
-        startExample(app, { PROFILE_PICTURE_CHANGES: '1/5' }),
+        startExample(app, { PROFILE_PICTURE_CHANGES: '2/5' }),
         launchChromium(),
         portraitJpeg(WARM),
         portraitJpeg(COOL),
@@ -59,11 +61,10 @@ describe.skipIf(!hasChromium).each([{ app: 'express-app' as const }, { app: 'koa
     it('a change over the limit: the flash says how long to wait, and the picture stays', async () => {
       await member.page.goto(`${server.url}/profile/`);
       expect(await postForm(warm)).toBe('?profile_picture=uploaded');
+      expect(await postForm(cool)).toBe('?profile_picture=uploaded');
       const version = server.userRow(MEMBER)?.picture?.version;
-      expect(await postForm(cool)).toBe('?profile_picture_error=TOO_MANY_CHANGES');
-      expect(await member.page.getByRole('alert').locator('p').textContent()).toBe(
-        'You have changed your profile picture too often; try again in 5 minutes.',
-      );
+      expect(await postForm(warm)).toBe('?profile_picture_error=TOO_MANY_CHANGES');
+      expect(await member.page.getByRole('alert').locator('p').textContent()).toBe(WAIT_5_MINUTES);
       expect(server.userRow(MEMBER)?.picture?.version).toBe(version);
       await screenshot(member.page, `refusal-${app}-changes`);
       // Shown once: the same address again words the code alone.
@@ -71,6 +72,17 @@ describe.skipIf(!hasChromium).each([{ app: 'express-app' as const }, { app: 'koa
       expect(await member.page.getByRole('alert').locator('p').textContent()).toBe(
         'You have changed your profile picture too often; try again later.',
       );
+    });
+
+    it('Use this picture over the limit: the restore route redirects, and the page says how long to wait', async () => {
+      await member.page.goto(`${server.url}/profile/`);
+      const version = server.userRow(MEMBER)?.picture?.version;
+      await member.page.getByRole('button', { name: 'Use this picture' }).click(); // the warm one, the previous picture
+      await member.page.waitForURL(/\/profile\/\?profile_picture/);
+      expect(new URL(member.page.url()).search).toBe('?profile_picture_error=TOO_MANY_CHANGES');
+      expect(await member.page.getByRole('alert').locator('p').textContent()).toBe(WAIT_5_MINUTES);
+      expect(server.userRow(MEMBER)?.picture?.version).toBe(version);
+      await screenshot(member.page, `refusal-${app}-restore`);
     });
 
     it('a change after an admin locked the user: the flash gives the reason, as text', async () => {
