@@ -66,7 +66,8 @@ export async function createApp(options) {
       getUsername: async (id) => (await accounts.find(id))?.username,
       // A refusal's words (a lock's reason, the wait) for the page the form post is redirected to.
       onResult: ({ error }, req) => {
-        const notice = refusalNotice(error);
+        const user = /** @type {Account | undefined} */ (req.res?.locals.user);
+        const notice = user && refusalNotice(error, user.id);
         if (notice) req.session.pictureNotice = notice;
       },
     }),
@@ -152,7 +153,7 @@ export async function createApp(options) {
     const query = new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
     return render(res, profilePage, {
       query,
-      refusal: takeRefusalNotice(req.session, query),
+      refusal: takeRefusalNotice(req.session, query, res.locals.user.id),
       previous: await pictures.history(res.locals.user.id),
       lock: (await pictureState(pictures, res.locals.user.id)).lock,
     });

@@ -65,12 +65,14 @@ export async function createApp(options) {
   const signedIn = (handler) => (ctx) => (ctx.state.user ? handler(ctx) : seeOther(ctx, '/login/'));
 
   /**
-   * A fresh session id for `account` (a session fixed before login is worthless).
+   * A fresh session id for `account` (a session fixed before login is worthless). koa-session's `regenerate()` keeps
+   * the data: the previous user's refusal notice goes here (refusal-notice.js also checks whose it is).
    * @param {Ctx} ctx
    * @param {Account} account
    */
   async function logIn(ctx, account) {
     const current = /** @type {NonNullable<Ctx['session']>} */ (ctx.session);
+    delete current.pictureNotice;
     current.userId = account.id;
     await current.regenerate();
   }
@@ -111,7 +113,7 @@ export async function createApp(options) {
       const query = new URLSearchParams(ctx.querystring);
       return render(ctx, profilePage, {
         query,
-        refusal: takeRefusalNotice(ctx.session, query),
+        refusal: takeRefusalNotice(ctx.session, query, /** @type {Account} */ (ctx.state.user).id),
         previous: await pictures.history(/** @type {Account} */ (ctx.state.user).id),
         lock: (await pictureState(pictures, /** @type {Account} */ (ctx.state.user).id)).lock,
       });
@@ -170,7 +172,7 @@ export async function createApp(options) {
       getUsername: async (id) => (await accounts.find(id))?.username,
       // A refusal's words (a lock's reason, the wait) for the page the form post is redirected to.
       onResult: ({ error }, ctx) => {
-        const notice = refusalNotice(error);
+        const notice = ctx.state.user && refusalNotice(error, ctx.state.user.id);
         if (notice && ctx.session) ctx.session.pictureNotice = notice;
       },
     }),

@@ -21,7 +21,7 @@ export async function useThisPicture(pictures, userId, version, keep) {
     return '/profile/?profile_picture=restored';
   } catch (err) {
     if (!isProfilePictureError(err) || !err.expose) throw err;
-    const notice = refusalNotice(err);
+    const notice = refusalNotice(err, userId);
     if (notice) keep(notice);
     return `/profile/?profile_picture_error=${err.code}`;
   }

@@ -4,7 +4,8 @@
  * JSON answer: `TOO_MANY_CHANGES` with the wait ("try again in 5 minutes", from `details.retryAfter`) and `LOCKED`
  * with the admin's reason, shown as text (escaped), on the Express and the Koa example — after an upload and after
  * *Use this picture* (the app's restore route). The library's redirect names only the code; the apps keep the message
- * in the session for the next profile page (shared/refusal-notice.js).
+ * in the session for the next profile page (shared/refusal-notice.js), and only for the user it was refused to: the
+ * next account signed in with the same browser never sees it.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,8 @@ import { signedInPage, type SignedInPage } from './signed-in.js';
 
 const ADMIN = 'ada.admin';
 const MEMBER = 'bob.member';
+/** Signs in after the member in the member's browser. */
+const NEXT_USER = 'cy.next';
 const WAIT_5_MINUTES = 'You have changed your profile picture too often; try again in 5 minutes.';
 /** Markup and quotes in the admin's words must reach the user as text. */
 const REASON = 'Reported as <b>impersonation</b> & "spam"; write to support.';
@@ -40,6 +43,7 @@ describe.skipIf(!hasChromium).each([{ app: 'express-app' as const }, { app: 'koa
       ]);
       admin = await signedInPage(browser, server, ADMIN); // the first account: the administrator
       member = await signedInPage(browser, server, MEMBER, { javaScriptEnabled: false });
+      await (await signedInPage(browser, server, NEXT_USER)).context.close(); // the account only
     });
 
     afterAll(async () => {
@@ -106,6 +110,26 @@ describe.skipIf(!hasChromium).each([{ app: 'express-app' as const }, { app: 'koa
     it('a crafted address cannot put words on the page: only the code is read from it', async () => {
       await member.page.goto(`${server.url}/profile/?profile_picture_error=LOCKED&reason=${encodeURIComponent('Pay at evil.example')}`);
       expect(await member.page.getByRole('alert').locator('p').textContent()).toBe('Your profile picture is locked and cannot be changed.');
+    });
+
+    it("a refusal's words left in the session are not shown to the next user signed in with the same browser", async () => {
+      // The member's locked upload is refused and its reason kept, but the profile page it redirects to is not opened.
+      const refused = await member.context.request.post(`${server.url}/upload-profile-picture/`, {
+        multipart: { profile_picture: { name: 'me.jpg', mimeType: 'image/jpeg', buffer: warm } },
+        headers: { accept: 'text/html', origin: server.url },
+        maxRedirects: 0,
+      });
+      expect([refused.status(), refused.headers().location]).toEqual([303, '/profile/?profile_picture_error=LOCKED']);
+      // Another account signs in with the same browser (no logout), and opens an address naming the same code.
+      const { page } = member;
+      await page.goto(`${server.url}/login/`);
+      await page.getByLabel('Username').fill(NEXT_USER);
+      await page.getByLabel('Password').fill(`${NEXT_USER}-password-1969`);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(/\/success\//);
+      await page.goto(`${server.url}/profile/?profile_picture_error=LOCKED`);
+      expect(await page.getByRole('alert').locator('p').textContent()).toBe('Your profile picture is locked and cannot be changed.');
+      expect(await page.content()).not.toContain('impersonation');
     });
   },
 );
