@@ -39,7 +39,11 @@ const DETAILED: Partial<Record<ErrorCode, Detailed>> = {
   },
   // The app's moderation hook words the reason; it is shown as given.
   REJECTED: ({ reason }) => (typeof reason === 'string' && reason.trim() !== '' ? `This picture was not accepted: ${reason}` : undefined),
-  NOT_FOUND: ({ reason }) => (reason === 'no-such-version' ? 'There is no previous picture with this version.' : undefined),
+  NOT_FOUND: ({ reason, userId }) => {
+    if (reason === 'no-such-version') return 'There is no previous picture with this version.';
+    if (reason === 'no-such-user' && typeof userId === 'string') return `There is no user with the id ${JSON.stringify(userId)}.`;
+    return undefined;
+  },
   // The admin's reason (`pictures.lock()`) is shown as given, like the moderation hook's.
   LOCKED: ({ reason }) => (typeof reason === 'string' && reason.trim() !== '' ? `Your profile picture is locked: ${reason}` : undefined),
   TOO_MANY_CHANGES: ({ retryAfter }) =>

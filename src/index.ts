@@ -54,6 +54,10 @@ export {
 export type { PlaceholderUser } from './placeholder.js';
 export type { ServeResult, ServeRequest } from './serve.js';
 export { isSafeKey } from './keys.js';
+export { UNKNOWN_USER_REASON, unknownUserError } from './unknown-user.js';
+export { hasPicture } from './record-state.js';
+export type { CurrentPicture } from './record-state.js';
+export { LOCK_REASON_MAX_LENGTH } from './user-lock.js';
 export { clientConfig } from './client-config.js';
 export type { ClientConfig, ClientConfigOptions } from './client-config.js';
 export { clientScriptPath } from './client-script.js';

@@ -45,6 +45,7 @@ import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } fro
 import { countPictures, type PictureStats } from './stats.js';
 import { commitUpload, openUpload } from './upload-gate.js';
 import { createUserLocks } from './user-lock.js';
+import { isUnknownUserError, unknownUserDetails } from './unknown-user.js';
 import type { PictureMaster, PictureRecord, PictureVariant } from './users/types.js';
 import { variantFor } from './variant-choice.js';
 
@@ -111,7 +112,8 @@ export interface ProfilePictures {
    * @throws ProfilePictureError `LOCKED` (`lock()`, `details.reason`), `TOO_MANY_CHANGES` (`limits.changes`,
    *   `details.retryAfter`), `FILE_TOO_LARGE`, `NO_FILE`, `UNSUPPORTED_TYPE`, `NOT_AN_IMAGE`, `CORRUPT_IMAGE`,
    *   `IMAGE_TOO_LARGE`, `IMAGE_TOO_SMALL`, `INVALID_CROP`, `ABORTED`, `CONFLICT` (`details.reason: 'erased'` when an
-   *   erase of the user ran meanwhile), `STORAGE_FAILED` (also when a
+   *   erase of the user ran meanwhile), `NOT_FOUND` (`details.reason: 'no-such-user'`: the repository has no row for
+   *   the user, see `unknownUserError()`), `STORAGE_FAILED` (also when a
    *   storage or repository call exceeds `timeouts`: `details.timeoutMs`); with a `moderate` hook, `REJECTED`
    *   (`details.reason`) and `MODERATION_FAILED`.
    */
@@ -135,7 +137,8 @@ export interface ProfilePictures {
    * {@link ProfilePictures.flush}). The removed picture does not join the history (option `history`): its objects
    * go. Earlier previous pictures stay, and can still be restored.
    * @returns true when there was a picture; removing none is a no-op that resolves false.
-   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
+   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`; `NOT_FOUND` (404, `details.reason: 'no-such-user'`) when
+   *   the user's row on the app's users table is deleted between the read and the write (see `unknownUserError()`).
    */
   remove(userId: string): Promise<boolean>;
   /**
@@ -150,17 +153,21 @@ export interface ProfilePictures {
    * await pictures.lock('42', 'Reported as impersonation; contact support.');
    * await pictures.remove('42'); // take the picture down too
    * ```
-   * @throws TypeError or RangeError for a bad `reason`; ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
+   * @throws TypeError or RangeError for a bad `reason`; ProfilePictureError `NOT_FOUND` (404, `details.reason:
+   *   'no-such-user'`) when the repository has no row for the user (a column of the app's users table, see
+   *   `unknownUserError()`; a repository that stores a record for any id locks a user it never saw), `CONFLICT`,
+   *   `STORAGE_FAILED`.
    */
   lock(userId: string, reason?: string): Promise<boolean>;
   /**
    * Lifts {@link ProfilePictures.lock}: the user may upload again.
-   * @returns true when the user was locked; false (a no-op) otherwise.
+   * @returns true when the user was locked; false (a no-op) otherwise, also for a user the repository has no row for.
    * @example
    * ```ts
    * await pictures.unlock('42'); // true
    * ```
-   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`.
+   * @throws ProfilePictureError `CONFLICT`, `STORAGE_FAILED`; `NOT_FOUND` (404, `details.reason: 'no-such-user'`) when
+   *   the user's row on the app's users table is deleted between the read and the write (see `unknownUserError()`).
    */
   unlock(userId: string): Promise<boolean>;
   /**
@@ -199,8 +206,9 @@ export interface ProfilePictures {
    * pictures.url(record, 'md'); // the previous picture's md, served again
    * ```
    * @throws ProfilePictureError `NOT_FOUND` (404, `details.reason: 'no-such-version'`) when the user has no previous
-   *   picture with that version — nothing changes; `CONFLICT`, `STORAGE_FAILED`. TypeError for a version that is not a
-   *   non-empty string.
+   *   picture with that version — nothing changes; `NOT_FOUND` (`details.reason: 'no-such-user'`) when the user's row
+   *   on the app's users table is deleted between the read and the write (see `unknownUserError()`); `CONFLICT`,
+   *   `STORAGE_FAILED`. TypeError for a version that is not a non-empty string.
    */
   restore(userId: string, version: string): Promise<PictureRecord>;
   /**
@@ -558,7 +566,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
    * A `setPicture` that fails — times out, or rejects without saying whether it wrote (a connection lost while the
    * statement waited for a lock still commits on the server) — leaves the outcome unknown: the record may end up
    * pointing at either set of objects, so neither is deleted and the keys only one of them references are reported
-   * as `'commit-unknown'` for `sweep()`. For a timeout, `onPending` receives the call's own settlement.
+   * as `'commit-unknown'` for `sweep()`. For a timeout, `onPending` receives the call's own settlement. A repository
+   * that has no row for the user throws `unknownUserError()` (unknown-user.ts): that wrote nothing, and is `NOT_FOUND`.
    */
   async function swapRecord<Next extends PictureRecord | null>(
     userId: string,
@@ -576,6 +585,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
           timedOut: onPending,
         });
       } catch (error) {
+        // The repository has no row for the user (a column of the app's users table): nothing was written.
+        if (isUnknownUserError(error)) throw fail('NOT_FOUND', { details: unknownUserDetails(userId), cause: error });
         cleanup.report(symmetricDifference(keysOf(current), keysOf(next)), 'commit-unknown', error);
         throw error;
       }

@@ -35,6 +35,7 @@ import type { KeyedMutex } from './mutex.js';
 import type { ResolvedOptions } from './options.js';
 import type { ObjectInfo } from './storage/types.js';
 import { hasPicture, withoutPicture } from './record-state.js';
+import { isUnknownUserError } from './unknown-user.js';
 import type { PictureRecord } from './users/types.js';
 
 /** Options of {@link ProfilePictures.erase}. */
@@ -204,13 +205,16 @@ export function createPrivacy(deps: PrivacyDependencies) {
   /**
    * Writes a pass's fresh marker; resolves the record it replaced. A repository that keeps records only for users it
    * has a row for (the example's SQLite one, `postgresUserRepository` with `column`) refuses the write for a user
-   * without one and goes on reading null: an upload's commit is refused there too, so the pass goes on unmarked.
+   * without one (`NOT_FOUND`, unknown-user.ts): an upload's commit is refused there too, so the pass goes on unmarked
+   * and still deletes what is left under the user's prefix (the app deleted the row first). A repository written
+   * before `unknownUserError()` existed answers `false` instead, which ends in `CONFLICT` while it reads null.
    */
   async function markErased(userId: string): Promise<PictureRecord | null> {
     const now = new Date().toISOString();
     try {
       return await deps.swapRecord(userId, (current) => erasedRecord(current, randomUUID(), randomUUID(), now));
     } catch (error) {
+      if (isUnknownUserError(error)) return null;
       const refused = isProfilePictureError(error) && error.code === 'CONFLICT';
       if (refused && (await backend('getPicture', () => resolved.users.getPicture(userId))) === null) return null;
       throw error;
@@ -284,8 +288,7 @@ export function erasedRecord(current: PictureRecord | null, erasure: string, ver
 
 /** True when an erase pass found a picture of the user's in the record: a current one, or history. */
 function heldUserData(record: PictureRecord | null): boolean {
-  const state: Pick<PictureRecord, 'history'> | null = record; // hasPicture() narrows `record` itself
-  return hasPicture(record) || (state?.history?.length ?? 0) > 0;
+  return hasPicture(record) || (record?.history?.length ?? 0) > 0;
 }
 
 /**

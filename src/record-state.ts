@@ -28,10 +28,28 @@ export function userStateOf(record: PictureRecord | null): Partial<Pick<PictureR
 }
 
 /**
- * True when the record has a current picture; false for null and for a tombstone. Tolerates a malformed record from
- * the app's database (no `variants` object: no picture).
+ * A record that holds a current picture: what {@link hasPicture} narrows to. Only a tombstone has `removedAt`, so a
+ * record without it is what a tombstone is not — which is why, when `hasPicture()` is false, TypeScript still lets you
+ * read the tombstone's `lock` or `history` (a guard to plain `PictureRecord` would narrow it to `never`).
  */
-export function hasPicture(record: PictureRecord | null | undefined): record is PictureRecord {
+export type CurrentPicture = PictureRecord & { removedAt?: undefined };
+
+/**
+ * True when the record has a current picture; false for null and for a **tombstone** (a record kept for the user's
+ * history, lock, change times or erase marker, with `variants: {}`). Use it on records read from the repository or
+ * your own database (`pictures.get()` already answers null for a tombstone). Tolerates a malformed record from the
+ * app's database (no `variants` object: no picture). A type guard: `record` is a {@link CurrentPicture} when it is
+ * true, and stays `PictureRecord | null` (a tombstone, or nothing) when it is false.
+ * @example
+ * ```ts
+ * import { hasPicture } from 'profile-picture';
+ * const record = await pictures.options.users.getPicture('42'); // the stored record, tombstone or not
+ * const src = hasPicture(record) ? pictures.url(record, 'md') : null;
+ * if (!hasPicture(record)) console.log(record?.lock?.reason); // a user without a picture may be locked too
+ * ```
+ * @throws nothing.
+ */
+export function hasPicture(record: PictureRecord | null | undefined): record is CurrentPicture {
   const variants = record?.variants;
   return !!variants && typeof variants === 'object' && Object.keys(variants).length > 0;
 }

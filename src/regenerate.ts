@@ -39,6 +39,7 @@ import { readInput } from './read-input.js';
 import { renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { hasPicture } from './record-state.js';
 import { isStale, targetSides } from './rendition.js';
+import { isUnknownUserError } from './unknown-user.js';
 import type { PictureMaster, PictureRecord } from './users/types.js';
 import { invalidOption, positiveInteger } from './validate.js';
 
@@ -78,7 +79,10 @@ export interface RegenerateResult {
   scanned: number;
   /** Users whose record now matches today's configuration through this run. */
   regenerated: number;
-  /** Users left alone: their record already matched, or another write changed it while this run rendered it. */
+  /**
+   * Users left alone: their record already matched, or another write changed it while this run rendered it (an erase,
+   * or the app deleting the user's row, included).
+   */
   skipped: number;
   /** Users that failed; a later run retries them. */
   failed: RegenerateFailure[];
@@ -224,8 +228,10 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
           stopped++;
           return;
         }
-        // An erase of the user in this process overlapped the render: their picture is gone, nothing to repair.
-        outcome = erased(error) ? 'skipped' : { userId, code: isProfilePictureError(error) ? error.code : 'INTERNAL' };
+        // The user's picture went while it was rendered — an erase in this process overlapped, or the app deleted the
+        // user's row (a repository on the users table: unknown-user.ts) —: nothing to repair.
+        outcome =
+          erased(error) || isUnknownUserError(error) ? 'skipped' : { userId, code: isProfilePictureError(error) ? error.code : 'INTERNAL' };
       }
       totals.scanned++;
       if (typeof outcome === 'string') totals[outcome]++;

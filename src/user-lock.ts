@@ -12,20 +12,29 @@ import { hasPicture, userStateOf, withoutPicture } from './record-state.js';
 import type { PictureRecord } from './users/types.js';
 import { describe } from './validate.js';
 
-/** Longest lock reason, in characters: it is stored in the record and shown to the user, not an essay. */
-export const MAX_LOCK_REASON = 500;
+/**
+ * Longest reason `pictures.lock(userId, reason)` takes, in characters (UTF-16 code units, as `String.length` and an
+ * HTML `maxlength` count them): it is stored in the record and shown to the user, not an essay. A longer one throws a
+ * RangeError. Give a form's reason field this `maxlength`.
+ * @example
+ * ```ts
+ * import { LOCK_REASON_MAX_LENGTH } from 'profile-picture';
+ * const field = `<textarea name="reason" maxlength="${LOCK_REASON_MAX_LENGTH}"></textarea>`; // 500
+ * ```
+ */
+export const LOCK_REASON_MAX_LENGTH = 500;
 
 /**
  * Checks a lock reason (`''` when none was given).
- * @throws TypeError when not a string, RangeError when longer than {@link MAX_LOCK_REASON}.
+ * @throws TypeError when not a string, RangeError when longer than {@link LOCK_REASON_MAX_LENGTH}.
  */
 export function lockReason(reason: unknown): string {
   if (reason === undefined) return '';
   if (typeof reason !== 'string') {
     throw new TypeError(`[profile-picture] Expected a string for \`lock(userId, reason)\` but received ${describe(reason)}`);
   }
-  if (reason.length > MAX_LOCK_REASON) {
-    throw new RangeError(`[profile-picture] Expected at most ${MAX_LOCK_REASON} characters for \`lock(userId, reason)\` but received ${reason.length}`);
+  if (reason.length > LOCK_REASON_MAX_LENGTH) {
+    throw new RangeError(`[profile-picture] Expected at most ${LOCK_REASON_MAX_LENGTH} characters for \`lock(userId, reason)\` but received ${reason.length}`);
   }
   return reason;
 }

@@ -11,6 +11,7 @@ import { adminRoutes } from '../shared/admin.js';
 import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
 import { pictureState } from '../shared/picture-state.js';
 import { useThisPicture } from '../shared/previous-pictures.js';
+import { refusalNotice, takeRefusalNotice } from '../shared/refusal-notice.js';
 import { PAGE_HEADERS, createSite, isSameOriginPost } from '../shared/site.js';
 import {
   authPage,
@@ -63,6 +64,12 @@ export async function createApp(options) {
     profilePictureRouter(pictures, {
       getUser: (req) => /** @type {Account | null} */ (req.res?.locals.user ?? null),
       getUsername: async (id) => (await accounts.find(id))?.username,
+      // A refusal's words (a lock's reason, the wait) for the page the form post is redirected to.
+      onResult: ({ error }, req) => {
+        const user = /** @type {Account | undefined} */ (req.res?.locals.user);
+        const notice = user && refusalNotice(error, user.id);
+        if (notice) req.session.pictureNotice = notice;
+      },
     }),
   );
 
@@ -142,16 +149,20 @@ export async function createApp(options) {
 
   app.get('/success/', signedIn, (req, res) => render(res, successPage, { isNew: req.query.welcome === 'new' }));
   app.get('/dashboard/', signedIn, (req, res) => render(res, dashboardPage));
-  app.get('/profile/', signedIn, async (req, res) =>
-    render(res, profilePage, {
-      query: new URLSearchParams(req.originalUrl.split('?')[1] ?? ''),
+  app.get('/profile/', signedIn, async (req, res) => {
+    const query = new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
+    return render(res, profilePage, {
+      query,
+      refusal: takeRefusalNotice(req.session, query, res.locals.user.id),
       previous: await pictures.history(res.locals.user.id),
       lock: (await pictureState(pictures, res.locals.user.id)).lock,
-    }),
-  );
+    });
+  });
   // "Use this picture" on a previous one: a plain form post (same-origin check above), then back to the profile.
   app.post('/profile/restore/', signedIn, async (req, res) =>
-    res.redirect(303, await useThisPicture(pictures, res.locals.user.id, String(req.body?.version ?? ''))),
+    res.redirect(303, await useThisPicture(pictures, res.locals.user.id, String(req.body?.version ?? ''), (notice) => {
+      req.session.pictureNotice = notice;
+    })),
   );
   app.get('/profile/remove/', signedIn, (req, res) => render(res, removePage));
 

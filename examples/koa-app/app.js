@@ -10,6 +10,7 @@ import { adminRoutes } from '../shared/admin.js';
 import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
 import { pictureState } from '../shared/picture-state.js';
 import { useThisPicture } from '../shared/previous-pictures.js';
+import { refusalNotice, takeRefusalNotice } from '../shared/refusal-notice.js';
 import { PAGE_HEADERS, createSite, isSameOriginPost, readForm } from '../shared/site.js';
 import {
   authPage,
@@ -64,12 +65,14 @@ export async function createApp(options) {
   const signedIn = (handler) => (ctx) => (ctx.state.user ? handler(ctx) : seeOther(ctx, '/login/'));
 
   /**
-   * A fresh session id for `account` (a session fixed before login is worthless).
+   * A fresh session id for `account` (a session fixed before login is worthless). koa-session's `regenerate()` keeps
+   * the data: the previous user's refusal notice goes here (refusal-notice.js also checks whose it is).
    * @param {Ctx} ctx
    * @param {Account} account
    */
   async function logIn(ctx, account) {
     const current = /** @type {NonNullable<Ctx['session']>} */ (ctx.session);
+    delete current.pictureNotice;
     current.userId = account.id;
     await current.regenerate();
   }
@@ -106,17 +109,22 @@ export async function createApp(options) {
     },
     'GET /success/': signedIn((ctx) => render(ctx, successPage, { isNew: ctx.query.welcome === 'new' })),
     'GET /dashboard/': signedIn((ctx) => render(ctx, dashboardPage)),
-    'GET /profile/': signedIn(async (ctx) =>
-      render(ctx, profilePage, {
-        query: new URLSearchParams(ctx.querystring),
+    'GET /profile/': signedIn(async (ctx) => {
+      const query = new URLSearchParams(ctx.querystring);
+      return render(ctx, profilePage, {
+        query,
+        refusal: takeRefusalNotice(ctx.session, query, /** @type {Account} */ (ctx.state.user).id),
         previous: await pictures.history(/** @type {Account} */ (ctx.state.user).id),
         lock: (await pictureState(pictures, /** @type {Account} */ (ctx.state.user).id)).lock,
-      }),
-    ),
+      });
+    }),
     'POST /profile/restore/': signedIn(async (ctx) => {
       const form = await readForm(ctx.req);
       const user = /** @type {Account} */ (ctx.state.user);
-      seeOther(ctx, await useThisPicture(pictures, user.id, form.get('version') ?? ''));
+      const keep = (/** @type {import('../shared/refusal-notice.js').RefusalNotice} */ notice) => {
+        if (ctx.session) ctx.session.pictureNotice = notice;
+      };
+      seeOther(ctx, await useThisPicture(pictures, user.id, form.get('version') ?? '', keep));
     }),
     'GET /profile/remove/': signedIn((ctx) => render(ctx, removePage)),
   };
@@ -162,6 +170,11 @@ export async function createApp(options) {
     profilePictureRouter(pictures, {
       getUser: (ctx) => ctx.state.user ?? null,
       getUsername: async (id) => (await accounts.find(id))?.username,
+      // A refusal's words (a lock's reason, the wait) for the page the form post is redirected to.
+      onResult: ({ error }, ctx) => {
+        const notice = ctx.state.user && refusalNotice(error, ctx.state.user.id);
+        if (notice && ctx.session) ctx.session.pictureNotice = notice;
+      },
     }),
   );
 

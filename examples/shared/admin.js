@@ -5,6 +5,7 @@
  * progress. `adminRoutes()` answers a framework-neutral request; each app only translates it (express-app/app.js,
  * koa-app/app.js).
  */
+import { LOCK_REASON_MAX_LENGTH } from 'profile-picture';
 import { USERNAME } from './accounts.js';
 import { pictureState } from './picture-state.js';
 import { describeJob, regenerateJob } from './regenerate-job.js';
@@ -18,8 +19,6 @@ import { errorPage } from './views/pages.js';
 /** Accounts per page of the list. */
 export const PER_PAGE = 20;
 
-/** Longest lock reason, in characters: the library's limit (`pictures.lock()` throws a RangeError past it). */
-export const MAX_LOCK_REASON = 500;
 
 /**
  * What an administrator can do to one user, each behind a confirmation step. A new action is one more entry here:
@@ -53,7 +52,7 @@ export const USER_ACTIONS = {
     explanation: 'They will not be able to upload a new picture or bring back a previous one until you unlock it. ' +
       'Their current picture stays: remove it too if it must go.',
     tone: 'danger',
-    field: { name: 'reason', label: 'Reason (optional)', hint: `Shown to them. Up to ${MAX_LOCK_REASON} characters.`, maxLength: MAX_LOCK_REASON },
+    field: { name: 'reason', label: 'Reason (optional)', hint: `Shown to them. Up to ${LOCK_REASON_MAX_LENGTH} characters.`, maxLength: LOCK_REASON_MAX_LENGTH },
     available: ({ lock }) => lock === null,
     run: (pictures, userId, reason) => pictures.lock(userId, reason || undefined),
     done: (username) => `${username}'s profile picture is locked.`,

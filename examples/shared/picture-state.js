@@ -5,6 +5,8 @@
  * whether a user without a picture is locked; the repository the service was built with can.
  */
 
+import { hasPicture } from 'profile-picture';
+
 /** @typedef {import('profile-picture').PictureRecord} PictureRecord */
 /** @typedef {import('profile-picture').PictureLock} PictureLock */
 /** @typedef {{ picture: PictureRecord | null, lock: PictureLock | null }} PictureState */
@@ -16,7 +18,7 @@
  */
 export async function pictureState(pictures, userId) {
   const record = await pictures.options.users.getPicture(userId);
-  // A tombstone has `variants: {}`: no current picture, as `pictures.get()` would say.
-  const picture = record && Object.keys(record.variants ?? {}).length > 0 ? record : null;
+  // A tombstone (`variants: {}`) is no current picture, as `pictures.get()` would say.
+  const picture = hasPicture(record) ? record : null;
   return { picture, lock: record?.lock ?? null };
 }

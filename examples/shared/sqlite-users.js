@@ -9,6 +9,8 @@
  * (test/conformance/sqlite-users.test.ts).
  */
 
+import { unknownUserError } from 'profile-picture';
+
 /** @typedef {import('profile-picture').PictureRecord} PictureRecord */
 /** @typedef {import('profile-picture').UserRepository} UserRepository */
 
@@ -25,6 +27,7 @@ export function sqliteUserRepository(db) {
     `UPDATE users SET picture = ?, picture_version = ?, updated_at = ?
      WHERE id = ? AND picture_version IS ?`,
   );
+  const exists = db.prepare('SELECT 1 FROM users WHERE id = ?');
   const page = db.prepare(
     'SELECT id, picture FROM users WHERE picture IS NOT NULL AND id > ? ORDER BY id LIMIT ?',
   );
@@ -40,8 +43,11 @@ export function sqliteUserRepository(db) {
     async setPicture(userId, next, expected) {
       const json = next === null ? null : JSON.stringify(next);
       const result = update.run(json, next?.version ?? null, new Date().toISOString(), userId, expected);
-      // 0 changes: another write moved the version on (or the user does not exist). Either way, this write lost.
-      return result.changes === 1;
+      if (result.changes === 1) return true;
+      // 0 changes: another write moved the version on, and this one lost (the service retries) — unless there is no
+      // such user, which no retry can fix: the service answers NOT_FOUND (404) for that.
+      if (!exists.get(userId)) throw unknownUserError(userId, `[sqlite-users] No row in users has id ${JSON.stringify(userId)}`);
+      return false;
     },
 
     async *listPictures() {

@@ -4,6 +4,7 @@
  * file.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { isUnknownUserError } from '../unknown-user.js';
 import type { PictureRecord, UserRepository } from '../users/types.js';
 
 /** Direct views of the backend, bypassing the repository. */
@@ -33,7 +34,18 @@ export interface UserRepositorySuiteOptions {
    * @default true
    */
   listPictures?: boolean;
+  /**
+   * For a repository that keeps records on the app's own user rows (a column of a `users` table): an id it has no
+   * row for. Every `setPicture` for it must throw `unknownUserError(userId)` (the service answers `NOT_FOUND`)
+   * and write nothing. Leave it out for a repository that stores a record for any id: the suite then checks that it
+   * does, for an id outside {@link SUITE_USER_IDS}.
+   * @default undefined (the repository stores a record for any id)
+   */
+  unknownUserId?: string;
 }
+
+/** The id the suite writes for when the repository says it takes any id (not in {@link SUITE_USER_IDS}). */
+const UNLISTED_USER_ID = 'not-created-by-the-suite';
 
 /**
  * Users the listing tests may store a record for: five pages of 500 (the SQL repositories' default page size), so a
@@ -81,7 +93,7 @@ export function sampleRecord(seed: string, overrides: Partial<PictureRecord> = {
  * ```
  */
 export function describeUserRepository(name: string, options: UserRepositorySuiteOptions): void {
-  const { probe, listPageSize = 500, listPictures: listing = true } = options;
+  const { probe, listPageSize = 500, listPictures: listing = true, unknownUserId } = options;
   const manyIds = LISTING_USER_IDS.slice(0, 2 * listPageSize + 3);
   if (manyIds.length < 2 * listPageSize + 3) throw new RangeError(`listPageSize ${listPageSize} is above the maximum`);
 
@@ -199,6 +211,29 @@ export function describeUserRepository(name: string, options: UserRepositorySuit
         expect(await users.setPicture('42', null, 'v-old')).toBe(false);
         expect(await users.getPicture('42')).toEqual(sampleRecord('one'));
         if (probe) expect(await probe.rawHasPicture('42')).toBe(true);
+      });
+    });
+
+    describe('users the repository does not know', () => {
+      it.skipIf(unknownUserId === undefined)('refuses every write for a user without a row with unknownUserError(userId), writing nothing', async () => {
+        const id = unknownUserId!;
+        const writes: Array<[PictureRecord | null, string | null]> = [[sampleRecord('n1'), null], [sampleRecord('n2'), 'v-n1'], [null, null]];
+        for (const [next, expected] of writes) {
+          const error: unknown = await users.setPicture(id, next, expected).then(() => undefined, (thrown: unknown) => thrown);
+          // A `false` would be taken for a lost race: retried, then reported as CONFLICT.
+          expect(isUnknownUserError(error), `setPicture(${JSON.stringify(id)}, …, ${String(expected)}) throws unknownUserError()`).toBe(true);
+          expect(error).toMatchObject({ code: 'NOT_FOUND', status: 404, details: { reason: 'no-such-user', userId: id } });
+        }
+        expect(await users.getPicture(id)).toBeNull();
+        if (probe) expect(await probe.rawHasPicture(id)).toBe(false);
+        if (listing) expect((await listAll(users)).map((entry) => entry.userId)).not.toContain(id);
+      });
+
+      it.skipIf(unknownUserId !== undefined)('stores a record for any id (declare `unknownUserId` if the repository only knows existing users)', async () => {
+        expect(await users.setPicture(UNLISTED_USER_ID, sampleRecord('any'), null)).toBe(true);
+        expect(await users.getPicture(UNLISTED_USER_ID)).toEqual(sampleRecord('any'));
+        expect(await users.setPicture(UNLISTED_USER_ID, null, 'v-any')).toBe(true);
+        expect(await users.getPicture(UNLISTED_USER_ID)).toBeNull();
       });
     });
 

@@ -14,6 +14,7 @@
  *
  * This module never imports `pg`: it only calls `query()` on the pool it is given.
  */
+import { unknownUserError } from '../unknown-user.js';
 import { invalidOption, isPlainObject, positiveInteger } from '../validate.js';
 import type { PictureRecord, UserRepository } from './types.js';
 
@@ -42,8 +43,9 @@ export interface PostgresUserRepositoryOptions {
   /**
    * Store the record in this `jsonb` (or `json`) column of an existing table — your users table — instead of in a
    * dedicated table. Each user's row must exist before their first upload: `setPicture` for a missing row throws
-   * (the service reports `STORAGE_FAILED`) rather than resolving `false`, which the service would retry and report
-   * as `CONFLICT`. Clearing a picture sets the column to `NULL`; the row stays.
+   * `unknownUserError()` (the service answers `NOT_FOUND`, 404, `details.reason: 'no-such-user'`) rather than
+   * resolving `false`, which the service would retry and report as `CONFLICT`. Clearing a picture sets the column to
+   * `NULL`; the row stays.
    * @default undefined (a dedicated table)
    */
   column?: string;
@@ -274,7 +276,8 @@ function dedicatedTableStatements({ table, idColumn }: Names): Statements {
 
 /**
  * A column on the app's users table: one UPDATE for every case (`$2` NULL clears). The same statement reports a
- * missing row, so an unknown user is an error instead of a lost compare-and-set that the service would retry.
+ * missing row, so an unknown user is `unknownUserError()` instead of a lost compare-and-set that the service would
+ * retry.
  */
 function usersTableStatements({ table, idColumn, column, rawColumn }: Names): Statements {
   const set =
@@ -292,7 +295,8 @@ function usersTableStatements({ table, idColumn, column, rawColumn }: Names): St
       const won = ({ rows }: QueryResult): boolean => {
         const outcome = (rows[0] as { outcome: string } | undefined)?.outcome;
         if (outcome === 'missing') {
-          throw new Error(
+          throw unknownUserError(
+            userId,
             `[profile-picture] postgresUserRepository: no row of ${table} has ${idColumn} = ${JSON.stringify(userId)}; ` +
               `create the user's row before storing their picture`,
           );

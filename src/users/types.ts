@@ -126,9 +126,10 @@ export interface UserRepository {
   /**
    * Sets (or, with `next === null`, clears) the user's record if and only if its current version equals
    * `expected` (`null` = "has no picture"). Resolves `false`, changing nothing, when another write won.
-   * When the write cannot happen for any other reason (e.g. the user's row does not exist), throw instead: the
-   * service retries a `false` against fresh state and ends with `CONFLICT`, but reports a throw at once as
-   * `STORAGE_FAILED` with the error as `cause`.
+   * When the user has no row to hold a record (a picture column on the app's users table, and no row with that id),
+   * throw `unknownUserError(userId)`: the service answers `NOT_FOUND` (404) at once — a `false` it would retry
+   * against fresh state and end with `CONFLICT`. For any other failure, throw the database's error: the service
+   * reports it at once as `STORAGE_FAILED` with the error as `cause`.
    */
   setPicture(userId: string, next: PictureRecord | null, expected: string | null): Promise<boolean>;
   /**

@@ -58,6 +58,7 @@ describeUserRepository('postgres (column on the users table)', {
     return postgresUserRepository({ pool, ...USERS_TABLE, pageSize: LIST_PAGE });
   },
   listPageSize: LIST_PAGE,
+  unknownUserId: 'nobody',
   probe: {
     rawHasPicture: async (userId) =>
       (await rowCount('SELECT 1 FROM users WHERE id = $1 AND profile_picture IS NOT NULL', [userId])) > 0,
@@ -173,9 +174,12 @@ describe('postgresUserRepository specifics', () => {
     expect(after.rows[0].updated_at.getTime()).toBeGreaterThan(before.rows[0].updated_at.getTime());
   });
 
-  it('throws for a user without a row in the users table; the service reports STORAGE_FAILED at once, not CONFLICT', async () => {
+  it('throws unknownUserError() for a user without a row in the users table; the service answers NOT_FOUND at once, not CONFLICT', async () => {
     const repo = postgresUserRepository({ pool, ...USERS_TABLE });
-    await expect(repo.setPicture('nobody', sampleRecord('n'), null)).rejects.toThrow(
+    // Its words name the table: for logs, as the cause; the message (a client may see it) is the library's.
+    const thrown = await rejectionOf(repo.setPicture('nobody', sampleRecord('n'), null));
+    expect(thrown.message).toBe('There is no user with the id "nobody".');
+    expect((thrown.cause as Error).message).toBe(
       '[profile-picture] postgresUserRepository: no row of "users" has "id" = "nobody"; create the user\'s row before storing their picture',
     );
     expect(await repo.getPicture('nobody')).toBeNull();
@@ -183,8 +187,8 @@ describe('postgresUserRepository specifics', () => {
     const counted = { ...repo, setPicture: (...args: Parameters<typeof repo.setPicture>) => (writes++, repo.setPicture(...args)) };
     const pictures = createProfilePictures({ storage: memoryStorage(), users: counted });
     const error = await rejectionOf(pictures.upload('nobody', await solidJpeg([200, 40, 40])));
-    expect(error.code).toBe('STORAGE_FAILED');
-    expect((error.cause as Error).message).toMatch(/no row of "users"/);
+    expect(error).toMatchObject({ code: 'NOT_FOUND', status: 404, details: { reason: 'no-such-user', userId: 'nobody' } });
+    expect(((error.cause as Error).cause as Error).message).toMatch(/no row of "users"/);
     expect(writes).toBe(1);
   });
 

@@ -37,6 +37,7 @@ describeUserRepository('sqlite (example app)', {
     current = await databaseWithUsers();
     return sqliteUserRepository(current);
   },
+  unknownUserId: 'nobody',
   probe: {
     async rawHasPicture(userId) {
       const row = current.prepare('SELECT picture, picture_version FROM users WHERE id = ?').get(userId) as
@@ -64,10 +65,13 @@ describe('sqliteUserRepository specifics', () => {
     expect(row.updated_at > before.updated_at).toBe(true);
   });
 
-  it('refuses to write a picture for a user that does not exist', async () => {
+  it('creates no row for a user that does not exist', async () => {
     const db = await databaseWithUsers(['u1']);
     const repo = sqliteUserRepository(db);
-    expect(await repo.setPicture('nobody', sampleRecord('n1'), null)).toBe(false);
+    await expect(repo.setPicture('nobody', sampleRecord('n1'), null)).rejects.toMatchObject({
+      message: 'There is no user with the id "nobody".',
+      cause: { message: '[sqlite-users] No row in users has id "nobody"' },
+    });
     expect(db.prepare('SELECT COUNT(*) AS n FROM users').get()).toEqual({ n: 1 });
   });
 

@@ -16,14 +16,20 @@ export interface SignedInPage {
 }
 
 /**
- * Opens a 1000 × 1000 context on `browser` and signs up `username` on `server` through its sign-up form.
+ * Opens a 1000 × 1000 context on `browser` and signs up `username` on `server` through its sign-up form; with
+ * `javaScriptEnabled: false`, as a browser with JavaScript off (the plain forms).
  * @example
  * ```ts
  * const { context, page, errors } = await signedInPage(browser, server, 'grace.hopper');
  * ```
  */
-export async function signedInPage(browser: Browser, server: RunningExample, username: string): Promise<SignedInPage> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 1000 } });
+export async function signedInPage(
+  browser: Browser,
+  server: RunningExample,
+  username: string,
+  { javaScriptEnabled = true }: { javaScriptEnabled?: boolean } = {},
+): Promise<SignedInPage> {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 1000 }, javaScriptEnabled });
   await recordSentForms(context);
   const page = await context.newPage();
   interceptFileChoosers(page);

@@ -185,19 +185,23 @@ describe('package (built dist/)', () => {
         "ENVELOPE_ALLOWANCE",
         "ERROR_CODES",
         "INPUT_FORMATS",
+        "LOCK_REASON_MAX_LENGTH",
         "OUTPUT_FORMATS",
         "POSITIONS",
         "ProfilePictureError",
+        "UNKNOWN_USER_REASON",
         "clientConfig",
         "clientScriptPath",
         "createProfilePictures",
         "diskStorage",
+        "hasPicture",
         "isProfilePictureError",
         "isSafeKey",
         "memoryStorage",
         "memoryUserRepository",
         "shouldCloseConnection",
         "toErrorBody",
+        "unknownUserError",
       ]
     `);
     for (const adapter of ['profile-picture/express', 'profile-picture/koa']) {

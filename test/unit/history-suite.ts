@@ -65,6 +65,8 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
       const expectConsistent = async () => {
         const referenced: string[] = [];
         for (const userId of USERS) referenced.push(...recordKeys(await backends.users.getPicture(userId)));
+        // No object is referenced twice (DESIGN invariant 5), within a record or across users.
+        expect(referenced.filter((key, i) => referenced.indexOf(key) !== i), 'keys referenced twice').toEqual([]);
         expect(await listKeys(backends.storage)).toEqual(referenced.sort());
       };
       return { ...backends, service, uploadMany, expectConsistent };
@@ -368,25 +370,26 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
       });
     });
 
-    describe('an upload racing a restore (two service instances)', () => {
-      /**
-       * A repository for the restorer whose first `setPicture` waits until `race()` has run (another instance's
-       * upload, committed and cleaned up) and then goes on: its compare-and-set is then against a stale version.
-       */
-      function racingRepository(users: UserRepository, race: () => Promise<void>): UserRepository {
-        let raced = false;
-        return {
-          ...users,
-          async setPicture(userId, next, expected) {
-            if (!raced) {
-              raced = true;
-              await race();
-            }
-            return users.setPicture(userId, next, expected);
-          },
-        };
-      }
+    /**
+     * A repository for one instance whose first `setPicture` waits until `race()` has run (another instance's
+     * upload, restore, remove or regenerate, committed and cleaned up) and then goes on: its compare-and-set is then
+     * against a stale version.
+     */
+    function racingRepository(users: UserRepository, race: () => Promise<void>): UserRepository {
+      let raced = false;
+      return {
+        ...users,
+        async setPicture(userId, next, expected) {
+          if (!raced) {
+            raced = true;
+            await race();
+          }
+          return users.setPicture(userId, next, expected);
+        },
+      };
+    }
 
+    describe('an upload racing a restore (two service instances)', () => {
       /** Two uploads (A, B), then a restorer instance whose first compare-and-set comes right after another uploaded C. */
       async function restorerBehindUpload({ users, service, uploadMany }: Context) {
         const uploader = service();
@@ -445,6 +448,111 @@ export function describeHistory(name: string, createBackends: CreateBackends): v
         expect(record.history![0]!.variants).toEqual(a!.variants);
         expect((await uploader.sweep({ olderThan: 0 })).deleted).toBe(0);
         await expectConsistent();
+      });
+    });
+
+    describe('a restore racing a remove or a regenerate (two service instances)', () => {
+      /** Configured after the uploads: every record is stale, so `regenerate()` re-renders it. */
+      const WIDER = { ...VARIANTS, lg: 96 };
+
+      /**
+       * Two uploads (A current in history, B current), a log of every delete any instance's clean-up makes, and a
+       * service that logs its deletes there.
+       */
+      async function twoPictures(context: Context) {
+        const [a, b] = await context.uploadMany(context.service(), 2);
+        const deleted: string[] = [];
+        const storage: StorageAdapter = { ...context.storage, delete: async (key) => (deleted.push(key), context.storage.delete(key)) };
+        const instance = (more: Partial<ProfilePicturesOptions> = {}) => context.service({ storage, ...more });
+        return { a: a!, b: b!, deleted, instance };
+      }
+
+      /**
+       * The end state every interleaving must reach: the record is `expected` (current picture and history), every key
+       * it references exists and none of them was ever deleted, no key is referenced twice, storage holds nothing
+       * else, and `sweep()` then finds no orphan.
+       */
+      async function expectSettled(context: Context, deleted: string[], expected: { variants: PictureRecord['variants'] | null; history: PictureRecord['variants'][] }) {
+        const record = await context.users.getPicture('u1');
+        expect(record && Object.keys(record.variants).length > 0 ? record.variants : null).toEqual(expected.variants);
+        expect((record?.history ?? []).map((entry) => entry.variants)).toEqual(expected.history);
+        const referenced = recordKeys(record);
+        expect(referenced.filter((key) => deleted.includes(key)), 'referenced keys that were deleted').toEqual([]);
+        await context.expectConsistent();
+        expect((await context.service().sweep({ olderThan: 0 })).deleted).toBe(0);
+        expect(await listKeys(context.storage)).toEqual(referenced);
+      }
+
+      scenario('remove commits while the restore waits at its compare-and-set: the restore retries on the tombstone and restores', async (context) => {
+        const { a, b, deleted, instance } = await twoPictures(context);
+        const remover = instance();
+        const restorer = instance({
+          users: racingRepository(context.users, async () => {
+            expect(await remover.remove('u1')).toBe(true);
+            await remover.flush();
+          }),
+        });
+        const restored = await restorer.restore('u1', a.version);
+        await restorer.flush();
+        expect(restored.variants).toEqual(a.variants);
+        expect(deleted.sort()).toEqual(recordKeys({ ...b, history: [] })); // B's objects, removed; nothing else
+        await expectSettled(context, deleted, { variants: a.variants, history: [] });
+      });
+
+      scenario('the restore commits while remove waits at its compare-and-set: remove takes the restored picture down, the replaced one stays in history', async (context) => {
+        const { a, b, deleted, instance } = await twoPictures(context);
+        const restorer = instance();
+        const remover = instance({
+          users: racingRepository(context.users, async () => {
+            await restorer.restore('u1', a.version);
+            await restorer.flush();
+          }),
+        });
+        expect(await remover.remove('u1')).toBe(true);
+        await remover.flush();
+        expect(deleted.sort()).toEqual(recordKeys({ ...a, history: [] })); // the restored A went; B stays restorable
+        await expectSettled(context, deleted, { variants: null, history: [b.variants] });
+        expect((await context.service().restore('u1', b.version)).variants).toEqual(b.variants);
+        await context.expectConsistent();
+      });
+
+      scenario('regenerate commits while the restore waits at its compare-and-set: the restore retries and restores; the regenerated picture joins the history', async (context) => {
+        const { a, b, deleted, instance } = await twoPictures(context);
+        const regenerator = instance({ variants: WIDER });
+        let regenerated: PictureRecord | null = null;
+        const restorer = instance({
+          users: racingRepository(context.users, async () => {
+            expect(await regenerator.regenerate({ userIds: ['u1'] })).toMatchObject({ regenerated: 1, failed: [] });
+            await regenerator.flush();
+            regenerated = await context.users.getPicture('u1');
+          }),
+        });
+        const restored = await restorer.restore('u1', a.version);
+        await restorer.flush();
+        expect(restored.variants).toEqual(a.variants);
+        expect(Object.keys(regenerated!.variants).sort()).toEqual(['lg', 'md', 'sm']);
+        // Regenerate replaced B's objects (and its master) by new ones; A, in history then, was not re-rendered.
+        expect(deleted.sort()).toEqual(recordKeys({ ...b, history: [] }));
+        await expectSettled(context, deleted, { variants: a.variants, history: [regenerated!.variants] });
+      });
+
+      scenario('the restore commits while regenerate waits at its compare-and-set: regenerate skips the user and deletes only what it wrote', async (context) => {
+        const { a, b, deleted, instance } = await twoPictures(context);
+        const restorer = instance();
+        const regenerator = instance({
+          variants: WIDER,
+          users: racingRepository(context.users, async () => {
+            await restorer.restore('u1', a.version);
+            await restorer.flush();
+          }),
+        });
+        const before = new Set(await listKeys(context.storage));
+        expect(await regenerator.regenerate({ userIds: ['u1'] })).toMatchObject({ scanned: 1, regenerated: 0, skipped: 1, failed: [] });
+        await regenerator.flush();
+        // Every delete was of an object regenerate had just written for B: none of A's or B's own.
+        expect(deleted.length).toBeGreaterThan(0);
+        expect(deleted.filter((key) => before.has(key))).toEqual([]);
+        await expectSettled(context, deleted, { variants: a.variants, history: [b.variants] });
       });
     });
 

@@ -2,7 +2,7 @@
  * `regenerate()` edge cases on memory storage and repository (the scenarios on every backend: regenerate-suite.ts):
  * animated records are skipped, fields the render does not build are kept, and a listing that fails midway rejects
  * only once the users in progress are done, a source read that stalls is bounded by the storage timeout and stops
- * with the signal, and a user erased meanwhile is skipped.
+ * with the signal, and a user erased meanwhile, or whose row the app deleted meanwhile, is skipped.
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import {
 import { TERMINAL_GIF } from '../fixtures/animated.js';
 import * as fx from '../fixtures/index.js';
 import { listKeys, recordKeys, rejectionOf } from '../fixtures/service.js';
+import { usersTable } from '../helpers/users-table.js';
 
 describe('regenerate() edge cases', () => {
   it('an animated upload stores variants and stills but no master; regenerate() skips it, untouched', async () => {
@@ -155,5 +156,23 @@ describe('regenerate() edge cases', () => {
     expect(await wider.get('u1')).toBeNull(); // the erase's tombstone (its marker) stays: no picture
     expect((await listKeys(base)).filter((key) => key.startsWith('profile_pictures/u1/'))).toEqual([]);
     expect(await listKeys(base)).toEqual(recordKeys(await users.getPicture('u2')));
+  });
+
+  it("a user whose row the app deleted while being re-rendered counts as skipped, not failed, and keeps nothing new", async () => {
+    const storage = memoryStorage();
+    const table = usersTable(['u1', 'u2']);
+    const seeding = createProfilePictures({ storage, users: table.users });
+    for (const userId of ['u1', 'u2']) await seeding.upload(userId, await fx.jpegQuadrants());
+    const before = await listKeys(storage);
+    const wider = createProfilePictures({ storage, users: table.users, variants: { sm: 64, md: 256, lg: 512, xl: 768 } });
+    // The first compare-and-set is u1's (one user at a time): the row goes after the render, before the write.
+    table.beforeNextWrite(() => table.deleteRow('u1'));
+    expect(await wider.regenerate({ concurrency: 1 })).toEqual({ scanned: 2, regenerated: 1, skipped: 1, failed: [], aborted: false });
+    await wider.flush();
+    expect(await wider.get('u1')).toBeNull();
+    // u1's new renders are deleted again; what is left of u1 is the deleted row's objects, for sweep() as orphans.
+    const u1 = (keys: string[]) => keys.filter((key) => key.startsWith('profile_pictures/u1/'));
+    expect(u1(await listKeys(storage))).toEqual(u1(before));
+    expect(await listKeys(storage)).toEqual([...u1(before), ...recordKeys(await table.users.getPicture('u2'))].sort());
   });
 });

@@ -59,18 +59,21 @@ export function flashMessage(flash) {
 /**
  * The flash for the library's redirect after an HTML form post: `?profile_picture=uploaded|removed` or
  * `?profile_picture_error=CODE`. Only known codes are turned into text: the query never reaches the page verbatim.
+ * `refusal` is the library's own message the app kept for this refusal (a lock's reason, the wait:
+ * refusal-notice.js), shown instead of the code's words.
  * @param {URLSearchParams} query
  * @param {ProfilePictures} pictures
+ * @param {string} [refusal]
  * @returns {{ kind: 'success' | 'error', text: string } | null}
  */
-export function pictureFlash(query, pictures) {
+export function pictureFlash(query, pictures, refusal) {
   const done = query.get('profile_picture');
   if (done === 'uploaded') return { kind: 'success', text: 'Your new profile picture is saved.' };
   if (done === 'removed') return { kind: 'success', text: 'Your profile picture has been removed.' };
   if (done === 'restored') return { kind: 'success', text: 'Your previous picture is back.' };
   const code = query.get('profile_picture_error');
   if (!code) return null;
-  return { kind: 'error', text: pictureErrorText(code, pictures) };
+  return { kind: 'error', text: refusal ?? pictureErrorText(code, pictures) };
 }
 
 /**

@@ -132,11 +132,12 @@ export function dashboardPage(model) {
  * previous pictures (`previous`, from `pictures.history()`; none when the app passes none) with a *Use this picture*
  * button each. While an admin has locked the user's picture (`lock`), a notice with the reason stands instead of the
  * widget and the buttons: the server would refuse both (`LOCKED`). Removing stays possible.
+ * `refusal`: the words kept for a refused form post (refusal-notice.js).
  * @param {SignedInModel & { query: URLSearchParams, previous?: import('profile-picture').PreviousPicture[],
- *   lock?: import('profile-picture').PictureLock | null }} model
+ *   lock?: import('profile-picture').PictureLock | null, refusal?: string }} model
  */
 export function profilePage(model) {
-  const { user, picture, pictures, query, previous = [], lock = null } = model;
+  const { user, picture, pictures, query, previous = [], lock = null, refusal } = model;
   const config = clientConfig(pictures.options);
   return layout(
     { ...model, title: 'Your profile' },
@@ -144,7 +145,7 @@ export function profilePage(model) {
       <h1>Your profile</h1>
       <p class="muted">This is how others see you.</p>
     </div>
-    <div id="flash" class="flash-area">${flashMessage(pictureFlash(query, pictures))}</div>
+    <div id="flash" class="flash-area">${flashMessage(pictureFlash(query, pictures, refusal))}</div>
     <section class="card profile" aria-labelledby="picture-heading">
       <div class="profile__current">
         ${avatar(pictures, user, picture, 'lg')}
