@@ -34,6 +34,9 @@ export function useTestDatabase(): TestDatabase {
     await adminQuery(admin, `CREATE DATABASE "${name}"`);
   });
   afterAll(async () => {
+    // DROP … WITH (FORCE) terminates what is still connected, including clients of a pool a test ended without
+    // awaiting: their "terminating connection" errors are expected here, not a pool's uncaught 'error' event.
+    for (const pool of pools) pool.on('error', () => {});
     await Promise.all(pools.splice(0).filter((pool) => !pool.ended).map((pool) => pool.end()));
     await adminQuery(admin, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   });
