@@ -10,7 +10,7 @@
  * `bodyConcurrency × limits.fileSize`; the processing slot is taken only once the body is complete, so clients that
  * send slowly never hold the CPU-bound slots (issue 14). Both are given back on every path (see `admission.ts`).
  *
- * A client that goes away while queued or while its body is arriving (`close` before `end`, `error`, or the
+ * A client that goes away while queued, while its record is read or while its body is arriving (`close` before `end`, `error`, or the
  * caller's `signal`) fails with `ABORTED` and nothing is processed. Once the body has fully arrived, a disconnect
  * no longer cancels the upload (the user did send the picture), not even while it waits for a processing slot;
  * only the caller's `signal` still does.
@@ -152,7 +152,8 @@ export function createRequestUploader(
         const slot = admission.takeBodySlot(AbortSignal.any([client.signal, readFailed.signal]));
         slot.catch(() => {}); // a wait that fails while the read runs is handled below, not an unhandled rejection
         try {
-          start = await openUpload?.(userId);
+          // A client gone meanwhile ends the wait at once; the read settles on its own (bounded by `timeouts`).
+          start = await untilAborted(openUpload?.(userId), client.signal, (cause) => fail('ABORTED', { cause }));
         } catch (err) {
           readFailed.abort();
           await slot.then((release) => release(), () => {}); // leave the queue, or give back a slot just granted
@@ -191,6 +192,20 @@ export function createRequestUploader(
 }
 
 // --- internal ---
+
+/** `promise`, or `abortError(reason)` as soon as `signal` fires; a late rejection of `promise` is then ignored. */
+function untilAborted<T>(promise: Promise<T> | T, signal: AbortSignal, abortError: (reason: unknown) => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal.reason));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    // Always handled, so a read that fails after the abort is no unhandled rejection (a second settle is a no-op).
+    Promise.resolve(promise).then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+    );
+  });
+}
 
 /** An abort signal that fires when the client goes away before its body ended, or when the caller's signal does. */
 function watchClient(request: Readable, signal: AbortSignal | undefined) {

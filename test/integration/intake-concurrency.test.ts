@@ -163,6 +163,8 @@ describe('uploadRequest: concurrency and queue', () => {
 
 /** Reads of each user's record, and every storage `put`, of the `counted` server below. */
 const reads = new Map<string, number>();
+let releaseSlowRead!: () => void;
+const slowRead = new Promise<void>((resolve) => (releaseSlowRead = resolve));
 let puts = 0;
 const counted = useIntakeServer({
   concurrency: 1,
@@ -173,6 +175,7 @@ const counted = useIntakeServer({
     getPicture: async (userId) => {
       reads.set(userId, (reads.get(userId) ?? 0) + 1);
       if (userId === 'read-broken') throw new Error('database offline');
+      if (userId === 'read-slow') await slowRead; // until the test lets it go
       return users.getPicture(userId);
     },
   }),
@@ -207,6 +210,17 @@ describe('uploadRequest: the read of the record while the request waits for a bo
     expect(await s.pictures.get('erase-queued')).toBeNull();
     expect(puts).toBeGreaterThan(putsBefore); // refused at the commit, after rendering…
     expect(await s.files()).toEqual(filesBefore); // …and what it wrote is gone
+  });
+
+  it('a client that hangs up while its record is read is ABORTED at once, not when the read ends; the slot is free', async () => {
+    const s = counted();
+    const slow = await halfUpload(s, 'read-slow');
+    await vi.waitFor(() => expect(reads.get('read-slow')).toBe(1)); // the read has started and hangs
+    slow.request.socket.destroy();
+    expect((await s.outcome(slow.id)).code).toBe('ABORTED'); // the read is still pending here
+    const next = await halfUpload(s, 'after-slow');
+    expect((await next.finish()).status).toBe(200);
+    releaseSlowRead();
   });
 
   it('a failed read gives the queue place or the slot back: the next uploads go through', async () => {
