@@ -36,6 +36,7 @@ import type { ResolvedOptions } from './options.js';
 import type { ObjectInfo } from './storage/types.js';
 import { hasPicture, withoutPicture } from './record-state.js';
 import { isUnknownUserError } from './unknown-user.js';
+import { walkKeys } from './held-keys.js';
 import type { PictureRecord } from './users/types.js';
 
 /** Options of {@link ProfilePictures.erase}. */
@@ -293,20 +294,12 @@ function heldUserData(record: PictureRecord | null): boolean {
 
 /**
  * Every string in `record` that is a key under `prefix`, with the dotted paths of the fields holding it. Walks the
- * whole record, so fields added later (a master, history) count without this function knowing them.
+ * whole record (held-keys.ts, as `sweep()` does), so fields added later (a master, history) count without this
+ * function knowing them.
  */
 function keyReferences(record: PictureRecord | null, prefix: string): Map<string, string[]> {
   const found = new Map<string, string[]>();
-  const walk = (value: unknown, path: string[]): void => {
-    if (typeof value === 'string') {
-      if (value.startsWith(prefix)) found.set(value, [...(found.get(value) ?? []), path.join('.')]);
-    } else if (Array.isArray(value)) {
-      value.forEach((item, index) => walk(item, [...path, String(index)]));
-    } else if (typeof value === 'object' && value !== null) {
-      for (const [name, item] of Object.entries(value)) walk(item, [...path, name]);
-    }
-  };
-  walk(record, []);
+  walkKeys(record, prefix, (key, path) => found.set(key, [...(found.get(key) ?? []), path().join('.')]));
   return found;
 }
 
