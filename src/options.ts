@@ -466,6 +466,11 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
   });
 }
 
+/** The top-level option names of `createProfilePictures()`: the routers name them when one is passed to them. */
+export function serviceOptionNames(): readonly string[] {
+  return OPTION_NAMES.top;
+}
+
 // --- internal ---
 
 /** Every option name per level; the compiler checks each list against its interface, so none can go missing. */
