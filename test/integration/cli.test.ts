@@ -231,6 +231,16 @@ describe('profile-picture lock and unlock', () => {
     await runCli(app.dir, ['unlock', 'cy']);
   });
 
+  it('lock with a --reason over 500 characters: exit 2 (a malformed value), one line, the user not locked', async () => {
+    const before = await app.pictures.options.users.getPicture('bob');
+    expect(await runCli(app.dir, ['lock', 'bob', '--reason', 'x'.repeat(501)])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'profile-picture: --reason: Expected at most 500 characters for `lock(userId, reason)` but received 501 (see `profile-picture lock --help`)\n',
+    });
+    expect(await app.pictures.options.users.getPicture('bob')).toEqual(before);
+  });
+
   it('lock and unlock need the <userId>: exit 2; --help describes them', async () => {
     for (const command of ['lock', 'unlock']) {
       expect(await runCli(app.dir, [command])).toEqual({
