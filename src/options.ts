@@ -82,8 +82,8 @@ export interface LimitsOptions {
    */
   animationPixels?: number;
   /**
-   * At most `max` picture changes (uploads) per user per `perMs` milliseconds, counted from times kept in the user's
-   * record, so it holds across any number of app instances with no cache. One more fails with `TOO_MANY_CHANGES`
+   * At most `max` picture changes (uploads and restores) per user per `perMs` milliseconds, counted from times kept
+   * in the user's record, so it holds across any number of app instances with no cache. One more fails with `TOO_MANY_CHANGES`
    * (429, `details.retryAfter`: seconds until the oldest counted change leaves the window, sent as `Retry-After`),
    * before the body is read by `uploadRequest()`. `remove()` does not count. `false` or absent: no limit.
    * @default false
@@ -464,6 +464,11 @@ export function resolveOptions(options: ProfilePicturesOptions): ResolvedOptions
     onOrphan,
     moderate,
   });
+}
+
+/** The top-level option names of `createProfilePictures()`: the routers name them when one is passed to them. */
+export function serviceOptionNames(): readonly string[] {
+  return OPTION_NAMES.top;
 }
 
 // --- internal ---

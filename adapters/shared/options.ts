@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ProfilePictureError } from '../../src/errors.js';
 import type { ProfilePictures } from '../../src/pictures.js';
 import type { PictureRecord } from '../../src/users/types.js';
+import { serviceOptionNames } from '../../src/options.js';
 import { invalidOption, isPlainObject, optionNames, rejectUnknownKeys } from '../../src/validate.js';
 
 /** The signed-in user as `getUser` reports it. Only `id` is required. */
@@ -148,6 +149,7 @@ export function resolveRouterOptions<Native, Req = IncomingMessage>(
     throw invalidOption('pictures', 'the service returned by createProfilePictures()', pictures);
   }
   if (!isPlainObject(options)) throw invalidOption('options', 'an object with `getUser`', options);
+  refuseServiceOptions(options);
   const nestedPaths = ROUTER_OPTION_NAMES.paths.map((name) => `paths.${name}`);
   rejectUnknownKeys('', options, ROUTER_OPTION_NAMES.top, [...nestedPaths, 'csrf.allowedOrigins']);
   const paths = optionalObject('paths', options.paths);
@@ -192,6 +194,18 @@ const ROUTER_OPTION_NAMES = {
   }),
   paths: optionNames<RouterPaths>({ upload: 1, remove: 1, media: 1, avatar: 1 }),
 };
+
+/**
+ * Refuses an option of the service given to the routes (`publicPath` beside a mount's `prefix`): the closest router
+ * option (`paths`) would be the wrong hint, since the routes read it from the service.
+ */
+function refuseServiceOptions(options: Record<string, unknown>): void {
+  const misplaced = Object.keys(options).find((key) => !ROUTER_OPTION_NAMES.top.includes(key) && serviceOptionNames().includes(key));
+  if (misplaced === undefined) return;
+  throw new TypeError(
+    `[profile-picture] Unknown option \`${misplaced}\`: it is an option of createProfilePictures(), which the routes take from the service; set it there`,
+  );
+}
 
 function optionalObject(path: string, value: unknown): Record<string, unknown> {
   if (value === undefined) return {};

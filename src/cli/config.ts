@@ -31,6 +31,7 @@ export async function loadService(configPath: string | undefined, cwd: string): 
       `${path.basename(file)} exports no profile-picture service: export it as default or as \`pictures\` (the object createProfilePictures() returns, or a function returning it)`,
     );
   }
+  refuseProcessLocal(exported, path.basename(file));
   return exported;
 }
 
@@ -40,6 +41,30 @@ function findDefault(cwd: string): string {
   const found = DEFAULT_CONFIG_FILES.map((name) => path.join(cwd, name)).find((file) => existsSync(file));
   if (!found) throw new UsageError(`no ${DEFAULT_CONFIG_FILES.join(', ')} in ${cwd}; pass --config <file>`);
   return found;
+}
+
+/**
+ * The library's mark of `memoryStorage()` and `memoryUserRepository()` (`src/process-local.ts`; a registered symbol,
+ * since this bin shares no module with the library).
+ */
+const PROCESS_LOCAL = Symbol.for('profile-picture.process-local');
+
+/**
+ * Refuses a service built on a storage or repository that lives in one process's memory: in this process it is
+ * empty, so every command would see none of the app's data, and `sweep` would take every picture on a shared disk
+ * for an orphan and delete it.
+ */
+function refuseProcessLocal(pictures: ProfilePictures, configName: string): void {
+  const isLocal = (part: unknown) => (part as Record<symbol, unknown> | undefined)?.[PROCESS_LOCAL] === true;
+  const [name, what] = isLocal(pictures.options?.users)
+    ? ['memoryUserRepository()', 'records']
+    : isLocal(pictures.options?.storage)
+      ? ['memoryStorage()', 'objects']
+      : [];
+  if (!name) return;
+  throw new UsageError(
+    `${configName} builds the service on ${name}, whose ${what} live in one process's memory: this command runs in a process of its own and would see none of the app's (a sweep would take every stored picture for an orphan); build it on the app's own ${what === 'records' ? 'repository' : 'storage'}, as the app does`,
+  );
 }
 
 function isService(value: unknown): value is ProfilePictures {

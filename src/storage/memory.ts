@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { assertSafeKey, isSafePrefix } from '../keys.js';
 import { etagOf } from './etag.js';
 import type { ObjectInfo, PutMeta, StorageAdapter, StoredObject } from './types.js';
+import { markProcessLocal } from '../process-local.js';
 
 interface Entry {
   bytes: Uint8Array;
@@ -20,7 +21,7 @@ interface Entry {
  */
 export function memoryStorage(): StorageAdapter {
   const objects = new Map<string, Entry>();
-  return {
+  return markProcessLocal({
     name: 'memory',
     async put(key: string, body: Uint8Array, meta: PutMeta): Promise<void> {
       assertSafeKey(key);
@@ -53,5 +54,5 @@ export function memoryStorage(): StorageAdapter {
     async dispose(): Promise<void> {
       objects.clear();
     },
-  };
+  });
 }

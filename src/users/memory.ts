@@ -1,4 +1,5 @@
 import type { PictureRecord, UserRepository } from './types.js';
+import { markProcessLocal } from '../process-local.js';
 
 /**
  * Keeps picture records in process memory, with a real compare-and-set. For tests, demos and prototypes.
@@ -16,7 +17,7 @@ export function memoryUserRepository(): UserRepository {
     const json = records.get(userId);
     return json === undefined ? null : (JSON.parse(json) as PictureRecord);
   };
-  return {
+  return markProcessLocal({
     async getPicture(userId: string): Promise<PictureRecord | null> {
       return read(userId);
     },
@@ -32,5 +33,5 @@ export function memoryUserRepository(): UserRepository {
         if (record) yield { userId, record };
       }
     },
-  };
+  });
 }

@@ -217,6 +217,8 @@ function adapterTests(harness: AdapterHarness): void {
       expect(refusal({ paths: { uplaod: '/u/' } })).toEqual(['TypeError', `${P} \`paths.uplaod\`; did you mean \`paths.upload\`?`]);
       expect(refusal({ media: '/m/' })).toEqual(['TypeError', `${P} \`media\`; did you mean \`paths.media\`?`]);
       expect(refusal({ csrf: { origins: [] } })).toEqual(['TypeError', `${P} \`csrf.origins\`; did you mean \`csrf.allowedOrigins\`?`]);
+      // A service option (set beside the mount's prefix, as "Mounting under a path" pairs them) is pointed at the service.
+      expect(refusal({ publicPath: '/account/media/' } as SuiteRouterOptions)).toEqual(['TypeError', `${P} \`publicPath\`: it is an option of createProfilePictures(), which the routes take from the service; set it there`]);
     });
   });
 

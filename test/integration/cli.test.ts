@@ -158,6 +158,26 @@ describe.concurrent('usage', () => {
     expect(run.stderr).toMatch(/^profile-picture: empty\.config\.mjs exports no profile-picture service: export it as default or as `pictures`/);
   });
 
+  it.each([
+    ['users', `diskStorage({ root: new URL('./media', import.meta.url).pathname }), users: memoryUserRepository()`, 'memoryUserRepository()'],
+    ['storage', `memoryStorage(), users: (await import('./profile-picture.config.mjs')).default.options.users`, 'memoryStorage()'],
+  ])('a config whose %s lives in process memory: exit 2 before the command runs, nothing listed or deleted', async (part, service, named) => {
+    // The CLI is a process of its own: an in-memory repository is empty there, so every picture on disk would look
+    // like an orphan to sweep (and stats, export, erase would see no user); an in-memory storage would hold nothing.
+    const config = `memory-${part}.config.mjs`;
+    await writeFile(
+      path.join(app.dir, config),
+      `import { createProfilePictures, diskStorage, memoryStorage, memoryUserRepository } from 'profile-picture';\n` +
+        `export default createProfilePictures({ storage: ${service} });\n`,
+    );
+    const before = await app.stored();
+    const run = await runCli(app.dir, ['sweep', '--dry-run', '--older-than', '0', '-c', config]);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(new RegExp(`^profile-picture: memory-${part}\\.config\\.mjs builds the service on ${named.replace(/[()]/g, '\\$&')}, whose`));
+    expect(run.code).toBe(2);
+    expect(await app.stored()).toEqual(before);
+  });
+
   it('--help and <command> --help print to stdout and exit 0', async () => {
     const global = await runCli(app.dir, ['--help']);
     expect(global).toMatchObject({ code: 0, stderr: '' });
@@ -209,6 +229,16 @@ describe('profile-picture lock and unlock', () => {
     expect(await runCli(app.dir, ['lock', 'cy'])).toEqual({ code: 0, stderr: '', stdout: 'locked user cy\n' });
     expect(await app.pictures.get('cy')).toMatchObject({ variants: before!.variants, lock: { reason: '' } });
     await runCli(app.dir, ['unlock', 'cy']);
+  });
+
+  it('lock with a --reason over 500 characters: exit 2 (a malformed value), one line, the user not locked', async () => {
+    const before = await app.pictures.options.users.getPicture('bob');
+    expect(await runCli(app.dir, ['lock', 'bob', '--reason', 'x'.repeat(501)])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'profile-picture: --reason: Expected at most 500 characters for `lock(userId, reason)` but received 501 (see `profile-picture lock --help`)\n',
+    });
+    expect(await app.pictures.options.users.getPicture('bob')).toEqual(before);
   });
 
   it('lock and unlock need the <userId>: exit 2; --help describes them', async () => {

@@ -370,6 +370,7 @@ for (const major of majors) {
       const getUser = () => null;
       const P = '[profile-picture] ';
       expect(await failure({ pictures, getUser, redirect: '/me/' })).toEqual(['TypeError', `${P}Unknown option \`redirect\`; did you mean \`redirectTo\`?`]);
+      expect(await failure({ pictures, getUser, prefix: '/account', publicPath: '/account/media/' })).toEqual(['TypeError', `${P}Unknown option \`publicPath\`: it is an option of createProfilePictures(), which the routes take from the service; set it there`]);
       expect(await failure({ pictures, getUser, paths: { avatars: '/a/' } })).toEqual(['TypeError', `${P}Unknown option \`paths.avatars\`; did you mean \`paths.avatar\`?`]);
       expect(await failure({ getUser })).toEqual(['TypeError', `${P}Expected the service returned by createProfilePictures() for \`pictures\` but received undefined`]);
       expect(await failure({ pictures })).toEqual(['TypeError', `${P}Expected a function for \`getUser\` but received undefined`]);

@@ -1,7 +1,7 @@
 /**
  * The README's TypeScript, compiled the way an app compiles it: every ```ts block is a module of its own in a
  * consumer project that installed the built package (`dist/`, through `exports`), checked with `strict` under
- * `moduleResolution: nodenext` and under `bundler`. So the README cannot drift from the types again.
+ * `moduleResolution: nodenext`, `bundler` and the old `node` (`node10`). So the README cannot drift from the types again.
  *
  * A snippet may assume the app's own objects that `PRELUDE` declares (`pictures`, an Express `app`, `storage`,
  * `users`, …); anything from a package, this one included, it imports itself. An HTML comment on the line before a
@@ -68,6 +68,9 @@ const STRICT: TsconfigOptions = {
 const MODES: Record<string, TsconfigOptions> = {
   nodenext: { ...STRICT, module: 'nodenext', moduleResolution: 'nodenext' },
   bundler: { ...STRICT, module: 'esnext', moduleResolution: 'bundler' },
+  // TypeScript's old default `node`, which ignores `exports` (subpaths resolve through `typesVersions`); with the
+  // esModuleInterop that `tsc --init` sets, as the default imports of express, pg, … need it there.
+  node10: { ...STRICT, module: 'es2022', moduleResolution: 'node10', esModuleInterop: true },
 };
 
 /** A README code block (or blocks joined by `continues previous`) as one module. */

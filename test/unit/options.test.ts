@@ -1,4 +1,6 @@
 /** Options are validated once, at construction, with messages that name the option, the expectation and the value. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   createProfilePictures,
@@ -7,7 +9,7 @@ import {
   memoryUserRepository,
   type ProfilePicturesOptions,
 } from '../../src/index.js';
-import { resolveOptions } from '../../src/options.js';
+import { resolveOptions, serviceOptionNames } from '../../src/options.js';
 
 const base = () => ({ storage: memoryStorage(), users: memoryUserRepository() });
 
@@ -37,6 +39,40 @@ describe('defaults', () => {
     for (const value of [DEFAULTS.limits, DEFAULTS.accept, DEFAULTS.variants, DEFAULTS.output, DEFAULTS.timeouts]) {
       expect(Object.isFrozen(value)).toBe(true);
     }
+  });
+});
+
+describe("the README's option table", () => {
+  // The rows of "## createProfilePictures(options)": option path → its default cell.
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+  const section = readme.slice(readme.indexOf('## createProfilePictures(options)'), readme.indexOf('### Animated avatars'));
+  const rows = new Map([...section.matchAll(/^\| `([a-zA-Z.]+)` \| ([^|]+) \|/gm)].map((row) => [row[1]!, row[2]!.trim()]));
+
+  it('has a row for every option', () => {
+    const resolved = resolveOptions(base());
+    const nested = ['limits', 'output', 'timeouts'] as const;
+    const expected = [
+      ...serviceOptionNames().filter((name) => !(nested as readonly string[]).includes(name)),
+      ...nested.flatMap((group) => Object.keys(resolved[group]).map((name) => `${group}.${name}`)),
+    ];
+    expect([...rows.keys()].sort()).toEqual(expected.sort());
+  });
+
+  it('states each default as the code has it: passing the stated value changes nothing', () => {
+    const defaults = resolveOptions(base());
+    // Cells that are one JavaScript value (`'webp'`, `30_000`, `{ keep: 0 }`); the others say it in words.
+    const literal = /^`([^`]+)`$/;
+    const checked: string[] = [];
+    for (const [name, cell] of rows) {
+      const value = literal.exec(cell)?.[1];
+      if (value === undefined || /[×]/.test(value)) continue;
+      const parsed: unknown = new Function(`return (${value});`)();
+      const [group, leaf] = name.split('.');
+      const options = leaf ? { [group!]: { [leaf]: parsed } } : { [group!]: parsed };
+      expect(resolveOptions({ ...base(), ...options } as ProfilePicturesOptions), `${name}: ${value}`).toEqual({ ...defaults, storage: expect.anything(), users: expect.anything() });
+      checked.push(name);
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(20);
   });
 });
 

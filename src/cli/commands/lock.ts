@@ -1,5 +1,5 @@
 /** `profile-picture lock <userId> [--reason <text>]` and `unlock <userId>`: `pictures.lock()` / `unlock()`. */
-import type { Command } from '../command.js';
+import { UsageError, type Command } from '../command.js';
 
 export const lock: Command = {
   name: 'lock',
@@ -16,7 +16,12 @@ export const lock: Command = {
   async run({ pictures, positionals, values }) {
     const userId = positionals[0]!;
     const reason = (values.reason as string | undefined) ?? '';
-    const changed = await pictures.lock(userId, reason);
+    const changed = await pictures.lock(userId, reason).catch((error: unknown) => {
+      // lock() refuses a reason over its length limit with a RangeError before it reads anything: the value typed is
+      // wrong (exit 2), nothing failed.
+      if (error instanceof RangeError) throw new UsageError(`--reason: ${error.message.replace(/^\[profile-picture\] /, '')}`, 'lock');
+      throw error;
+    });
     const why = reason === '' ? '' : ` (reason: ${reason})`;
     const line = changed ? `locked user ${userId}${why}` : `user ${userId} was already locked${why}`;
     return { json: { userId, locked: true, changed, reason }, lines: [line] };
