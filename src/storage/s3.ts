@@ -22,10 +22,7 @@
  * streams objects through the app with the same headers as disk.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -125,12 +122,10 @@ type Presign = typeof import('@aws-sdk/s3-request-presigner').getSignedUrl;
  * ```
  * @throws TypeError naming the option when `bucket` is missing, neither or both of `client` and `clientConfig`
  *   are given, `keyPrefix` or `publicBaseUrl` are malformed, or `publicBaseUrl` and `signedUrls` are combined;
- *   RangeError when `signedUrls.expiresIn` is out of range; Error when `signedUrls` is given and
- *   `@aws-sdk/s3-request-presigner` is not installed.
+ *   RangeError when `signedUrls.expiresIn` is out of range.
  */
 export function s3Storage(options: S3StorageOptions): StorageAdapter {
   const resolved = resolveS3Options(options);
-  if (resolved.expiresIn !== undefined) assertPresignerInstalled();
   const { bucket, keyPrefix, batchDelete } = resolved;
   const ownsClient = !options.client;
   const client = options.client ?? new S3Client({ ...options.clientConfig });
@@ -192,7 +187,9 @@ export function s3Storage(options: S3StorageOptions): StorageAdapter {
       (module) => module.getSignedUrl,
       (err: unknown) => {
         presign = undefined; // let a later call retry once the package is installed
-        throw new Error(PRESIGNER_MISSING, { cause: err });
+        throw new Error('[profile-picture] s3Storage({ signedUrls }) needs the package @aws-sdk/s3-request-presigner', {
+          cause: err,
+        });
       },
     );
     return presign;
@@ -328,24 +325,6 @@ export function s3Storage(options: S3StorageOptions): StorageAdapter {
 }
 
 // --- internal ---
-
-const PRESIGNER = '@aws-sdk/s3-request-presigner';
-const PRESIGNER_MISSING = `[profile-picture] s3Storage({ signedUrls }) needs the package ${PRESIGNER}, which is not installed: npm install ${PRESIGNER}`;
-
-/**
- * Throws unless the presigner resolves from this module, where `loadPresigner()` will import it: a missing optional
- * peer is found when the app starts, not as a 502 on every picture's first GET. The require is created from a
- * computed path, not the `createRequire(import.meta.url)` pattern, which bundlers turn into a build-time require.
- * @throws Error naming the package, with the resolution error as `cause`.
- */
-function assertPresignerInstalled(): void {
-  const here = import.meta.dirname ?? path.dirname(fileURLToPath(import.meta.url));
-  try {
-    createRequire(path.join(here, 's3.js')).resolve(PRESIGNER);
-  } catch (err) {
-    throw new Error(PRESIGNER_MISSING, { cause: err });
-  }
-}
 
 interface ResolvedS3Options {
   bucket: string;
