@@ -12,7 +12,7 @@ import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
 import { pictureState } from '../shared/picture-state.js';
 import { useThisPicture } from '../shared/previous-pictures.js';
 import { refusalNotice, takeRefusalNotice } from '../shared/refusal-notice.js';
-import { PAGE_HEADERS, createSite, isSameOriginPost } from '../shared/site.js';
+import { PAGE_HEADERS, clientErrorStatus, createSite, isSameOriginPost } from '../shared/site.js';
 import {
   authPage,
   dashboardPage,
@@ -185,9 +185,10 @@ export async function createApp(options) {
   app.use((req, res) => render(res, errorPage, { status: 404 }, 404));
   /** @type {import('express').ErrorRequestHandler} */
   const onError = (err, req, res, next) => {
-    console.error(err);
+    const status = clientErrorStatus(err) ?? 500;
+    if (status === 500) console.error(err);
     if (res.headersSent) return next(err);
-    render(res, errorPage, { status: 500 }, 500).catch(next);
+    render(res, errorPage, { status }, status).catch(next);
   };
   app.use(onError);
 

@@ -11,7 +11,7 @@ import { ASSET_HEADERS, findAsset } from '../shared/assets.js';
 import { pictureState } from '../shared/picture-state.js';
 import { useThisPicture } from '../shared/previous-pictures.js';
 import { refusalNotice, takeRefusalNotice } from '../shared/refusal-notice.js';
-import { PAGE_HEADERS, createSite, isSameOriginPost, readForm } from '../shared/site.js';
+import { PAGE_HEADERS, clientErrorStatus, createSite, isSameOriginPost, readForm } from '../shared/site.js';
 import {
   authPage,
   dashboardPage,
@@ -133,8 +133,9 @@ export async function createApp(options) {
     try {
       await next();
     } catch (err) {
-      console.error(err);
-      await render(/** @type {Ctx} */ (ctx), errorPage, { status: 500 }, 500);
+      const status = clientErrorStatus(err) ?? 500;
+      if (status === 500) console.error(err);
+      await render(/** @type {Ctx} */ (ctx), errorPage, { status }, status);
     }
   });
 

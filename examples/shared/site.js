@@ -171,6 +171,18 @@ export function isSameOriginPost(headers) {
 }
 
 /**
+ * The status of an error the client caused (a form over the size limit, a body that cannot be parsed: body-parser's
+ * and {@link readForm}'s errors carry a 4xx `status`), or `null` for a fault of the server. A client's mistake gets
+ * its own status and page, and stays out of the error log, where anyone could otherwise flood stack traces.
+ * @param {unknown} err
+ * @returns {number | null}
+ */
+export function clientErrorStatus(err) {
+  const status = /** @type {{ status?: unknown } | null} */ (err)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : null;
+}
+
+/**
  * Reads an `application/x-www-form-urlencoded` body of at most `limit` bytes.
  * @param {import('node:http').IncomingMessage} req
  * @param {number} [limit]

@@ -250,13 +250,16 @@ const SERVER_ERROR = { title: 'Error', heading: 'Something went wrong', text: 'P
 const ERRORS = {
   403: { title: 'Forbidden', heading: 'This page is for administrators', text: 'Your account cannot open it.' },
   404: { title: 'Not found', heading: 'This page does not exist', text: 'Check the address, or start again from the home page.' },
+  413: { title: 'Too large', heading: 'The form is too large', text: 'Go back, shorten what you typed and send it again.' },
 };
+/** Any other mistake of the client's (a body that cannot be read, an unsupported charset). */
+const CLIENT_ERROR = { title: 'Bad request', heading: 'The request could not be read', text: 'Go back and try again.' };
 
 /**
  * @param {LayoutModel & { status: number }} model
  */
 export function errorPage(model) {
-  const { title, heading, text } = ERRORS[model.status] ?? SERVER_ERROR;
+  const { title, heading, text } = ERRORS[model.status] ?? (model.status < 500 ? CLIENT_ERROR : SERVER_ERROR);
   return layout(
     { ...model, title },
     html`<section class="card card--narrow welcome">
