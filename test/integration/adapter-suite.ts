@@ -8,7 +8,7 @@
  * outcome checks look past the HTTP response: files on disk, the user's record, bytes served.
  */
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -897,6 +897,29 @@ function adapterTests(harness: AdapterHarness): void {
       expect(outcome).toBe('cut');
     });
 
+    it('lets a client hang up mid-download: nothing in the error log, the file closed, the next request served', async () => {
+      const app = await setup();
+      // Larger than the socket buffers, so every download is still streaming when its client goes away.
+      const key = 'profile_pictures/u1/aaaaaaaaaaaaaaaa-md.webp';
+      await diskStorage({ root: app.mediaRoot }).put(key, Buffer.alloc(8 * 1024 * 1024, 1), { contentType: 'image/webp' });
+      for (let i = 0; i < 3; i++) {
+        const socket = net.connect(app.port, '127.0.0.1');
+        socket.on('error', () => {});
+        await once(socket, 'connect');
+        socket.write(`GET /media/${key} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+        await once(socket, 'data');
+        // A reset (unread bytes in its buffer) and a plain close (FIN).
+        if (i % 2 === 0) socket.destroy();
+        else socket.end();
+      }
+      const served = await app.send(`/media/${key}`);
+      expect([served.status, served.body.length]).toEqual([200, 8 * 1024 * 1024]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Koa 3 pipes the body with stream.pipeline, which reported each hang-up to the app as "Premature close".
+      expect(app.errors).toEqual([]);
+      expect(await openFilesUnder(app.mediaRoot)).toEqual([]);
+    });
+
     it('answers 304 to a matching If-None-Match and HEAD without a body', async () => {
       const app = await setup();
       const { picture } = (await app.upload('1', jpeg)).json;
@@ -1215,9 +1238,10 @@ export async function listen(server: http.Server, errors: unknown[]): Promise<St
 /**
  * Wraps a storage so that every object's body fails after its first chunk with a reset, as a remote storage's socket
  * would: the response is cut short, a fault of the app (not of the client) that must stay visible. With
- * `beforeFirstByte`, the body fails before it delivers anything (the response headers are set but not yet written).
+ * `beforeFirstByte`, the body fails before it delivers anything (the response headers are set but not yet written);
+ * with `withoutError`, it closes without an error and without ending (a stream that just stops).
  */
-export function failingBodyStorage(base: StorageAdapter, { beforeFirstByte = false } = {}): StorageAdapter {
+export function failingBodyStorage(base: StorageAdapter, { beforeFirstByte = false, withoutError = false } = {}): StorageAdapter {
   return {
     ...base,
     async get(key: string) {
@@ -1227,7 +1251,7 @@ export function failingBodyStorage(base: StorageAdapter, { beforeFirstByte = fal
       const failing = new Readable({
         read() {
           if (!beforeFirstByte) this.push(Buffer.alloc(16));
-          this.destroy(Object.assign(new Error('storage connection reset'), { code: 'ECONNRESET' }));
+          this.destroy(withoutError ? undefined : Object.assign(new Error('storage connection reset'), { code: 'ECONNRESET' }));
         },
       });
       return { ...object, body: failing };
@@ -1255,6 +1279,15 @@ async function listFiles(root: string): Promise<string[]> {
   }
 }
 
+/** Files under `root` this process holds open (Linux: /proc/self/fd). */
+async function openFilesUnder(root: string): Promise<string[]> {
+  const open: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.startsWith(`${root}${path.sep}`)) open.push(target);
+  }
+  return open;
+}
 
 function keysOf(record: PictureRecord): string[] {
   return [...Object.values(record.variants).map((variant) => variant.key), ...(record.master ? [record.master.key] : [])];
