@@ -1122,6 +1122,22 @@ function adapterTests(harness: AdapterHarness): void {
         expect([target, (await app.send(target)).status]).toEqual([target, notFoundStatus(target)]);
       }
     });
+
+    it('answers 404 to a user id with a NUL or another control character, before any lookup', async () => {
+      // No PostgreSQL text column holds a NUL: the repository's read failed and the public route answered 502
+      // STORAGE_FAILED (and an app's getUsername query threw) for anyone asking for /avatar/%00.
+      const looked: string[] = [];
+      const memory = memoryUserRepository();
+      const users: UserRepository = { ...memory, getPicture: (id) => (looked.push(id), memory.getPicture(id)) };
+      const app = await setup({ getUsername: async (id: string) => (looked.push(id), null) }, { users });
+      for (const target of ['/avatar/%00', '/avatar/a%00b', '/avatar/a%0Ab', '/avatar/%7F', '/avatar/a%00b?variant=sm']) {
+        const res = await app.send(target);
+        expect([target, res.status, res.text]).toEqual([target, 404, 'Not found']);
+      }
+      expect(looked).toEqual([]);
+      expect((await app.send('/avatar/a%20b')).status).toBe(200); // other characters are still ids
+      expect(looked).toEqual(['a b', 'a b']);
+    });
   });
 }
 
