@@ -880,8 +880,10 @@ function adapterTests(harness: AdapterHarness): void {
       expect(res.headers['content-length']).toBe(String(stored.length));
       expect(res.headers.etag).toMatch(/^(W\/)?"[^"]+"$/);
       expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      // SECURITY.md rule 9, on every framework: inert even when opened as a document, not embeddable cross-site.
       expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-site');
       expect((await sharp(res.body).metadata()).width).toBe(256);
     });
 
