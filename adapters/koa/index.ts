@@ -69,8 +69,12 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
       });
       // Koa 3 pipes the body with stream.pipeline, which reports a client hanging up mid-download as "Premature
       // close": the response was destroyed before the body closed. A body that closes unfinished while the response
-      // still stands (a storage stream ending early) is the app's fault and stays reported.
-      body.once('close', () => (bodyCut = !body.readableEnded && !ctx.res.destroyed));
+      // still stands (a storage stream ending early) is the app's fault and stays reported; the response is cut, as
+      // Koa 2's pipe() would leave it open, the client waiting for the rest.
+      body.once('close', () => {
+        bodyCut = !body.readableEnded && !ctx.res.destroyed;
+        if (bodyCut) ctx.res.destroy();
+      });
     }
     ctx.status = reply.status;
     ctx.set(reply.headers);

@@ -899,6 +899,18 @@ function adapterTests(harness: AdapterHarness): void {
       expect(outcome).toBe('cut');
     });
 
+    it('cuts the connection when the storage stream closes unfinished without an error: never a response left hanging', async () => {
+      const app = await setup({}, {}, { wrapStorage: (disk) => failingBodyStorage(disk, { withoutError: true }) });
+      const { picture } = (await app.upload('1', jpeg)).json;
+      // Express piped the body with pipe(), which passes on neither a close nor a missing end: the client waited
+      // for the rest of the picture for as long as it cared to (the server holding the socket all that time).
+      const outcome = await Promise.race([
+        app.send(picture.urls.md).then((res) => `complete ${res.status}`, () => 'cut'),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2_000)),
+      ]);
+      expect(outcome).toBe('cut');
+    });
+
     it('lets a client hang up mid-download: nothing in the error log, the file closed, the next request served', async () => {
       const app = await setup();
       // Larger than the socket buffers, so every download is still streaming when its client goes away.
