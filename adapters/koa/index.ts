@@ -49,19 +49,31 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
     // failure of our own response body stays the app's, even after it has broken the socket.
     const onerror = ctx.onerror;
     let bodyError: unknown;
+    let bodyCut = false;
     ctx.onerror = (err) =>
-      err !== bodyError && isClientConnectionFault(err, ctx.req) ? undefined : onerror.call(ctx, err);
+      err !== bodyError && (isClientConnectionFault(err, ctx.req) || (isPrematureClose(err) && !bodyCut))
+        ? undefined
+        : onerror.call(ctx, err);
     const reply = await handle(nodeRouteRequest(ctx.req, ctx.url, ctx.originalUrl, ctx));
     if (!reply) {
       ctx.onerror = onerror;
       return next();
     }
     if (reply.body !== null && typeof reply.body !== 'string') {
+      const body = reply.body;
       // A storage stream failing mid-body can only be answered by cutting the response (Koa 2 would leave the
       // client waiting for the rest).
-      reply.body.once('error', (err) => {
+      body.once('error', (err) => {
         bodyError = err;
         ctx.res.destroy();
+      });
+      // Koa 3 pipes the body with stream.pipeline, which reports a client hanging up mid-download as "Premature
+      // close": the response was destroyed before the body closed. A body that closes unfinished while the response
+      // still stands (a storage stream ending early) is the app's fault and stays reported; the response is cut, as
+      // Koa 2's pipe() would leave it open, the client waiting for the rest.
+      body.once('close', () => {
+        bodyCut = !body.readableEnded && !ctx.res.destroyed;
+        if (bodyCut) ctx.res.destroy();
       });
     }
     ctx.status = reply.status;
@@ -69,4 +81,10 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
     // Leave the body unset rather than null: Koa turns an explicit null body into 204 / strips our Content-Length.
     if (reply.body !== null) ctx.body = reply.body;
   };
+}
+
+// --- internal ---
+
+function isPrematureClose(err: unknown): boolean {
+  return err !== null && typeof err === 'object' && (err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
