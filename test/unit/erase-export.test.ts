@@ -378,6 +378,56 @@ describe.each(backends)('erase across instances on %s storage (two services shar
       expect(await users.getPicture('u1')).toMatchObject({ variants: {} });
     });
 
+    it('an erase that fails after deleting objects of an upload elsewhere (which read its marker) leaves that upload unable to commit', async () => {
+      const { storage, users, b, release, held: reached } = instances(/-lg\.webp$/);
+      // The erasing instance lists only once B has read this pass's marker and written sm and md, and fails to delete
+      // md: the erase rejects after deleting sm, an object B is about to commit.
+      let listed!: () => void;
+      const listing = new Promise<void>((resolve) => (listed = resolve));
+      let marked!: () => void;
+      const markerWritten = new Promise<void>((resolve) => (marked = resolve));
+      const md = /-md\.webp$/;
+      const refuseMd = (key: string) => {
+        if (md.test(key)) throw new Error('injected: delete failed');
+      };
+      const faulty: StorageAdapter = {
+        ...storage,
+        async *list(prefix) {
+          marked();
+          await listing;
+          yield* storage.list(prefix);
+        },
+        delete: async (key) => (refuseMd(key), storage.delete(key)),
+        ...(storage.deleteMany && {
+          deleteMany: async (keys: string[]) => {
+            await storage.deleteMany!(keys.filter((key) => !md.test(key)));
+            keys.forEach(refuseMd);
+          },
+        }),
+      };
+      const a = createProfilePictures({ master: false, storage: faulty, users, variants });
+      const erase = rejectionOf(a.erase('u1'));
+      await markerWritten; // A's first pass wrote its marker and waits to list
+      const upload = b.upload('u1', images[0]!).then(
+        (record) => record,
+        (error: unknown) => error,
+      );
+      await reached;
+      while ((await underU1(storage)).size < 2) await new Promise((resolve) => setTimeout(resolve, 5)); // sm and md
+      listed();
+      expect((await erase).code).toBe('STORAGE_FAILED');
+      release();
+      const outcome = await upload;
+      await b.flush();
+
+      // B's upload may not commit a record naming an object the erase deleted: it fails, and leaves nothing.
+      const record = await users.getPicture('u1');
+      const stored = [...(await underU1(storage)).keys()].sort();
+      expect(record ? keysOf(record).filter((key) => !stored.includes(key)) : [], 'keys of the record that storage lacks').toEqual([]);
+      expect(isProfilePictureError(outcome) && [outcome.code, outcome.details]).toEqual(['CONFLICT', { reason: 'erased' }]);
+      expect(stored).toEqual([]);
+    });
+
     it('erasing a user the repository has no row for (SQLite: it refuses the marker) still deletes what is under the prefix', async () => {
       const { storage, a } = instances(/^$/);
       const key = variantKey(PREFIX, 'ghost', newUploadId(), 'md', 'webp');
