@@ -378,17 +378,23 @@ describe.each(backends)('erase across instances on %s storage (two services shar
       expect(await users.getPicture('u1')).toMatchObject({ variants: {} });
     });
 
-    it('an erase that fails after deleting objects of an upload elsewhere (which read its marker) leaves that upload unable to commit', async () => {
+    it.each([
+      ['a delete fails', 'STORAGE_FAILED'],
+      ['its signal aborts it', 'ABORTED'],
+    ])('an erase that stops after deleting objects of an upload elsewhere (%s) leaves that upload unable to commit', async (_how, code) => {
       const { storage, users, b, release, held: reached } = instances(/-lg\.webp$/);
-      // The erasing instance lists only once B has read this pass's marker and written sm and md, and fails to delete
-      // md: the erase rejects after deleting sm, an object B is about to commit.
+      // The erasing instance lists only once B has read this pass's marker and written sm and md; then either its delete
+      // of md fails, or its signal aborts it once the pass deleted both: the erase rejects after deleting objects B is
+      // about to commit.
       let listed!: () => void;
       const listing = new Promise<void>((resolve) => (listed = resolve));
       let marked!: () => void;
       const markerWritten = new Promise<void>((resolve) => (marked = resolve));
+      const stop = new AbortController();
       const md = /-md\.webp$/;
-      const refuseMd = (key: string) => {
-        if (md.test(key)) throw new Error('injected: delete failed');
+      const deleted = (keys: string[]) => {
+        if (code === 'ABORTED') return stop.abort();
+        if (keys.some((key) => md.test(key))) throw new Error('injected: delete failed');
       };
       const faulty: StorageAdapter = {
         ...storage,
@@ -397,16 +403,19 @@ describe.each(backends)('erase across instances on %s storage (two services shar
           await listing;
           yield* storage.list(prefix);
         },
-        delete: async (key) => (refuseMd(key), storage.delete(key)),
+        delete: async (key) => {
+          if (code === 'ABORTED' || !md.test(key)) await storage.delete(key);
+          deleted([key]);
+        },
         ...(storage.deleteMany && {
           deleteMany: async (keys: string[]) => {
-            await storage.deleteMany!(keys.filter((key) => !md.test(key)));
-            keys.forEach(refuseMd);
+            await storage.deleteMany!(keys.filter((key) => code === 'ABORTED' || !md.test(key)));
+            deleted(keys);
           },
         }),
       };
       const a = createProfilePictures({ master: false, storage: faulty, users, variants });
-      const erase = rejectionOf(a.erase('u1'));
+      const erase = rejectionOf(a.erase('u1', { signal: stop.signal }));
       await markerWritten; // A's first pass wrote its marker and waits to list
       const upload = b.upload('u1', images[0]!).then(
         (record) => record,
@@ -415,7 +424,7 @@ describe.each(backends)('erase across instances on %s storage (two services shar
       await reached;
       while ((await underU1(storage)).size < 2) await new Promise((resolve) => setTimeout(resolve, 5)); // sm and md
       listed();
-      expect((await erase).code).toBe('STORAGE_FAILED');
+      expect((await erase).code).toBe(code);
       release();
       const outcome = await upload;
       await b.flush();
