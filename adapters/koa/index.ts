@@ -70,9 +70,12 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
       // Koa 3 pipes the body with stream.pipeline, which reports a client hanging up mid-download as "Premature
       // close": the response was destroyed before the body closed. A body that closes unfinished while the response
       // still stands (a storage stream ending early) is the app's fault and stays reported; the response is cut, as
-      // Koa 2's pipe() would leave it open, the client waiting for the rest.
+      // Koa 2's pipe() would leave it open, the client waiting for the rest. Not when middleware upstream answered
+      // with a body of its own (Koa 3 destroys ours then, Koa 2 once the response finished): that response stands.
+      // A stream it pipes ours into (koa-compress) would never end, so that one is cut.
       body.once('close', () => {
-        bodyCut = !body.readableEnded && !ctx.res.destroyed;
+        const replaced = ctx.body !== body && typeof (ctx.body as { pipe?: unknown } | null)?.pipe !== 'function';
+        bodyCut = !body.readableEnded && !ctx.res.destroyed && !ctx.res.writableEnded && !replaced;
         if (bodyCut) ctx.res.destroy();
       });
     }

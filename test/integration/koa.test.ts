@@ -3,6 +3,7 @@
  */
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { PassThrough, Readable } from 'node:stream';
 import Koa from 'koa';
 import koaMount from 'koa-mount';
 import session from 'koa-session';
@@ -119,5 +120,62 @@ for (const major of majors) {
         expect(errors.map((err) => err.code)).toEqual(['ERR_STREAM_PREMATURE_CLOSE']);
       },
     );
+
+    it('lets middleware upstream replace the media body: a 304 to If-Modified-Since, a large page of its own', async () => {
+      const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository() });
+      const record = await pictures.upload('1', await sharp({ create: { width: 40, height: 40, channels: 3, background: '#0a0' } }).jpeg().toBuffer());
+      const koa = new major.Koa();
+      const errors: unknown[] = [];
+      koa.on('error', (err: unknown) => errors.push(err));
+      // Koa 3 destroys the stream body it replaces with a non-stream, which must not cut the response that replaced
+      // it. koa-conditional-get's whole middleware (the route answers If-None-Match itself, not If-Modified-Since),
+      // and one answering with a body larger than the socket takes at once.
+      const page = Buffer.alloc(8 * 1024 * 1024, 0x61);
+      koa.use(async (ctx, next) => {
+        await next();
+        if (ctx.get('x-replace')) ctx.body = page;
+        else if (ctx.fresh) {
+          ctx.status = 304;
+          ctx.body = null;
+        }
+      });
+      koa.use(profilePictureRouter(pictures, { getUser: () => null }));
+      const app = await listen(http.createServer(koa.callback()), errors);
+      try {
+        const first = await request(app.port, pictures.url(record, 'md'));
+        const lastModified = first.headers['last-modified']!;
+        expect([first.status, lastModified]).toEqual([200, expect.any(String)]);
+        const again = await request(app.port, pictures.url(record, 'md'), { headers: { 'if-modified-since': lastModified } });
+        expect([again.status, again.body.length]).toEqual([304, 0]);
+        const replaced = await request(app.port, pictures.url(record, 'md'), { headers: { 'x-replace': '1' } });
+        expect([replaced.status, replaced.body.equals(page)]).toEqual([200, true]);
+        expect(errors).toEqual([]);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('still cuts the response when the storage stream stops unfinished under middleware that pipes it on', async () => {
+      const pictures = createProfilePictures({ storage: failingBodyStorage(memoryStorage(), { withoutError: true }), users: memoryUserRepository() });
+      const record = await pictures.upload('1', await sharp({ create: { width: 40, height: 40, channels: 3, background: '#0a0' } }).jpeg().toBuffer());
+      const koa = new major.Koa();
+      koa.on('error', () => {});
+      // As koa-compress does: the body becomes a stream the route's body is piped into, which pipe() never ends.
+      koa.use(async (ctx, next) => {
+        await next();
+        if (ctx.body instanceof Readable) ctx.body = ctx.body.pipe(new PassThrough());
+      });
+      koa.use(profilePictureRouter(pictures, { getUser: () => null }));
+      const app = await listen(http.createServer(koa.callback()), []);
+      try {
+        const outcome = await Promise.race([
+          request(app.port, pictures.url(record, 'md')).then((res) => `complete ${res.status}`, () => 'cut'),
+          new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2_000)),
+        ]);
+        expect(outcome).toBe('cut');
+      } finally {
+        await app.close();
+      }
+    });
   });
 }
