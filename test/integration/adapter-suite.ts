@@ -1149,8 +1149,11 @@ function adapterTests(harness: AdapterHarness): void {
         expect([target, res.status, res.text]).toEqual([target, 404, 'Not found']);
       }
       expect(looked).toEqual([]);
-      expect((await app.send('/avatar/a%20b')).status).toBe(200); // other characters are still ids
-      expect(looked).toEqual(['a b', 'a b']);
+      // Other characters are still ids: a space, letters beyond ASCII, an emoji.
+      for (const target of ['/avatar/a%20b', '/avatar/%C3%A9l%C3%A8ve', '/avatar/%E5%B1%B1%F0%9F%98%80']) {
+        expect([target, (await app.send(target)).status]).toEqual([target, 200]);
+      }
+      expect(looked).toEqual(['a b', 'a b', 'élève', 'élève', '山😀', '山😀']);
     });
   });
 }
