@@ -50,8 +50,11 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
     const onerror = ctx.onerror;
     let bodyError: unknown;
     let bodyCut = false;
+    // Koa 3's "Premature close" of a client hanging up mid-download (see below): the response is gone and our body did
+    // not stop first. One while the response stands is the app's (its getUsername's own stream, say): Koa answers 500.
+    const isHangUpOnBody = (err: unknown) => isPrematureClose(err) && ctx.res.destroyed && !bodyCut;
     ctx.onerror = (err) =>
-      err !== bodyError && (isClientConnectionFault(err, ctx.req) || (isPrematureClose(err) && !bodyCut))
+      err !== bodyError && (isClientConnectionFault(err, ctx.req) || isHangUpOnBody(err))
         ? undefined
         : onerror.call(ctx, err);
     const reply = await handle(nodeRouteRequest(ctx.req, ctx.url, ctx.originalUrl, ctx));

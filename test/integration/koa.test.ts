@@ -4,6 +4,7 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { PassThrough, Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import Koa from 'koa';
 import koaMount from 'koa-mount';
 import session from 'koa-session';
@@ -120,6 +121,31 @@ for (const major of majors) {
         expect(errors.map((err) => err.code)).toEqual(['ERR_STREAM_PREMATURE_CLOSE']);
       },
     );
+
+    it("reports a 'Premature close' of the app's own while the response stands: getUsername failing with one is a 500", async () => {
+      const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository() });
+      // What the app's own stream gives when its source stops early (a user service's response cut, read through
+      // stream.finished or pipeline): the client of this request did nothing wrong and is still waiting.
+      const source = new Readable({ read() {} });
+      source.destroy();
+      const fault = await finished(source).then(() => null, (err: NodeJS.ErrnoException) => err);
+      expect(fault?.code).toBe('ERR_STREAM_PREMATURE_CLOSE');
+      const koa = new major.Koa();
+      const errors: unknown[] = [];
+      koa.on('error', (err: unknown) => errors.push(err));
+      koa.use(profilePictureRouter(pictures, { getUser: () => null, getUsername: () => Promise.reject(fault) }));
+      const app = await listen(http.createServer(koa.callback()), errors);
+      try {
+        const outcome = await Promise.race([
+          request(app.port, '/avatar/42').then((res) => res.status, () => 'cut'),
+          new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2_000)),
+        ]);
+        expect(outcome).toBe(500);
+        expect(errors).toEqual([fault]);
+      } finally {
+        await app.close();
+      }
+    });
 
     it('lets middleware upstream replace the media body: a 304 to If-Modified-Since, a large page of its own', async () => {
       const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository() });
