@@ -14,14 +14,17 @@
  * record and nothing to delete.
  *
  * The marker is what makes this exact across processes (DESIGN invariant 7). Every upload reads the record before it
- * writes any object and remembers its `erasure`; its commit refuses (`CONFLICT`, `details.reason: 'erased'`) and
- * rolls back when the marker changed (upload-gate.ts). An upload that wrote objects before a pass listed them read
- * the marker before that pass wrote its fresh one, so it cannot commit afterwards; an upload that read the last
- * pass's marker wrote its objects after that pass's listing (else the pass would have found them), so it is a new
- * picture, left alone. So when `erase()` resolves, no upload that overlapped it can commit, in any process. The
- * in-process guard (erase-guard.ts) only makes this process's overlapping uploads (and regenerations) fail the same
- * way without waiting for their re-read. One gap remains, as after `remove()`: a `setPicture` that timed out before
- * the erase may still land on the database after it.
+ * writes any object and remembers its `erasure`; its commit refuses (`CONFLICT`, `details.reason: 'erased'`) and rolls
+ * back when the marker changed (upload-gate.ts). A pass that deletes objects is followed by another pass, whose fresh
+ * marker refuses every upload that read an earlier one (and replaces the record of one that committed before it), so no
+ * record is left naming an object a pass deleted; an upload that read the last pass's marker wrote its objects after
+ * that pass's listing (else the pass would have found them), so it is a new picture, left alone. An erase that stops
+ * after a pass deleted objects (a failed delete, `ABORTED`, `CONFLICT`) writes one more marker before it rejects, for
+ * the same reason: an upload that read the marker of that pass may have written objects the pass deleted. So when
+ * `erase()` resolves, no upload that overlapped it can commit, in any process. The in-process guard (erase-guard.ts)
+ * only makes this process's overlapping uploads (and regenerations) fail the same way without waiting for their
+ * re-read. One gap remains, as after `remove()`: a `setPicture` that timed out before the erase may still land on the
+ * database after it.
  *
  * The tombstone (`variants: {}`, so `get()` answers null) stays: it holds the marker (and the lock). It holds nothing
  * about the user but the time of the erase; delete the whole row when you delete the user.
@@ -176,27 +179,39 @@ export function createPrivacy(deps: PrivacyDependencies) {
       return await lock(userId, async () => {
         const deleted = new Map<string, number>();
         let temporary = 0;
-        for (let pass = 0; pass < ERASE_PASSES; pass++) {
-          stop();
-          // A fresh marker before the listing: an upload that read the record before this cannot commit (see above).
-          const cleared = await markErased(userId);
-          // A record's objects outside today's prefix (written under an earlier prefix or key policy) go with it.
-          const objects = [...(await listObjects(prefix)), ...referencedElsewhere(cleared, prefix, servicePrefix)];
-          stop();
-          const failures = await deps.deleteKeys(objects.map((object) => object.key));
-          if (failures.length > 0) throw failures[0];
-          for (const object of objects) if (!deleted.has(object.key)) deleted.set(object.key, object.size);
-          const sweepTemporary = storage.sweepTemporary?.bind(storage);
-          // Cutoff "now": every temp file but those of writes in progress in this process (disk), whose uploads fail.
-          const removed = sweepTemporary ? await backend('sweepTemporary', () => sweepTemporary(prefix, new Date())) : 0;
-          temporary += removed;
-          if (!heldUserData(cleared) && objects.length === 0 && removed === 0) {
-            let bytes = 0;
-            for (const size of deleted.values()) bytes += size;
-            return { objects: deleted.size, bytes, temporary };
+        /** True once this pass may have deleted objects: an upload holding its marker could commit them missing. */
+        let deletedSinceMarker = false;
+        try {
+          for (let pass = 0; pass < ERASE_PASSES; pass++) {
+            stop();
+            // A fresh marker before the listing: an upload that read the record before this cannot commit (see above).
+            const cleared = await markErased(userId);
+            deletedSinceMarker = false;
+            // A record's objects outside today's prefix (written under an earlier prefix or key policy) go with it.
+            const objects = [...(await listObjects(prefix)), ...referencedElsewhere(cleared, prefix, servicePrefix)];
+            stop();
+            deletedSinceMarker = objects.length > 0;
+            const failures = await deps.deleteKeys(objects.map((object) => object.key));
+            if (failures.length > 0) throw failures[0];
+            for (const object of objects) if (!deleted.has(object.key)) deleted.set(object.key, object.size);
+            const sweepTemporary = storage.sweepTemporary?.bind(storage);
+            // Cutoff "now": every temp file but those of writes in progress in this process (disk), whose uploads fail.
+            const removed = sweepTemporary ? await backend('sweepTemporary', () => sweepTemporary(prefix, new Date())) : 0;
+            temporary += removed;
+            if (!heldUserData(cleared) && objects.length === 0 && removed === 0) {
+              let bytes = 0;
+              for (const size of deleted.values()) bytes += size;
+              return { objects: deleted.size, bytes, temporary };
+            }
           }
+          throw fail('CONFLICT', { details: { operation: 'erase' } });
+        } catch (error) {
+          // Leaving after a pass deleted objects (a failed delete, ABORTED, CONFLICT): an upload elsewhere that read
+          // this pass's marker may have had objects deleted and could still commit them. A last marker refuses it.
+          // Best effort: the error that ended the erase is what the caller needs, and erasing again finishes the job.
+          if (deletedSinceMarker) await markErased(userId).catch(() => {});
+          throw error;
         }
-        throw fail('CONFLICT', { details: { operation: 'erase' } });
       });
     } finally {
       end();

@@ -13,7 +13,9 @@
  * user's objects (privacy.ts). An upload writes its objects only after it read the marker; if an erase pass wrote a
  * new one after that, the upload's commit sees a different marker and refuses. If not, the upload read the marker of
  * the erase's last pass, so its objects were written after that pass began: either that pass listed them (then it was
- * not the last) or they were written after the erase's last look, and the upload is simply a new picture.
+ * not the last) or they were written after the erase's last look, and the upload is simply a new picture. An erase
+ * that stops early (a failed delete, `ABORTED`) after a pass deleted objects writes one more marker before it rejects,
+ * so that pass is not the last.
  */
 import { checkChanges, withChange, type ChangeLimit } from './change-limit.js';
 import type { ErrorFactory } from './errors.js';

@@ -73,6 +73,10 @@ function send(res: Response, reply: HttpReply): void {
   // response; a client that goes away must release the file handle.
   const body = reply.body;
   body.once('error', () => res.destroy());
+  // pipe() passes on no close: a body that stops without ending (nor an error) would leave the response open.
+  body.once('close', () => {
+    if (!body.readableEnded) res.destroy();
+  });
   res.once('close', () => body.destroy());
   body.pipe(res);
 }

@@ -49,19 +49,37 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
     // failure of our own response body stays the app's, even after it has broken the socket.
     const onerror = ctx.onerror;
     let bodyError: unknown;
+    let bodyCut = false;
+    // Koa 3's "Premature close" of a client hanging up mid-download (see below): the response is gone and our body did
+    // not stop first. One while the response stands is the app's (its getUsername's own stream, say): Koa answers 500.
+    const isHangUpOnBody = (err: unknown) => isPrematureClose(err) && ctx.res.destroyed && !bodyCut;
     ctx.onerror = (err) =>
-      err !== bodyError && isClientConnectionFault(err, ctx.req) ? undefined : onerror.call(ctx, err);
+      err !== bodyError && (isClientConnectionFault(err, ctx.req) || isHangUpOnBody(err))
+        ? undefined
+        : onerror.call(ctx, err);
     const reply = await handle(nodeRouteRequest(ctx.req, ctx.url, ctx.originalUrl, ctx));
     if (!reply) {
       ctx.onerror = onerror;
       return next();
     }
     if (reply.body !== null && typeof reply.body !== 'string') {
+      const body = reply.body;
       // A storage stream failing mid-body can only be answered by cutting the response (Koa 2 would leave the
       // client waiting for the rest).
-      reply.body.once('error', (err) => {
+      body.once('error', (err) => {
         bodyError = err;
         ctx.res.destroy();
+      });
+      // Koa 3 pipes the body with stream.pipeline, which reports a client hanging up mid-download as "Premature
+      // close": the response was destroyed before the body closed. A body that closes unfinished while the response
+      // still stands (a storage stream ending early) is the app's fault and stays reported; the response is cut, as
+      // Koa 2's pipe() would leave it open, the client waiting for the rest. Not when middleware upstream answered
+      // with a body of its own (Koa 3 destroys ours then, Koa 2 once the response finished): that response stands.
+      // A stream it pipes ours into (koa-compress) would never end, so that one is cut.
+      body.once('close', () => {
+        const replaced = ctx.body !== body && typeof (ctx.body as { pipe?: unknown } | null)?.pipe !== 'function';
+        bodyCut = !body.readableEnded && !ctx.res.destroyed && !ctx.res.writableEnded && !replaced;
+        if (bodyCut) ctx.res.destroy();
       });
     }
     ctx.status = reply.status;
@@ -69,4 +87,10 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
     // Leave the body unset rather than null: Koa turns an explicit null body into 204 / strips our Content-Length.
     if (reply.body !== null) ctx.body = reply.body;
   };
+}
+
+// --- internal ---
+
+function isPrematureClose(err: unknown): boolean {
+  return err !== null && typeof err === 'object' && (err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE';
 }

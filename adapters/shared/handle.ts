@@ -59,6 +59,7 @@ export type RouteHandler<Native, Req = IncomingMessage> = (request: RouteRequest
 
 const SAFETY = { 'X-Content-Type-Options': 'nosniff' };
 const MAX_USER_ID = 256;
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /**
  * Validates the options and builds the handler both adapters wrap.
@@ -113,7 +114,11 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
 
   async function avatar(rest: string, query: string): Promise<HttpReply> {
     const userId = decodePath(rest.endsWith('/') ? rest.slice(0, -1) : rest);
-    if (!userId || userId.includes('/') || userId.length > MAX_USER_ID) return notFound();
+    // A control character is no one's id, and a NUL is one no PostgreSQL text column holds: its lookup would fail
+    // (502 on a public route) in the repository or in the app's getUsername.
+    if (!userId || userId.includes('/') || CONTROL_CHARACTER.test(userId) || userId.length > MAX_USER_ID) {
+      return notFound();
+    }
     const params = new URLSearchParams(query);
     const variant = params.get('variant') ?? defaultVariant;
     // `?still` (or `still=1`): the first frame of an animated picture, for places that must not move.

@@ -82,7 +82,9 @@ export function accounts(db) {
      * @returns {Promise<Account | null>} the account when the password matches
      */
     async authenticate({ username, password }) {
-      const row = await byName(username.trim().normalize('NFC'));
+      const name = username.trim().normalize('NFC');
+      // A name sign-up would refuse matches no account: not looked up (a NUL would fail PostgreSQL's query with a 500).
+      const row = USERNAME.test(name) ? await byName(name) : undefined;
       // Hash even for an unknown name: the response time must not tell which usernames exist.
       const ok = await verifyPassword(password.slice(0, MAX_PASSWORD), row?.passwordHash ?? DUMMY_HASH);
       return row && ok ? find(row.id) : null;

@@ -10,7 +10,8 @@
  * Every `setPicture` is one statement whose `WHERE` compares the stored `version` with `expected`, so the
  * compare-and-set holds across connections and app processes without locks held between statements; its row count
  * (or a `RETURNING` row) says whether it wrote. Identifiers are validated and double-quoted; values only ever travel
- * as query parameters. Database errors are not caught here: the service wraps them in `STORAGE_FAILED`.
+ * as query parameters. Database errors are not caught here (the service wraps them in `STORAGE_FAILED`), save a
+ * compare-and-set's `serialization_failure`: it wrote nothing, so it is a lost race (see `lostToConcurrentWrite`).
  *
  * This module never imports `pg`: it only calls `query()` on the pool it is given.
  */
@@ -155,7 +156,14 @@ export function postgresUserRepository(options: PostgresUserRepositoryOptions): 
 
     async setPicture(userId, next, expected) {
       const statement = sql.set(userId, next === null ? null : JSON.stringify(next), expected);
-      return statement.won(await query(statement));
+      let result: QueryResult;
+      try {
+        result = await query(statement);
+      } catch (error) {
+        if (lostToConcurrentWrite(error)) return false;
+        throw error;
+      }
+      return statement.won(result);
     },
 
     async *listPictures() {
@@ -234,6 +242,17 @@ interface Names {
 /** Records are read as text and parsed here, whatever type parsers the app installed on its pool. */
 function parseRecord(text: string | null): PictureRecord | null {
   return text === null ? null : (JSON.parse(text) as PictureRecord | null);
+}
+
+/**
+ * True for SQLSTATE 40001 (`serialization_failure`). Under REPEATABLE READ or SERIALIZABLE (a database's
+ * `default_transaction_isolation`; CockroachDB always) a compare-and-set whose row another transaction changed
+ * meanwhile fails with it rather than matching no row. The failed statement wrote nothing, so it is a lost
+ * compare-and-set like any other: the service re-reads and retries, instead of failing the upload with
+ * `STORAGE_FAILED` and keeping both pictures' objects as if the write's outcome were unknown.
+ */
+function lostToConcurrentWrite(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '40001';
 }
 
 function wroteOneRow(result: QueryResult): boolean {

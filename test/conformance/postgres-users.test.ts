@@ -6,7 +6,8 @@
 import pg from 'pg';
 import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { describeUserRepository, sampleRecord, SUITE_USER_IDS } from 'profile-picture/testing';
-import { createProfilePictures, memoryStorage } from '../../src/index.js';
+import { heldKeys } from '../../src/held-keys.js';
+import { createProfilePictures, memoryStorage, type PictureRecord } from '../../src/index.js';
 import {
   postgresSchemaSql,
   postgresUserRepository,
@@ -100,6 +101,85 @@ describe.each([
     );
     expect(clears.filter(Boolean)).toHaveLength(1);
     expect(await instances[0]!.getPicture(userId)).toBeNull();
+  });
+});
+
+describe.each([
+  { mode: 'dedicated table', options: {} },
+  { mode: 'column on the users table', options: USERS_TABLE },
+])('postgresUserRepository on a database whose transactions default to SERIALIZABLE ($mode)', ({ options }) => {
+  // Some databases are configured so (and CockroachDB always is): a statement that loses a race for a row then fails
+  // with SQLSTATE 40001 instead of matching no row, and that statement wrote nothing.
+  const serializable = () => db.pool({ options: '-c default_transaction_isolation=serializable' });
+  let users = 0;
+  async function newUser(): Promise<string> {
+    const userId = `serializable-${options === USERS_TABLE ? 'column' : 'table'}-${++users}`;
+    if (options === USERS_TABLE) await insertUsers([userId]);
+    return userId;
+  }
+
+  /**
+   * Another instance's compare-and-set, written in a transaction that holds the row; `commit(waiters)` commits it once
+   * that many statements wait for that row (the compare-and-sets under test, queued behind it).
+   */
+  async function heldWrite(userId: string, next: PictureRecord, expected: string | null) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      expect(await postgresUserRepository({ pool: client, ...options }).setPicture(userId, next, expected)).toBe(true);
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+    return {
+      async commit(waiters = 1) {
+        try {
+          const waiting = `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`;
+          for (const deadline = Date.now() + 10_000; ((await pool.query(waiting)).rowCount ?? 0) < waiters; ) {
+            if (Date.now() > deadline) throw new Error('no compare-and-set queued behind the held write');
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      },
+    };
+  }
+
+  it('a compare-and-set that loses to a concurrent commit resolves false, as under READ COMMITTED: first write, replace, clear', async () => {
+    const repo = postgresUserRepository({ pool: serializable(), ...options });
+    const firstWrite = await newUser(); // no record yet: both writers expect none
+    const claim = await heldWrite(firstWrite, sampleRecord('c1'), null);
+    const [lostClaim] = await Promise.all([repo.setPicture(firstWrite, sampleRecord('c2'), null), claim.commit()]);
+    expect(lostClaim).toBe(false);
+    expect(await repo.getPicture(firstWrite)).toEqual(sampleRecord('c1'));
+
+    const userId = await newUser();
+    expect(await repo.setPicture(userId, sampleRecord('s1'), null)).toBe(true);
+    const other = await heldWrite(userId, sampleRecord('s2'), 'v-s1');
+    const [lostReplace, lostClear] = await Promise.all([
+      repo.setPicture(userId, sampleRecord('s3'), 'v-s1'),
+      repo.setPicture(userId, null, 'v-s1'),
+      other.commit(2),
+    ]);
+    expect([lostReplace, lostClear]).toEqual([false, false]);
+    expect(await repo.getPicture(userId)).toEqual(sampleRecord('s2'));
+  });
+
+  it("an upload that loses its compare-and-set to another instance's write re-reads and commits, leaving no orphan", async () => {
+    const userId = await newUser();
+    const storage = memoryStorage();
+    const pictures = createProfilePictures({ storage, users: postgresUserRepository({ pool: serializable(), ...options }), master: false });
+    const first = await pictures.upload(userId, await solidJpeg([200, 40, 40]));
+    // Another instance gives the record a new version meanwhile (as a lock() or a restore there would).
+    const other = await heldWrite(userId, { ...first, version: 'other-instance' }, first.version);
+    const [record] = await Promise.all([pictures.upload(userId, await solidJpeg([40, 40, 200])), other.commit()]);
+    await pictures.flush();
+    const stored = [];
+    for await (const { key } of storage.list('')) stored.push(key);
+    expect(stored.sort()).toEqual(heldKeys(record, 'profile_pictures/').sort());
+    expect(await pictures.get(userId)).toEqual(record);
   });
 });
 

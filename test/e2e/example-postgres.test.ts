@@ -137,6 +137,13 @@ for (const { app, bucket, env, serving } of APPS) {
       expect((await browse('GET', '/dashboard/')).text).toContain(username);
     });
 
+    it('answers a login whose username holds a NUL as a wrong password (401), not a PostgreSQL error (500)', async () => {
+      // No text column holds a NUL: the lookup threw "invalid byte sequence", a 500 and a logged stack for anyone.
+      const login = await postForm('/login/', { username: `${username}\u0000`, password });
+      expect([login.status, login.text.includes('Wrong username or password.')]).toEqual([401, true]);
+      expect(server.output()).not.toMatch(/invalid byte sequence|Error/);
+    });
+
     it('uploads through the form route: the record in users.picture, the objects in the bucket', async () => {
       const answer = await upload(photos.warm);
       expect(answer.status).toBe(303);

@@ -8,7 +8,7 @@
  * outcome checks look past the HTTP response: files on disk, the user's record, bytes served.
  */
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -882,8 +882,10 @@ function adapterTests(harness: AdapterHarness): void {
       expect(res.headers['content-length']).toBe(String(stored.length));
       expect(res.headers.etag).toMatch(/^(W\/)?"[^"]+"$/);
       expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      // SECURITY.md rule 9, on every framework: inert even when opened as a document, not embeddable cross-site.
       expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-site');
       expect((await sharp(res.body).metadata()).width).toBe(256);
     });
 
@@ -897,6 +899,41 @@ function adapterTests(harness: AdapterHarness): void {
         () => 'cut',
       );
       expect(outcome).toBe('cut');
+    });
+
+    it('cuts the connection when the storage stream closes unfinished without an error: never a response left hanging', async () => {
+      const app = await setup({}, {}, { wrapStorage: (disk) => failingBodyStorage(disk, { withoutError: true }) });
+      const { picture } = (await app.upload('1', jpeg)).json;
+      // Express piped the body with pipe(), which passes on neither a close nor a missing end: the client waited
+      // for the rest of the picture for as long as it cared to (the server holding the socket all that time).
+      const outcome = await Promise.race([
+        app.send(picture.urls.md).then((res) => `complete ${res.status}`, () => 'cut'),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2_000)),
+      ]);
+      expect(outcome).toBe('cut');
+    });
+
+    it('lets a client hang up mid-download: nothing in the error log, the file closed, the next request served', async () => {
+      const app = await setup();
+      // Larger than the socket buffers, so every download is still streaming when its client goes away.
+      const key = 'profile_pictures/u1/aaaaaaaaaaaaaaaa-md.webp';
+      await diskStorage({ root: app.mediaRoot }).put(key, Buffer.alloc(8 * 1024 * 1024, 1), { contentType: 'image/webp' });
+      for (let i = 0; i < 3; i++) {
+        const socket = net.connect(app.port, '127.0.0.1');
+        socket.on('error', () => {});
+        await once(socket, 'connect');
+        socket.write(`GET /media/${key} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+        await once(socket, 'data');
+        // A reset (unread bytes in its buffer) and a plain close (FIN).
+        if (i % 2 === 0) socket.destroy();
+        else socket.end();
+      }
+      const served = await app.send(`/media/${key}`);
+      expect([served.status, served.body.length]).toEqual([200, 8 * 1024 * 1024]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Koa 3 pipes the body with stream.pipeline, which reported each hang-up to the app as "Premature close".
+      expect(app.errors).toEqual([]);
+      expect(await openFilesUnder(app.mediaRoot)).toEqual([]);
     });
 
     it('answers 304 to a matching If-None-Match and HEAD without a body', async () => {
@@ -1101,6 +1138,25 @@ function adapterTests(harness: AdapterHarness): void {
         expect([target, (await app.send(target)).status]).toEqual([target, notFoundStatus(target)]);
       }
     });
+
+    it('answers 404 to a user id with a NUL or another control character, before any lookup', async () => {
+      // No PostgreSQL text column holds a NUL: the repository's read failed and the public route answered 502
+      // STORAGE_FAILED (and an app's getUsername query threw) for anyone asking for /avatar/%00.
+      const looked: string[] = [];
+      const memory = memoryUserRepository();
+      const users: UserRepository = { ...memory, getPicture: (id) => (looked.push(id), memory.getPicture(id)) };
+      const app = await setup({ getUsername: async (id: string) => (looked.push(id), null) }, { users });
+      for (const target of ['/avatar/%00', '/avatar/a%00b', '/avatar/a%0Ab', '/avatar/%7F', '/avatar/a%00b?variant=sm']) {
+        const res = await app.send(target);
+        expect([target, res.status, res.text]).toEqual([target, 404, 'Not found']);
+      }
+      expect(looked).toEqual([]);
+      // Other characters are still ids: a space, letters beyond ASCII, an emoji.
+      for (const target of ['/avatar/a%20b', '/avatar/%C3%A9l%C3%A8ve', '/avatar/%E5%B1%B1%F0%9F%98%80']) {
+        expect([target, (await app.send(target)).status]).toEqual([target, 200]);
+      }
+      expect(looked).toEqual(['a b', 'a b', 'élève', 'élève', '山😀', '山😀']);
+    });
   });
 }
 
@@ -1217,9 +1273,10 @@ export async function listen(server: http.Server, errors: unknown[]): Promise<St
 /**
  * Wraps a storage so that every object's body fails after its first chunk with a reset, as a remote storage's socket
  * would: the response is cut short, a fault of the app (not of the client) that must stay visible. With
- * `beforeFirstByte`, the body fails before it delivers anything (the response headers are set but not yet written).
+ * `beforeFirstByte`, the body fails before it delivers anything (the response headers are set but not yet written);
+ * with `withoutError`, it closes without an error and without ending (a stream that just stops).
  */
-export function failingBodyStorage(base: StorageAdapter, { beforeFirstByte = false } = {}): StorageAdapter {
+export function failingBodyStorage(base: StorageAdapter, { beforeFirstByte = false, withoutError = false } = {}): StorageAdapter {
   return {
     ...base,
     async get(key: string) {
@@ -1229,7 +1286,7 @@ export function failingBodyStorage(base: StorageAdapter, { beforeFirstByte = fal
       const failing = new Readable({
         read() {
           if (!beforeFirstByte) this.push(Buffer.alloc(16));
-          this.destroy(Object.assign(new Error('storage connection reset'), { code: 'ECONNRESET' }));
+          this.destroy(withoutError ? undefined : Object.assign(new Error('storage connection reset'), { code: 'ECONNRESET' }));
         },
       });
       return { ...object, body: failing };
@@ -1257,6 +1314,15 @@ async function listFiles(root: string): Promise<string[]> {
   }
 }
 
+/** Files under `root` this process holds open (Linux: /proc/self/fd). */
+async function openFilesUnder(root: string): Promise<string[]> {
+  const open: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.startsWith(`${root}${path.sep}`)) open.push(target);
+  }
+  return open;
+}
 
 function keysOf(record: PictureRecord): string[] {
   return [...Object.values(record.variants).map((variant) => variant.key), ...(record.master ? [record.master.key] : [])];

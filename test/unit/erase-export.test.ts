@@ -378,6 +378,65 @@ describe.each(backends)('erase across instances on %s storage (two services shar
       expect(await users.getPicture('u1')).toMatchObject({ variants: {} });
     });
 
+    it.each([
+      ['a delete fails', 'STORAGE_FAILED'],
+      ['its signal aborts it', 'ABORTED'],
+    ])('an erase that stops after deleting objects of an upload elsewhere (%s) leaves that upload unable to commit', async (_how, code) => {
+      const { storage, users, b, release, held: reached } = instances(/-lg\.webp$/);
+      // The erasing instance lists only once B has read this pass's marker and written sm and md; then either its delete
+      // of md fails, or its signal aborts it once the pass deleted both: the erase rejects after deleting objects B is
+      // about to commit.
+      let listed!: () => void;
+      const listing = new Promise<void>((resolve) => (listed = resolve));
+      let marked!: () => void;
+      const markerWritten = new Promise<void>((resolve) => (marked = resolve));
+      const stop = new AbortController();
+      const md = /-md\.webp$/;
+      const deleted = (keys: string[]) => {
+        if (code === 'ABORTED') return stop.abort();
+        if (keys.some((key) => md.test(key))) throw new Error('injected: delete failed');
+      };
+      const faulty: StorageAdapter = {
+        ...storage,
+        async *list(prefix) {
+          marked();
+          await listing;
+          yield* storage.list(prefix);
+        },
+        delete: async (key) => {
+          if (code === 'ABORTED' || !md.test(key)) await storage.delete(key);
+          deleted([key]);
+        },
+        ...(storage.deleteMany && {
+          deleteMany: async (keys: string[]) => {
+            await storage.deleteMany!(keys.filter((key) => code === 'ABORTED' || !md.test(key)));
+            deleted(keys);
+          },
+        }),
+      };
+      const a = createProfilePictures({ master: false, storage: faulty, users, variants });
+      const erase = rejectionOf(a.erase('u1', { signal: stop.signal }));
+      await markerWritten; // A's first pass wrote its marker and waits to list
+      const upload = b.upload('u1', images[0]!).then(
+        (record) => record,
+        (error: unknown) => error,
+      );
+      await reached;
+      while ((await underU1(storage)).size < 2) await new Promise((resolve) => setTimeout(resolve, 5)); // sm and md
+      listed();
+      expect((await erase).code).toBe(code);
+      release();
+      const outcome = await upload;
+      await b.flush();
+
+      // B's upload may not commit a record naming an object the erase deleted: it fails, and leaves nothing.
+      const record = await users.getPicture('u1');
+      const stored = [...(await underU1(storage)).keys()].sort();
+      expect(record ? keysOf(record).filter((key) => !stored.includes(key)) : [], 'keys of the record that storage lacks').toEqual([]);
+      expect(isProfilePictureError(outcome) && [outcome.code, outcome.details]).toEqual(['CONFLICT', { reason: 'erased' }]);
+      expect(stored).toEqual([]);
+    });
+
     it('erasing a user the repository has no row for (SQLite: it refuses the marker) still deletes what is under the prefix', async () => {
       const { storage, a } = instances(/^$/);
       const key = variantKey(PREFIX, 'ghost', newUploadId(), 'md', 'webp');
