@@ -22,6 +22,8 @@ import type { PictureRecord, UserRepository } from './types.js';
 /**
  * What the repository needs of a pool: node-postgres's `query(text, values)`. A `pg.Pool` (the intended argument),
  * a `pg.Client` or a pool client all fit, as does any pool with the same method (e.g. `@neondatabase/serverless`).
+ * Not a client inside a transaction of the app's: each call is meant to be its own transaction, so a lost
+ * compare-and-set under SERIALIZABLE (`40001`) can be retried — inside the app's transaction it would abort that.
  */
 export interface PostgresPool {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
