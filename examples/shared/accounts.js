@@ -30,7 +30,9 @@ export function accounts(db) {
    * @returns {Promise<Account | null>}
    */
   async function find(id) {
-    if (!id) return null;
+    // An id from a query string or form may hold anything; one with a control character names no account (ids are
+    // UUIDs), and a NUL would fail PostgreSQL's query with a 500.
+    if (!id || /[\u0000-\u001f\u007f]/.test(id)) return null;
     const [row] = await db.all('SELECT id, username, created_at AS "createdAt" FROM users WHERE id = ?', [id]);
     // SQLite returns the ISO string it stored, PostgreSQL a Date (timestamptz): the same string either way.
     return row ? { id: row.id, username: row.username, createdAt: new Date(row.createdAt).toISOString() } : null;

@@ -194,6 +194,12 @@ for (const { app, bucket, env, serving } of APPS) {
       expect(JSON.parse(status.text)).toMatchObject({ state: 'idle', scanned: 0 });
     });
 
+    it('answers an admin link whose user id holds a NUL as an unknown user, not a PostgreSQL error', async () => {
+      expect((await browse('GET', '/admin/confirm/?action=remove&user=%00')).status).toBe(404);
+      expect((await browse('GET', '/admin/?done=remove&user=%00')).status).toBe(200);
+      expect(server.output()).not.toMatch(/invalid byte sequence|Error/);
+    });
+
     it('removes it: users.picture is NULL and the bucket empty', async () => {
       const answer = await postForm('/remove-profile-picture/', {});
       expect(answer.status).toBe(303);
