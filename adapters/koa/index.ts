@@ -66,8 +66,10 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
       const body = reply.body;
       // A storage stream failing mid-body can only be answered by cutting the response (Koa 2 would leave the
       // client waiting for the rest).
+      // Only while the response stands: when a client hangs up, Koa 3's pipeline destroys the body with the same
+      // "Premature close" it reports, and which of the two comes first is Node's event order, not ours.
       body.once('error', (err) => {
-        bodyError = err;
+        if (!ctx.res.destroyed) bodyError = err;
         ctx.res.destroy();
       });
       // Koa 3 pipes the body with stream.pipeline, which reports a client hanging up mid-download as "Premature
