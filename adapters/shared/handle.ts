@@ -145,11 +145,12 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
   /**
    * Hands a 5xx error to `onServerError` without waiting: the answer goes out as it would without the hook, and a
    * hook that throws or rejects can neither change it nor become an unhandled rejection. 4xx errors (`ABORTED`, the
-   * client's own going away, is a 499) are the client's and stay out of the app's error log.
+   * client's own going away, is a 499) are the client's and stay out of the app's error log; so is `BUSY`, the
+   * server shedding load as designed: any client can cause it at will, a line per request would flood the log.
    */
   function report(err: ProfilePictureError, native: Native): void {
     const hook = resolved.onServerError;
-    if (hook === null || err.status < 500) return;
+    if (hook === null || err.status < 500 || err.code === 'BUSY') return;
     try {
       Promise.resolve(hook(err, native)).catch(() => {});
     } catch {

@@ -74,7 +74,7 @@ export interface RouterResultEvent<Req = IncomingMessage> {
 
 /**
  * Reports a fault of the server that the routes answered themselves: a `ProfilePictureError` with a 5xx status
- * (`STORAGE_FAILED`, `MODERATION_FAILED`, `BUSY`), whose `cause` holds the storage's, repository's or moderator's own
+ * (`STORAGE_FAILED`, `MODERATION_FAILED`; not `BUSY`, which is load shed as designed), whose `cause` holds the storage's, repository's or moderator's own
  * error. `native` is the framework's request object (Express `req`, Koa `ctx`, Fastify `request`, web `Request`).
  */
 export type ServerErrorHook<Native> = (error: ProfilePictureError, native: Native) => Awaitable<void>;
@@ -120,7 +120,8 @@ export interface ProfilePictureRouterOptions<Native, Req = IncomingMessage> {
   /**
    * Called once for every error the routes answer themselves whose status is 5xx (a JSON 5xx, or the 303 redirect of
    * a form post that failed with one), on every route: the only place the storage's or repository's own error (the
-   * error's `cause`) reaches you. Never for 4xx answers, nor for a client that went away (`ABORTED`, 499). Errors
+   * error's `cause`) reaches you. Never for 4xx answers, a client that went away (`ABORTED`, 499), nor `BUSY` (503:
+   * load shed as designed, which any client can cause at will). Errors
    * that are not a `ProfilePictureError` (a throwing `getUser`) go to the framework's error handling instead. The
    * answer does not wait for it; what it throws or rejects with is ignored. `false` turns reporting off.
    * @default the framework's own channel: Koa `ctx.app.emit('error', error, ctx)` (its default handler prints 5xx),
