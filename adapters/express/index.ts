@@ -16,6 +16,7 @@ export type {
   RouterPaths,
   RouterResultEvent,
   RouterUser,
+  ServerErrorHook,
 } from '../shared/options.js';
 
 /** Options of the Express {@link profilePictureRouter}; `getUser` and `onResult` receive the Express `req`. */
@@ -41,7 +42,8 @@ export type ProfilePictureRouterOptions = SharedRouterOptions<Request>;
  * @throws TypeError at construction for invalid options (e.g. a missing `getUser`).
  */
 export function profilePictureRouter(pictures: ProfilePictures, options: ProfilePictureRouterOptions): Router {
-  const handle = createRouteHandler(pictures, options);
+  // By default a 5xx goes to stderr, as Express's final handler logs the errors it answers.
+  const handle = createRouteHandler(pictures, options, (error) => console.error(error));
   const router = Router();
   router.use((req, res, next) => {
     // `.catch(next)` after `.then`: a throw while sending (headers already sent by another middleware) must reach

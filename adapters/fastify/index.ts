@@ -29,6 +29,7 @@ export type {
   RouterPaths,
   RouterResultEvent,
   RouterUser,
+  ServerErrorHook,
 } from '../shared/options.js';
 
 /**
@@ -89,7 +90,10 @@ function registerRoutes(instance: FastifyInstance, options: ProfilePicturePlugin
   const { pictures, prefix: _prefix, logLevel: _logLevel, logSerializers: _logSerializers, ...routerOptions } =
     options as ProfilePicturePluginOptions & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>;
   const { paths, mediaFromPublicPath } = resolveRouterOptions(pictures, routerOptions);
-  const handle = createRouteHandler(pictures, routerOptions);
+  // Fastify's own default error handler logs a 5xx with `request.log.error({ err })`: the same channel.
+  const handle = createRouteHandler(pictures, routerOptions, (error, request: FastifyRequest) =>
+    request.log.error({ err: error }, error.message),
+  );
   const mount = instance.prefix.replace(/\/+$/, '');
 
   // Every body is left unread (whatever its type, so Fastify never answers 415 or 413 itself): the shared handler

@@ -17,6 +17,7 @@ export type {
   RouterPaths,
   RouterResultEvent,
   RouterUser,
+  ServerErrorHook,
 } from '../shared/options.js';
 
 /** Options of the Koa {@link profilePictureRouter}; `getUser` and `onResult` receive the Koa `ctx`. */
@@ -42,7 +43,10 @@ export type ProfilePictureRouterOptions = SharedRouterOptions<Context>;
  * @throws TypeError at construction for invalid options (e.g. a missing `getUser`).
  */
 export function profilePictureRouter(pictures: ProfilePictures, options: ProfilePictureRouterOptions): Middleware {
-  const handle = createRouteHandler(pictures, options);
+  // Koa's convention for errors the app answered itself: its default 'error' listener prints a 5xx's stack.
+  const handle = createRouteHandler(pictures, options, (error, ctx: Context) => {
+    ctx.app.emit('error', error, ctx);
+  });
   return async (ctx: Context, next: Next) => {
     // Koa reports a broken client connection (an abort mid-body, a lying Content-Length) through `ctx.onerror` and
     // the app's 'error' event; on our routes those are the client's doing, not the app's, so they are dropped. A

@@ -15,7 +15,7 @@ import type { ProfilePictures } from '../../src/pictures.js';
 import { initialOf } from '../../src/placeholder.js';
 import { USER_STATE_FIELDS } from '../../src/record-state.js';
 import type { PictureRecord } from '../../src/users/types.js';
-import { resolveRouterOptions, type ProfilePictureRouterOptions, type RouterUser } from './options.js';
+import { resolveRouterOptions, type ProfilePictureRouterOptions, type RouterUser, type ServerErrorHook } from './options.js';
 import { isCrossSite, wantsJson } from './request-checks.js';
 
 /** What an adapter sends. A string body is sent whole; a stream is piped; `null` means no body. */
@@ -62,14 +62,16 @@ const MAX_USER_ID = 256;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /**
- * Validates the options and builds the handler both adapters wrap.
+ * Validates the options and builds the handler the adapters wrap. `reportServerError` is the adapter's default
+ * `onServerError`: its framework's own error channel.
  * @throws TypeError for invalid options (see `resolveRouterOptions`).
  */
 export function createRouteHandler<Native, Req = IncomingMessage>(
   pictures: ProfilePictures,
   options: ProfilePictureRouterOptions<Native, Req>,
+  reportServerError: ServerErrorHook<Native>,
 ): RouteHandler<Native, Req> {
-  const resolved = resolveRouterOptions(pictures, options);
+  const resolved = resolveRouterOptions(pictures, options, reportServerError);
   const { paths } = resolved;
   const fail = createErrorFactory(pictures.options.messages);
   const variants = Object.keys(pictures.options.variants);
@@ -93,6 +95,7 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
       else removed = await pictures.remove(userId);
     } catch (err) {
       if (!isProfilePictureError(err)) throw err;
+      report(err, native);
       if (json) return finish(req, errorReply(err), drain);
       await resolved.onResult?.({ request, action, error: err }, native);
       return finish(req, redirect(resolved.redirectTo, 'profile_picture_error', err.code), drain);
@@ -145,6 +148,22 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
   }
 
   /**
+   * Hands a 5xx error to `onServerError` without waiting: the answer goes out as it would without the hook, and a
+   * hook that throws or rejects can neither change it nor become an unhandled rejection. 4xx errors (`ABORTED`, the
+   * client's own going away, is a 499) are the client's and stay out of the app's error log; so is `BUSY`, the
+   * server shedding load as designed: any client can cause it at will, a line per request would flood the log.
+   */
+  function report(err: ProfilePictureError, native: Native): void {
+    const hook = resolved.onServerError;
+    if (hook === null || err.status < 500 || err.code === 'BUSY') return;
+    try {
+      Promise.resolve(hook(err, native)).catch(() => {});
+    } catch {
+      // A hook that throws synchronously: ignored, as a rejection is.
+    }
+  }
+
+  /**
    * The new picture with a URL per configured variant, by the same stand-in rule as the avatar route (`url()`). The
    * record's user state (previous pictures, lock, change times: record-state.ts) is not the picture: it stays on the
    * server.
@@ -174,7 +193,10 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
       return null;
     } catch (err) {
       // Ours (e.g. STORAGE_FAILED while serving) → a JSON error; anything else → the framework's error handling.
-      if (isProfilePictureError(err)) return finish(req, errorReply(err), drain);
+      if (isProfilePictureError(err)) {
+        report(err, req.native);
+        return finish(req, errorReply(err), drain);
+      }
       // Not ours (a throwing getUser or onResult): the framework answers; the unread body is discarded as after our
       // own refusals, never read to its end past the upload limit.
       req.discardUnread(drain);

@@ -72,6 +72,13 @@ export interface RouterResultEvent<Req = IncomingMessage> {
   error?: ProfilePictureError;
 }
 
+/**
+ * Reports a fault of the server that the routes answered themselves: a `ProfilePictureError` with a 5xx status
+ * (`STORAGE_FAILED`, `MODERATION_FAILED`; not `BUSY`, which is load shed as designed), whose `cause` holds the storage's, repository's or moderator's own
+ * error. `native` is the framework's request object (Express `req`, Koa `ctx`, Fastify `request`, web `Request`).
+ */
+export type ServerErrorHook<Native> = (error: ProfilePictureError, native: Native) => Awaitable<void>;
+
 /** Options of `profilePictureRouter(pictures, options)`; identical for Express and Koa (and the web handler). */
 export interface ProfilePictureRouterOptions<Native, Req = IncomingMessage> {
   /**
@@ -110,6 +117,22 @@ export interface ProfilePictureRouterOptions<Native, Req = IncomingMessage> {
    * Note that the avatar route is public: whatever this returns, anyone can learn the first letter of.
    */
   getUsername?: (userId: string) => Awaitable<string | null | undefined>;
+  /**
+   * Called once for every error the routes answer themselves whose status is 5xx (a JSON 5xx, or the 303 redirect of
+   * a form post that failed with one), on every route: the only place the storage's or repository's own error (the
+   * error's `cause`) reaches you. Never for 4xx answers, a client that went away (`ABORTED`, 499), nor `BUSY` (503:
+   * load shed as designed, which any client can cause at will). Errors
+   * that are not a `ProfilePictureError` (a throwing `getUser`) go to the framework's error handling instead. The
+   * answer does not wait for it; what it throws or rejects with is ignored. `false` turns reporting off.
+   * @default the framework's own channel: Koa `ctx.app.emit('error', error, ctx)` (its default handler prints 5xx),
+   *   Fastify `request.log.error({ err: error }, …)`, Express and web `console.error(error)` (as Express's final
+   *   handler does)
+   * @example
+   * ```ts
+   * onServerError: (error, req) => logger.error({ err: error, cause: error.cause, url: req.originalUrl }, error.code)
+   * ```
+   */
+  onServerError?: ServerErrorHook<Native> | false;
 }
 
 /** Validated, frozen router options. Paths are normalised: exact paths without, prefixes with a trailing `/`. */
@@ -122,6 +145,8 @@ export interface ResolvedRouterOptions<Native, Req = IncomingMessage> {
   readonly csrf: Readonly<{ allowedOrigins: readonly string[] }> | null;
   readonly onResult: ProfilePictureRouterOptions<Native, Req>['onResult'] | null;
   readonly getUsername: ProfilePictureRouterOptions<Native, Req>['getUsername'] | null;
+  /** The app's hook, the adapter's default when none was given, or null when reporting is off (`false`). */
+  readonly onServerError: ServerErrorHook<Native> | null;
 }
 
 /** The defaults, in one place. */
@@ -138,12 +163,14 @@ export const ROUTER_DEFAULTS = Object.freeze({
 const SERVICE_METHODS = ['uploadRequest', 'remove', 'get', 'url', 'placeholder', 'serve'] as const;
 
 /**
- * Validates `pictures` and `options`.
+ * Validates `pictures` and `options`. `reportServerError` is the adapter's default `onServerError` (its framework's
+ * own error channel); without it, an absent `onServerError` resolves to null.
  * @throws TypeError naming the option, the expectation and the received value.
  */
 export function resolveRouterOptions<Native, Req = IncomingMessage>(
   pictures: ProfilePictures,
   options: ProfilePictureRouterOptions<Native, Req>,
+  reportServerError?: ServerErrorHook<Native>,
 ): ResolvedRouterOptions<Native, Req> {
   if (!isPlainObject(pictures) || SERVICE_METHODS.some((m) => typeof (pictures as never)[m] !== 'function')) {
     throw invalidOption('pictures', 'the service returned by createProfilePictures()', pictures);
@@ -177,6 +204,7 @@ export function resolveRouterOptions<Native, Req = IncomingMessage>(
     csrf: csrf === false ? null : Object.freeze({ allowedOrigins: allowedOrigins(csrf.allowedOrigins) }),
     onResult: optionalFunction('onResult', options.onResult),
     getUsername: optionalFunction('getUsername', options.getUsername),
+    onServerError: serverErrorHook(options.onServerError, reportServerError),
   });
 }
 
@@ -191,6 +219,7 @@ const ROUTER_OPTION_NAMES = {
     csrf: 1,
     onResult: 1,
     getUsername: 1,
+    onServerError: 1,
   }),
   paths: optionNames<RouterPaths>({ upload: 1, remove: 1, media: 1, avatar: 1 }),
 };
@@ -220,6 +249,14 @@ function requiredFunction<F>(path: string, value: F): F {
 
 function optionalFunction<F>(path: string, value: F | undefined): F | null {
   return value === undefined ? null : requiredFunction(path, value);
+}
+
+/** `false` → null (reporting off); absent → the adapter's default. */
+function serverErrorHook<Native>(value: unknown, fallback: ServerErrorHook<Native> | undefined): ServerErrorHook<Native> | null {
+  if (value === false) return null;
+  if (value === undefined) return fallback ?? null;
+  if (typeof value !== 'function') throw invalidOption('onServerError', 'a function or false', value);
+  return value as ServerErrorHook<Native>;
 }
 
 /** `false` → null (route off); exact paths lose, prefixes gain, the trailing slash. */

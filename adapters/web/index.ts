@@ -19,7 +19,7 @@ import type { ProfilePictureRouterOptions } from '../shared/options.js';
 import { webRouteRequest } from './request.js';
 import { assertNodeRuntime } from './runtime.js';
 
-export type { CsrfOptions, RouterPaths, RouterResultEvent, RouterUser } from '../shared/options.js';
+export type { CsrfOptions, RouterPaths, RouterResultEvent, RouterUser, ServerErrorHook } from '../shared/options.js';
 
 assertNodeRuntime();
 
@@ -87,7 +87,8 @@ export function createRequestHandler(pictures: ProfilePictures, options: Request
   let basePath: unknown;
   if (isPlainObject(options)) ({ basePath, ...routerOptions } = options);
   const base = resolveBasePath(basePath);
-  const handle = createRouteHandler<Request, Request>(pictures, routerOptions);
+  // No framework channel to rely on (Hono, Next.js…): a 5xx goes to stderr by default, as on Express.
+  const handle = createRouteHandler<Request, Request>(pictures, routerOptions, (error) => console.error(error));
   return async (request, context) => {
     const routeRequest = webRouteRequest(request, base, context?.incoming);
     const reply = routeRequest && (await handle(routeRequest));

@@ -557,9 +557,11 @@ function adapterTests(harness: AdapterHarness): void {
       };
     }
 
-    it('answers 503 BUSY with Retry-After when every body slot and the queue are taken', async () => {
+    it('answers 503 BUSY with Retry-After when every body slot and the queue are taken (not an onServerError)', async () => {
       const watch = watchArrivals(['slow']);
-      const app = await setup({ getUser: watch.getUser }, { bodyConcurrency: 1, maxQueue: 0 });
+      const reported: unknown[] = [];
+      const onServerError = (error: unknown) => void reported.push(error);
+      const app = await setup({ getUser: watch.getUser, onServerError }, { bodyConcurrency: 1, maxQueue: 0 });
       // The slow upload takes the only body slot before its body, then never sends the body.
       const [slow] = await stalledUploads(app, ['slow'], watch.arrived);
       const res = await app.upload('2', jpeg);
@@ -568,6 +570,8 @@ function adapterTests(harness: AdapterHarness): void {
       expect(res.headers['retry-after']).toBe('5');
       expect(await app.users.getPicture('2')).toBeNull();
       expect(await app.files()).toEqual([]);
+      // Load shed as designed, which any client can cause: reported, it would flood the app's error log.
+      expect(reported).toEqual([]);
     });
 
     it("does not let slow bodies holding every processing slot delay another user's upload", async () => {
@@ -860,11 +864,14 @@ function adapterTests(harness: AdapterHarness): void {
         },
         setPicture: (...args) => inner.setPicture(...args),
       };
-      const app = await setup({}, { users });
+      const reported: unknown[] = [];
+      const app = await setup({ onServerError: (error: unknown) => void reported.push(error) }, { users });
       const res = await app.send('/remove-profile-picture/', { method: 'POST', headers: { ...JSON_CLIENT, 'x-test-user': '1' } });
       expect(res.status).toBe(502);
       expect(res.json.error.code).toBe('STORAGE_FAILED');
       expect(res.text).not.toContain('SQLITE');
+      // The cause goes to the app's onServerError, never to the client nor to the framework as a 500 of its own.
+      expect(reported.map((error) => (error as Error).cause)).toEqual([new Error('SQLITE_BUSY: /var/secret/path.db')]);
       expect(app.errors).toEqual([]);
     });
   });
@@ -1010,7 +1017,8 @@ function adapterTests(harness: AdapterHarness): void {
         get: (key) => (hanging.has('get') ? never() : disk.get(key)),
         delete: (key) => (hanging.has('delete') ? never() : disk.delete(key)),
       });
-      return setup({}, { timeouts: { storageMs: STORAGE_MS }, onOrphan: () => {}, ...service }, { wrapStorage });
+      // The 502s are what these tests wait for: reported by the default hook, they would only print.
+      return setup({ onServerError: false }, { timeouts: { storageMs: STORAGE_MS }, onOrphan: () => {}, ...service }, { wrapStorage });
     }
     async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
       const started = performance.now();
@@ -1064,6 +1072,97 @@ function adapterTests(harness: AdapterHarness): void {
       const next = await app.upload('1', jpeg2);
       expect(next.status).toBe(200);
       expect(await app.users.getPicture('1')).toEqual(withoutUrls(next.json.picture));
+    });
+  });
+
+  describe('server errors (onServerError)', () => {
+    /** An app whose storage `get`/`put` (and repository `getPicture`) throw `fault` while named in `failing`. */
+    async function setupFaulty(failing: Set<'get' | 'put' | 'getPicture'>, options: SuiteRouterOptions = {}) {
+      const fault = Object.assign(new Error('disk full'), { code: 'ENOSPC' });
+      const reported: Array<{ error: Error & { code?: string; status?: number }; native: unknown }> = [];
+      const fail = (name: 'get' | 'put' | 'getPicture') => failing.has(name) && Promise.reject(fault);
+      const inner = memoryUserRepository();
+      const users: UserRepository = { ...inner, getPicture: (userId) => fail('getPicture') || inner.getPicture(userId) };
+      const wrapStorage = (disk: StorageAdapter): StorageAdapter => ({
+        ...disk,
+        get: (key) => fail('get') || disk.get(key),
+        put: (key, body, meta) => fail('put') || disk.put(key, body, meta),
+      });
+      const onServerError = (error: Error, native: unknown) => void reported.push({ error, native });
+      const app = await setup({ onServerError, ...options }, { users }, { wrapStorage });
+      return { ...app, fault, reported };
+    }
+
+    it('reports a failing storage read on the media route (GET and HEAD) once each, with its cause and native object', async () => {
+      const failing = new Set<'get'>();
+      const app = await setupFaulty(failing);
+      const { picture } = (await app.upload('1', jpeg)).json;
+      failing.add('get');
+      const res = await app.send(picture.urls.md, { headers: { 'x-test-user': '7' } });
+      expect([res.status, res.json.error.code]).toEqual([502, 'STORAGE_FAILED']);
+      expect(app.reported.map(({ error }) => [error.code, error.cause])).toEqual([['STORAGE_FAILED', app.fault]]);
+      // The framework's own request object: the harness reads the user slot its middleware filled from it.
+      expect(harness.userOf(app.reported[0]!.native)).toEqual({ id: '7' });
+      expect((await app.send(picture.urls.md, { method: 'HEAD' })).status).toBe(502);
+      expect(app.reported.map(({ error }) => error.cause)).toEqual([app.fault, app.fault]);
+      expect(app.errors).toEqual([]);
+    });
+
+    it('reports a failing storage write on upload, for JSON clients and form posts (303 with the error code)', async () => {
+      const app = await setupFaulty(new Set(['put']));
+      const res = await app.upload('1', jpeg);
+      expect([res.status, res.json.error.code]).toEqual([502, 'STORAGE_FAILED']);
+      expect(app.reported.map(({ error }) => [error.code, error.status, error.cause])).toEqual([['STORAGE_FAILED', 502, app.fault]]);
+      const form = await app.upload('1', jpeg, formPost(app.base));
+      expect([form.status, form.headers.location]).toEqual([303, '/profile/?profile_picture_error=STORAGE_FAILED']);
+      expect(app.reported.map(({ error }) => error.cause)).toEqual([app.fault, app.fault]);
+      expect(await app.files()).toEqual([]);
+    });
+
+    it('reports a failing repository on the avatar route', async () => {
+      const app = await setupFaulty(new Set(['getPicture']));
+      expect((await app.send('/avatar/1')).status).toBe(502);
+      expect(app.reported.map(({ error }) => [error.code, error.cause])).toEqual([['STORAGE_FAILED', app.fault]]);
+    });
+
+    it('is not called for 4xx answers', async () => {
+      const app = await setupFaulty(new Set());
+      expect((await app.send('/upload-profile-picture/', { method: 'POST', headers: JSON_CLIENT })).status).toBe(401);
+      const text = { ...JSON_CLIENT, 'x-test-user': '1', 'content-type': 'text/plain' };
+      expect((await app.send('/upload-profile-picture/', { method: 'POST', headers: text, body: 'hi' })).status).toBe(415);
+      expect((await app.send('/avatar/1?variant=xl')).status).toBe(400);
+      expect((await app.send('/media/nope.webp')).status).toBe(404);
+      expect(app.reported).toEqual([]);
+    });
+
+    it('answers as without it when the hook throws or rejects, with no unhandled rejection', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        for (const onServerError of [() => { throw new Error('hook threw'); }, async () => { throw new Error('hook rejected'); }]) {
+          const app = await setupFaulty(new Set(['getPicture']), { onServerError });
+          const res = await app.send('/avatar/1');
+          expect([res.status, res.json.error.code]).toEqual([502, 'STORAGE_FAILED']);
+          expect(app.errors).toEqual([]);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+
+    it('is off with false, and refuses anything but a function or false', async () => {
+      const app = await setupFaulty(new Set(['getPicture']), { onServerError: false });
+      expect((await app.send('/avatar/1')).status).toBe(502);
+      expect(app.errors).toEqual([]);
+      expect(() => harness.create(app.pictures, { getUser: () => null, onServerError: true })).toThrow(
+        new TypeError('[profile-picture] Expected a function or false for `onServerError` but received true (boolean)'),
+      );
+      expect(() => harness.create(app.pictures, { getUser: () => null, onServerErorr: () => {} })).toThrow(
+        new TypeError('[profile-picture] Unknown option `onServerErorr`; did you mean `onServerError`?'),
+      );
     });
   });
 

@@ -18,6 +18,7 @@ import {
   type AdapterHarness,
   type SuiteRouterOptions,
 } from './adapter-suite.js';
+import { serviceWithFailingReads } from './server-fault.js';
 
 type Express = typeof express;
 type RouterFactory = typeof profilePictureRouter;
@@ -152,6 +153,21 @@ for (const major of majors) {
         expect((await request(app.port, '/account/avatar/1')).status).toBe(200);
         expect((await request(app.port, '/remove-profile-picture/', { method: 'POST' })).text).toBe('app-fallthrough');
       } finally {
+        await app.close();
+      }
+    });
+
+    it('prints a 5xx it answered itself with console.error by default (as the final handler does), never a 4xx', async () => {
+      const { pictures, fault, mediaPath } = await serviceWithFailingReads();
+      const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+      const app = await serve(pictures, (app) => app.use(major.router(pictures, { getUser: () => null })));
+      try {
+        expect((await request(app.port, mediaPath)).status).toBe(502);
+        const anonymous = await request(app.port, '/upload-profile-picture/', { method: 'POST', headers: { accept: 'application/json' } });
+        expect(anonymous.status).toBe(401);
+        expect(printed.mock.calls.map(([err]) => [(err as { code: string }).code, (err as Error).cause])).toEqual([['STORAGE_FAILED', fault]]);
+      } finally {
+        printed.mockRestore();
         await app.close();
       }
     });

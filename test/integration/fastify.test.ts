@@ -27,6 +27,7 @@ import {
   type AdapterHarness,
   type StartedApp,
 } from './adapter-suite.js';
+import { serviceWithFailingReads } from './server-fault.js';
 
 type Fastify = (options?: FastifyServerOptions) => FastifyInstance;
 
@@ -285,6 +286,26 @@ for (const major of majors) {
           await app.close();
         }
       });
+    });
+
+    it("logs a 5xx it answered itself with request.log.error by default (Fastify's channel), never a 4xx", async () => {
+      const { pictures, fault, mediaPath } = await serviceWithFailingReads();
+      const lines: Array<{ level: number; reqId?: string; err?: { code: string; stack: string }; msg: string }> = [];
+      const app = major.fastify({ logger: { level: 'info', stream: { write: (line: string) => void lines.push(JSON.parse(line)) } } });
+      await app.register(profilePicturePlugin, { pictures, getUser: () => null });
+      const started = await listen((await app.ready(), app.server), []);
+      try {
+        expect((await request(started.port, mediaPath)).status).toBe(502);
+        const anonymous = await request(started.port, '/upload-profile-picture/', { method: 'POST', headers: JSON_CLIENT });
+        expect(anonymous.status).toBe(401);
+        const errors = lines.filter((line) => line.level >= 50);
+        expect(errors.map(({ err, msg }) => [err?.code, msg])).toEqual([['STORAGE_FAILED', 'The picture could not be stored.']]);
+        // The request's own logger (its reqId), and the storage's error in the serialised stack.
+        expect(errors[0]!.reqId).toMatch(/./);
+        expect(errors[0]!.err!.stack).toContain(fault.message);
+      } finally {
+        await app.close();
+      }
     });
 
     it('registers under nested prefixes: routes under both, media at the publicPath under them', async () => {

@@ -10,12 +10,13 @@ import net, { connect as netConnect } from 'node:net';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createRequestHandler, type RequestHandlerOptions } from '../../adapters/web/index.js';
 import { createProfilePictures, memoryStorage, memoryUserRepository } from '../../src/index.js';
 import { ENVELOPE_ALLOWANCE } from '../../src/intake/content-type.js';
 import { DRAIN_MAX_BYTES, DRAIN_MAX_TO_END } from '../../src/intake/drain.js';
 import { describeAdapters, listen, multipart, parseTestUser, rawExchange, type AdapterHarness } from './adapter-suite.js';
+import { serviceWithFailingReads } from './server-fault.js';
 import { fetchUploads } from './upload-clients.js';
 
 /** The user of a request: a web handler sees only the `Request`, so the test "session" is its header. */
@@ -75,6 +76,20 @@ describe('web handler specifics', () => {
     expect(() => createRequestHandler(service(), { getUser: () => null, basePath: 'account' })).toThrow(
       new TypeError('[profile-picture] Expected a path starting with "/" (no query or fragment) for `basePath` but received "account" (string)'),
     );
+  });
+
+  it('prints a 5xx it answered itself with console.error by default, never a 4xx', async () => {
+    const { pictures, fault, mediaPath } = await serviceWithFailingReads();
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const handle = createRequestHandler(pictures, { getUser: () => null });
+      expect((await handle(new Request(`http://localhost${mediaPath}`)))!.status).toBe(502);
+      const anonymous = new Request('http://localhost/upload-profile-picture/', { method: 'POST', headers: { accept: 'application/json' } });
+      expect((await handle(anonymous))!.status).toBe(401);
+      expect(printed.mock.calls.map(([err]) => [(err as { code: string }).code, (err as Error).cause])).toEqual([['STORAGE_FAILED', fault]]);
+    } finally {
+      printed.mockRestore();
+    }
   });
 
   it('answers a plain Request (no Node request under it) and ignores other routes', async () => {

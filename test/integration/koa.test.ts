@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { profilePictureRouter } from '../../adapters/koa/index.js';
 import { createProfilePictures, memoryStorage, memoryUserRepository, type StorageAdapter } from '../../src/index.js';
 import { describeAdapters, failingBodyStorage, listen, multipart, parseTestUser, request, type AdapterHarness } from './adapter-suite.js';
+import { serviceWithFailingReads } from './server-fault.js';
 
 const Koa2 = createRequire(import.meta.url)('koa2') as typeof Koa;
 
@@ -199,6 +200,25 @@ for (const major of majors) {
           new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2_000)),
         ]);
         expect(outcome).toBe('cut');
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("reports a 5xx it answered itself on app.on('error') with ctx by default (Koa's convention), never a 4xx", async () => {
+      const { pictures, fault, mediaPath } = await serviceWithFailingReads();
+      const koa = new major.Koa();
+      const errors: Array<[Error, Koa.Context]> = [];
+      koa.on('error', (err: Error, ctx: Koa.Context) => errors.push([err, ctx]));
+      koa.use(profilePictureRouter(pictures, { getUser: () => null }));
+      const app = await listen(http.createServer(koa.callback()), []);
+      try {
+        expect((await request(app.port, mediaPath)).status).toBe(502);
+        const anonymous = await request(app.port, '/upload-profile-picture/', { method: 'POST', headers: { accept: 'application/json' } });
+        expect(anonymous.status).toBe(401);
+        expect(errors.map(([err, ctx]) => [(err as Error & { code: string }).code, err.cause, ctx.path])).toEqual([
+          ['STORAGE_FAILED', fault, mediaPath],
+        ]);
       } finally {
         await app.close();
       }
