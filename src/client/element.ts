@@ -121,7 +121,13 @@ export class ProfilePictureUpload extends Base {
     });
     upload.addEventListener('click', () => void this.upload());
     // During an upload, Cancel stops it and keeps the file (retry or discard next); otherwise it discards the file.
-    cancel.addEventListener('click', () => (this.#controller ? this.#controller.abort() : this.reset()));
+    cancel.addEventListener('click', () => {
+      if (this.#controller) return this.#controller.abort();
+      // Discarding hides Cancel itself: a keyboard user would be left on <body>, so focus goes back to the zone.
+      const hadFocus = this.matches(':focus-within');
+      this.reset();
+      if (hadFocus) this.#ui.zone.focus();
+    });
     this.addEventListener('dragenter', this.#onDragEnter);
     this.addEventListener('dragover', this.#onDragOver);
     this.addEventListener('dragleave', this.#onDragLeave);

@@ -299,6 +299,18 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     await state('done');
   });
 
+  it('keeps keyboard focus in the widget when Cancel discards the chosen file', async () => {
+    await tab.keyboard.press('Tab');
+    const [chooser] = await Promise.all([tab.waitForEvent('filechooser'), tab.keyboard.press('Space')]);
+    await chooser.setFiles({ name: 'me.png', mimeType: 'image/png', buffer: png64 });
+    await state('selected');
+    await tab.keyboard.press('Tab'); // Upload → Cancel
+    await tab.keyboard.press('Enter');
+    await state('idle');
+    // The Cancel button is gone: focus goes back to the drop zone, not to the page's <body>.
+    expect(await tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.activeElement?.className, WIDGET)).toBe('zone');
+  });
+
   it('takes field name and types from a fallback input when there is no config attribute', async () => {
     await tab.goto(`${url}/page-fallback`);
     await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
