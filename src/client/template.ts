@@ -162,7 +162,8 @@ button.secondary { background: transparent; color: inherit; border-color: var(--
 button.secondary:hover { border-color: var(--_accent); color: var(--_accent); }
 button.primary:focus-visible, button.secondary:focus-visible { outline: 3px solid var(--_accent); outline-offset: 2px; }
 .status, .error { margin: .75rem 0 0; font-size: .925em; }
-.status:empty, .error:empty { display: none; }
+/* Empty, they take no room but stay rendered: a screen reader only announces changes to a live region it knows. */
+.status:empty, .error:empty { margin: 0; padding: 0; border: 0; }
 .status { color: var(--_muted); }
 :host([state="done"]) .status { color: var(--_success); font-weight: 600; }
 .error {

@@ -311,6 +311,23 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     expect(await tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.activeElement?.className, WIDGET)).toBe('zone');
   });
 
+  it('keeps its live regions in the accessibility tree while empty, so the first message is announced', async () => {
+    // A screen reader only announces changes to a live region it already knows; one that is display: none until it
+    // gets text is new when the text arrives, and its first message ("ready to upload", the error) may go unsaid.
+    const roles = async () => {
+      const cdp = await tab.context().newCDPSession(tab);
+      const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ ignored: boolean; role?: { value: string } }> };
+      await cdp.detach();
+      return nodes.filter((node) => !node.ignored).map((node) => node.role?.value);
+    };
+    expect(await roles()).toEqual(expect.arrayContaining(['status', 'alert']));
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    expect(await roles()).toEqual(expect.arrayContaining(['status', 'alert']));
+    // Still invisible while empty: no bordered, padded box without text.
+    expect(await tab.locator(`${WIDGET} .error`).boundingBox().then((box) => box?.height ?? 0)).toBe(0);
+  });
+
   it('takes field name and types from a fallback input when there is no config attribute', async () => {
     await tab.goto(`${url}/page-fallback`);
     await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
