@@ -31,10 +31,28 @@ export const STYLES = /* css */ `
   --_preview: var(--pp-preview-size, 84px);
   --_crop: var(--pp-crop-size, 16rem);
   --_shade: var(--pp-crop-shade, rgb(15 23 42 / .6));
+  --_text: var(--pp-text, #1f2937);
+  --_error-surface: #ffffff;
   --_shape: 50%;
   display: block;
   font: inherit;
   color: inherit;
+}
+/*
+ * A page in a dark colour scheme ("color-scheme: dark", or "light dark" on a dark system) gets a dark palette:
+ * the light one's muted grey is unreadable on a dark page. The zone carries its own text colour either way, because
+ * it paints its own surface: the page's inherited light text on the light surface was invisible.
+ */
+@supports (color: light-dark(#000000, #ffffff)) {
+  :host {
+    --_muted: var(--pp-muted, light-dark(#5b6474, #a7b0bf));
+    --_border: var(--pp-border, light-dark(#c7cedb, #4a5366));
+    --_surface: var(--pp-surface, light-dark(#f7f8fb, #1c2130));
+    --_danger: var(--pp-danger, light-dark(#b42318, #ff9b8f));
+    --_success: var(--pp-success, light-dark(#157347, #7ddba3));
+    --_text: var(--pp-text, light-dark(#1f2937, #e8ebf1));
+    --_error-surface: light-dark(#ffffff, #1c2130);
+  }
 }
 :host([hidden]) { display: none; }
 :host([shape="square"]) { --_shape: calc(var(--_radius) / 3); }
@@ -48,7 +66,7 @@ export const STYLES = /* css */ `
   border: 2px dashed var(--_border);
   border-radius: var(--_radius);
   background: var(--_surface);
-  color: inherit;
+  color: var(--_text);
   font: inherit;
   text-align: start;
   cursor: pointer;
@@ -171,7 +189,7 @@ button.primary:focus-visible, button.secondary:focus-visible { outline: 3px soli
   font-weight: 600;
   padding: .6rem .8rem;
   border-radius: calc(var(--_radius) / 2);
-  background: color-mix(in srgb, var(--_danger) 8%, #ffffff);
+  background: color-mix(in srgb, var(--_danger) 8%, var(--_error-surface));
   border: 1px solid color-mix(in srgb, var(--_danger) 30%, transparent);
 }
 [hidden] { display: none !important; }

@@ -17,6 +17,11 @@ import { collectPageErrors, hasChromium, interceptFileChoosers, launchChromium }
 const CLIENT = join(import.meta.dirname, '..', '..', 'dist', 'client.js');
 const CONFIG = { maxFileSize: 200_000, accept: ['image/png', 'image/jpeg'], minSide: 32, fieldName: 'avatar' };
 const WIDGET = 'profile-picture-upload';
+/** Dark pages: one that says so with `color-scheme` (as `light dark` does on a dark OS), one with dark CSS only. */
+const DARK_PAGES: Record<string, string> = {
+  '/page-dark': ':root { color-scheme: dark; background: #121212; color: #ececec; }',
+  '/page-dark-css': ':root { background: #121212; color: #ececec; }',
+};
 
 /** What the endpoint received. */
 interface Received {
@@ -27,8 +32,8 @@ interface Received {
   closedEarly: boolean;
 }
 
-function page(widget: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title>
+function page(widget: string, style = ''): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title><style>${style}</style>
 <script type="module" src="/client.js"></script></head><body>
 <form method="post" action="/upload" enctype="multipart/form-data">${widget}</form></body></html>`;
 }
@@ -56,7 +61,7 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
       } else if (req.method === 'GET' && path.startsWith('/page')) {
         const html = path.includes('fallback')
           ? page(`<${WIDGET}><input type="file" name="photo" accept="image/webp"></${WIDGET}>`)
-          : page(`<${WIDGET} config='${JSON.stringify(CONFIG)}'></${WIDGET}>`);
+          : page(`<${WIDGET} config='${JSON.stringify(CONFIG)}'></${WIDGET}>`, DARK_PAGES[path] ?? '');
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
       } else if (req.method === 'POST' && path === '/upload') {
         const entry: Received = { headers: req.headers, bytes: 0, body: '', closedEarly: false };
@@ -326,6 +331,38 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     expect(await roles()).toEqual(expect.arrayContaining(['status', 'alert']));
     // Still invisible while empty: no bordered, padded box without text.
     expect(await tab.locator(`${WIDGET} .error`).boundingBox().then((box) => box?.height ?? 0)).toBe(0);
+  });
+
+  it.each(Object.keys(DARK_PAGES))('keeps its texts legible on a dark page (%s)', async (path) => {
+    await tab.goto(`${url}${path}`);
+    await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    // WCAG contrast of each text against what is really behind it: the zone's own surface, or the page.
+    const ratios = await tab.evaluate((tag) => {
+      const root = document.querySelector(tag)!.shadowRoot!;
+      const rgb = (color: string) => (color.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
+      const luminance = (color: string) => {
+        const [r, g, b] = rgb(color).map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      const contrast = (a: string, b: string) => {
+        const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+        return Math.round(((hi! + 0.05) / (lo! + 0.05)) * 10) / 10;
+      };
+      const color = (selector: string) => getComputedStyle(root.querySelector(selector)!).color;
+      const zone = getComputedStyle(root.querySelector('.zone')!).backgroundColor;
+      const page = getComputedStyle(document.documentElement).backgroundColor;
+      return {
+        prompt: contrast(color('.prompt'), zone),
+        hint: contrast(color('.hint'), zone),
+        status: contrast(color('.status'), page),
+        cropHelp: contrast(color('.crop-help'), page),
+      };
+    }, WIDGET);
+    // Texts on the page itself can only follow a dark page that says so (color-scheme); those on the zone always can.
+    const checked = path === '/page-dark' ? ratios : { prompt: ratios.prompt, hint: ratios.hint };
+    for (const [text, ratio] of Object.entries(checked)) expect({ text, ratio: Math.min(ratio, 4.5) }).toEqual({ text, ratio: 4.5 });
   });
 
   it('takes field name and types from a fallback input when there is no config attribute', async () => {
