@@ -311,7 +311,10 @@ export class ProfilePictureUpload extends Base {
         this.#emit('profile-picture:uploaded', { picture });
         return picture;
       }
-      const error = errorOf(body);
+      // A proxy's own 413 page carries no code: retrying cannot help, so say what it means.
+      const error =
+        errorOf(body) ??
+        (status === 413 ? { code: 'FILE_TOO_LARGE', message: this.#text('tooLargeForServer', upload.file) } : null);
       // A refused file will not pass on a retry; a server fault might, and so will the same file once a 429 says the
       // wait is over (TOO_MANY_CHANGES, TOO_MANY_UPLOADS): keep the file for one.
       if (status < 500 && status !== 429) this.#clearFile();

@@ -75,7 +75,10 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
           if (hang) return; // never answer: the test cancels
           const answer = answers.shift();
           if (answer) {
-            res.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers }).end(JSON.stringify(answer.body));
+            // A string body is a page, as a proxy in front of the app answers (nginx's 413, a 502).
+            const html = typeof answer.body === 'string';
+            const type = html ? 'text/html' : 'application/json';
+            res.writeHead(answer.status, { 'Content-Type': type, ...answer.headers }).end(html ? answer.body : JSON.stringify(answer.body));
             return;
           }
           res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -243,6 +246,17 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
       ['TOO_MANY_UPLOADS', 429],
       ['LOCKED', 403],
     ]);
+  });
+
+  it("says a file is too large when a proxy's page answers 413, instead of asking to try again", async () => {
+    // nginx refuses bodies over client_max_body_size (1 MiB by default) with a page of its own, below the app's limit.
+    answers = [{ status: 413, body: '<html><body><h1>413 Request Entity Too Large</h1></body></html>' }];
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    expect(await errorText()).toBe('This file (237 bytes) is too large for the server. Choose a smaller one.');
+    await state('error'); // the same file would be refused again: it is dropped
+    expect((await events('error')).map((e) => [e.code, e.status])).toEqual([['FILE_TOO_LARGE', 413]]);
   });
 
   it('cancels a running upload with the Cancel button and keeps the file for a retry', async () => {
