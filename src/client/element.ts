@@ -498,7 +498,8 @@ export class ProfilePictureUpload extends Base {
     } else if (busy && !progress.hasAttribute('value')) {
       progress.value = this.#percent;
     }
-    progress.setAttribute('aria-label', this.#text(state === 'processing' || state === 'preparing' ? state : 'uploading', this.#file));
+    // The bar's value says how far; a name with a percentage (`uploading`) would be set here once and then go stale.
+    progress.setAttribute('aria-label', this.#text(state === 'processing' || state === 'preparing' ? state : 'started', this.#file));
     actions.hidden = !(busy || this.#file);
     upload.hidden = busy;
     upload.textContent = this.#text('upload');

@@ -46,6 +46,8 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
   let errors: string[];
   let received: Received[];
   let hang = false;
+  /** Stop reading request bodies: a large upload stalls part-way, as on a slow uplink. */
+  let stall = false;
   /** The endpoint's next answers (status and JSON body), in order; once used up, a picture. */
   let answers: Array<{ status: number; body: unknown; headers?: Record<string, string> }> = [];
   let png64: Buffer;
@@ -66,6 +68,7 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
       } else if (req.method === 'POST' && path === '/upload') {
         const entry: Received = { headers: req.headers, bytes: 0, body: '', closedEarly: false };
         received.push(entry);
+        if (stall) return void req.pause();
         req.on('data', (chunk: Buffer) => {
           entry.bytes += chunk.length;
           entry.body += chunk.toString('latin1');
@@ -108,6 +111,7 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
   beforeEach(async () => {
     received = [];
     hang = false;
+    stall = false;
     answers = [];
     tab = await browser.newPage();
     interceptFileChoosers(tab);
@@ -257,6 +261,33 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     expect(await errorText()).toBe('This file (237 bytes) is too large for the server. Choose a smaller one.');
     await state('error'); // the same file would be refused again: it is dropped
     expect((await events('error')).map((e) => [e.code, e.status])).toEqual([['FILE_TOO_LARGE', 413]]);
+  });
+
+  it('names the progress bar without a number, so it cannot contradict the percentage it announces', async () => {
+    stall = true;
+    await tab.evaluate((tag) => {
+      const widget = document.querySelector(tag)!;
+      widget.setAttribute('no-shrink', '');
+      widget.setAttribute('config', JSON.stringify({ maxFileSize: 50_000_000, accept: ['image/png'], minSide: 1, fieldName: 'avatar' }));
+    }, WIDGET);
+    // 24 MB: far more than the socket buffers take while the server reads nothing (bytes after IEND do not matter).
+    await choose('big.png', 'image/png', Buffer.concat([png64, Buffer.alloc(24_000_000)]));
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('uploading');
+    await expect.poll(() => tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.querySelector('progress')!.value, WIDGET)).toBeGreaterThan(0);
+    const cdp = await tab.context().newCDPSession(tab);
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ role?: { value: string }; name?: { value: string } }> };
+    await cdp.detach();
+    const bar = nodes.find((node) => node.role?.value === 'progressbar');
+    expect(bar?.name?.value).toBe('Uploading big.png…'); // was "Uploading… 0%", whatever the bar stood at
+    const { value, text } = await tab.evaluate((tag) => {
+      const progress = document.querySelector(tag)!.shadowRoot!.querySelector('progress')!;
+      return { value: progress.value, text: progress.getAttribute('aria-valuetext') };
+    }, WIDGET);
+    expect(text).toBe(`${value}%`);
+    await tab.locator(`${WIDGET} .cancel`).click();
+    await state('selected');
   });
 
   it('cancels a running upload with the Cancel button and keeps the file for a retry', async () => {
