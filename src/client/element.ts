@@ -265,9 +265,11 @@ export class ProfilePictureUpload extends Base {
 
   /**
    * Uploads the chosen file (opens the chooser when there is none).
-   * @returns the stored picture, or null when the upload failed or was cancelled (details in the error event).
+   * @returns the stored picture, or null when the upload failed or was cancelled (details in the error event), or
+   *   the widget is `disabled` (nothing is sent; the chosen file stays).
    */
   async upload(): Promise<UploadedPicture | null> {
+    if (this.hasAttribute('disabled')) return null;
     const file = this.#file;
     if (!file) {
       this.choose();
@@ -502,6 +504,7 @@ export class ProfilePictureUpload extends Base {
     progress.setAttribute('aria-label', this.#text(state === 'processing' || state === 'preparing' ? state : 'started', this.#file));
     actions.hidden = !(busy || this.#file);
     upload.hidden = busy;
+    upload.disabled = this.hasAttribute('disabled'); // Cancel stays: stopping or discarding is always allowed
     upload.textContent = this.#text('upload');
     cancel.textContent = this.#text('cancel');
     this.setAttribute('aria-busy', String(busy));

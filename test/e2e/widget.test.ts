@@ -410,6 +410,25 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     for (const [text, ratio] of Object.entries(checked)) expect({ text, ratio: Math.min(ratio, 4.5) }).toEqual({ text, ratio: 4.5 });
   });
 
+  it('sends nothing while disabled, even with a file already chosen', async () => {
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    await tab.evaluate((tag) => document.querySelector(tag)!.setAttribute('disabled', ''), WIDGET);
+    expect(await tab.locator(`${WIDGET} .upload`).isDisabled()).toBe(true);
+    const result = await tab.evaluate(async (tag) => {
+      document.querySelector('form')!.requestSubmit(); // Enter in another field of the page's form
+      return (document.querySelector(tag) as HTMLElement & { upload(): Promise<unknown> }).upload();
+    }, WIDGET);
+    expect(result).toBeNull();
+    await tab.waitForTimeout(300);
+    expect(received).toEqual([]);
+    expect(await tab.locator(`${WIDGET}[state="selected"]`).count()).toBe(1); // the file waits for the widget to be on
+    await tab.evaluate((tag) => document.querySelector(tag)!.removeAttribute('disabled'), WIDGET);
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    expect(received).toHaveLength(1);
+  });
+
   it('takes field name and types from a fallback input when there is no config attribute', async () => {
     await tab.goto(`${url}/page-fallback`);
     await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
