@@ -32,6 +32,7 @@ export const STYLES = /* css */ `
   --_crop: var(--pp-crop-size, 16rem);
   --_shade: var(--pp-crop-shade, rgb(15 23 42 / .6));
   --_text: var(--pp-text, #1f2937);
+  --_link: var(--_accent);
   --_error-surface: #ffffff;
   --_shape: 50%;
   display: block;
@@ -52,6 +53,8 @@ export const STYLES = /* css */ `
     --_success: var(--pp-success, light-dark(#157347, #7ddba3));
     --_text: var(--pp-text, light-dark(#1f2937, #e8ebf1));
     --_error-surface: light-dark(#ffffff, #1c2130);
+    /* The accent is a button colour (white text on it): as text on the dark surface it needs lightening. */
+    --_link: light-dark(var(--_accent), color-mix(in srgb, var(--_accent) 45%, #ffffff));
   }
 }
 :host([hidden]) { display: none; }
@@ -140,7 +143,7 @@ export const STYLES = /* css */ `
 .crop-help { margin: 0; max-width: min(var(--_crop) * 1.6, 100%); text-align: center; color: var(--_muted); font-size: .875em; }
 .text { display: grid; gap: .15rem; min-width: 0; }
 .prompt { font-weight: 600; }
-.action { color: var(--_accent); text-decoration: underline; text-underline-offset: 2px; }
+.action { color: var(--_link); text-decoration: underline; text-underline-offset: 2px; }
 .hint, .note { color: var(--_muted); font-size: .875em; }
 .name { font-weight: 600; overflow-wrap: anywhere; }
 .progress { display: grid; gap: .35rem; margin-top: .85rem; }

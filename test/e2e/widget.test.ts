@@ -386,7 +386,9 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     // WCAG contrast of each text against what is really behind it: the zone's own surface, or the page.
     const ratios = await tab.evaluate((tag) => {
       const root = document.querySelector(tag)!.shadowRoot!;
-      const rgb = (color: string) => (color.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
+      // "rgb(r g b)" in 0–255, or "color(srgb r g b)" in 0–1 (what color-mix() computes to).
+      const rgb = (color: string) =>
+        (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) * (color.startsWith('color(') ? 255 : 1));
       const luminance = (color: string) => {
         const [r, g, b] = rgb(color).map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
         return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
@@ -400,13 +402,14 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
       const page = getComputedStyle(document.documentElement).backgroundColor;
       return {
         prompt: contrast(color('.prompt'), zone),
+        action: contrast(color('.action'), zone),
         hint: contrast(color('.hint'), zone),
         status: contrast(color('.status'), page),
         cropHelp: contrast(color('.crop-help'), page),
       };
     }, WIDGET);
     // Texts on the page itself can only follow a dark page that says so (color-scheme); those on the zone always can.
-    const checked = path === '/page-dark' ? ratios : { prompt: ratios.prompt, hint: ratios.hint };
+    const checked = path === '/page-dark' ? ratios : { prompt: ratios.prompt, action: ratios.action, hint: ratios.hint };
     for (const [text, ratio] of Object.entries(checked)) expect({ text, ratio: Math.min(ratio, 4.5) }).toEqual({ text, ratio: 4.5 });
   });
 
