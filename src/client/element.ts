@@ -121,7 +121,13 @@ export class ProfilePictureUpload extends Base {
     });
     upload.addEventListener('click', () => void this.upload());
     // During an upload, Cancel stops it and keeps the file (retry or discard next); otherwise it discards the file.
-    cancel.addEventListener('click', () => (this.#controller ? this.#controller.abort() : this.reset()));
+    cancel.addEventListener('click', () => {
+      if (this.#controller) return this.#controller.abort();
+      // Discarding hides Cancel itself: a keyboard user would be left on <body>, so focus goes back to the zone.
+      const hadFocus = this.matches(':focus-within');
+      this.reset();
+      if (hadFocus) this.#ui.zone.focus();
+    });
     this.addEventListener('dragenter', this.#onDragEnter);
     this.addEventListener('dragover', this.#onDragOver);
     this.addEventListener('dragleave', this.#onDragLeave);
@@ -259,9 +265,11 @@ export class ProfilePictureUpload extends Base {
 
   /**
    * Uploads the chosen file (opens the chooser when there is none).
-   * @returns the stored picture, or null when the upload failed or was cancelled (details in the error event).
+   * @returns the stored picture, or null when the upload failed or was cancelled (details in the error event), or
+   *   the widget is `disabled` (nothing is sent; the chosen file stays).
    */
   async upload(): Promise<UploadedPicture | null> {
+    if (this.hasAttribute('disabled')) return null;
     const file = this.#file;
     if (!file) {
       this.choose();
@@ -305,7 +313,10 @@ export class ProfilePictureUpload extends Base {
         this.#emit('profile-picture:uploaded', { picture });
         return picture;
       }
-      const error = errorOf(body);
+      // A proxy's own 413 page carries no code: retrying cannot help, so say what it means.
+      const error =
+        errorOf(body) ??
+        (status === 413 ? { code: 'FILE_TOO_LARGE', message: this.#text('tooLargeForServer', upload.file) } : null);
       // A refused file will not pass on a retry; a server fault might, and so will the same file once a 429 says the
       // wait is over (TOO_MANY_CHANGES, TOO_MANY_UPLOADS): keep the file for one.
       if (status < 500 && status !== 429) this.#clearFile();
@@ -489,9 +500,11 @@ export class ProfilePictureUpload extends Base {
     } else if (busy && !progress.hasAttribute('value')) {
       progress.value = this.#percent;
     }
-    progress.setAttribute('aria-label', this.#text(state === 'processing' || state === 'preparing' ? state : 'uploading', this.#file));
+    // The bar's value says how far; a name with a percentage (`uploading`) would be set here once and then go stale.
+    progress.setAttribute('aria-label', this.#text(state === 'processing' || state === 'preparing' ? state : 'started', this.#file));
     actions.hidden = !(busy || this.#file);
     upload.hidden = busy;
+    upload.disabled = this.hasAttribute('disabled'); // Cancel stays: stopping or discarding is always allowed
     upload.textContent = this.#text('upload');
     cancel.textContent = this.#text('cancel');
     this.setAttribute('aria-busy', String(busy));

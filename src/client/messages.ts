@@ -53,6 +53,11 @@ export interface UploadMessages {
   noPreview: Message;
   empty: Message;
   tooLarge: Message;
+  /**
+   * A 413 without the server's JSON: a proxy in front of the app (nginx's `client_max_body_size`, 1 MiB by default)
+   * refused a body its limit is below `maxFileSize`; `size` is what was sent.
+   */
+  tooLargeForServer: Message;
   unsupported: Message;
   /** Replaces `unsupported` for an HEIC photo (an iPhone's default), whose fix is a setting on the phone. */
   heic: Message;
@@ -95,6 +100,7 @@ export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMe
   noPreview: 'No preview: the server will check this file.',
   empty: 'This file is empty. Choose another one.',
   tooLarge: ({ size, limit }) => `This file is ${size}; the limit is ${limit}. Choose a smaller one.`,
+  tooLargeForServer: ({ size }) => `This file (${size}) is too large for the server. Choose a smaller one.`,
   unsupported: ({ types }) => `This image format is not supported. Choose a ${types} file.`,
   heic: 'This is an HEIC photo (the iPhone default), which cannot be uploaded here. Choose a JPEG, or set the iPhone camera to "Most Compatible" (Settings → Camera → Formats).',
   notAnImage: ({ types }) => `This file is not an image. Choose a ${types} file.`,

@@ -31,10 +31,31 @@ export const STYLES = /* css */ `
   --_preview: var(--pp-preview-size, 84px);
   --_crop: var(--pp-crop-size, 16rem);
   --_shade: var(--pp-crop-shade, rgb(15 23 42 / .6));
+  --_text: var(--pp-text, #1f2937);
+  --_link: var(--_accent);
+  --_error-surface: #ffffff;
   --_shape: 50%;
   display: block;
   font: inherit;
   color: inherit;
+}
+/*
+ * A page in a dark colour scheme ("color-scheme: dark", or "light dark" on a dark system) gets a dark palette:
+ * the light one's muted grey is unreadable on a dark page. The zone carries its own text colour either way, because
+ * it paints its own surface: the page's inherited light text on the light surface was invisible.
+ */
+@supports (color: light-dark(#000000, #ffffff)) {
+  :host {
+    --_muted: var(--pp-muted, light-dark(#5b6474, #a7b0bf));
+    --_border: var(--pp-border, light-dark(#c7cedb, #4a5366));
+    --_surface: var(--pp-surface, light-dark(#f7f8fb, #1c2130));
+    --_danger: var(--pp-danger, light-dark(#b42318, #ff9b8f));
+    --_success: var(--pp-success, light-dark(#157347, #7ddba3));
+    --_text: var(--pp-text, light-dark(#1f2937, #e8ebf1));
+    --_error-surface: light-dark(#ffffff, #1c2130);
+    /* The accent is a button colour (white text on it): as text on the dark surface it needs lightening. */
+    --_link: light-dark(var(--_accent), color-mix(in srgb, var(--_accent) 45%, #ffffff));
+  }
 }
 :host([hidden]) { display: none; }
 :host([shape="square"]) { --_shape: calc(var(--_radius) / 3); }
@@ -48,7 +69,7 @@ export const STYLES = /* css */ `
   border: 2px dashed var(--_border);
   border-radius: var(--_radius);
   background: var(--_surface);
-  color: inherit;
+  color: var(--_text);
   font: inherit;
   text-align: start;
   cursor: pointer;
@@ -122,7 +143,7 @@ export const STYLES = /* css */ `
 .crop-help { margin: 0; max-width: min(var(--_crop) * 1.6, 100%); text-align: center; color: var(--_muted); font-size: .875em; }
 .text { display: grid; gap: .15rem; min-width: 0; }
 .prompt { font-weight: 600; }
-.action { color: var(--_accent); text-decoration: underline; text-underline-offset: 2px; }
+.action { color: var(--_link); text-decoration: underline; text-underline-offset: 2px; }
 .hint, .note { color: var(--_muted); font-size: .875em; }
 .name { font-weight: 600; overflow-wrap: anywhere; }
 .progress { display: grid; gap: .35rem; margin-top: .85rem; }
@@ -162,7 +183,8 @@ button.secondary { background: transparent; color: inherit; border-color: var(--
 button.secondary:hover { border-color: var(--_accent); color: var(--_accent); }
 button.primary:focus-visible, button.secondary:focus-visible { outline: 3px solid var(--_accent); outline-offset: 2px; }
 .status, .error { margin: .75rem 0 0; font-size: .925em; }
-.status:empty, .error:empty { display: none; }
+/* Empty, they take no room but stay rendered: a screen reader only announces changes to a live region it knows. */
+.status:empty, .error:empty { margin: 0; padding: 0; border: 0; }
 .status { color: var(--_muted); }
 :host([state="done"]) .status { color: var(--_success); font-weight: 600; }
 .error {
@@ -170,7 +192,7 @@ button.primary:focus-visible, button.secondary:focus-visible { outline: 3px soli
   font-weight: 600;
   padding: .6rem .8rem;
   border-radius: calc(var(--_radius) / 2);
-  background: color-mix(in srgb, var(--_danger) 8%, #ffffff);
+  background: color-mix(in srgb, var(--_danger) 8%, var(--_error-surface));
   border: 1px solid color-mix(in srgb, var(--_danger) 30%, transparent);
 }
 [hidden] { display: none !important; }

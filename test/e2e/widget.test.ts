@@ -17,6 +17,11 @@ import { collectPageErrors, hasChromium, interceptFileChoosers, launchChromium }
 const CLIENT = join(import.meta.dirname, '..', '..', 'dist', 'client.js');
 const CONFIG = { maxFileSize: 200_000, accept: ['image/png', 'image/jpeg'], minSide: 32, fieldName: 'avatar' };
 const WIDGET = 'profile-picture-upload';
+/** Dark pages: one that says so with `color-scheme` (as `light dark` does on a dark OS), one with dark CSS only. */
+const DARK_PAGES: Record<string, string> = {
+  '/page-dark': ':root { color-scheme: dark; background: #121212; color: #ececec; }',
+  '/page-dark-css': ':root { background: #121212; color: #ececec; }',
+};
 
 /** What the endpoint received. */
 interface Received {
@@ -27,8 +32,8 @@ interface Received {
   closedEarly: boolean;
 }
 
-function page(widget: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title>
+function page(widget: string, style = ''): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title><style>${style}</style>
 <script type="module" src="/client.js"></script></head><body>
 <form method="post" action="/upload" enctype="multipart/form-data">${widget}</form></body></html>`;
 }
@@ -41,6 +46,8 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
   let errors: string[];
   let received: Received[];
   let hang = false;
+  /** Stop reading request bodies: a large upload stalls part-way, as on a slow uplink. */
+  let stall = false;
   /** The endpoint's next answers (status and JSON body), in order; once used up, a picture. */
   let answers: Array<{ status: number; body: unknown; headers?: Record<string, string> }> = [];
   let png64: Buffer;
@@ -56,11 +63,12 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
       } else if (req.method === 'GET' && path.startsWith('/page')) {
         const html = path.includes('fallback')
           ? page(`<${WIDGET}><input type="file" name="photo" accept="image/webp"></${WIDGET}>`)
-          : page(`<${WIDGET} config='${JSON.stringify(CONFIG)}'></${WIDGET}>`);
+          : page(`<${WIDGET} config='${JSON.stringify(CONFIG)}'></${WIDGET}>`, DARK_PAGES[path] ?? '');
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
       } else if (req.method === 'POST' && path === '/upload') {
         const entry: Received = { headers: req.headers, bytes: 0, body: '', closedEarly: false };
         received.push(entry);
+        if (stall) return void req.pause();
         req.on('data', (chunk: Buffer) => {
           entry.bytes += chunk.length;
           entry.body += chunk.toString('latin1');
@@ -70,7 +78,10 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
           if (hang) return; // never answer: the test cancels
           const answer = answers.shift();
           if (answer) {
-            res.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers }).end(JSON.stringify(answer.body));
+            // A string body is a page, as a proxy in front of the app answers (nginx's 413, a 502).
+            const html = typeof answer.body === 'string';
+            const type = html ? 'text/html' : 'application/json';
+            res.writeHead(answer.status, { 'Content-Type': type, ...answer.headers }).end(html ? answer.body : JSON.stringify(answer.body));
             return;
           }
           res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -100,6 +111,7 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
   beforeEach(async () => {
     received = [];
     hang = false;
+    stall = false;
     answers = [];
     tab = await browser.newPage();
     interceptFileChoosers(tab);
@@ -240,6 +252,44 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     ]);
   });
 
+  it("says a file is too large when a proxy's page answers 413, instead of asking to try again", async () => {
+    // nginx refuses bodies over client_max_body_size (1 MiB by default) with a page of its own, below the app's limit.
+    answers = [{ status: 413, body: '<html><body><h1>413 Request Entity Too Large</h1></body></html>' }];
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    expect(await errorText()).toBe('This file (237 bytes) is too large for the server. Choose a smaller one.');
+    await state('error'); // the same file would be refused again: it is dropped
+    expect((await events('error')).map((e) => [e.code, e.status])).toEqual([['FILE_TOO_LARGE', 413]]);
+  });
+
+  it('names the progress bar without a number, so it cannot contradict the percentage it announces', async () => {
+    stall = true;
+    await tab.evaluate((tag) => {
+      const widget = document.querySelector(tag)!;
+      widget.setAttribute('no-shrink', '');
+      widget.setAttribute('config', JSON.stringify({ maxFileSize: 50_000_000, accept: ['image/png'], minSide: 1, fieldName: 'avatar' }));
+    }, WIDGET);
+    // 24 MB: far more than the socket buffers take while the server reads nothing (bytes after IEND do not matter).
+    await choose('big.png', 'image/png', Buffer.concat([png64, Buffer.alloc(24_000_000)]));
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('uploading');
+    await expect.poll(() => tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.querySelector('progress')!.value, WIDGET)).toBeGreaterThan(0);
+    const cdp = await tab.context().newCDPSession(tab);
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ role?: { value: string }; name?: { value: string } }> };
+    await cdp.detach();
+    const bar = nodes.find((node) => node.role?.value === 'progressbar');
+    expect(bar?.name?.value).toBe('Uploading big.png…'); // was "Uploading… 0%", whatever the bar stood at
+    const { value, text } = await tab.evaluate((tag) => {
+      const progress = document.querySelector(tag)!.shadowRoot!.querySelector('progress')!;
+      return { value: progress.value, text: progress.getAttribute('aria-valuetext') };
+    }, WIDGET);
+    expect(text).toBe(`${value}%`);
+    await tab.locator(`${WIDGET} .cancel`).click();
+    await state('selected');
+  });
+
   it('cancels a running upload with the Cancel button and keeps the file for a retry', async () => {
     hang = true;
     await choose('me.png', 'image/png', png64);
@@ -297,6 +347,89 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     // Focus moves to the Upload button, so Enter confirms.
     await tab.keyboard.press('Enter');
     await state('done');
+  });
+
+  it('keeps keyboard focus in the widget when Cancel discards the chosen file', async () => {
+    await tab.keyboard.press('Tab');
+    const [chooser] = await Promise.all([tab.waitForEvent('filechooser'), tab.keyboard.press('Space')]);
+    await chooser.setFiles({ name: 'me.png', mimeType: 'image/png', buffer: png64 });
+    await state('selected');
+    await tab.keyboard.press('Tab'); // Upload → Cancel
+    await tab.keyboard.press('Enter');
+    await state('idle');
+    // The Cancel button is gone: focus goes back to the drop zone, not to the page's <body>.
+    expect(await tab.evaluate((tag) => document.querySelector(tag)!.shadowRoot!.activeElement?.className, WIDGET)).toBe('zone');
+  });
+
+  it('keeps its live regions in the accessibility tree while empty, so the first message is announced', async () => {
+    // A screen reader only announces changes to a live region it already knows; one that is display: none until it
+    // gets text is new when the text arrives, and its first message ("ready to upload", the error) may go unsaid.
+    const roles = async () => {
+      const cdp = await tab.context().newCDPSession(tab);
+      const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ ignored: boolean; role?: { value: string } }> };
+      await cdp.detach();
+      return nodes.filter((node) => !node.ignored).map((node) => node.role?.value);
+    };
+    expect(await roles()).toEqual(expect.arrayContaining(['status', 'alert']));
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    expect(await roles()).toEqual(expect.arrayContaining(['status', 'alert']));
+    // Still invisible while empty: no bordered, padded box without text.
+    expect(await tab.locator(`${WIDGET} .error`).boundingBox().then((box) => box?.height ?? 0)).toBe(0);
+  });
+
+  it.each(Object.keys(DARK_PAGES))('keeps its texts legible on a dark page (%s)', async (path) => {
+    await tab.goto(`${url}${path}`);
+    await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    // WCAG contrast of each text against what is really behind it: the zone's own surface, or the page.
+    const ratios = await tab.evaluate((tag) => {
+      const root = document.querySelector(tag)!.shadowRoot!;
+      // "rgb(r g b)" in 0–255, or "color(srgb r g b)" in 0–1 (what color-mix() computes to).
+      const rgb = (color: string) =>
+        (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) * (color.startsWith('color(') ? 255 : 1));
+      const luminance = (color: string) => {
+        const [r, g, b] = rgb(color).map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      const contrast = (a: string, b: string) => {
+        const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+        return Math.round(((hi! + 0.05) / (lo! + 0.05)) * 10) / 10;
+      };
+      const color = (selector: string) => getComputedStyle(root.querySelector(selector)!).color;
+      const zone = getComputedStyle(root.querySelector('.zone')!).backgroundColor;
+      const page = getComputedStyle(document.documentElement).backgroundColor;
+      return {
+        prompt: contrast(color('.prompt'), zone),
+        action: contrast(color('.action'), zone),
+        hint: contrast(color('.hint'), zone),
+        status: contrast(color('.status'), page),
+        cropHelp: contrast(color('.crop-help'), page),
+      };
+    }, WIDGET);
+    // Texts on the page itself can only follow a dark page that says so (color-scheme); those on the zone always can.
+    const checked = path === '/page-dark' ? ratios : { prompt: ratios.prompt, action: ratios.action, hint: ratios.hint };
+    for (const [text, ratio] of Object.entries(checked)) expect({ text, ratio: Math.min(ratio, 4.5) }).toEqual({ text, ratio: 4.5 });
+  });
+
+  it('sends nothing while disabled, even with a file already chosen', async () => {
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    await tab.evaluate((tag) => document.querySelector(tag)!.setAttribute('disabled', ''), WIDGET);
+    expect(await tab.locator(`${WIDGET} .upload`).isDisabled()).toBe(true);
+    const result = await tab.evaluate(async (tag) => {
+      document.querySelector('form')!.requestSubmit(); // Enter in another field of the page's form
+      return (document.querySelector(tag) as HTMLElement & { upload(): Promise<unknown> }).upload();
+    }, WIDGET);
+    expect(result).toBeNull();
+    await tab.waitForTimeout(300);
+    expect(received).toEqual([]);
+    expect(await tab.locator(`${WIDGET}[state="selected"]`).count()).toBe(1); // the file waits for the widget to be on
+    await tab.evaluate((tag) => document.querySelector(tag)!.removeAttribute('disabled'), WIDGET);
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    expect(received).toHaveLength(1);
   });
 
   it('takes field name and types from a fallback input when there is no config attribute', async () => {
