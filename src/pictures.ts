@@ -646,6 +646,8 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     // a grace period longer than any upload). Keys of uploads in this process are left alone whatever the cutoff:
     // those in flight when the sweep started or written while it runs (one may commit after the references were read).
     const watching = inFlight.watch();
+    const listingStarted = performance.now();
+    let listingMs = 0;
     let scanned = 0;
     // Key → size of every object old enough to go. Each key a record names is struck off as the records are read,
     // so memory holds the candidates only (one entry per object under the prefix), not every referenced key besides.
@@ -657,6 +659,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         // and a storage would refuse its unsafe key, failing every sweep.
         if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.set(object.key, object.size);
       }
+      listingMs = performance.now() - listingStarted;
       for await (const { record } of backend.iterate('listPictures', listPictures)) {
         // Any key the record names, in fields this release does not know too (a newer release's): held-keys.ts.
         for (const key of held(record)) candidates.delete(key);
@@ -675,8 +678,11 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const failures = await deleteOrphans(orphans);
     // Leftovers are swept even when some deletes failed: they are independent, and the next sweep retries the rest.
     const sweepTemporary = storage.sweepTemporary?.bind(storage);
+    // One call that walks the whole prefix, as the listing did step by step (disk: every user's directory), so one
+    // storage timeout would cut it short on a large install: it may take twice what the listing took, if longer.
+    const timeoutMs = Math.max(resolved.timeouts.storageMs, 2 * Math.ceil(listingMs));
     const temporary = sweepTemporary
-      ? await backend('sweepTemporary', () => sweepTemporary(`${resolved.prefix}/`, new Date(cutoff)))
+      ? await backend('sweepTemporary', () => sweepTemporary(`${resolved.prefix}/`, new Date(cutoff)), { timeoutMs })
       : 0;
     if (failures.length > 0) throw failures[0];
     return { scanned, deleted: orphans.length, temporary };
