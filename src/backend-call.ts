@@ -32,6 +32,8 @@ export interface CallOptions<T> {
    * then its effect may still land, e.g. a compare-and-set that commits late.
    */
   timedOut?: (pending: Promise<void>) => void;
+  /** Overrides the operation's timeout, for a call that walks a whole install at once (sweep's `sweepTemporary`). */
+  timeoutMs?: number;
 }
 
 /**
@@ -56,7 +58,8 @@ export interface BackendCall {
  */
 export function createBackendCall(fail: ErrorFactory, timeouts: BackendTimeouts): BackendCall {
   function call<T>(operation: BackendOperation, run: () => T | Promise<T>, options: CallOptions<T> = {}): Promise<T> {
-    const timeoutMs = (REPOSITORY_OPERATIONS as readonly string[]).includes(operation) ? timeouts.repositoryMs : timeouts.storageMs;
+    const timeoutMs =
+      options.timeoutMs ?? ((REPOSITORY_OPERATIONS as readonly string[]).includes(operation) ? timeouts.repositoryMs : timeouts.storageMs);
     return new Promise<T>((resolve, reject) => {
       let timedOut = false;
       let settled!: () => void;

@@ -101,7 +101,8 @@ export interface LimitsOptions {
  */
 export interface TimeoutsOptions {
   /**
-   * Per storage call: `put`, `get`, `delete`, `list` (each step), `sweepTemporary`. Ten seconds is far above a healthy
+   * Per storage call: `put`, `get`, `delete`, `list` (each step), `sweepTemporary` (in `sweep()`, which walks the whole
+   * prefix at once: twice what the listing took, if longer). Ten seconds is far above a healthy
    * disk or S3 request for a picture of a few hundred KB (tens to hundreds of ms), yet short enough that a stalled
    * backend frees the slot long before clients and proxies give up (typically 30–60 s).
    * @default 10_000

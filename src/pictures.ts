@@ -646,39 +646,43 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     // a grace period longer than any upload). Keys of uploads in this process are left alone whatever the cutoff:
     // those in flight when the sweep started or written while it runs (one may commit after the references were read).
     const watching = inFlight.watch();
+    const listingStarted = performance.now();
+    let listingMs = 0;
     let scanned = 0;
-    let orphans: string[];
-    const sizes = new Map<string, number>();
+    // Key → size of every object old enough to go. Each key a record names is struck off as the records are read,
+    // so memory holds the candidates only (one entry per object under the prefix), not every referenced key besides.
+    const candidates = new Map<string, number>();
     try {
-      const candidates: string[] = [];
       for await (const object of backend.iterate('list', () => storage.list(`${resolved.prefix}/`))) {
         scanned++;
         // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
         // and a storage would refuse its unsafe key, failing every sweep.
-        if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) {
-          candidates.push(object.key);
-          if (sweepOptions.dryRun) sizes.set(object.key, object.size);
-        }
+        if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.set(object.key, object.size);
       }
-      const referenced = new Set<string>();
+      listingMs = performance.now() - listingStarted;
       for await (const { record } of backend.iterate('listPictures', listPictures)) {
         // Any key the record names, in fields this release does not know too (a newer release's): held-keys.ts.
-        for (const key of held(record)) referenced.add(key);
+        for (const key of held(record)) candidates.delete(key);
       }
-      const busy = watching.stop();
-      orphans = candidates.filter((key) => !referenced.has(key) && !busy.has(key));
+      for (const key of watching.stop()) candidates.delete(key);
     } finally {
       watching.stop();
     }
+    const orphans = [...candidates.keys()];
     if (sweepOptions.dryRun) {
-      const bytes = orphans.reduce((sum, key) => sum + sizes.get(key)!, 0);
+      let bytes = 0;
+      for (const size of candidates.values()) bytes += size;
       return { scanned, deleted: 0, temporary: 0, keys: orphans, bytes };
     }
+    candidates.clear();
     const failures = await deleteOrphans(orphans);
     // Leftovers are swept even when some deletes failed: they are independent, and the next sweep retries the rest.
     const sweepTemporary = storage.sweepTemporary?.bind(storage);
+    // One call that walks the whole prefix, as the listing did step by step (disk: every user's directory), so one
+    // storage timeout would cut it short on a large install: it may take twice what the listing took, if longer.
+    const timeoutMs = Math.max(resolved.timeouts.storageMs, 2 * Math.ceil(listingMs));
     const temporary = sweepTemporary
-      ? await backend('sweepTemporary', () => sweepTemporary(`${resolved.prefix}/`, new Date(cutoff)))
+      ? await backend('sweepTemporary', () => sweepTemporary(`${resolved.prefix}/`, new Date(cutoff)), { timeoutMs })
       : 0;
     if (failures.length > 0) throw failures[0];
     return { scanned, deleted: orphans.length, temporary };

@@ -234,7 +234,12 @@ async function removeEmptyParents(root: string, dir: string): Promise<void> {
   }
 }
 
-/** Every regular file under `dir`, at any depth, temp files included. */
+/**
+ * Every regular file under `dir`, at any depth, temp files included. Depth first, descending into a directory as
+ * soon as it is read: collecting a directory's subdirectories before descending made the first step read the whole
+ * prefix directory — one entry per user — and a caller times each step (`timeouts.storageMs`), so a large install's
+ * listing failed before its first object. An open handle per level (the prefix, a user): a few at most.
+ */
 async function* filesUnder(dir: string): AsyncIterable<{ file: string; name: string }> {
   let handle;
   try {
@@ -243,13 +248,11 @@ async function* filesUnder(dir: string): AsyncIterable<{ file: string; name: str
     if (isMissing(err)) return;
     throw err;
   }
-  const subdirs: string[] = [];
   for await (const entry of handle) {
     const file = path.join(dir, entry.name);
-    if (entry.isDirectory()) subdirs.push(file);
+    if (entry.isDirectory()) yield* filesUnder(file);
     else if (entry.isFile()) yield { file, name: entry.name };
   }
-  for (const sub of subdirs) yield* filesUnder(sub);
 }
 
 /** Every temp file `put` may have left under `dir`. */
