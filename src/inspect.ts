@@ -62,6 +62,11 @@ export interface InspectedImage {
    * (all frames) before decoding. Present only when `frames > 1`.
    */
   openFrames?(maxPixels: number): Sharp;
+  /**
+   * The source embeds an ICC profile on 8-bit RGB(A) pixels, so a decode that downscales may convert its colours
+   * after the resize, on far fewer pixels (see master.ts). False for no profile, CMYK, greyscale and 16-bit sources.
+   */
+  rgbProfile?: boolean;
 }
 
 /** The limits {@link inspectImage} enforces (the service passes its resolved `limits` and `accept`). */
@@ -173,6 +178,7 @@ async function probeWithSharp(
     orientation,
     open: () => sharp(bytes, sharpOptions),
     frames,
+    rgbProfile: meta.hasProfile === true && meta.space === 'srgb' && meta.depth === 'uchar' && (meta.channels === 3 || meta.channels === 4),
     ...(frames > 1 ? { openFrames: (maxPixels: number) => sharp(bytes, { ...sharpOptions, pages: -1, limitInputPixels: maxPixels }) } : {}),
   };
 }

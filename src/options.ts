@@ -198,7 +198,7 @@ export interface ProfilePicturesOptions {
    * A clean master stored with each upload, so `regenerate()` can re-render pictures after `variants` or `output`
    * change: the upload oriented, cropped as asked, metadata stripped, sRGB, downscaled to at most `maxSide` (2048 with
    * `true`) and re-encoded (JPEG quality 90, or WebP quality 90 when the picture has transparency). Off by default: its
-   * larger decode costs a 12 MP upload about 4× the CPU with `maxSide` 2048 (1.7× with 1024), on the response path.
+   * larger decode costs a 12 MP upload about 1.9× the CPU with `maxSide` 2048 (1.2× with 1024), on the response path.
    * Without a master `regenerate()` works from a record's widest variant and never upscales it. Animated uploads
    * (`animated: true`) store none.
    * @default false
@@ -525,7 +525,7 @@ function nested(level: 'limits' | 'output' | 'timeouts' | 'master' | 'history'):
 const MASTER_SIDE = { min: 16, max: 8192, default: 2048 } as const;
 
 function resolveMaster(value: unknown): ResolvedOptions['master'] {
-  // Off by default: the master's decode costs an upload about 4× the CPU (README, "Master").
+  // Off by default: the master's decode costs an upload about 1.9× the CPU (README, "Master").
   if (value === undefined || value === false) return false;
   if (value !== true && !isPlainObject(value)) throw invalidOption('master', 'a boolean or an object', value);
   const masterIn = value === true ? {} : value;

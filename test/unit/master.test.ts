@@ -102,6 +102,28 @@ describe('master', () => {
     }
   });
 
+  it('converts an upload tagged Display P3 to sRGB, in the master and every variant, with or without alpha', async () => {
+    // One sRGB colour, stored as Display P3 numbers with the P3 profile attached (as phones write photos). The master's
+    // colour conversion runs after its downscale (master.ts); ignoring the profile would leave the P3 numbers.
+    const srgb = [40, 180, 90];
+    const flat = (channels: 3 | 4) =>
+      sharp(fx.rawPixels(3000, 2000, channels, () => (channels === 4 ? [...srgb, 255] : srgb)), { raw: { width: 3000, height: 2000, channels } })
+        .withIccProfile('p3');
+    const uploads = { jpeg: await flat(3).jpeg({ quality: 95 }).toBuffer(), png: await flat(4).png().toBuffer() };
+    const mean = async (bytes: Uint8Array) => (await sharp(bytes).stats()).channels.slice(0, 3).map((channel) => channel.mean);
+    for (const [format, upload] of Object.entries(uploads)) {
+      const asStored = (await sharp(upload, { ignoreIcc: true }).stats()).channels.slice(0, 3).map((channel) => channel.mean);
+      expect(Math.max(...asStored.map((value, i) => Math.abs(value - srgb[i]!))), format).toBeGreaterThan(15);
+      const { pictures, storage } = createTestService({ master: true });
+      const record = await pictures.upload('u1', upload);
+      expect(record.master!.contentType, format).toBe(format === 'png' ? 'image/webp' : 'image/jpeg');
+      for (const key of [record.master!.key, ...Object.values(record.variants).map((variant) => variant.key)]) {
+        const colour = await mean(await readObject(storage, key));
+        for (const [i, value] of colour.entries()) expect(Math.abs(value - srgb[i]!), `${format} ${key}`).toBeLessThan(5);
+      }
+    }
+  });
+
   it('master: false stores none', async () => {
     const { pictures, storage } = createTestService({ master: false });
     const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
