@@ -34,6 +34,8 @@ export async function createApp(options) {
   const { db, pictures, accounts, admin, secret } = site;
   const app = express();
   app.disable('x-powered-by');
+  // One proxy hop's X-Forwarded-Proto decides whether the request came over HTTPS (TRUST_PROXY, site.js).
+  if (options.trustProxy) app.set('trust proxy', 1);
 
   app.use((req, res, next) => {
     const asset = req.method === 'GET' || req.method === 'HEAD' ? findAsset(req.path) : null;
@@ -48,8 +50,9 @@ export async function createApp(options) {
       name: 'portrait.sid',
       resave: false,
       saveUninitialized: false,
-      // SameSite=Lax: the cookie does not ride along on cross-site posts (a second line of CSRF defence).
-      cookie: { httpOnly: true, sameSite: 'lax', maxAge: 7 * 24 * 60 * 60 * 1000 },
+      // SameSite=Lax: the cookie does not ride along on cross-site posts (a second line of CSRF defence). Secure
+      // whenever the request came over HTTPS, as Koa's cookies do by themselves.
+      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: 7 * 24 * 60 * 60 * 1000 },
     }),
   );
 

@@ -34,6 +34,9 @@ export async function createApp(options) {
   const site = await createSite(options);
   const { db, pictures, accounts, admin, secret } = site;
   const app = new Koa();
+  // One proxy hop's X-Forwarded-Proto decides whether the request came over HTTPS (TRUST_PROXY, site.js); the
+  // session cookie is then Secure, as Koa's cookies are on every HTTPS request.
+  if (options.trustProxy) app.proxy = true;
   app.keys = [secret];
 
   /**

@@ -19,7 +19,8 @@ import { enginesFromEnv, openEngines } from './engines.js';
  * `PROFILE_PICTURE_HISTORY` (previous pictures kept per user, 0–20; 3 by default, where the library's `history.keep`
  * defaults to 0), `PROFILE_PICTURE_CHANGES` (at most so many new pictures per user per so many minutes, e.g. `3/60`;
  * unset: no limit, like the library's `limits.changes`), `ADMIN_USERS` (usernames that may open /admin/,
- * comma-separated; unset: the first account), and the engines (`DATABASE_URL`, `S3_*`: see engines.js).
+ * comma-separated; unset: the first account), `TRUST_PROXY` (`1`: behind one reverse proxy that terminates TLS, see
+ * {@link trustProxyFromEnv}), and the engines (`DATABASE_URL`, `S3_*`: see engines.js).
  * @param {string} appDir
  * @throws Error naming the variable when one is invalid.
  */
@@ -44,6 +45,7 @@ export function settingsFromEnv(appDir) {
     adminUsers: adminUsersFromEnv(process.env.ADMIN_USERS),
     historyKeep: Number(history),
     changes: changeLimitFromEnv(process.env.PROFILE_PICTURE_CHANGES),
+    trustProxy: trustProxyFromEnv(process.env.TRUST_PROXY),
     ...enginesFromEnv(process.env),
   };
 }
@@ -88,6 +90,22 @@ export function changeLimitFromEnv(value) {
     throw new Error(`PROFILE_PICTURE_CHANGES must read like "3/60" (at most 3 new pictures per 60 minutes), got "${value}"`);
   }
   return { max: Number(match[1]), perMs: Number(match[2]) * 60_000 };
+}
+
+/**
+ * Reads `TRUST_PROXY`: `1` when the app runs behind one reverse proxy that terminates TLS and sets
+ * `X-Forwarded-Proto`. The apps then believe that header (from the nearest hop only), so the session cookie is marked
+ * `Secure` on HTTPS and never sent back over plain HTTP. Unset or `0`: the header is ignored — any client could send
+ * it — and the cookie is `Secure` only on a direct TLS connection.
+ * @param {string | undefined} value
+ * @returns {boolean}
+ * @throws Error naming the variable for anything but `1`, `0` or empty.
+ */
+export function trustProxyFromEnv(value) {
+  if (!['', '0', '1', undefined].includes(value)) {
+    throw new Error(`TRUST_PROXY must be 1 (behind one reverse proxy that terminates TLS) or 0, got "${value}"`);
+  }
+  return value === '1';
 }
 
 /** @typedef {ReturnType<typeof settingsFromEnv>} SiteOptions */

@@ -33,7 +33,7 @@ export interface RunningExample {
  * Variables that choose the example's engines and settings: never inherited from the test's own environment (CI sets
  * S3_*); a test passes them in `env`.
  */
-const ENGINE_VARIABLES = /^(DATABASE_URL|S3_.*|PROFILE_PICTURE_.*|ADMIN_USERS)$/;
+const ENGINE_VARIABLES = /^(DATABASE_URL|S3_.*|PROFILE_PICTURE_.*|ADMIN_USERS|TRUST_PROXY)$/;
 
 /**
  * Starts `examples/<name>/server.js`, with `env` added to its environment (e.g. `DATABASE_URL` and `S3_*`, or
