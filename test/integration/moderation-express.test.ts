@@ -40,6 +40,7 @@ async function start(hook: ModerateHook, options: Record<string, unknown> = {}) 
     moderate: (request) => (judging ? hook(request) : 'allow'),
   });
   const results: Array<{ error?: ProfilePictureError }> = [];
+  const serverErrors: unknown[] = [];
   const server = express();
   server.use((req, _res, next) => {
     (req as { user?: unknown }).user = parseTestUser(req.headers['x-test-user']);
@@ -49,6 +50,7 @@ async function start(hook: ModerateHook, options: Record<string, unknown> = {}) 
     profilePictureRouter(pictures, {
       getUser: (req) => (req as { user?: { id: string } | null }).user ?? null,
       onResult: (event) => void results.push(event),
+      onServerError: (error) => void serverErrors.push(error),
     }),
   );
   app = await listen(http.createServer(server), []);
@@ -65,7 +67,7 @@ async function start(hook: ModerateHook, options: Record<string, unknown> = {}) 
   expect(current.status).toBe(200);
   judging = true;
   const snapshot = async () => ({ record: await pictures.get('7'), keys: await listKeys(storage) });
-  return { pictures, storage, upload, results, before: await snapshot(), snapshot };
+  return { pictures, storage, upload, results, serverErrors, before: await snapshot(), snapshot };
 }
 
 describe('moderate through the Express router', () => {
@@ -101,13 +103,15 @@ describe('moderate through the Express router', () => {
   });
 
   it('a throwing hook: 502 MODERATION_FAILED without internals, storage unchanged', async () => {
-    const { pictures, upload, before, snapshot } = await start(() => {
+    const { pictures, upload, serverErrors, before, snapshot } = await start(() => {
       throw new Error('secret internal detail');
     });
     const res = await upload('7', second!);
     expect(res.status).toBe(502);
     expect(res.json).toEqual({ error: { code: 'MODERATION_FAILED', message: 'The picture could not be checked; try again later.' } });
     expect(res.text).not.toContain('secret');
+    // The operator learns why, the client does not.
+    expect(serverErrors).toEqual([expect.objectContaining({ code: 'MODERATION_FAILED', cause: new Error('secret internal detail') })]);
     await pictures.flush();
     expect(await snapshot()).toEqual(before);
   });
