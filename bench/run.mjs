@@ -18,7 +18,7 @@
  *   --max-other-load C       repeat a timed round when other processes used more than C cores on average (default 0.25)
  *   --note "text"            a line for the report (e.g. "run while other test suites were running")
  *   --out path               where to write the report (README-table.md and results.json go next to it)
- *   --contenders L,M,P,S,F,H run a subset (a missing contender makes its targets n/a)
+ *   --contenders L,M,P,S,F,H,R run a subset (a missing contender makes its targets n/a)
  * Env: BENCH_DIST — the built package to benchmark as P (default: dist/, as `npm run build` leaves it);
  *      BENCH_SERVER_NODE_ARGS — extra node flags for the server children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
  *
@@ -77,6 +77,13 @@ const CONTENDERS = {
     get: true,
     description: 'P on Hono (`createRequestHandler` on `@hono/node-server`)',
   },
+  // What `master: true` costs under load: the figure behind its default (off), README "Master".
+  R: {
+    script: 'ours.mjs',
+    role: 'variant',
+    env: { FRAMEWORK: 'express', BENCH_STORAGE: 'disk', BENCH_MASTER: '1' },
+    description: 'P with `master: true` (a 2048 px master per upload)',
+  },
 };
 
 const { values: args } = parseArgs({
@@ -87,7 +94,7 @@ const { values: args } = parseArgs({
     'max-other-load': { type: 'string', default: '0.25' },
     note: { type: 'string' },
     out: { type: 'string' },
-    contenders: { type: 'string', default: 'L,M,P,S,F,H' },
+    contenders: { type: 'string', default: 'L,M,P,S,F,H,R' },
   },
 });
 const contenders = new Set(args.contenders.split(',').map((s) => s.trim().toUpperCase()));

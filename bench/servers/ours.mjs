@@ -9,7 +9,8 @@
  *
  * Env: BENCH_NAME (the contender's name in reports, default P), FRAMEWORK (default express), BENCH_STORAGE (`disk`,
  * the default, or `s3`), BENCH_MEDIA_DIR (disk storage root), BENCH_S3 (JSON `{ endpoint, bucket }` of an s3rver),
- * BENCH_DIST (the built package, default `<repo>/dist`).
+ * BENCH_MASTER (`1`: `master: true`, each upload also stores a 2048 px master), BENCH_DIST (the built package, default
+ * `<repo>/dist`).
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,6 +31,7 @@ const media = path.join(root, 'ours');
 const pictures = core.createProfilePictures({
   storage: await storageOf(storageKind),
   users: core.memoryUserRepository(),
+  ...(process.env.BENCH_MASTER === '1' ? { master: true } : {}),
 });
 /** One user per client connection. */
 const users = new WeakMap();
@@ -42,7 +44,7 @@ const getUser = (req) => {
 const handler = await mount({ dist, pictures, getUser, staticRoot: storageKind === 'disk' ? media : null });
 serveBenchmark(handler, {
   name,
-  info: { framework, storage: storageKind, concurrency: pictures.options.concurrency, maxQueue: pictures.options.maxQueue, media },
+  info: { framework, storage: storageKind, master: pictures.options.master, concurrency: pictures.options.concurrency, maxQueue: pictures.options.maxQueue, media },
 });
 
 async function storageOf(kind) {
