@@ -74,7 +74,7 @@ export interface LimitsOptions {
    * counted at least as large as the largest variant (every frame is encoded at that size, so a long run of tiny
    * frames costs as much as large ones). Checked from the header (frame count and size) before any frame is decoded;
    * more fails with `IMAGE_TOO_LARGE` (422, `details: { frames, width, height, limit }`). A real 90-frame 640 × 421
-   * GIF (24 M) took 1.5 s of CPU with the default variants (README, `bench/animated.mjs`): the default bounds one
+   * GIF (24 M) took about 1.8 s of CPU (1.5 s on the clock) with the default variants (README, `bench/animated.mjs`): the default bounds one
    * upload to a few seconds. Ignored without `animated: true`: only the first frame is decoded then.
    * @default 25_000_000 (100 frames of 480 × 480 pass; a 783-frame 640 × 421 screencast does not)
    * @example limits: { animationPixels: 50_000_000 }

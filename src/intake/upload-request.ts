@@ -115,7 +115,8 @@ export type RequestUploader = (
  *   } catch (err) {
  *     const headers: Record<string, string> = { 'content-type': 'application/json' };
  *     if (shouldCloseConnection(req)) headers.connection = 'close';
- *     if (isProfilePictureError(err) && err.code === 'BUSY') headers['retry-after'] = String(err.details?.retryAfter);
+ *     // BUSY, TOO_MANY_UPLOADS and TOO_MANY_CHANGES say when to try again.
+ *     if (isProfilePictureError(err) && err.details?.retryAfter !== undefined) headers['retry-after'] = String(err.details.retryAfter);
  *     res.writeHead(isProfilePictureError(err) ? err.status : 500, headers).end(JSON.stringify(toErrorBody(err)));
  *   }
  * });
