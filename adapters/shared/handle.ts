@@ -14,6 +14,7 @@ import type { UploadRequest } from '../../src/intake/upload-request.js';
 import type { ProfilePictures } from '../../src/pictures.js';
 import { initialOf } from '../../src/placeholder.js';
 import { USER_STATE_FIELDS } from '../../src/record-state.js';
+import { SAFETY_HEADERS } from '../../src/serve.js';
 import type { PictureRecord } from '../../src/users/types.js';
 import { resolveRouterOptions, type ProfilePictureRouterOptions, type RouterUser, type ServerErrorHook } from './options.js';
 import { isCrossSite, wantsJson } from './request-checks.js';
@@ -139,8 +140,8 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
         'Content-Type': 'image/svg+xml; charset=utf-8',
         // The placeholder changes as soon as the user uploads: revalidate every time.
         'Cache-Control': 'no-cache',
-        'Content-Security-Policy': "default-src 'none'",
-        ...SAFETY,
+        // Those of the media route: the SVG is drawn as an image; opened as a document it runs nothing.
+        ...SAFETY_HEADERS,
       },
       // Public route: only the initial is drawn and labelled, so the full username never leaves the server.
       body: pictures.placeholder({ id: userId, username: username === null ? null : initialOf(username) }),
