@@ -24,6 +24,12 @@ export interface HttpReply {
   status: number;
   headers: Record<string, string>;
   body: string | Readable | null;
+  /**
+   * Set when `body` is a storage stream (the media route). The adapter calls it when that stream fails before its
+   * end while the response still stands (see `watchStorageBody`): the response can only be cut, so this is where the
+   * failure is reported — to `onServerError`, once, as `STORAGE_FAILED` with the stream's error as `cause`.
+   */
+  bodyFailed?: (cause: Error) => void;
 }
 
 /**
@@ -113,7 +119,14 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
     const ifNoneMatch = req.headers['if-none-match'];
     const result = await pictures.serve(key, { ifNoneMatch, method: req.method });
     if (result.status === 404) return notFound(result.headers);
-    return result;
+    if (result.body === null) return result;
+    let reported = false;
+    const bodyFailed = (cause: Error) => {
+      if (reported) return;
+      reported = true;
+      report(fail('STORAGE_FAILED', { details: { operation: 'get' }, cause }), req.native);
+    };
+    return { ...result, bodyFailed };
   }
 
   async function avatar(rest: string, query: string): Promise<HttpReply> {
