@@ -12,6 +12,7 @@ import { isClientConnectionFault } from '../shared/client-faults.js';
 import { createRouteHandler } from '../shared/handle.js';
 import { nodeRouteRequest } from '../shared/node-request.js';
 import { watchStorageBody } from '../shared/storage-body.js';
+import { emitOnApp } from './report.js';
 import type { ProfilePictureRouterOptions as SharedRouterOptions } from '../shared/options.js';
 
 export type {
@@ -45,10 +46,9 @@ export type ProfilePictureRouterOptions = SharedRouterOptions<Context>;
  * @throws TypeError at construction for invalid options (e.g. a missing `getUser`).
  */
 export function profilePictureRouter(pictures: ProfilePictures, options: ProfilePictureRouterOptions): Middleware {
-  // Koa's convention for errors the app answered itself: its default 'error' listener prints a 5xx's stack.
-  const handle = createRouteHandler(pictures, options, (error, ctx: Context) => {
-    ctx.app.emit('error', error, ctx);
-  });
+  // Koa's convention for errors the app answered itself: the app's 'error' event (with the cause made visible to
+  // Koa's default printer, which shows only the stack: see report.ts).
+  const handle = createRouteHandler(pictures, options, emitOnApp);
   return async (ctx: Context, next: Next) => {
     // Koa reports a broken client connection (an abort mid-body, a lying Content-Length) through `ctx.onerror` and
     // the app's 'error' event; on our routes those are the client's doing, not the app's, so they are dropped. So is

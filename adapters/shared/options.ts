@@ -125,7 +125,8 @@ export interface ProfilePictureRouterOptions<Native, Req = IncomingMessage> {
    * load shed as designed, which any client can cause at will). Errors
    * that are not a `ProfilePictureError` (a throwing `getUser`) go to the framework's error handling instead. The
    * answer does not wait for it; what it throws or rejects with is ignored. `false` turns reporting off.
-   * @default the framework's own channel: Koa `ctx.app.emit('error', error, ctx)` (its default handler prints 5xx),
+   * @default the framework's own channel: Koa `ctx.app.emit('error', error, ctx)` (its default printer, when it is the
+   *   only listener, gets the error with its cause appended to the stack),
    *   Fastify `request.log.error({ err: error }, …)`, Express and web `console.error(error)` (as Express's final
    *   handler does)
    * @example
