@@ -27,7 +27,12 @@ export interface ServeRequest {
 
 /** Headers every stored-object response carries. */
 export const IMMUTABLE_CACHE = 'public, max-age=31536000, immutable';
-const SAFETY_HEADERS = {
+/**
+ * What makes a picture response inert (SECURITY.md rule 9): no sniffing into another type; opened as a document, no
+ * script, style, plugin or same-origin access (`sandbox`); not embeddable by other sites. The avatar route's
+ * placeholder SVG carries the same, since an SVG opened as a document could run script.
+ */
+export const SAFETY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Content-Security-Policy': "default-src 'none'; sandbox",
   'Cross-Origin-Resource-Policy': 'same-site',

@@ -9,6 +9,7 @@ import { Router, type Request, type Response } from 'express';
 import type { ProfilePictures } from '../../src/index.js';
 import { createRouteHandler, type HttpReply } from '../shared/handle.js';
 import { nodeRouteRequest } from '../shared/node-request.js';
+import { watchStorageBody } from '../shared/storage-body.js';
 import type { ProfilePictureRouterOptions as SharedRouterOptions } from '../shared/options.js';
 
 export type {
@@ -71,14 +72,11 @@ function send(res: Response, reply: HttpReply): void {
     return;
   }
   // pipe() rather than stream.pipeline(): pipeline allocates (and aborts) an AbortController per request, a
-  // measurable cost on the hot GET path. A storage stream failing mid-body can only be answered by cutting the
-  // response; a client that goes away must release the file handle.
+  // measurable cost on the hot GET path. A storage stream failing mid-body (an error, or a close without one, which
+  // pipe() would not pass on, leaving the response open) cuts the response and is reported; a client that goes away
+  // must release the file handle.
   const body = reply.body;
-  body.once('error', () => res.destroy());
-  // pipe() passes on no close: a body that stops without ending (nor an error) would leave the response open.
-  body.once('close', () => {
-    if (!body.readableEnded) res.destroy();
-  });
+  watchStorageBody(body, res, reply.bodyFailed);
   res.once('close', () => body.destroy());
   body.pipe(res);
 }

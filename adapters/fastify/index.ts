@@ -22,6 +22,7 @@ import { discardBody, refusalDrain, shouldCloseConnection } from '../../src/inta
 import { invalidOption, isPlainObject } from '../../src/validate.js';
 import { createRouteHandler, type HttpReply } from '../shared/handle.js';
 import { nodeRouteRequest } from '../shared/node-request.js';
+import { watchStorageBody } from '../shared/storage-body.js';
 import { resolveRouterOptions, type ProfilePictureRouterOptions } from '../shared/options.js';
 
 export type {
@@ -161,8 +162,9 @@ function send(reply: FastifyReply, result: HttpReply): FastifyReply {
   if (typeof result.body !== 'string') {
     // A storage stream failing before its first byte would leave Fastify's error handler to answer 500 under the
     // object's immutable caching headers (a CDN would keep that for a year). Cut the connection instead, as Express
-    // and Koa do: the handler returns early for a destroyed response, and still logs the error.
-    result.body.once('error', () => reply.raw.destroy());
+    // and Koa do: the handler returns early for a destroyed response, and still logs the error. Failing mid-body,
+    // Fastify only logs it (warn); either way it is reported to `onServerError` too, as on every adapter.
+    watchStorageBody(result.body, reply.raw, result.bodyFailed);
   }
   return reply.send(result.body);
 }

@@ -5,11 +5,14 @@
  * handler shared with the Express adapter; this file copies its replies onto `ctx` and lets foreign errors
  * propagate, so Koa's `onerror` (and any error middleware upstream) handles them.
  */
+import type { Readable } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import type { ProfilePictures } from '../../src/index.js';
 import { isClientConnectionFault } from '../shared/client-faults.js';
 import { createRouteHandler } from '../shared/handle.js';
 import { nodeRouteRequest } from '../shared/node-request.js';
+import { watchStorageBody } from '../shared/storage-body.js';
+import { emitOnApp } from './report.js';
 import type { ProfilePictureRouterOptions as SharedRouterOptions } from '../shared/options.js';
 
 export type {
@@ -43,22 +46,22 @@ export type ProfilePictureRouterOptions = SharedRouterOptions<Context>;
  * @throws TypeError at construction for invalid options (e.g. a missing `getUser`).
  */
 export function profilePictureRouter(pictures: ProfilePictures, options: ProfilePictureRouterOptions): Middleware {
-  // Koa's convention for errors the app answered itself: its default 'error' listener prints a 5xx's stack.
-  const handle = createRouteHandler(pictures, options, (error, ctx: Context) => {
-    ctx.app.emit('error', error, ctx);
-  });
+  // Koa's convention for errors the app answered itself: the app's 'error' event (with the cause made visible to
+  // Koa's default printer, which shows only the stack: see report.ts).
+  const handle = createRouteHandler(pictures, options, emitOnApp);
   return async (ctx: Context, next: Next) => {
     // Koa reports a broken client connection (an abort mid-body, a lying Content-Length) through `ctx.onerror` and
-    // the app's 'error' event; on our routes those are the client's doing, not the app's, so they are dropped. A
-    // failure of our own response body stays the app's, even after it has broken the socket.
+    // the app's 'error' event; on our routes those are the client's doing, not the app's, so they are dropped. So is
+    // what our storage stream reports when it fails: that is `onServerError`'s (see `watchStorageBody`), or again the
+    // client's when it hung up first.
     const onerror = ctx.onerror;
-    let bodyError: unknown;
-    let bodyCut = false;
-    // Koa 3's "Premature close" of a client hanging up mid-download (see below): the response is gone and our body did
-    // not stop first. One while the response stands is the app's (its getUsername's own stream, say): Koa answers 500.
-    const isHangUpOnBody = (err: unknown) => isPrematureClose(err) && ctx.res.destroyed && !bodyCut;
+    let body: Readable | undefined;
+    // Koa 3 pipes a stream body with stream.pipeline, which reports a client hanging up mid-download as "Premature
+    // close": the response is gone (and a storage stream that stopped short, already reported, had it cut). One
+    // while the response stands is the app's (its getUsername's own stream, say): Koa answers 500.
+    const isHangUp = (err: unknown) => isPrematureClose(err) && ctx.res.destroyed;
     ctx.onerror = (err) =>
-      err !== bodyError && (isClientConnectionFault(err, ctx.req) || isHangUpOnBody(err))
+      isClientConnectionFault(err, ctx.req) || isHangUp(err) || (body !== undefined && err === body.errored)
         ? undefined
         : onerror.call(ctx, err);
     const reply = await handle(nodeRouteRequest(ctx.req, ctx.url, ctx.originalUrl, ctx));
@@ -67,26 +70,14 @@ export function profilePictureRouter(pictures: ProfilePictures, options: Profile
       return next();
     }
     if (reply.body !== null && typeof reply.body !== 'string') {
-      const body = reply.body;
-      // A storage stream failing mid-body can only be answered by cutting the response (Koa 2 would leave the
-      // client waiting for the rest).
-      // Only while the response stands: when a client hangs up, Koa 3's pipeline destroys the body with the same
-      // "Premature close" it reports, and which of the two comes first is Node's event order, not ours.
-      body.once('error', (err) => {
-        if (!ctx.res.destroyed) bodyError = err;
-        ctx.res.destroy();
-      });
-      // Koa 3 pipes the body with stream.pipeline, which reports a client hanging up mid-download as "Premature
-      // close": the response was destroyed before the body closed. A body that closes unfinished while the response
-      // still stands (a storage stream ending early) is the app's fault and stays reported; the response is cut, as
-      // Koa 2's pipe() would leave it open, the client waiting for the rest. Not when middleware upstream answered
-      // with a body of its own (Koa 3 destroys ours then, Koa 2 once the response finished): that response stands.
-      // A stream it pipes ours into (koa-compress) would never end, so that one is cut.
-      body.once('close', () => {
-        const replaced = ctx.body !== body && typeof (ctx.body as { pipe?: unknown } | null)?.pipe !== 'function';
-        bodyCut = !body.readableEnded && !ctx.res.destroyed && !ctx.res.writableEnded && !replaced;
-        if (bodyCut) ctx.res.destroy();
-      });
+      const stream = reply.body;
+      body = stream;
+      // A storage stream failing mid-body is reported and cuts the response (Koa 2 would leave the client waiting for
+      // the rest of one that stops short). Not when middleware upstream answered with a body of its own (Koa 3
+      // destroys ours then, Koa 2 once the response finished): that response stands. A stream it pipes ours into
+      // (koa-compress) would never end, so that one is cut.
+      const replaced = () => ctx.body !== stream && typeof (ctx.body as { pipe?: unknown } | null)?.pipe !== 'function';
+      watchStorageBody(stream, ctx.res, reply.bodyFailed, replaced);
     }
     ctx.status = reply.status;
     ctx.set(reply.headers);

@@ -14,6 +14,7 @@ import type { UploadRequest } from '../../src/intake/upload-request.js';
 import type { ProfilePictures } from '../../src/pictures.js';
 import { initialOf } from '../../src/placeholder.js';
 import { USER_STATE_FIELDS } from '../../src/record-state.js';
+import { SAFETY_HEADERS } from '../../src/serve.js';
 import type { PictureRecord } from '../../src/users/types.js';
 import { resolveRouterOptions, type ProfilePictureRouterOptions, type RouterUser, type ServerErrorHook } from './options.js';
 import { isCrossSite, wantsJson } from './request-checks.js';
@@ -23,6 +24,12 @@ export interface HttpReply {
   status: number;
   headers: Record<string, string>;
   body: string | Readable | null;
+  /**
+   * Set when `body` is a storage stream (the media route). The adapter calls it when that stream fails before its
+   * end while the response still stands (see `watchStorageBody`): the response can only be cut, so this is where the
+   * failure is reported — to `onServerError`, once, as `STORAGE_FAILED` with the stream's error as `cause`.
+   */
+  bodyFailed?: (cause: Error) => void;
 }
 
 /**
@@ -112,7 +119,14 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
     const ifNoneMatch = req.headers['if-none-match'];
     const result = await pictures.serve(key, { ifNoneMatch, method: req.method });
     if (result.status === 404) return notFound(result.headers);
-    return result;
+    if (result.body === null) return result;
+    let reported = false;
+    const bodyFailed = (cause: Error) => {
+      if (reported) return;
+      reported = true;
+      report(fail('STORAGE_FAILED', { details: { operation: 'get' }, cause }), req.native);
+    };
+    return { ...result, bodyFailed };
   }
 
   async function avatar(rest: string, query: string): Promise<HttpReply> {
@@ -139,8 +153,8 @@ export function createRouteHandler<Native, Req = IncomingMessage>(
         'Content-Type': 'image/svg+xml; charset=utf-8',
         // The placeholder changes as soon as the user uploads: revalidate every time.
         'Cache-Control': 'no-cache',
-        'Content-Security-Policy': "default-src 'none'",
-        ...SAFETY,
+        // Those of the media route: the SVG is drawn as an image; opened as a document it runs nothing.
+        ...SAFETY_HEADERS,
       },
       // Public route: only the initial is drawn and labelled, so the full username never leaves the server.
       body: pictures.placeholder({ id: userId, username: username === null ? null : initialOf(username) }),

@@ -119,12 +119,14 @@ export interface ProfilePictureRouterOptions<Native, Req = IncomingMessage> {
   getUsername?: (userId: string) => Awaitable<string | null | undefined>;
   /**
    * Called once for every error the routes answer themselves whose status is 5xx (a JSON 5xx, or the 303 redirect of
-   * a form post that failed with one), on every route: the only place the storage's or repository's own error (the
-   * error's `cause`) reaches you. Never for 4xx answers, a client that went away (`ABORTED`, 499), nor `BUSY` (503:
+   * a form post that failed with one), on every route, and for a picture's storage stream failing mid-download (a
+   * `STORAGE_FAILED` with `details: { operation: 'get' }`; the response is cut, unless the client hung up first): the
+   * only place the storage's or repository's own error (the error's `cause`) reaches you. Never for 4xx answers, a client that went away (`ABORTED`, 499), nor `BUSY` (503:
    * load shed as designed, which any client can cause at will). Errors
    * that are not a `ProfilePictureError` (a throwing `getUser`) go to the framework's error handling instead. The
    * answer does not wait for it; what it throws or rejects with is ignored. `false` turns reporting off.
-   * @default the framework's own channel: Koa `ctx.app.emit('error', error, ctx)` (its default handler prints 5xx),
+   * @default the framework's own channel: Koa `ctx.app.emit('error', error, ctx)` (its default printer, when it is the
+   *   only listener, gets the error with its cause appended to the stack),
    *   Fastify `request.log.error({ err: error }, …)`, Express and web `console.error(error)` (as Express's final
    *   handler does)
    * @example

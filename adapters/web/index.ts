@@ -11,13 +11,13 @@
  * sees them.
  */
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
 import type { ProfilePictures } from '../../src/index.js';
 import { invalidOption, isPlainObject } from '../../src/validate.js';
 import { createRouteHandler, type HttpReply } from '../shared/handle.js';
 import type { ProfilePictureRouterOptions } from '../shared/options.js';
 import { webRouteRequest } from './request.js';
 import { assertNodeRuntime } from './runtime.js';
+import { storageBodyStream } from './storage-body.js';
 
 export type { CsrfOptions, RouterPaths, RouterResultEvent, RouterUser, ServerErrorHook } from '../shared/options.js';
 
@@ -99,7 +99,7 @@ export function createRequestHandler(pictures: ProfilePictures, options: Request
 // --- internal ---
 
 function toResponse(reply: HttpReply): Response {
-  const body = reply.body === null || typeof reply.body === 'string' ? reply.body : (Readable.toWeb(reply.body) as ReadableStream);
+  const body = reply.body === null || typeof reply.body === 'string' ? reply.body : storageBodyStream(reply.body, reply.bodyFailed);
   return new Response(body, { status: reply.status, headers: reply.headers });
 }
 

@@ -91,6 +91,14 @@ export interface TestResponse {
 }
 
 const JSON_CLIENT = { accept: 'application/json' };
+/** The headers that make a picture inert (SECURITY.md rule 9), exactly, on media and the placeholder SVG alike. */
+const INERT_PICTURE_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; sandbox",
+  'cross-origin-resource-policy': 'same-site',
+};
+const safetyHeadersOf = (res: TestResponse) =>
+  Object.fromEntries(Object.keys(INERT_PICTURE_HEADERS).map((name) => [name, res.headers[name]]));
 /** What a browser sends for a same-origin `<form method=post>` submission. */
 const formPost = (base: string) => ({
   accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
@@ -890,9 +898,7 @@ function adapterTests(harness: AdapterHarness): void {
       expect(res.headers.etag).toMatch(/^(W\/)?"[^"]+"$/);
       expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
       // SECURITY.md rule 9, on every framework: inert even when opened as a document, not embeddable cross-site.
-      expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
-      expect(res.headers['cross-origin-resource-policy']).toBe('same-site');
+      expect(safetyHeadersOf(res)).toEqual(INERT_PICTURE_HEADERS);
       expect((await sharp(res.body).metadata()).width).toBe(256);
     });
 
@@ -1108,6 +1114,96 @@ function adapterTests(harness: AdapterHarness): void {
       expect(app.errors).toEqual([]);
     });
 
+    it('reports a storage stream failing after the 200 headers went out, once, with its error as cause; the response is cut', async () => {
+      const fault = Object.assign(new Error('storage connection reset'), { code: 'ECONNRESET' });
+      let clientRead!: () => void;
+      const after = new Promise<void>((resolve) => (clientRead = resolve));
+      const reported: Array<{ error: Error & { code?: string; status?: number; details?: unknown }; native: unknown }> = [];
+      const onServerError = (error: Error, native: unknown) => void reported.push({ error, native });
+      const app = await setup({ onServerError }, {}, { wrapStorage: (disk) => failingBodyStorage(disk, { fault, after }) });
+      const { picture } = (await app.upload('1', jpeg)).json;
+      // The storage fails only once the client has the status line, the headers and the first bytes.
+      const received = await new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port: app.port, path: picture.urls.md, headers: { 'x-test-user': '7' }, agent: false }, (res) => {
+          let bytes = 0;
+          res.on('data', (chunk: Buffer) => {
+            bytes += chunk.length;
+            clientRead();
+          });
+          res.on('error', () => {});
+          res.on('close', () => resolve({ status: res.statusCode, bytes, complete: res.complete, length: res.headers['content-length'] }));
+        });
+        req.on('error', () => resolve('no response'));
+      });
+      expect(received).toEqual({ status: 200, bytes: 16, complete: false, length: expect.stringMatching(/^\d{3,}$/) });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(reported.map(({ error }) => [error.code, error.status, error.details, error.cause])).toEqual([
+        ['STORAGE_FAILED', 502, { operation: 'get' }, fault],
+      ]);
+      expect(harness.userOf(reported[0]!.native)).toEqual({ id: '7' });
+    });
+
+    it('reports a storage stream that stops short without an error, and one failing before its first byte', async () => {
+      for (const shape of [{ withoutError: true }, { beforeFirstByte: true }]) {
+        const reported: Error[] = [];
+        const app = await setup({ onServerError: (error: Error) => void reported.push(error) }, {}, { wrapStorage: (disk) => failingBodyStorage(disk, shape) });
+        const { picture } = (await app.upload('1', jpeg)).json;
+        await expect(app.send(picture.urls.md)).rejects.toThrow();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const expected = shape.withoutError ? { code: 'ERR_STREAM_PREMATURE_CLOSE' } : { message: 'storage connection reset' };
+        expect([shape, reported.map((error) => [(error as { code?: string }).code, error.cause])]).toEqual([
+          shape,
+          [['STORAGE_FAILED', expect.objectContaining(expected)]],
+        ]);
+      }
+    });
+
+    it('does not report a client hanging up mid-download, even when its storage stream fails as it is torn down', async () => {
+      const reported: Error[] = [];
+      const bodies: Readable[] = [];
+      // As an S3 object's body (an HTTP response) does when destroyed mid-way: it reports "aborted" of its own.
+      const tornDown = (disk: StorageAdapter): StorageAdapter => ({
+        ...disk,
+        async get(key) {
+          const object = await disk.get(key);
+          if (!object) return null;
+          object.body.destroy();
+          const body = new Readable({
+            read() {
+              this.push(Buffer.alloc(64 * 1024, 1));
+            },
+            destroy(_err, callback) {
+              callback(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+            },
+          });
+          bodies.push(body);
+          return { ...object, size: 64 * 1024 * 1024, body };
+        },
+      });
+      const app = await setup({ onServerError: (error: Error) => void reported.push(error) }, {}, { wrapStorage: tornDown });
+      const { picture } = (await app.upload('1', jpeg)).json;
+      for (let i = 0; i < 2; i++) {
+        const socket = net.connect(app.port, '127.0.0.1');
+        socket.on('error', () => {});
+        await once(socket, 'connect');
+        socket.write(`GET ${picture.urls.md} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+        await once(socket, 'data');
+        // A reset (unread bytes in its buffer) and a plain close (FIN).
+        if (i === 0) socket.destroy();
+        else socket.end();
+      }
+      for (let waited = 0; waited < 2_000 && !bodies.every((body) => body.destroyed); waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(bodies.map((body) => [body.destroyed, body.errored?.message ?? null])).toEqual([
+        [true, expect.any(String)],
+        [true, expect.any(String)],
+      ]);
+      expect(reported).toEqual([]);
+      expect(app.errors).toEqual([]);
+    });
+
     it('reports a failing storage write on upload, for JSON clients and form posts (303 with the error code)', async () => {
       const app = await setupFaulty(new Set(['put']));
       const res = await app.upload('1', jpeg);
@@ -1206,9 +1302,10 @@ function adapterTests(harness: AdapterHarness): void {
       const res = await app.send('/avatar/1?variant=lg');
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
-      expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['content-security-policy']).toBe("default-src 'none'");
       expect(res.headers['cache-control']).toBe('no-cache');
+      // The media route's: an SVG opened as a document could run script, and any site could embed it.
+      expect(safetyHeadersOf(res)).toEqual(INERT_PICTURE_HEADERS);
+      expect(safetyHeadersOf(await app.send('/avatar/1', { method: 'HEAD' }))).toEqual(INERT_PICTURE_HEADERS);
       expect(res.text).toBe(app.pictures.placeholder({ id: '1' }));
       expect(res.text).toContain('>?</text>');
     });
@@ -1370,22 +1467,33 @@ export async function listen(server: http.Server, errors: unknown[]): Promise<St
 }
 
 /**
- * Wraps a storage so that every object's body fails after its first chunk with a reset, as a remote storage's socket
- * would: the response is cut short, a fault of the app (not of the client) that must stay visible. With
+ * Wraps a storage so that every object's body fails after its first 16 bytes with a reset, as a remote storage's
+ * socket would: the response is cut short, a fault of the app (not of the client) that must stay visible. With
  * `beforeFirstByte`, the body fails before it delivers anything (the response headers are set but not yet written);
- * with `withoutError`, it closes without an error and without ending (a stream that just stops).
+ * with `withoutError`, it closes without an error and without ending (a stream that just stops). `fault` is the error
+ * it fails with; `after`, when given, holds the failure back until it resolves (until the client has read the first
+ * bytes, say).
  */
-export function failingBodyStorage(base: StorageAdapter, { beforeFirstByte = false, withoutError = false } = {}): StorageAdapter {
+export function failingBodyStorage(
+  base: StorageAdapter,
+  { beforeFirstByte = false, withoutError = false, fault = undefined as Error | undefined, after = undefined as Promise<unknown> | undefined } = {},
+): StorageAdapter {
   return {
     ...base,
     async get(key: string) {
       const object = await base.get(key);
       if (!object) return null;
       object.body.destroy();
+      let delivered = beforeFirstByte;
       const failing = new Readable({
         read() {
-          if (!beforeFirstByte) this.push(Buffer.alloc(16));
-          this.destroy(withoutError ? undefined : Object.assign(new Error('storage connection reset'), { code: 'ECONNRESET' }));
+          if (!delivered) {
+            delivered = true;
+            this.push(Buffer.alloc(16));
+            return;
+          }
+          const error = withoutError ? undefined : (fault ?? Object.assign(new Error('storage connection reset'), { code: 'ECONNRESET' }));
+          void Promise.resolve(after).then(() => this.destroy(error));
         },
       });
       return { ...object, body: failing };

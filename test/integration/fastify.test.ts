@@ -204,20 +204,24 @@ for (const major of majors) {
       }
     });
 
-    it("still reports the app's own faults: a storage stream failing mid-response is logged by Fastify", async () => {
+    it("reports a storage stream failing mid-response through request.log by default, beside Fastify's own warning", async () => {
       const pictures = createProfilePictures({ storage: failingBodyStorage(memoryStorage()), users: memoryUserRepository() });
       const record = await pictures.upload('1', jpeg);
       const app = await startApp(major.fastify, (app) => app.register(profilePicturePlugin, { pictures, getUser: () => null }));
       try {
         await expect(request(app.port, pictures.url(record, 'md'))).rejects.toThrow(); // the response is cut short
         await new Promise((resolve) => setTimeout(resolve, 50));
-        expect(app.errors).toEqual([{ logged: 'response terminated with an error with headers already sent' }]);
+        // The default onServerError's line (the error with its cause), then the one Fastify logs for any stream.
+        expect(app.errors).toEqual([
+          { logged: 'The picture could not be stored.' },
+          { logged: 'response terminated with an error with headers already sent' },
+        ]);
       } finally {
         await app.close();
       }
     });
 
-    it("still reports a storage stream failing before its first byte to the app's error handler, and cuts the connection", async () => {
+    it("reports a storage stream failing before its first byte, which Fastify hands its error handler too, and cuts the connection", async () => {
       const storage = failingBodyStorage(memoryStorage(), { beforeFirstByte: true });
       const pictures = createProfilePictures({ storage, users: memoryUserRepository() });
       const record = await pictures.upload('1', jpeg);
@@ -225,7 +229,8 @@ for (const major of majors) {
       try {
         await expect(request(app.port, pictures.url(record, 'md'))).rejects.toThrow(); // no answer at all
         await new Promise((resolve) => setTimeout(resolve, 50));
-        expect(app.errors.map((err) => (err as Error).message)).toEqual(['storage connection reset']);
+        const seen = app.errors.map((err) => (err as { logged?: string }).logged ?? (err as Error).message);
+        expect(seen).toEqual(['The picture could not be stored.', 'storage connection reset']);
       } finally {
         await app.close();
       }

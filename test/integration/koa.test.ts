@@ -9,9 +9,9 @@ import Koa from 'koa';
 import koaMount from 'koa-mount';
 import session from 'koa-session';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { profilePictureRouter } from '../../adapters/koa/index.js';
-import { createProfilePictures, memoryStorage, memoryUserRepository, type StorageAdapter } from '../../src/index.js';
+import { createProfilePictures, memoryStorage, memoryUserRepository, ProfilePictureError, type StorageAdapter } from '../../src/index.js';
 import { describeAdapters, failingBodyStorage, listen, multipart, parseTestUser, request, type AdapterHarness } from './adapter-suite.js';
 import { serviceWithFailingReads } from './server-fault.js';
 
@@ -109,19 +109,18 @@ for (const major of majors) {
       }
     }
 
-    it("still reports the app's own faults: a storage stream failing mid-response reaches app.on('error')", async () => {
+    it("reports a storage stream failing mid-response on app.on('error') once, as STORAGE_FAILED with the stream's error as cause", async () => {
       const errors = await errorsWhileServing(failingBodyStorage(memoryStorage()));
-      expect(errors.map((err) => err.message)).toContain('storage connection reset');
+      // Not the stream's own error beside it: the default onServerError reports it, Koa's pipeline report is dropped.
+      expect(errors.map((err) => [err.code, (err.cause as Error).message])).toEqual([['STORAGE_FAILED', 'storage connection reset']]);
     });
 
-    // Koa 3 only: Koa 2 pipes without watching the body, so it has nothing to report (the adapter cuts the response).
-    it.runIf(major.name === 'koa 3')(
-      "reports a storage stream that closes unfinished without an error ('Premature close'), unlike a client hanging up",
-      async () => {
-        const errors = await errorsWhileServing(failingBodyStorage(memoryStorage(), { withoutError: true }));
-        expect(errors.map((err) => err.code)).toEqual(['ERR_STREAM_PREMATURE_CLOSE']);
-      },
-    );
+    it("reports a storage stream that closes unfinished without an error the same way, its cause a 'Premature close'", async () => {
+      const errors = await errorsWhileServing(failingBodyStorage(memoryStorage(), { withoutError: true }));
+      expect(errors.map((err) => [err.code, (err.cause as NodeJS.ErrnoException).code])).toEqual([
+        ['STORAGE_FAILED', 'ERR_STREAM_PREMATURE_CLOSE'],
+      ]);
+    });
 
     it("reports a 'Premature close' of the app's own while the response stands: getUsername failing with one is a 500", async () => {
       const pictures = createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository() });
@@ -219,9 +218,47 @@ for (const major of majors) {
         expect(errors.map(([err, ctx]) => [(err as Error & { code: string }).code, err.cause, ctx.path])).toEqual([
           ['STORAGE_FAILED', fault, mediaPath],
         ]);
+        // The error itself, as the app's own listener always got it: its stack is not touched.
+        const [err] = errors[0]!;
+        expect([Object.getPrototypeOf(err) === ProfilePictureError.prototype, Object.hasOwn(err, 'code')]).toEqual([true, true]);
+        expect(err.stack).not.toContain('disk full');
       } finally {
         await app.close();
       }
+    });
+
+    /** What Koa prints to stderr (through console.error) while a failing media read is answered 502. */
+    async function printedByKoa(configure: (koa: Koa) => void) {
+      const { pictures, mediaPath } = await serviceWithFailingReads();
+      const koa = new major.Koa();
+      configure(koa);
+      koa.use(profilePictureRouter(pictures, { getUser: () => null }));
+      const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+      const app = await listen(http.createServer(koa.callback()), []);
+      try {
+        expect((await request(app.port, mediaPath)).status).toBe(502);
+        return printed.mock.calls.map((args) => args.map(String).join(' '));
+      } finally {
+        printed.mockRestore();
+        await app.close();
+      }
+    }
+
+    it("prints the backend's reason when Koa's own printer is the only listener: the cause follows the stack", async () => {
+      const [output, ...more] = await printedByKoa(() => {});
+      expect(more).toEqual([]);
+      // Koa's own format (the stack indented by two spaces), then the cause as Node shows it, code included.
+      expect(output).toMatch(/^\n {2}ProfilePictureError: The picture could not be stored\.\n {6}at /);
+      expect(output).toMatch(/\n {2}Caused by: Error: disk full\n {6}at [^]*\n {4}code: 'ENOSPC'\n/);
+    });
+
+    it("prints nothing when the app is silent, and leaves an app's own onerror the plain error", async () => {
+      expect(await printedByKoa((koa) => (koa.silent = true))).toEqual([]);
+      const own: Error[] = [];
+      expect(await printedByKoa((koa) => (koa.onerror = (err: Error) => void own.push(err)))).toEqual([]);
+      expect(own.map((err) => [(err as { code?: string }).code, (err.cause as Error).message, err.stack!.includes('disk full')])).toEqual([
+        ['STORAGE_FAILED', 'disk full', false],
+      ]);
     });
   });
 }
