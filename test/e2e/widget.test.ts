@@ -48,6 +48,8 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
   let hang = false;
   /** Stop reading request bodies: a large upload stalls part-way, as on a slow uplink. */
   let stall = false;
+  /** The requests `stall` left unread. */
+  let paused: IncomingMessage[] = [];
   /** The endpoint's next answers (status and JSON body), in order; once used up, a picture. */
   let answers: Array<{ status: number; body: unknown; headers?: Record<string, string> }> = [];
   let png64: Buffer;
@@ -68,12 +70,12 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
       } else if (req.method === 'POST' && path === '/upload') {
         const entry: Received = { headers: req.headers, bytes: 0, body: '', closedEarly: false };
         received.push(entry);
-        if (stall) return void req.pause();
+        res.on('close', () => (entry.closedEarly = !res.writableEnded));
+        if (stall) return void paused.push(req.pause());
         req.on('data', (chunk: Buffer) => {
           entry.bytes += chunk.length;
           entry.body += chunk.toString('latin1');
         });
-        res.on('close', () => (entry.closedEarly = !res.writableEnded));
         req.on('end', () => {
           if (hang) return; // never answer: the test cancels
           const answer = answers.shift();
@@ -112,6 +114,7 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     received = [];
     hang = false;
     stall = false;
+    paused = [];
     answers = [];
     tab = await browser.newPage();
     interceptFileChoosers(tab);
@@ -288,6 +291,63 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     expect(text).toBe(`${value}%`);
     await tab.locator(`${WIDGET} .cancel`).click();
     await state('selected');
+  });
+
+  /** A PNG `bytes` long (zeros after its IEND: the bytes only make the upload take long). */
+  const paddedPng = (bytes: number) => Buffer.concat([png64, Buffer.alloc(bytes - png64.length)]);
+  const allowLargeFiles = () =>
+    tab.evaluate((tag) => {
+      const widget = document.querySelector(tag)!;
+      widget.setAttribute('no-shrink', '');
+      widget.setAttribute('config', JSON.stringify({ maxFileSize: 50_000_000, accept: ['image/png'], minSide: 1, fieldName: 'avatar' }));
+    }, WIDGET);
+
+  it.each([
+    // 24 MB: far more than the socket buffers take, so the body stops part-way while the server reads nothing.
+    { phase: 'uploading', when: 'the server stops reading the body', size: 24_000_000 },
+    // A small body fits in the socket buffers: all of it is "sent", and the server never answers.
+    { phase: 'processing', when: 'the server never answers', size: 237 },
+  ])('stops an upload stuck in $phase when $when, keeps the file and sends it again on retry', async ({ phase, size }) => {
+    if (phase === 'uploading') stall = true;
+    else hang = true;
+    await allowLargeFiles();
+    await tab.evaluate((tag) => document.querySelector(tag)!.setAttribute('stall-timeout', '1'), WIDGET);
+    await choose('big.png', 'image/png', paddedPng(size));
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state(phase);
+    const started = Date.now();
+    expect(await errorText()).toBe(
+      'The upload stalled: nothing got through for too long, so it was stopped. Check your connection and try again.',
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // not before a second without progress
+    await state('selected'); // the file stays, ready to be sent again
+    expect(await tab.locator(`${WIDGET} [role=alert]`).textContent()).toContain('The upload stalled');
+    expect((await events('error')).map((e) => [e.code, e.status])).toEqual([['STALLED', null]]);
+    stall = hang = false;
+    for (const request of paused) request.resume(); // reading again, the server sees the connection is gone
+    await expect.poll(() => received[0]?.closedEarly, { timeout: 5_000 }).toBe(true);
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    expect(received).toHaveLength(2);
+    expect(received[1]!.bytes).toBeGreaterThan(size);
+  });
+
+  it('gives a slow upload that keeps moving all the time it needs', async () => {
+    await allowLargeFiles();
+    await tab.evaluate((tag) => document.querySelector(tag)!.setAttribute('stall-timeout', '1'), WIDGET);
+    await choose('big.png', 'image/png', paddedPng(400_000));
+    await state('selected');
+    const cdp = await tab.context().newCDPSession(tab);
+    // 400 KB at 128 KB/s: about three seconds, three times the stall timeout, with bytes moving all along.
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 128_000 });
+    const started = Date.now();
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    expect(Date.now() - started).toBeGreaterThan(2_000);
+    await cdp.detach();
+    expect(await events('error')).toEqual([]);
+    expect(received).toHaveLength(1);
   });
 
   it('cancels a running upload with the Cancel button and keeps the file for a retry', async () => {
