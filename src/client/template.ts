@@ -33,6 +33,8 @@ export const STYLES = /* css */ `
   --_shade: var(--pp-crop-shade, rgb(15 23 42 / .6));
   --_text: var(--pp-text, #1f2937);
   --_link: var(--_accent);
+  /* The focus ring stands on the page (outline-offset leaves a gap): it follows the palette's text-on-page accent. */
+  --_focus: var(--pp-focus, var(--_link));
   --_error-surface: #ffffff;
   --_shape: 50%;
   display: block;
@@ -53,7 +55,10 @@ export const STYLES = /* css */ `
     --_success: var(--pp-success, light-dark(#157347, #7ddba3));
     --_text: var(--pp-text, light-dark(#1f2937, #e8ebf1));
     --_error-surface: light-dark(#ffffff, #1c2130);
-    /* The accent is a button colour (white text on it): as text on the dark surface it needs lightening. */
+    /*
+     * The accent is a button colour (white text on it): as text on the dark surface, or as the focus ring on a dark
+     * page, it needs lightening (the default accent rings at 2.5:1 on #1c2130 and 2.97:1 on #121212; lightened, 7.7 and 9).
+     */
     --_link: light-dark(var(--_accent), color-mix(in srgb, var(--_accent) 45%, #ffffff));
   }
 }
@@ -77,7 +82,7 @@ export const STYLES = /* css */ `
 }
 .zone:hover { border-color: var(--_accent); }
 .zone:focus-visible {
-  outline: 3px solid var(--_accent);
+  outline: 3px solid var(--_focus);
   outline-offset: 3px;
   border-color: var(--_accent);
 }
@@ -128,7 +133,7 @@ export const STYLES = /* css */ `
   -webkit-user-select: none;
 }
 .stage:active { cursor: grabbing; }
-.stage:focus-visible { outline: 3px solid var(--_accent); outline-offset: 3px; }
+.stage:focus-visible { outline: 3px solid var(--_focus); outline-offset: 3px; }
 .crop-image { pointer-events: none; }
 .frame {
   position: absolute;
@@ -181,7 +186,7 @@ button.primary { background: var(--_accent); color: var(--_accent-contrast); }
 button.primary:hover { background: color-mix(in srgb, var(--_accent) 85%, #000000); }
 button.secondary { background: transparent; color: inherit; border-color: var(--_border); }
 button.secondary:hover { border-color: var(--_accent); color: var(--_accent); }
-button.primary:focus-visible, button.secondary:focus-visible { outline: 3px solid var(--_accent); outline-offset: 2px; }
+button.primary:focus-visible, button.secondary:focus-visible { outline: 3px solid var(--_focus); outline-offset: 2px; }
 .status, .error { margin: .75rem 0 0; font-size: .925em; }
 /* Empty, they take no room but stay rendered: a screen reader only announces changes to a live region it knows. */
 .status:empty, .error:empty { margin: 0; padding: 0; border: 0; }

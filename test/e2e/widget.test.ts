@@ -22,6 +22,29 @@ const DARK_PAGES: Record<string, string> = {
   '/page-dark': ':root { color-scheme: dark; background: #121212; color: #ececec; }',
   '/page-dark-css': ':root { background: #121212; color: #ececec; }',
 };
+/** A dark page as dark as the dark palette's own surface (a card around the widget may be that colour too). */
+const SURFACE_PAGE = { '/page-dark-surface': ':root { color-scheme: dark; background: #1c2130; color: #e8ebf1; }' };
+const PAGE_STYLES: Record<string, string> = { ...DARK_PAGES, ...SURFACE_PAGE };
+
+/** WCAG contrast ratio of two sRGB colours given as 0–255 channels. */
+function contrast(a: number[], b: number[]): number {
+  const luminance = (rgb: number[]) => {
+    const [r, g, b] = rgb.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+/** `minimum` when `ratio` reaches it (WCAG does not round: 2.99 fails 3:1), else `ratio` to two decimals, to show. */
+function atLeast(ratio: number, minimum: number): number {
+  return ratio >= minimum ? minimum : Math.floor(ratio * 100) / 100;
+}
+
+/** The 0–255 channels of a computed colour: "rgb(r g b)", or "color(srgb r g b)" in 0–1 (what color-mix() gives). */
+function channels(color: string): number[] {
+  return (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) * (color.startsWith('color(') ? 255 : 1));
+}
 
 /** What the endpoint received. */
 interface Received {
@@ -65,7 +88,7 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
       } else if (req.method === 'GET' && path.startsWith('/page')) {
         const html = path.includes('fallback')
           ? page(`<${WIDGET}><input type="file" name="photo" accept="image/webp"></${WIDGET}>`)
-          : page(`<${WIDGET} config='${JSON.stringify(CONFIG)}'></${WIDGET}>`, DARK_PAGES[path] ?? '');
+          : page(`<${WIDGET} config='${JSON.stringify(CONFIG)}'></${WIDGET}>`, PAGE_STYLES[path] ?? '');
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
       } else if (req.method === 'POST' && path === '/upload') {
         const entry: Received = { headers: req.headers, bytes: 0, body: '', closedEarly: false };
@@ -444,34 +467,82 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     await choose('me.png', 'image/png', png64);
     await state('selected');
     // WCAG contrast of each text against what is really behind it: the zone's own surface, or the page.
-    const ratios = await tab.evaluate((tag) => {
+    const colors = await tab.evaluate((tag) => {
       const root = document.querySelector(tag)!.shadowRoot!;
-      // "rgb(r g b)" in 0–255, or "color(srgb r g b)" in 0–1 (what color-mix() computes to).
-      const rgb = (color: string) =>
-        (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) * (color.startsWith('color(') ? 255 : 1));
-      const luminance = (color: string) => {
-        const [r, g, b] = rgb(color).map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
-        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
-      };
-      const contrast = (a: string, b: string) => {
-        const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-        return Math.round(((hi! + 0.05) / (lo! + 0.05)) * 10) / 10;
-      };
       const color = (selector: string) => getComputedStyle(root.querySelector(selector)!).color;
-      const zone = getComputedStyle(root.querySelector('.zone')!).backgroundColor;
-      const page = getComputedStyle(document.documentElement).backgroundColor;
       return {
-        prompt: contrast(color('.prompt'), zone),
-        action: contrast(color('.action'), zone),
-        hint: contrast(color('.hint'), zone),
-        status: contrast(color('.status'), page),
-        cropHelp: contrast(color('.crop-help'), page),
+        zone: getComputedStyle(root.querySelector('.zone')!).backgroundColor,
+        page: getComputedStyle(document.documentElement).backgroundColor,
+        prompt: color('.prompt'),
+        action: color('.action'),
+        hint: color('.hint'),
+        status: color('.status'),
+        cropHelp: color('.crop-help'),
       };
     }, WIDGET);
+    const on = (text: string, background: string) => contrast(channels(text), channels(background));
+    const ratios = {
+      prompt: on(colors.prompt, colors.zone),
+      action: on(colors.action, colors.zone),
+      hint: on(colors.hint, colors.zone),
+      status: on(colors.status, colors.page),
+      cropHelp: on(colors.cropHelp, colors.page),
+    };
     // Texts on the page itself can only follow a dark page that says so (color-scheme); those on the zone always can.
     const checked = path === '/page-dark' ? ratios : { prompt: ratios.prompt, action: ratios.action, hint: ratios.hint };
-    for (const [text, ratio] of Object.entries(checked)) expect({ text, ratio: Math.min(ratio, 4.5) }).toEqual({ text, ratio: 4.5 });
+    for (const [text, ratio] of Object.entries(checked)) expect({ text, ratio: atLeast(ratio, 4.5) }).toEqual({ text, ratio: 4.5 });
   });
+
+  it.each(['/page', '/page-dark', ...Object.keys(SURFACE_PAGE)])(
+    'draws a focus ring of at least 3:1 against the colours next to it (%s)',
+    async (path) => {
+      await tab.goto(`${url}${path}`);
+      await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
+      await tab.evaluate(() => (document.body.style.padding = '24px')); // room to see the page beside each ring
+      /**
+       * The rendered pixels across the focused control's ring, midway along one side: the ring itself (3 px wide,
+       * `outline-offset` away from the control), the page in the gap between ring and control, and the page outside.
+       */
+      const ringPixels = async (side: 'left' | 'bottom') => {
+        const box = await tab.evaluate((tag) => {
+          const focused = document.querySelector(tag)!.shadowRoot!.activeElement!;
+          const { left, bottom, top, height, width } = focused.getBoundingClientRect();
+          const style = getComputedStyle(focused);
+          return { name: focused.className, left, bottom, top, height, width, offset: parseFloat(style.outlineOffset), ring: parseFloat(style.outlineWidth) };
+        }, WIDGET);
+        const { data, info } = await sharp(await tab.screenshot()).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        // `distance` px outwards from the control's edge, at the middle of that side.
+        const at = (distance: number) => {
+          const x = Math.floor(side === 'left' ? box.left - distance : box.left + box.width / 2);
+          const y = Math.floor(side === 'left' ? box.top + box.height / 2 : box.bottom + distance);
+          const i = (y * info.width + x) * 3;
+          return [data[i]!, data[i + 1]!, data[i + 2]!];
+        };
+        const ring = at(box.offset + box.ring / 2);
+        return {
+          name: box.name,
+          gap: contrast(ring, at(box.offset / 2)),
+          outside: contrast(ring, at(box.offset + box.ring + 2)),
+        };
+      };
+      const checkRing = async (side: 'left' | 'bottom', name: string) => {
+        const { gap, outside, ...rest } = await ringPixels(side);
+        expect({ ...rest, gap: atLeast(gap, 3), outside: atLeast(outside, 3) }).toEqual({ name, gap: 3, outside: 3 });
+      };
+      await tab.keyboard.press('Tab');
+      await checkRing('left', 'zone');
+      const [chooser] = await Promise.all([tab.waitForEvent('filechooser'), tab.keyboard.press('Space')]);
+      await chooser.setFiles({ name: 'me.png', mimeType: 'image/png', buffer: png64 });
+      await state('selected');
+      await checkRing('bottom', 'primary upload');
+      await tab.keyboard.press('Tab');
+      await checkRing('bottom', 'secondary cancel');
+      await tab.keyboard.press('Shift+Tab'); // Upload
+      await tab.keyboard.press('Shift+Tab'); // the zoom slider (the browser's own ring)
+      await tab.keyboard.press('Shift+Tab');
+      await checkRing('left', 'stage');
+    },
+  );
 
   it('sends nothing while disabled, even with a file already chosen', async () => {
     await choose('me.png', 'image/png', png64);
