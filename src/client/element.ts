@@ -270,6 +270,7 @@ export class ProfilePictureUpload extends Base {
     this.#show({ status: this.#text('selected', file) + note });
     this.#emit('profile-picture:select', { file });
     if (this.hasAttribute('auto-upload')) void this.upload();
+    else if (crop) this.#focusUploadBelowCrop();
     else this.#ui.upload.focus();
     return true;
   }
@@ -372,6 +373,17 @@ export class ProfilePictureUpload extends Base {
    */
   #cropRect(): CropRect | null {
     return this.#crop.rect();
+  }
+
+  /**
+   * Focuses Upload with the crop area in view above it. Plain focus() scrolls the button to mid-screen, which with
+   * large text on a small screen pushed the crop square off the top: the square first, then the button.
+   */
+  #focusUploadBelowCrop(): void {
+    const { upload, actions, cropView } = this.#ui;
+    upload.focus({ preventScroll: true });
+    cropView.stage.scrollIntoView({ block: 'nearest' });
+    actions.scrollIntoView({ block: 'nearest' });
   }
 
   #onPointerChange = (): void => this.#render();

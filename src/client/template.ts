@@ -30,6 +30,8 @@ export const STYLES = /* css */ `
   --_radius: var(--pp-radius, 14px);
   --_preview: var(--pp-preview-size, 84px);
   --_crop: var(--pp-crop-size, 16rem);
+  /* The crop area's side: the set size, narrowed to the widget's width (the zoom row matches it). */
+  --_stage: min(var(--_crop), 100%);
   --_shade: var(--pp-crop-shade, rgb(15 23 42 / .6));
   --_text: var(--pp-text, #1f2937);
   --_link: var(--_accent);
@@ -122,7 +124,7 @@ export const STYLES = /* css */ `
 .crop[inert] { opacity: .65; }
 .stage {
   position: relative;
-  width: min(var(--_crop), 100%);
+  width: var(--_stage);
   aspect-ratio: 1;
   overflow: hidden;
   border-radius: calc(var(--_radius) / 2);
@@ -142,7 +144,7 @@ export const STYLES = /* css */ `
   box-shadow: 0 0 0 2px rgb(255 255 255 / .9), 0 0 0 100vmax var(--_shade);
   pointer-events: none;
 }
-.zoom { display: flex; align-items: center; gap: .6rem; width: min(var(--_crop), 100%); }
+.zoom { display: flex; align-items: center; gap: .6rem; width: var(--_stage); }
 .zoom input { flex: 1; accent-color: var(--_accent); }
 .zoom svg { flex: none; color: var(--_muted); }
 .crop-help { margin: 0; max-width: min(var(--_crop) * 1.6, 100%); text-align: center; color: var(--_muted); font-size: .875em; }
@@ -210,6 +212,14 @@ button.primary:focus-visible, button.secondary:focus-visible { outline: 3px soli
   clip-path: inset(50%);
   white-space: nowrap;
 }
+/*
+ * The crop area's side also yields to the viewport's height: with large text (200 %) on a small screen, the square,
+ * the zoom row and the Upload and Cancel buttons under it (about 9em, the buttons wrapped on two rows) must fit on one
+ * screen; on a very short one the square still takes at most half of it, so it is never taller than what can be seen.
+ */
+@supports (height: 1dvh) {
+  :host { --_stage: min(var(--_crop), 100%, max(100dvh - 9em, 50dvh)); }
+}
 @media (max-width: 30rem) {
   .zone { flex-direction: column; text-align: center; }
 }
@@ -233,12 +243,12 @@ export const TEMPLATE = `<button type="button" class="zone" part="zone" aria-des
   </span>
 </button>
 <div class="crop" part="crop" hidden>
+  <p class="crop-help" part="crop-help" id="crop-help"></p>
   <div class="stage" part="crop-stage" tabindex="0" role="application" aria-describedby="crop-help">
     <img class="crop-image" alt="" draggable="false">
     <div class="frame" part="crop-frame"></div>
   </div>
   <div class="zoom">${ICON_ZOOM_OUT}<input type="range" part="crop-zoom" min="100" max="100" step="1" value="100">${ICON_ZOOM_IN}</div>
-  <p class="crop-help" part="crop-help" id="crop-help"></p>
   <p class="crop-live visually-hidden" aria-live="polite"></p>
 </div>
 <div class="progress" hidden>

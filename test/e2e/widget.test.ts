@@ -544,6 +544,49 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     },
   );
 
+  it('keeps the crop area and its buttons on screen at 320 CSS px wide with text at 200 %', async () => {
+    const cdp = await tab.context().newCDPSession(tab);
+    // The browser's own text size setting (16 px by default), as a user who needs larger text sets it; a small phone.
+    await cdp.send('Page.setFontSizes', { fontSizes: { standard: 32 } });
+    await tab.setViewportSize({ width: 320, height: 568 });
+    await tab.reload();
+    await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
+    expect(await tab.locator(`${WIDGET} .prompt`).evaluate((prompt) => getComputedStyle(prompt).fontSize)).toBe('32px');
+    /** Which controls lie wholly inside the viewport (half a pixel of rounding allowed), and which part has focus. */
+    const onScreen = () =>
+      tab.evaluate((tag) => {
+        const root = document.querySelector(tag)!.shadowRoot!;
+        const inside = (selector: string) => {
+          const box = root.querySelector(selector)!.getBoundingClientRect();
+          return box.width > 0 && box.left >= -0.5 && box.top >= -0.5 && box.right <= innerWidth + 0.5 && box.bottom <= innerHeight + 0.5;
+        };
+        return {
+          focused: root.activeElement?.getAttribute('part'),
+          pageWidth: document.documentElement.scrollWidth,
+          visible: { stage: inside('.stage'), zoom: inside('.zoom input'), upload: inside('.upload'), cancel: inside('.cancel') },
+        };
+      }, WIDGET);
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    // Focus goes to Upload, as ever, but the crop square stays in view above it: nothing scrolls sideways or is cut.
+    const all = { stage: true, zoom: true, upload: true, cancel: true };
+    expect(await onScreen()).toEqual({ focused: 'upload', pageWidth: 320, visible: all });
+    // WCAG's reflow case, a 1280 × 1024 screen at 400 %: each control, once reached with the keyboard, is wholly in view.
+    await tab.setViewportSize({ width: 320, height: 256 });
+    for (const [key, focused, control] of [
+      ['Shift+Tab', 'crop-zoom', 'zoom'],
+      ['Shift+Tab', 'crop-stage', 'stage'],
+      ['Tab', 'crop-zoom', 'zoom'],
+      ['Tab', 'upload', 'upload'],
+      ['Tab', 'cancel', 'cancel'],
+    ] as const) {
+      await tab.keyboard.press(key);
+      const { visible, ...seen } = await onScreen();
+      expect({ ...seen, visible: visible[control] }).toEqual({ focused, pageWidth: 320, visible: true });
+    }
+    await cdp.detach();
+  });
+
   it('sends nothing while disabled, even with a file already chosen', async () => {
     await choose('me.png', 'image/png', png64);
     await state('selected');
