@@ -356,6 +356,17 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     expect(received[1]!.bytes).toBeGreaterThan(size);
   });
 
+  it('ignores a stall-timeout that is not a positive number, with a warning, and keeps the default', async () => {
+    const warnings: string[] = [];
+    tab.on('console', (message) => void (message.type() === 'warning' && warnings.push(message.text())));
+    await tab.evaluate((tag) => document.querySelector(tag)!.setAttribute('stall-timeout', '0'), WIDGET);
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done'); // a zero (or NaN) delay would have stopped the upload at once
+    expect(warnings).toContain('<profile-picture-upload>: stall-timeout="0" is not a positive number; ignored.');
+  });
+
   it('gives a slow upload that keeps moving all the time it needs', async () => {
     await allowLargeFiles();
     await tab.evaluate((tag) => document.querySelector(tag)!.setAttribute('stall-timeout', '1'), WIDGET);
