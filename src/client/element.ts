@@ -24,6 +24,13 @@ import { sendFile } from './send.js';
 import { shrinkable, shrinkForUpload } from './shrink.js';
 import { adoptStyles, TEMPLATE } from './template.js';
 
+/**
+ * Seconds an upload may go without any sign of life (no bytes sent, no answer) before the widget gives up on it.
+ * Above the library's own server-side waits (a queued body waits up to `limits.bodyTimeout`, 30 s, unread) and nginx's
+ * `proxy_read_timeout` / `proxy_send_timeout` (60 s): a healthy server has answered or failed by then.
+ */
+const DEFAULT_STALL_SECONDS = 60;
+
 /** The `picture` of a successful upload response: the stored record plus a URL per variant. */
 export interface UploadedPicture {
   /** URL of every variant by name, e.g. `{ sm, md, lg }`. */
@@ -40,7 +47,10 @@ export interface UploadedPicture {
 
 /** `detail` of `profile-picture:error`. */
 export interface UploadErrorDetail {
-  /** A server error code (`NOT_AN_IMAGE`, `UNAUTHENTICATED`, …), a client check's code, `NETWORK` or `ABORTED`. */
+  /**
+   * A server error code (`NOT_AN_IMAGE`, `UNAUTHENTICATED`, …), a client check's code, `NETWORK`, `ABORTED`, or
+   * `STALLED` (nothing was sent or received for `stall-timeout` seconds).
+   */
   code: string;
   /** The message shown to the user. */
   message: string;
@@ -76,7 +86,8 @@ const Base: typeof HTMLElement =
  * `/upload-profile-picture/`), `auto-upload` (upload as soon as a valid file is chosen, without the crop step),
  * `no-crop` (no crop step: the server picks the square), `shape` (`circle`, the default, or `square`: the crop
  * frame's and preview's shape), `disabled`, `client-max-side` (longest side uploaded, overriding the config's
- * `clientMaxSide`), `no-shrink` (always upload the file as chosen: no scaling down in the browser).
+ * `clientMaxSide`), `no-shrink` (always upload the file as chosen: no scaling down in the browser), `stall-timeout`
+ * (seconds without upload progress or an answer after which the upload is stopped and can be retried; default 60).
  *
  * @example
  * ```html
@@ -259,6 +270,7 @@ export class ProfilePictureUpload extends Base {
     this.#show({ status: this.#text('selected', file) + note });
     this.#emit('profile-picture:select', { file });
     if (this.hasAttribute('auto-upload')) void this.upload();
+    else if (crop) this.#focusUploadBelowCrop();
     else this.#ui.upload.focus();
     return true;
   }
@@ -296,6 +308,7 @@ export class ProfilePictureUpload extends Base {
       const { status, body } = await sendFile(this.action, this.config.fieldName, upload.file, {
         ...(upload.crop ? { fields: cropFields(upload.crop) } : {}),
         signal: controller.signal,
+        stallTimeout: this.#stallSeconds() * 1000,
         onProgress: (loaded, total) => {
           this.#setProgress(total > 0 ? Math.round((loaded / total) * 100) : 0);
           this.#emit('profile-picture:progress', { loaded, total });
@@ -328,6 +341,9 @@ export class ProfilePictureUpload extends Base {
         this.#setState(this.#file ? 'selected' : 'idle');
         this.#show({ status: this.#text('aborted', file), error: '' });
         this.#emit('profile-picture:error', { code: 'ABORTED', message: this.#text('aborted', file), status: null });
+      } else if (err instanceof DOMException && err.name === 'TimeoutError') {
+        // Nothing moved for too long: the request is gone, the file stays for a retry.
+        this.#fail('STALLED', this.#text('stalled', file), null);
       } else {
         this.#fail('NETWORK', this.#text('network', file), null);
       }
@@ -359,17 +375,38 @@ export class ProfilePictureUpload extends Base {
     return this.#crop.rect();
   }
 
+  /**
+   * Focuses Upload with the crop area in view above it. Plain focus() scrolls the button to mid-screen, which with
+   * large text on a small screen pushed the crop square off the top: the square first, then the button.
+   */
+  #focusUploadBelowCrop(): void {
+    const { upload, actions, cropView } = this.#ui;
+    upload.focus({ preventScroll: true });
+    cropView.stage.scrollIntoView({ block: 'nearest' });
+    actions.scrollIntoView({ block: 'nearest' });
+  }
+
   #onPointerChange = (): void => this.#render();
 
   /** Longest side uploaded: `client-max-side`, else the config's; null with `no-shrink` (never shrink). */
   #maxSide(): number | null {
     if (this.hasAttribute('no-shrink')) return null;
-    const attribute = this.getAttribute('client-max-side');
-    const side = attribute === null ? NaN : Number(attribute);
-    if (attribute !== null && !(Number.isInteger(side) && side > 0)) {
-      console.warn(`<profile-picture-upload>: client-max-side="${attribute}" is not a positive integer; ignored.`);
-    }
-    return Number.isInteger(side) && side > 0 ? side : (this.config.clientMaxSide ?? 2048);
+    return this.#positiveAttribute('client-max-side', 'integer') ?? this.config.clientMaxSide ?? 2048;
+  }
+
+  /** Seconds without progress or an answer before an upload is stopped: `stall-timeout`, else the default. */
+  #stallSeconds(): number {
+    return this.#positiveAttribute('stall-timeout', 'number') ?? DEFAULT_STALL_SECONDS;
+  }
+
+  /** The attribute `name` as a positive number (or integer); null when absent, or invalid (with a console warning). */
+  #positiveAttribute(name: string, kind: 'integer' | 'number'): number | null {
+    const attribute = this.getAttribute(name);
+    if (attribute === null) return null;
+    const value = attribute.trim() === '' ? NaN : Number(attribute);
+    if ((kind === 'integer' ? Number.isInteger(value) : Number.isFinite(value)) && value > 0) return value;
+    console.warn(`<profile-picture-upload>: ${name}="${attribute}" is not a positive ${kind}; ignored.`);
+    return null;
   }
 
   /**

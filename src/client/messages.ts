@@ -65,6 +65,8 @@ export interface UploadMessages {
   tooSmall: Message;
   oneFile: Message;
   network: Message;
+  /** The upload was stopped after `stall-timeout` seconds without progress or an answer; the file stays chosen. */
+  stalled: Message;
   aborted: Message;
   failed: Message;
   /** Accessible name of the crop area. */
@@ -107,6 +109,7 @@ export const DEFAULT_MESSAGES: Readonly<UploadMessages> = Object.freeze<UploadMe
   tooSmall: ({ minSide }) => `This image is too small: it must be at least ${minSide}×${minSide} pixels.`,
   oneFile: 'Drop one file at a time.',
   network: 'The upload failed: check your connection and try again.',
+  stalled: 'The upload stalled: nothing got through for too long, so it was stopped. Check your connection and try again.',
   aborted: 'Upload cancelled.',
   failed: ({ status }) => `The upload failed (HTTP ${status}). Please try again.`,
   crop: 'Crop area',

@@ -30,9 +30,13 @@ export const STYLES = /* css */ `
   --_radius: var(--pp-radius, 14px);
   --_preview: var(--pp-preview-size, 84px);
   --_crop: var(--pp-crop-size, 16rem);
+  /* The crop area's side: the set size, narrowed to the widget's width (the zoom row matches it). */
+  --_stage: min(var(--_crop), 100%);
   --_shade: var(--pp-crop-shade, rgb(15 23 42 / .6));
   --_text: var(--pp-text, #1f2937);
   --_link: var(--_accent);
+  /* The focus ring stands on the page (outline-offset leaves a gap): it follows the palette's text-on-page accent. */
+  --_focus: var(--pp-focus, var(--_link));
   --_error-surface: #ffffff;
   --_shape: 50%;
   display: block;
@@ -53,7 +57,10 @@ export const STYLES = /* css */ `
     --_success: var(--pp-success, light-dark(#157347, #7ddba3));
     --_text: var(--pp-text, light-dark(#1f2937, #e8ebf1));
     --_error-surface: light-dark(#ffffff, #1c2130);
-    /* The accent is a button colour (white text on it): as text on the dark surface it needs lightening. */
+    /*
+     * The accent is a button colour (white text on it): as text on the dark surface, or as the focus ring on a dark
+     * page, it needs lightening (the default accent rings at 2.5:1 on #1c2130 and 2.97:1 on #121212; lightened, 7.7 and 9).
+     */
     --_link: light-dark(var(--_accent), color-mix(in srgb, var(--_accent) 45%, #ffffff));
   }
 }
@@ -77,7 +84,7 @@ export const STYLES = /* css */ `
 }
 .zone:hover { border-color: var(--_accent); }
 .zone:focus-visible {
-  outline: 3px solid var(--_accent);
+  outline: 3px solid var(--_focus);
   outline-offset: 3px;
   border-color: var(--_accent);
 }
@@ -117,7 +124,7 @@ export const STYLES = /* css */ `
 .crop[inert] { opacity: .65; }
 .stage {
   position: relative;
-  width: min(var(--_crop), 100%);
+  width: var(--_stage);
   aspect-ratio: 1;
   overflow: hidden;
   border-radius: calc(var(--_radius) / 2);
@@ -128,7 +135,7 @@ export const STYLES = /* css */ `
   -webkit-user-select: none;
 }
 .stage:active { cursor: grabbing; }
-.stage:focus-visible { outline: 3px solid var(--_accent); outline-offset: 3px; }
+.stage:focus-visible { outline: 3px solid var(--_focus); outline-offset: 3px; }
 .crop-image { pointer-events: none; }
 .frame {
   position: absolute;
@@ -137,7 +144,7 @@ export const STYLES = /* css */ `
   box-shadow: 0 0 0 2px rgb(255 255 255 / .9), 0 0 0 100vmax var(--_shade);
   pointer-events: none;
 }
-.zoom { display: flex; align-items: center; gap: .6rem; width: min(var(--_crop), 100%); }
+.zoom { display: flex; align-items: center; gap: .6rem; width: var(--_stage); }
 .zoom input { flex: 1; accent-color: var(--_accent); }
 .zoom svg { flex: none; color: var(--_muted); }
 .crop-help { margin: 0; max-width: min(var(--_crop) * 1.6, 100%); text-align: center; color: var(--_muted); font-size: .875em; }
@@ -181,7 +188,7 @@ button.primary { background: var(--_accent); color: var(--_accent-contrast); }
 button.primary:hover { background: color-mix(in srgb, var(--_accent) 85%, #000000); }
 button.secondary { background: transparent; color: inherit; border-color: var(--_border); }
 button.secondary:hover { border-color: var(--_accent); color: var(--_accent); }
-button.primary:focus-visible, button.secondary:focus-visible { outline: 3px solid var(--_accent); outline-offset: 2px; }
+button.primary:focus-visible, button.secondary:focus-visible { outline: 3px solid var(--_focus); outline-offset: 2px; }
 .status, .error { margin: .75rem 0 0; font-size: .925em; }
 /* Empty, they take no room but stay rendered: a screen reader only announces changes to a live region it knows. */
 .status:empty, .error:empty { margin: 0; padding: 0; border: 0; }
@@ -204,6 +211,14 @@ button.primary:focus-visible, button.secondary:focus-visible { outline: 3px soli
   overflow: hidden;
   clip-path: inset(50%);
   white-space: nowrap;
+}
+/*
+ * The crop area's side also yields to the viewport's height: with large text (200 %) on a small screen, the square,
+ * the zoom row and the Upload and Cancel buttons under it (about 9em, the buttons wrapped on two rows) must fit on one
+ * screen; on a very short one the square still takes at most half of it, so it is never taller than what can be seen.
+ */
+@supports (height: 1dvh) {
+  :host { --_stage: min(var(--_crop), 100%, max(100dvh - 9em, 50dvh)); }
 }
 @media (max-width: 30rem) {
   .zone { flex-direction: column; text-align: center; }
@@ -228,12 +243,12 @@ export const TEMPLATE = `<button type="button" class="zone" part="zone" aria-des
   </span>
 </button>
 <div class="crop" part="crop" hidden>
+  <p class="crop-help" part="crop-help" id="crop-help"></p>
   <div class="stage" part="crop-stage" tabindex="0" role="application" aria-describedby="crop-help">
     <img class="crop-image" alt="" draggable="false">
     <div class="frame" part="crop-frame"></div>
   </div>
   <div class="zoom">${ICON_ZOOM_OUT}<input type="range" part="crop-zoom" min="100" max="100" step="1" value="100">${ICON_ZOOM_IN}</div>
-  <p class="crop-help" part="crop-help" id="crop-help"></p>
   <p class="crop-live visually-hidden" aria-live="polite"></p>
 </div>
 <div class="progress" hidden>

@@ -22,6 +22,29 @@ const DARK_PAGES: Record<string, string> = {
   '/page-dark': ':root { color-scheme: dark; background: #121212; color: #ececec; }',
   '/page-dark-css': ':root { background: #121212; color: #ececec; }',
 };
+/** A dark page as dark as the dark palette's own surface (a card around the widget may be that colour too). */
+const SURFACE_PAGE = { '/page-dark-surface': ':root { color-scheme: dark; background: #1c2130; color: #e8ebf1; }' };
+const PAGE_STYLES: Record<string, string> = { ...DARK_PAGES, ...SURFACE_PAGE };
+
+/** WCAG contrast ratio of two sRGB colours given as 0–255 channels. */
+function contrast(a: number[], b: number[]): number {
+  const luminance = (rgb: number[]) => {
+    const [r, g, b] = rgb.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+/** `minimum` when `ratio` reaches it (WCAG does not round: 2.99 fails 3:1), else `ratio` to two decimals, to show. */
+function atLeast(ratio: number, minimum: number): number {
+  return ratio >= minimum ? minimum : Math.floor(ratio * 100) / 100;
+}
+
+/** The 0–255 channels of a computed colour: "rgb(r g b)", or "color(srgb r g b)" in 0–1 (what color-mix() gives). */
+function channels(color: string): number[] {
+  return (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) * (color.startsWith('color(') ? 255 : 1));
+}
 
 /** What the endpoint received. */
 interface Received {
@@ -48,6 +71,8 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
   let hang = false;
   /** Stop reading request bodies: a large upload stalls part-way, as on a slow uplink. */
   let stall = false;
+  /** The requests `stall` left unread. */
+  let paused: IncomingMessage[] = [];
   /** The endpoint's next answers (status and JSON body), in order; once used up, a picture. */
   let answers: Array<{ status: number; body: unknown; headers?: Record<string, string> }> = [];
   let png64: Buffer;
@@ -63,17 +88,17 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
       } else if (req.method === 'GET' && path.startsWith('/page')) {
         const html = path.includes('fallback')
           ? page(`<${WIDGET}><input type="file" name="photo" accept="image/webp"></${WIDGET}>`)
-          : page(`<${WIDGET} config='${JSON.stringify(CONFIG)}'></${WIDGET}>`, DARK_PAGES[path] ?? '');
+          : page(`<${WIDGET} config='${JSON.stringify(CONFIG)}'></${WIDGET}>`, PAGE_STYLES[path] ?? '');
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html);
       } else if (req.method === 'POST' && path === '/upload') {
         const entry: Received = { headers: req.headers, bytes: 0, body: '', closedEarly: false };
         received.push(entry);
-        if (stall) return void req.pause();
+        res.on('close', () => (entry.closedEarly = !res.writableEnded));
+        if (stall) return void paused.push(req.pause());
         req.on('data', (chunk: Buffer) => {
           entry.bytes += chunk.length;
           entry.body += chunk.toString('latin1');
         });
-        res.on('close', () => (entry.closedEarly = !res.writableEnded));
         req.on('end', () => {
           if (hang) return; // never answer: the test cancels
           const answer = answers.shift();
@@ -112,6 +137,7 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     received = [];
     hang = false;
     stall = false;
+    paused = [];
     answers = [];
     tab = await browser.newPage();
     interceptFileChoosers(tab);
@@ -290,6 +316,74 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     await state('selected');
   });
 
+  /** A PNG `bytes` long (zeros after its IEND: the bytes only make the upload take long). */
+  const paddedPng = (bytes: number) => Buffer.concat([png64, Buffer.alloc(bytes - png64.length)]);
+  const allowLargeFiles = () =>
+    tab.evaluate((tag) => {
+      const widget = document.querySelector(tag)!;
+      widget.setAttribute('no-shrink', '');
+      widget.setAttribute('config', JSON.stringify({ maxFileSize: 50_000_000, accept: ['image/png'], minSide: 1, fieldName: 'avatar' }));
+    }, WIDGET);
+
+  it.each([
+    // 24 MB: far more than the socket buffers take, so the body stops part-way while the server reads nothing.
+    { phase: 'uploading', when: 'the server stops reading the body', size: 24_000_000 },
+    // A small body fits in the socket buffers: all of it is "sent", and the server never answers.
+    { phase: 'processing', when: 'the server never answers', size: 237 },
+  ])('stops an upload stuck in $phase when $when, keeps the file and sends it again on retry', async ({ phase, size }) => {
+    if (phase === 'uploading') stall = true;
+    else hang = true;
+    await allowLargeFiles();
+    await tab.evaluate((tag) => document.querySelector(tag)!.setAttribute('stall-timeout', '1'), WIDGET);
+    await choose('big.png', 'image/png', paddedPng(size));
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state(phase);
+    const started = Date.now();
+    expect(await errorText()).toBe(
+      'The upload stalled: nothing got through for too long, so it was stopped. Check your connection and try again.',
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // not before a second without progress
+    await state('selected'); // the file stays, ready to be sent again
+    expect(await tab.locator(`${WIDGET} [role=alert]`).textContent()).toContain('The upload stalled');
+    expect((await events('error')).map((e) => [e.code, e.status])).toEqual([['STALLED', null]]);
+    stall = hang = false;
+    for (const request of paused) request.resume(); // reading again, the server sees the connection is gone
+    await expect.poll(() => received[0]?.closedEarly, { timeout: 5_000 }).toBe(true);
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    expect(received).toHaveLength(2);
+    expect(received[1]!.bytes).toBeGreaterThan(size);
+  });
+
+  it('ignores a stall-timeout that is not a positive number, with a warning, and keeps the default', async () => {
+    const warnings: string[] = [];
+    tab.on('console', (message) => void (message.type() === 'warning' && warnings.push(message.text())));
+    await tab.evaluate((tag) => document.querySelector(tag)!.setAttribute('stall-timeout', '0'), WIDGET);
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done'); // a zero (or NaN) delay would have stopped the upload at once
+    expect(warnings).toContain('<profile-picture-upload>: stall-timeout="0" is not a positive number; ignored.');
+  });
+
+  it('gives a slow upload that keeps moving all the time it needs', async () => {
+    await allowLargeFiles();
+    await tab.evaluate((tag) => document.querySelector(tag)!.setAttribute('stall-timeout', '1'), WIDGET);
+    await choose('big.png', 'image/png', paddedPng(400_000));
+    await state('selected');
+    const cdp = await tab.context().newCDPSession(tab);
+    // 400 KB at 128 KB/s: about three seconds, three times the stall timeout, with bytes moving all along.
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 128_000 });
+    const started = Date.now();
+    await tab.locator(`${WIDGET} .upload`).click();
+    await state('done');
+    expect(Date.now() - started).toBeGreaterThan(2_000);
+    await cdp.detach();
+    expect(await events('error')).toEqual([]);
+    expect(received).toHaveLength(1);
+  });
+
   it('cancels a running upload with the Cancel button and keeps the file for a retry', async () => {
     hang = true;
     await choose('me.png', 'image/png', png64);
@@ -384,33 +478,124 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     await choose('me.png', 'image/png', png64);
     await state('selected');
     // WCAG contrast of each text against what is really behind it: the zone's own surface, or the page.
-    const ratios = await tab.evaluate((tag) => {
+    const colors = await tab.evaluate((tag) => {
       const root = document.querySelector(tag)!.shadowRoot!;
-      // "rgb(r g b)" in 0–255, or "color(srgb r g b)" in 0–1 (what color-mix() computes to).
-      const rgb = (color: string) =>
-        (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) * (color.startsWith('color(') ? 255 : 1));
-      const luminance = (color: string) => {
-        const [r, g, b] = rgb(color).map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
-        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
-      };
-      const contrast = (a: string, b: string) => {
-        const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-        return Math.round(((hi! + 0.05) / (lo! + 0.05)) * 10) / 10;
-      };
       const color = (selector: string) => getComputedStyle(root.querySelector(selector)!).color;
-      const zone = getComputedStyle(root.querySelector('.zone')!).backgroundColor;
-      const page = getComputedStyle(document.documentElement).backgroundColor;
       return {
-        prompt: contrast(color('.prompt'), zone),
-        action: contrast(color('.action'), zone),
-        hint: contrast(color('.hint'), zone),
-        status: contrast(color('.status'), page),
-        cropHelp: contrast(color('.crop-help'), page),
+        zone: getComputedStyle(root.querySelector('.zone')!).backgroundColor,
+        page: getComputedStyle(document.documentElement).backgroundColor,
+        prompt: color('.prompt'),
+        action: color('.action'),
+        hint: color('.hint'),
+        status: color('.status'),
+        cropHelp: color('.crop-help'),
       };
     }, WIDGET);
+    const on = (text: string, background: string) => contrast(channels(text), channels(background));
+    const ratios = {
+      prompt: on(colors.prompt, colors.zone),
+      action: on(colors.action, colors.zone),
+      hint: on(colors.hint, colors.zone),
+      status: on(colors.status, colors.page),
+      cropHelp: on(colors.cropHelp, colors.page),
+    };
     // Texts on the page itself can only follow a dark page that says so (color-scheme); those on the zone always can.
     const checked = path === '/page-dark' ? ratios : { prompt: ratios.prompt, action: ratios.action, hint: ratios.hint };
-    for (const [text, ratio] of Object.entries(checked)) expect({ text, ratio: Math.min(ratio, 4.5) }).toEqual({ text, ratio: 4.5 });
+    for (const [text, ratio] of Object.entries(checked)) expect({ text, ratio: atLeast(ratio, 4.5) }).toEqual({ text, ratio: 4.5 });
+  });
+
+  it.each(['/page', '/page-dark', ...Object.keys(SURFACE_PAGE)])(
+    'draws a focus ring of at least 3:1 against the colours next to it (%s)',
+    async (path) => {
+      await tab.goto(`${url}${path}`);
+      await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
+      await tab.evaluate(() => (document.body.style.padding = '24px')); // room to see the page beside each ring
+      /**
+       * The rendered pixels across the focused control's ring, midway along one side: the ring itself (3 px wide,
+       * `outline-offset` away from the control), the page in the gap between ring and control, and the page outside.
+       */
+      const ringPixels = async (side: 'left' | 'bottom') => {
+        const box = await tab.evaluate((tag) => {
+          const focused = document.querySelector(tag)!.shadowRoot!.activeElement!;
+          const { left, bottom, top, height, width } = focused.getBoundingClientRect();
+          const style = getComputedStyle(focused);
+          return { name: focused.className, left, bottom, top, height, width, offset: parseFloat(style.outlineOffset), ring: parseFloat(style.outlineWidth) };
+        }, WIDGET);
+        const { data, info } = await sharp(await tab.screenshot()).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        // `distance` px outwards from the control's edge, at the middle of that side.
+        const at = (distance: number) => {
+          const x = Math.floor(side === 'left' ? box.left - distance : box.left + box.width / 2);
+          const y = Math.floor(side === 'left' ? box.top + box.height / 2 : box.bottom + distance);
+          const i = (y * info.width + x) * 3;
+          return [data[i]!, data[i + 1]!, data[i + 2]!];
+        };
+        const ring = at(box.offset + box.ring / 2);
+        return {
+          name: box.name,
+          gap: contrast(ring, at(box.offset / 2)),
+          outside: contrast(ring, at(box.offset + box.ring + 2)),
+        };
+      };
+      const checkRing = async (side: 'left' | 'bottom', name: string) => {
+        const { gap, outside, ...rest } = await ringPixels(side);
+        expect({ ...rest, gap: atLeast(gap, 3), outside: atLeast(outside, 3) }).toEqual({ name, gap: 3, outside: 3 });
+      };
+      await tab.keyboard.press('Tab');
+      await checkRing('left', 'zone');
+      const [chooser] = await Promise.all([tab.waitForEvent('filechooser'), tab.keyboard.press('Space')]);
+      await chooser.setFiles({ name: 'me.png', mimeType: 'image/png', buffer: png64 });
+      await state('selected');
+      await checkRing('bottom', 'primary upload');
+      await tab.keyboard.press('Tab');
+      await checkRing('bottom', 'secondary cancel');
+      await tab.keyboard.press('Shift+Tab'); // Upload
+      await tab.keyboard.press('Shift+Tab'); // the zoom slider (the browser's own ring)
+      await tab.keyboard.press('Shift+Tab');
+      await checkRing('left', 'stage');
+    },
+  );
+
+  it('keeps the crop area and its buttons on screen at 320 CSS px wide with text at 200 %', async () => {
+    const cdp = await tab.context().newCDPSession(tab);
+    // The browser's own text size setting (16 px by default), as a user who needs larger text sets it; a small phone.
+    await cdp.send('Page.setFontSizes', { fontSizes: { standard: 32 } });
+    await tab.setViewportSize({ width: 320, height: 568 });
+    await tab.reload();
+    await tab.waitForFunction((tag) => customElements.get(tag) !== undefined, WIDGET);
+    expect(await tab.locator(`${WIDGET} .prompt`).evaluate((prompt) => getComputedStyle(prompt).fontSize)).toBe('32px');
+    /** Which controls lie wholly inside the viewport (half a pixel of rounding allowed), and which part has focus. */
+    const onScreen = () =>
+      tab.evaluate((tag) => {
+        const root = document.querySelector(tag)!.shadowRoot!;
+        const inside = (selector: string) => {
+          const box = root.querySelector(selector)!.getBoundingClientRect();
+          return box.width > 0 && box.left >= -0.5 && box.top >= -0.5 && box.right <= innerWidth + 0.5 && box.bottom <= innerHeight + 0.5;
+        };
+        return {
+          focused: root.activeElement?.getAttribute('part'),
+          pageWidth: document.documentElement.scrollWidth,
+          visible: { stage: inside('.stage'), zoom: inside('.zoom input'), upload: inside('.upload'), cancel: inside('.cancel') },
+        };
+      }, WIDGET);
+    await choose('me.png', 'image/png', png64);
+    await state('selected');
+    // Focus goes to Upload, as ever, but the crop square stays in view above it: nothing scrolls sideways or is cut.
+    const all = { stage: true, zoom: true, upload: true, cancel: true };
+    expect(await onScreen()).toEqual({ focused: 'upload', pageWidth: 320, visible: all });
+    // WCAG's reflow case, a 1280 × 1024 screen at 400 %: each control, once reached with the keyboard, is wholly in view.
+    await tab.setViewportSize({ width: 320, height: 256 });
+    for (const [key, focused, control] of [
+      ['Shift+Tab', 'crop-zoom', 'zoom'],
+      ['Shift+Tab', 'crop-stage', 'stage'],
+      ['Tab', 'crop-zoom', 'zoom'],
+      ['Tab', 'upload', 'upload'],
+      ['Tab', 'cancel', 'cancel'],
+    ] as const) {
+      await tab.keyboard.press(key);
+      const { visible, ...seen } = await onScreen();
+      expect({ ...seen, visible: visible[control] }).toEqual({ focused, pageWidth: 320, visible: true });
+    }
+    await cdp.detach();
   });
 
   it('sends nothing while disabled, even with a file already chosen', async () => {
