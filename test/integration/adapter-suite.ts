@@ -903,7 +903,9 @@ function adapterTests(harness: AdapterHarness): void {
     });
 
     it('cuts the connection when the storage stream fails before its first byte: no cacheable error answer', async () => {
-      const app = await setup({}, {}, { wrapStorage: (disk) => failingBodyStorage(disk, { beforeFirstByte: true }) });
+      const reported: Error[] = [];
+      const onServerError = (error: Error) => void reported.push(error);
+      const app = await setup({ onServerError }, {}, { wrapStorage: (disk) => failingBodyStorage(disk, { beforeFirstByte: true }) });
       const { picture } = (await app.upload('1', jpeg)).json;
       // Either no response at all or 200 headers and a body cut short: never a complete answer (an error page under
       // the object's immutable caching headers would be cached by a CDN for a year).
@@ -912,10 +914,13 @@ function adapterTests(harness: AdapterHarness): void {
         () => 'cut',
       );
       expect(outcome).toBe('cut');
+      await expect.poll(() => reported.map((error) => (error as { code?: string }).code)).toEqual(['STORAGE_FAILED']);
     });
 
     it('cuts the connection when the storage stream closes unfinished without an error: never a response left hanging', async () => {
-      const app = await setup({}, {}, { wrapStorage: (disk) => failingBodyStorage(disk, { withoutError: true }) });
+      const reported: Error[] = [];
+      const onServerError = (error: Error) => void reported.push(error);
+      const app = await setup({ onServerError }, {}, { wrapStorage: (disk) => failingBodyStorage(disk, { withoutError: true }) });
       const { picture } = (await app.upload('1', jpeg)).json;
       // Express piped the body with pipe(), which passes on neither a close nor a missing end: the client waited
       // for the rest of the picture for as long as it cared to (the server holding the socket all that time).
@@ -924,6 +929,7 @@ function adapterTests(harness: AdapterHarness): void {
         new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2_000)),
       ]);
       expect(outcome).toBe('cut');
+      await expect.poll(() => reported.map((error) => (error as { code?: string }).code)).toEqual(['STORAGE_FAILED']);
     });
 
     it('lets a client hang up mid-download: nothing in the error log, the file closed, the next request served', async () => {
