@@ -67,6 +67,11 @@ export interface InspectedImage {
    * after the resize, on far fewer pixels (see master.ts). False for no profile, CMYK, greyscale and 16-bit sources.
    */
   rgbProfile?: boolean;
+  /**
+   * The source is 16-bit RGB with an embedded ICC profile (a 16-bit PNG or TIFF, a 10/12-bit AVIF), which sharp would
+   * convert into its 16-bit working space, Display P3, rather than sRGB (see `withSrgbWorkingSpace` in render.ts).
+   */
+  rgb16Profile?: boolean;
 }
 
 /** The limits {@link inspectImage} enforces (the service passes its resolved `limits` and `accept`). */
@@ -179,6 +184,7 @@ async function probeWithSharp(
     open: () => sharp(bytes, sharpOptions),
     frames,
     rgbProfile: meta.hasProfile === true && meta.space === 'srgb' && meta.depth === 'uchar' && (meta.channels === 3 || meta.channels === 4),
+    rgb16Profile: meta.hasProfile === true && meta.space === 'rgb16',
     ...(frames > 1 ? { openFrames: (maxPixels: number) => sharp(bytes, { ...sharpOptions, pages: -1, limitInputPixels: maxPixels }) } : {}),
   };
 }

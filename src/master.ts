@@ -87,7 +87,7 @@ export async function renderWithMaster(
       pipeline = pipeline.resize(box, box, { fit: 'inside' });
       if (image.rgbProfile) pipeline = await convertColoursAfterResize(pipeline);
     }
-    decoded = await (await withSrgbWorkingSpace(pipeline, image)).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    decoded = await withSrgbWorkingSpace(pipeline, image).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (cause) {
     throw fail('CORRUPT_IMAGE', { cause });
   }

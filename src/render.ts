@@ -19,7 +19,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import { sha256Hex } from './keys.js';
-import type { InputFormat, OutputFormat, Position } from './options.js';
+import type { OutputFormat, Position } from './options.js';
 import { applyOrientation, centredSquare, swapsSides, toStoredRect } from './orientation.js';
 import { renderPreview, type PicturePreview } from './preview.js';
 
@@ -125,7 +125,7 @@ export async function renderVariants(
     // Otherwise 'outside', not 'cover': the centred square is cut in displayed pixels below, which matters when the
     // excess is odd and the orientation mirrors an axis (cover would centre it in stored pixels, one pixel off).
     pipeline = pipeline.resize(largest, largest, { fit: cover ? 'cover' : 'outside' });
-    intermediate = await (await withSrgbWorkingSpace(pipeline, image))
+    intermediate = await withSrgbWorkingSpace(pipeline, image)
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
@@ -198,9 +198,6 @@ export async function renderVariants(
   };
 }
 
-/** Formats whose pixels may have more than 8 bits per channel (sharp decodes them as `rgb16`). */
-const DEEP_FORMATS: ReadonlySet<InputFormat> = new Set(['png', 'tiff', 'avif', 'heif']);
-
 /**
  * `pipeline`, told to work in 8-bit sRGB when `image` is 16-bit RGB with an embedded profile (exported for master.ts).
  * sharp converts such a profile into Display P3, its working space for 16 bits ("processingProfile" in its
@@ -210,11 +207,8 @@ const DEEP_FORMATS: ReadonlySet<InputFormat> = new Set(['png', 'tiff', 'avif', '
  * (`withIccProfile('srgb')` after the P3 step) came out no closer for Display P3 while adding a round trip through P3
  * (±1 level) for sRGB. Anything else is returned as it is: untagged 16-bit pixels are already taken as sRGB.
  */
-export async function withSrgbWorkingSpace(pipeline: Sharp, image: InspectedImage): Promise<Sharp> {
-  // A header read, and only for formats that can hold 16 bits: JPEG, WebP, GIF and BMP never pay for it.
-  if (!DEEP_FORMATS.has(image.format)) return pipeline;
-  const { space, hasProfile } = await image.open().metadata();
-  return space === 'rgb16' && hasProfile ? pipeline.pipelineColourspace('srgb') : pipeline;
+export function withSrgbWorkingSpace(pipeline: Sharp, image: InspectedImage): Sharp {
+  return image.rgb16Profile ? pipeline.pipelineColourspace('srgb') : pipeline;
 }
 
 /**
