@@ -96,7 +96,10 @@ export async function inspectImage(bytes: Uint8Array, limits: InspectLimits, fai
 
 async function sniff(bytes: Uint8Array, accept: readonly InputFormat[], fail: ErrorFactory): Promise<InputFormat> {
   const head = bytes.subarray(0, SNIFF_BYTES);
-  const detected = await fileTypeFromBuffer(head);
+  let detected = await fileTypeFromBuffer(head);
+  // file-type follows a TIFF's first directory to tell it from a camera raw (CR2, NEF, DNG), and libvips, like many
+  // writers, puts that directory after the pixels: beyond the head of any TIFF larger than a thumbnail.
+  if (!detected && isTiffHeader(head)) detected = await fileTypeFromBuffer(bytes);
   // file-type does not detect SVG (it says nothing, or `xml` after a prolog); name it so the client learns why its
   // "image" was refused. Either way SVG ends here, before any decoder.
   if ((!detected || detected.ext === 'xml') && looksLikeSvg(head)) {
@@ -111,6 +114,12 @@ async function sniff(bytes: Uint8Array, accept: readonly InputFormat[], fail: Er
     throw fail('UNSUPPORTED_TYPE', { details });
   }
   return format;
+}
+
+/** The byte-order mark and magic number 42 every classic TIFF starts with ("II*\0" or "MM\0*"). */
+function isTiffHeader(head: Uint8Array): boolean {
+  const [a, b, c, d] = head;
+  return (a === 0x49 && b === 0x49 && c === 0x2a && d === 0x00) || (a === 0x4d && b === 0x4d && c === 0x00 && d === 0x2a);
 }
 
 function looksLikeSvg(head: Uint8Array): boolean {

@@ -2,6 +2,7 @@
  * inspectImage(): sniff → allowlist → header probe. sharp and bmp-ts are wrapped (not replaced) so the tests can
  * prove which inputs never reach a decoder at all.
  */
+import sharp from 'sharp';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createErrorFactory } from '../../src/errors.js';
 import { BMP_MAX_PIXELS, inspectImage, type InspectLimits } from '../../src/inspect.js';
@@ -90,6 +91,12 @@ describe('accepted formats', () => {
   it('opt-in formats pass only when listed in `accept`', async () => {
     expect(await inspect(await fx.tiff(), { accept: ['tiff'] })).toMatchObject({ format: 'tiff', width: 64 });
     expect(await inspect(await fx.avifSmall(), { accept: ['avif'] })).toMatchObject({ format: 'avif', width: 64 });
+  });
+
+  it('accepts a TIFF whose directory follows its pixels, beyond the sniffed head (as libvips writes them)', async () => {
+    const bytes = await sharp({ create: { width: 1500, height: 1000, channels: 3, background: '#3388cc' } }).tiff().toBuffer();
+    expect(bytes.readUInt32LE(4)).toBeGreaterThan(4100); // the first directory's offset
+    expect(await inspect(bytes, { accept: ['tiff'] })).toMatchObject({ format: 'tiff', width: 1500, height: 1000 });
   });
 });
 
