@@ -138,6 +138,26 @@ describe.concurrent('usage', () => {
     expect(run).toEqual({ code: 2, stdout: '', stderr: `profile-picture: ${message.replace('<dir>', app.dir)}\n` });
   });
 
+  it.each([
+    [['stat', '--json'], `unknown command "stat" (commands: ${COMMANDS})`, 'profile-picture --help'],
+    [['--json', 'stats', '--frobnicate'], "Unknown option '--frobnicate'", 'profile-picture stats --help'],
+    [['export', '--json'], 'missing <userId>', 'profile-picture export --help'],
+    [['sweep', '--json', '--older-than', 'an hour'], '--older-than expects a duration such as 90s, 30m, 1h or 2d, not "an hour"', 'profile-picture sweep --help'],
+    [['stats', '--json', '-c', 'nowhere.mjs'], 'config module not found: <dir>/nowhere.mjs', 'profile-picture --help'],
+  ])('%j: exit 2, the same line on stderr, and the error as JSON on stdout', async (args, message, help) => {
+    const run = await runCli(app.dir, args);
+    const expected = message.replace('<dir>', app.dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`profile-picture: ${expected} (see \`${help}\`)\n`);
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'USAGE', message: expected } });
+  });
+
+  it('"--json" as the value of --config is a file name, not the flag: plain usage error', async () => {
+    const run = await runCli(app.dir, ['stats', '--config', '--json']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+  });
+
   it('without a config in the working folder: exit 2 naming the files looked for', async () => {
     const empty = await mkdtemp(path.join(tmpdir(), 'pp-cli-empty-'));
     try {
