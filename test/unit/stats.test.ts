@@ -160,6 +160,43 @@ describe('stats specifics', () => {
     expect(result.referenced.bytes).toBe(result.variants.sm!.bytes + result.variants.md!.bytes + result.masters.bytes);
   });
 
+  it('counts each object once however many records name it, and through which field', async () => {
+    // Hand-made records (no upload makes these overlaps: invariant 5), in listing order: a's unknown field holds
+    // what b's variant references; b's variant is held again by c's unknown field; a and c both name one missing key.
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const key = (name: string) => `profile_pictures/${name}/0000000000000000000000aa-sm.webp`;
+    const sizes: Record<string, number> = { shared: 100, second: 20, orphan: 3, heldOnly: 4000 };
+    for (const [name, size] of Object.entries(sizes)) await storage.put(key(name), Buffer.alloc(size), { contentType: 'image/webp' });
+    const now = new Date().toISOString();
+    const record = (variants: Record<string, string>, extra: Record<string, unknown> = {}) => ({
+      version: Math.random().toString(36).slice(2),
+      contentHash: '0',
+      contentType: 'image/webp',
+      createdAt: now,
+      updatedAt: now,
+      variants: Object.fromEntries(Object.entries(variants).map(([name, k]) => [name, { key: k, width: 16, height: 16, bytes: 1 }])),
+      ...extra,
+    });
+    await users.setPicture('a', record({ sm: key('gone') }, { future: { key: key('shared') }, another: [key('heldOnly')] }), null);
+    await users.setPicture('b', record({ sm: key('shared'), md: key('second') }), null);
+    await users.setPicture('c', record({ md: key('second'), sm: key('gone') }, { future: key('shared') }), null);
+    const pictures = createProfilePictures({ storage, users, variants });
+
+    expect(await pictures.stats()).toEqual({
+      users: 3,
+      objects: 4,
+      bytes: 4123,
+      referenced: { objects: 3, bytes: 4120 }, // shared, second, heldOnly: each once
+      variants: { sm: { objects: 1, bytes: 100 }, md: { objects: 1, bytes: 20 } },
+      stills: { objects: 0, bytes: 0 },
+      masters: { objects: 0, bytes: 0 },
+      history: { objects: 0, bytes: 0 },
+      orphans: { objects: 1, bytes: 3 },
+      missing: 1, // named by a and c, counted once
+    });
+  });
+
   it('rejects with a TypeError naming listPictures() when the repository has none', async () => {
     const { listPictures: _omitted, ...users } = memoryUserRepository();
     const pictures = createProfilePictures({ storage: memoryStorage(), users });
