@@ -3,8 +3,9 @@
  * truth for sizes (a record's `bytes` says what was written, not what is there); the records say which objects are in
  * use and under which variant name.
  */
-import type { ObjectInfo } from './storage/types.js';
+import { phaseReporter } from './progress-hook.js';
 import { hasPicture } from './record-state.js';
+import type { ObjectInfo } from './storage/types.js';
 import type { PictureRecord } from './users/types.js';
 
 /** A count of objects and their total size in bytes. */
@@ -43,6 +44,27 @@ export interface PictureStats {
   missing: number;
 }
 
+/** Options of {@link ProfilePictures.stats}. */
+export interface StatsOptions {
+  /**
+   * Called as the count goes, for a progress display: every 100 objects listed, then every 100 records read, and at
+   * the end of each of the two walks. Neither total is known before its walk ends. Not awaited; what it throws is
+   * ignored.
+   * @example onProgress: ({ phase, objects, records }) => console.error(`${phase}: ${objects} objects, ${records} records`)
+   */
+  onProgress?: (progress: StatsProgress) => void;
+}
+
+/** What {@link StatsOptions.onProgress} receives: how far `stats()` has got. */
+export interface StatsProgress {
+  /** `'objects'` while storage is listed, then `'records'` while the records are read. */
+  phase: 'objects' | 'records';
+  /** Objects listed so far (all of them, once `phase` is `'records'`). */
+  objects: number;
+  /** Records read so far. */
+  records: number;
+}
+
 /** What {@link countPictures} reads. Both listings go through the service's backend timeouts. */
 export interface StatsSources {
   objects: AsyncIterable<ObjectInfo>;
@@ -51,6 +73,8 @@ export interface StatsSources {
   keysOf: (record: PictureRecord) => string[];
   /** Every key `sweep()` keeps for the record: `keysOf`'s and any other a field names (held-keys.ts). */
   held: (record: PictureRecord) => string[];
+  /** The app's hook, already wrapped by `progressHook()`. */
+  onProgress?: ((progress: StatsProgress) => void) | undefined;
 }
 
 /**
@@ -59,13 +83,20 @@ export interface StatsSources {
  * Memory: one map entry per object under the prefix (and one per missing key), which the records' keys mark as they
  * are read; nothing else grows with the install.
  */
-export async function countPictures({ objects, records, keysOf, held: heldBy }: StatsSources): Promise<PictureStats> {
+export async function countPictures({ objects, records, keysOf, held: heldBy, onProgress }: StatsSources): Promise<PictureStats> {
+  let phase: StatsProgress['phase'] = 'objects';
+  let scanned = 0;
+  let read = 0;
+  const report = phaseReporter(onProgress, () => ({ phase, objects: scanned, records: read }));
   const marks = new Map<string, number>();
   let bytes = 0;
   for await (const object of objects) {
     marks.set(object.key, object.size);
     bytes += object.size;
+    report.item(++scanned);
   }
+  report.end();
+  phase = 'records';
   const listed = marks.size;
   /** What sweep() keeps: the objects some record names, in any field (a newer release's too). */
   const used = { objects: 0, bytes: 0 };
@@ -76,6 +107,7 @@ export async function countPictures({ objects, records, keysOf, held: heldBy }: 
   let users = 0;
   let missing = 0;
   for await (const { record } of records()) {
+    read++;
     if (hasPicture(record)) users++; // a tombstone's history objects are referenced, but it is no picture
     const previous = Array.isArray(record.history) ? record.history : [];
     const historyKeys = new Set(previous.flatMap((entry) => keysOf(entry as unknown as PictureRecord)));
@@ -113,7 +145,9 @@ export async function countPictures({ objects, records, keysOf, held: heldBy }: 
       marks.set(key, -1 - mark);
       add(used, mark);
     }
+    report.item(read);
   }
+  report.end();
   const orphans = { objects: 0, bytes: 0 };
   for (const mark of marks.values()) if (mark >= 0 && mark !== COUNTED) add(orphans, mark);
   return { users, objects: listed, bytes, referenced: used, variants: Object.fromEntries(variants), stills, masters, history, orphans, missing };

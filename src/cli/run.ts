@@ -13,7 +13,7 @@ import { UsageError, type Command, type CommandOutcome } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { loadService } from './config.js';
 import { BIN, GLOBAL_OPTIONS, commandHelp, globalHelp, helpHint } from './help.js';
-import { createProgress, type ProgressStream } from './progress.js';
+import { createCounter, createProgress, type ProgressStream } from './progress.js';
 
 /** Where the CLI reads and writes; the real process's streams in `main.ts`. */
 export interface CliIo {
@@ -52,6 +52,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         positionals,
         signal,
         progress: (label) => createProgress(label, io.stderr),
+        counter: (label, unit) => createCounter(label, unit, io.stderr),
+        note: (text) => void io.stderr.write(`${text}\n`),
       }),
     );
     io.stdout.write(json ? `${JSON.stringify(outcome.json, null, 2)}\n` : outcome.lines.map((line) => `${line}\n`).join(''));

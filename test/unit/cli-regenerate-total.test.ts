@@ -62,6 +62,8 @@ async function runRegenerate(
     positionals: [],
     signal,
     progress: () => ({ update: (done, total) => void updates.push([done, total]), stop: () => {} }),
+    counter: () => ({ update: () => {}, stop: () => {} }),
+    note: () => {},
   });
   await pictures.flush();
   return { outcome, updates };

@@ -197,6 +197,40 @@ describe('stats specifics', () => {
     });
   });
 
+  it('onProgress: every 100 objects listed, then every 100 records read, and at the end of each walk', async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const now = new Date().toISOString();
+    for (let i = 0; i < 150; i++) {
+      const key = `profile_pictures/u${i}/${String(i).padStart(24, '0')}-sm.webp`;
+      await storage.put(key, Buffer.alloc(1), { contentType: 'image/webp' });
+      const record = { version: `v${i}`, contentHash: '0', contentType: 'image/webp', createdAt: now, updatedAt: now };
+      await users.setPicture(`u${i}`, { ...record, variants: { sm: { key, width: 16, height: 16, bytes: 1 } } }, null);
+    }
+    for (let i = 0; i < 130; i++) await storage.put(`profile_pictures/gone/${String(i).padStart(24, '0')}-md.webp`, Buffer.alloc(2), { contentType: 'image/webp' });
+    const pictures = createProfilePictures({ storage, users, variants });
+    const events: unknown[] = [];
+
+    const result = await pictures.stats({
+      onProgress: (progress) => {
+        events.push(progress);
+        throw new Error('display gone (injected)'); // ignored: the count goes on
+      },
+    });
+
+    expect(result).toMatchObject({ users: 150, objects: 280, orphans: { objects: 130, bytes: 260 } });
+    expect(events).toEqual([
+      { phase: 'objects', objects: 100, records: 0 },
+      { phase: 'objects', objects: 200, records: 0 },
+      { phase: 'objects', objects: 280, records: 0 },
+      { phase: 'records', objects: 280, records: 100 },
+      { phase: 'records', objects: 280, records: 150 },
+    ]);
+    await expect(pictures.stats({ onProgress: 42 as never })).rejects.toThrow(
+      new TypeError('[profile-picture] Expected a function for `stats({ onProgress })` but received 42 (number)'),
+    );
+  });
+
   it('rejects with a TypeError naming listPictures() when the repository has none', async () => {
     const { listPictures: _omitted, ...users } = memoryUserRepository();
     const pictures = createProfilePictures({ storage: memoryStorage(), users });
