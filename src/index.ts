@@ -3,8 +3,8 @@
  * Public entry: re-exports only.
  */
 export { createProfilePictures } from './pictures.js';
-export type { ProfilePictures, UploadOptions, UrlOptions, SweepOptions, SweepResult } from './pictures.js';
-export type { PictureStats, ObjectTally } from './stats.js';
+export type { ProfilePictures, UploadOptions, UrlOptions, SweepOptions, SweepProgress, SweepResult } from './pictures.js';
+export type { PictureStats, ObjectTally, StatsOptions, StatsProgress } from './stats.js';
 export type { PreviousPicture } from './history.js';
 export type { RegenerateOptions, RegenerateResult, RegenerateProgress, RegenerateFailure } from './regenerate.js';
 export { DEFAULTS, INPUT_FORMATS, OUTPUT_FORMATS, POSITIONS } from './options.js';

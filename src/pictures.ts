@@ -42,7 +42,8 @@ import { hasPicture, withoutPicture } from './record-state.js';
 import { encodingOf, renderVariants, type CropRect, type RenderedPicture, type RenderedVariant } from './render.js';
 import { canAnimate, renderAnimatedVariants } from './render-animated.js';
 import { IMMUTABLE_CACHE, serveObject, type ServeRequest, type ServeResult } from './serve.js';
-import { countPictures, type PictureStats } from './stats.js';
+import { countPictures, type PictureStats, type StatsOptions, type StatsProgress } from './stats.js';
+import { phaseReporter, progressHook } from './progress-hook.js';
 import { commitUpload, openUpload } from './upload-gate.js';
 import { createUserLocks } from './user-lock.js';
 import { isUnknownUserError, unknownUserDetails } from './unknown-user.js';
@@ -83,6 +84,30 @@ export interface SweepOptions {
    * @default false
    */
   dryRun?: boolean;
+  /**
+   * Called as the sweep goes, for a progress display: every 100 objects listed, records read and orphans deleted,
+   * and at the end of each phase (the storage's leftovers: once, as that call starts). The orphans' number is known
+   * once the records are read; the listings' totals only at their ends. Not awaited; what it throws is ignored.
+   * @example onProgress: ({ phase, scanned, records, orphans, deleted }) => console.error(phase, scanned, records, `${deleted}/${orphans}`)
+   */
+  onProgress?: (progress: SweepProgress) => void;
+}
+
+/** What {@link SweepOptions.onProgress} receives: how far `sweep()` has got. */
+export interface SweepProgress {
+  /**
+   * `'objects'` while storage is listed, `'records'` while the records are read, `'deletes'` while the orphans are
+   * deleted, `'temporary'` while the storage sweeps its own leftovers. A dry run ends after `'records'`.
+   */
+  phase: 'objects' | 'records' | 'deletes' | 'temporary';
+  /** Objects listed so far. */
+  scanned: number;
+  /** Records read so far. */
+  records: number;
+  /** Orphans old enough to delete: 0 until the records are read. */
+  orphans: number;
+  /** Orphans deleted so far (a failed delete is not counted; the sweep rejects with it at the end). */
+  deleted: number;
 }
 
 /** What {@link ProfilePictures.sweep} did. */
@@ -276,6 +301,15 @@ export interface ProfilePictures {
    * Deletes stored objects under the prefix that no record references and that are older than `olderThan`, then
    * the storage's own leftovers older than that (`storage.sweepTemporary()`, e.g. temp files of a crashed write).
    * Needs `users.listPictures()`.
+   * @example
+   * ```ts
+   * const { scanned, deleted } = await pictures.sweep({
+   *   olderThan: 60 * 60 * 1000,
+   *   onProgress: ({ phase, scanned, deleted, orphans }) => console.error(`${phase}: ${scanned} listed, ${deleted}/${orphans} deleted`),
+   * });
+   * ```
+   * @throws RangeError for a negative `olderThan`; TypeError when the repository has no `listPictures()` or
+   *   `onProgress` is not a function; ProfilePictureError `STORAGE_FAILED` when a listing or a delete fails.
    */
   sweep(options?: SweepOptions): Promise<SweepResult>;
   /**
@@ -284,12 +318,15 @@ export interface ProfilePictures {
    * listing of the prefix and one of the records, so it costs what a `sweep()` costs. Needs `users.listPictures()`.
    * @example
    * ```ts
-   * const { users, orphans } = await pictures.stats();
+   * const { users, orphans } = await pictures.stats({
+   *   onProgress: ({ phase, objects, records }) => console.error(`${phase}: ${objects} objects, ${records} records`),
+   * });
    * console.log(`${users} users; ${orphans.objects} orphans (${orphans.bytes} bytes)`);
    * ```
-   * @throws TypeError when the repository has no `listPictures()`; ProfilePictureError `STORAGE_FAILED`.
+   * @throws TypeError when the repository has no `listPictures()` or `onProgress` is not a function;
+   *   ProfilePictureError `STORAGE_FAILED`.
    */
-  stats(): Promise<PictureStats>;
+  stats(options?: StatsOptions): Promise<PictureStats>;
   /**
    * Resolves once every background clean-up started so far has finished: each replaced or removed object deleted,
    * or reported to `onOrphan` because its delete failed or timed out. Deletes run 4 at a time, each for at most
@@ -640,6 +677,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
       throw new RangeError(`[profile-picture] Expected a non-negative number for \`sweep({ olderThan })\` but received ${String(olderThan)}`);
     }
     const listPictures = needListPictures('sweep');
+    const onProgress = progressHook<SweepProgress>('sweep', sweepOptions.onProgress);
+    const progress: SweepProgress = { phase: 'objects', scanned: 0, records: 0, orphans: 0, deleted: 0 };
+    const report = phaseReporter(onProgress, () => ({ ...progress }));
     const cutoff = Date.now() - olderThan;
     // Collect the candidates first, then the references. An upload in another process that commits in between
     // wrote its objects after the listing started, so they are younger than the cutoff or already referenced (with
@@ -648,39 +688,51 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     const watching = inFlight.watch();
     const listingStarted = performance.now();
     let listingMs = 0;
-    let scanned = 0;
     // Key → size of every object old enough to go. Each key a record names is struck off as the records are read,
     // so memory holds the candidates only (one entry per object under the prefix), not every referenced key besides.
     const candidates = new Map<string, number>();
     try {
       for await (const object of backend.iterate('list', () => storage.list(`${resolved.prefix}/`))) {
-        scanned++;
         // Only keys the key policy could have written: a stray `.DS_Store` or editor file is not ours to delete,
         // and a storage would refuse its unsafe key, failing every sweep.
         if (isSafeKey(object.key) && object.lastModified.getTime() <= cutoff) candidates.set(object.key, object.size);
+        report.item(++progress.scanned);
       }
       listingMs = performance.now() - listingStarted;
+      report.end();
+      progress.phase = 'records';
       for await (const { record } of backend.iterate('listPictures', listPictures)) {
         // Any key the record names, in fields this release does not know too (a newer release's): held-keys.ts.
         for (const key of held(record)) candidates.delete(key);
+        report.item(++progress.records);
       }
       for (const key of watching.stop()) candidates.delete(key);
     } finally {
       watching.stop();
     }
+    const { scanned } = progress;
     const orphans = [...candidates.keys()];
+    progress.orphans = orphans.length;
+    report.end();
     if (sweepOptions.dryRun) {
       let bytes = 0;
       for (const size of candidates.values()) bytes += size;
       return { scanned, deleted: 0, temporary: 0, keys: orphans, bytes };
     }
     candidates.clear();
-    const failures = await deleteOrphans(orphans);
+    progress.phase = 'deletes';
+    const failures = await deleteOrphans(orphans, (count) => {
+      progress.deleted += count;
+      report.item(progress.deleted);
+    });
+    report.end();
     // Leftovers are swept even when some deletes failed: they are independent, and the next sweep retries the rest.
     const sweepTemporary = storage.sweepTemporary?.bind(storage);
     // One call that walks the whole prefix, as the listing did step by step (disk: every user's directory), so one
     // storage timeout would cut it short on a large install: it may take twice what the listing took, if longer.
     const timeoutMs = Math.max(resolved.timeouts.storageMs, 2 * Math.ceil(listingMs));
+    progress.phase = 'temporary';
+    if (sweepTemporary) onProgress?.({ ...progress });
     const temporary = sweepTemporary
       ? await backend('sweepTemporary', () => sweepTemporary(`${resolved.prefix}/`, new Date(cutoff)), { timeoutMs })
       : 0;
@@ -691,8 +743,9 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
   /**
    * Deletes what `sweep()` found: in batches of {@link SWEEP_BATCH} where the storage has `deleteMany()` (S3's
    * DeleteObjects), else {@link SWEEP_CONCURRENCY} keys at a time. Tries every key; resolves the failures.
+   * `deleted`, if given, receives the number of keys of each call that succeeded.
    */
-  async function deleteOrphans(keys: string[]): Promise<unknown[]> {
+  async function deleteOrphans(keys: string[], deleted?: (count: number) => void): Promise<unknown[]> {
     const deleteMany = storage.deleteMany?.bind(storage);
     const groups = deleteMany ? chunks(keys, SWEEP_BATCH) : keys.map((key) => [key]);
     const failures: unknown[] = [];
@@ -703,7 +756,7 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
         await (deleteMany
           ? backend('deleteMany', () => deleteMany(batch))
           : backend('delete', () => storage.delete(batch[0]!))
-        ).catch((error: unknown) => void failures.push(error));
+        ).then(() => deleted?.(batch.length), (error: unknown) => void failures.push(error));
       }
     };
     await Promise.all(Array.from({ length: deleteMany ? 1 : SWEEP_CONCURRENCY }, worker));
@@ -715,9 +768,11 @@ export function createProfilePictures(options: ProfilePicturesOptions): ProfileP
     return [...keysOf(record), ...heldKeys(record, `${resolved.prefix}/`)];
   }
 
-  async function stats(): Promise<PictureStats> {
+  async function stats(statsOptions: StatsOptions = {}): Promise<PictureStats> {
     const listPictures = needListPictures('stats');
+    const onProgress = progressHook<StatsProgress>('stats', statsOptions.onProgress);
     return countPictures({
+      onProgress,
       objects: backend.iterate('list', () => storage.list(`${resolved.prefix}/`)),
       records: () => backend.iterate('listPictures', listPictures),
       keysOf,

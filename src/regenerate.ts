@@ -56,7 +56,12 @@ export interface RegenerateOptions {
    * resolves with `aborted: true`: a later run continues where this one stopped (Ctrl-C in the CLI).
    */
   signal?: AbortSignal;
-  /** Called after each user with the running totals. Not awaited; what it throws is ignored. */
+  /**
+   * Called after each user with the running totals. Not awaited; what it throws is ignored. Its `failed` is one
+   * array for the whole run, appended to as users fail (copying it for every user would cost time quadratic in the
+   * failures): read it during the call, and copy it (`[...progress.failed]`) to keep what it held then. Changing it
+   * does not change the result.
+   */
   onProgress?: (progress: RegenerateProgress) => void;
   /** Only these users, read with `getPicture()` instead of walking `listPictures()`. */
   userIds?: Iterable<string> | AsyncIterable<string>;
@@ -90,7 +95,7 @@ export interface RegenerateResult {
   aborted: boolean;
 }
 
-/** The running totals `onProgress` receives. */
+/** The running totals `onProgress` receives (`failed`: the run's one growing list, see {@link RegenerateOptions.onProgress}). */
 export interface RegenerateProgress extends Omit<RegenerateResult, 'aborted'> {
   /** The user just handled. */
   userId: string;
@@ -218,6 +223,8 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
     }
     let stopped = 0;
     const totals = { scanned: 0, regenerated: 0, skipped: 0, failed: [] as RegenerateFailure[] };
+    // The hook's own copy of `failed`, kept in step one push at a time: what the hook does to it stays out of the result.
+    const reportedFailures: RegenerateFailure[] = [];
     const handle = async (userId: string, record: PictureRecord) => {
       let outcome: 'regenerated' | 'skipped' | RegenerateFailure;
       try {
@@ -235,9 +242,12 @@ export function createRegenerate({ resolved, fail, backend, publish }: Regenerat
       }
       totals.scanned++;
       if (typeof outcome === 'string') totals[outcome]++;
-      else totals.failed.push(outcome);
+      else {
+        totals.failed.push(outcome);
+        reportedFailures.push({ ...outcome });
+      }
       try {
-        onProgress?.({ ...totals, failed: [...totals.failed], userId });
+        onProgress?.({ ...totals, failed: reportedFailures, userId });
       } catch {
         // The app's progress hook must not stop the run.
       }

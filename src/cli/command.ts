@@ -3,7 +3,7 @@
  * `commands/index.ts`; the runner (`run.ts`) parses its options, loads the service and prints what it returns.
  */
 import type { ProfilePictures } from '../index.js';
-import type { Progress } from './progress.js';
+import type { Counter, Progress } from './progress.js';
 
 /** One option of a command, as `node:util` `parseArgs` takes it, plus its help text. */
 export interface CommandOption {
@@ -26,6 +26,10 @@ export interface CommandContext {
   signal: AbortSignal;
   /** A progress display: a bar with ETA on a TTY, plain lines otherwise. */
   progress(label: string): Progress;
+  /** A count of `unit` whose total is not known yet (a listing): redrawn in place on a TTY, plain lines otherwise. */
+  counter(label: string, unit: string): Counter;
+  /** One line of progress (a step with nothing to count), on stderr like the displays. */
+  note(text: string): void;
 }
 
 /** What a command returns: the runner prints `json` with `--json`, else `lines`. */

@@ -12,7 +12,7 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, CommandOption>> = {
     valueName: 'file',
     description: `Module exporting the service (default: ${DEFAULT_CONFIG_FILES[0]}/.mjs/.cjs)`,
   },
-  json: { type: 'boolean', description: 'Print the result as JSON on stdout (progress stays on stderr)' },
+  json: { type: 'boolean', description: 'Print the result, or the error, as JSON on stdout (progress stays on stderr)' },
   help: { type: 'boolean', short: 'h', description: 'Show help' },
 };
 

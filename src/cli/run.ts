@@ -13,7 +13,7 @@ import { UsageError, type Command, type CommandOutcome } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { loadService } from './config.js';
 import { BIN, GLOBAL_OPTIONS, commandHelp, globalHelp, helpHint } from './help.js';
-import { createProgress, type ProgressStream } from './progress.js';
+import { createCounter, createProgress, type ProgressStream } from './progress.js';
 
 /** Where the CLI reads and writes; the real process's streams in `main.ts`. */
 export interface CliIo {
@@ -30,11 +30,11 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 /** Runs the CLI on `argv` (without `node` and the script) and resolves its exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let json = false;
+  // Read before parsing, so that a usage error the parser raises is still reported as JSON to a script that asked.
+  const json = wantsJson(argv);
   let pictures: ProfilePictures | undefined;
   try {
     const { command, values, positionals } = parse(argv);
-    json = values.json === true;
     if (values.help === true || !command) {
       if (!command && values.help !== true) throw new UsageError(`missing command: ${COMMANDS.map((c) => c.name).join(', ')}`);
       io.stdout.write(command ? commandHelp(command) : globalHelp(COMMANDS));
@@ -52,6 +52,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         positionals,
         signal,
         progress: (label) => createProgress(label, io.stderr),
+        counter: (label, unit) => createCounter(label, unit, io.stderr),
+        note: (text) => void io.stderr.write(`${text}\n`),
       }),
     );
     io.stdout.write(json ? `${JSON.stringify(outcome.json, null, 2)}\n` : outcome.lines.map((line) => `${line}\n`).join(''));
@@ -59,6 +61,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(`${BIN}: ${error.message} (${helpHint(error.command)})\n`);
+      if (json) writeJsonError(io, { code: 'USAGE', message: error.message });
       return EXIT.usage;
     }
     reportFailure(error, json, io);
@@ -96,6 +99,20 @@ function parse(argv: readonly string[]) {
     );
   }
   return { command, values, positionals };
+}
+
+/**
+ * Whether `argv` asks for `--json`: an argument of its own before `--`, and not the value of `--config`/`-c` (the
+ * same reading as {@link commandIndex}; `parseArgs` agrees wherever the arguments parse at all).
+ */
+function wantsJson(argv: readonly string[]): boolean {
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === '--') return false;
+    if (arg === '--config' || arg === '-c') index++;
+    else if (arg === '--json') return true;
+  }
+  return false;
 }
 
 /** Index of the first argument that is neither an option nor the value of `--config`/`-c`; -1 when none. */
@@ -145,8 +162,10 @@ function reportFailure(failure: unknown, json: boolean, io: CliIo): void {
   const text = typeof message === 'string' ? message : String(error);
   const causeText = cause instanceof Error ? cause.message : undefined;
   io.stderr.write(`${BIN}: ${typeof code === 'string' ? `${code}: ` : ''}${text}${causeText ? ` (cause: ${causeText})` : ''}\n`);
-  if (json) {
-    const body = { error: { ...(typeof code === 'string' ? { code } : {}), message: text, ...(causeText ? { cause: causeText } : {}) } };
-    io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-  }
+  if (json) writeJsonError(io, { ...(typeof code === 'string' ? { code } : {}), message: text, ...(causeText ? { cause: causeText } : {}) });
+}
+
+/** With `--json`, every failure also goes to stdout as `{ "error": { code?, message, cause? } }`, so a script reads it. */
+function writeJsonError(io: CliIo, error: { code?: string; message: string; cause?: string }): void {
+  io.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
 }

@@ -57,7 +57,7 @@ describe('profile-picture stats with previous pictures', () => {
     const [first, second, third] = uploads;
     const keys = [first!, second!].flatMap((record) => Object.values(record.variants).map((variant) => variant.key));
     const run = await runCli(app.dir, ['stats', '--json'], env);
-    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run).toMatchObject({ code: 0, stderr: expect.stringMatching(/^stats: listed \d+ objects\nstats: read \d+ records\n$/) });
     const stats = JSON.parse(run.stdout) as { history: unknown; variants: Record<string, { objects: number }>; orphans: unknown };
     expect(stats.history).toEqual({ objects: 6, bytes: keys.reduce((sum, key) => sum + stored.get(key)!, 0) });
     expect(stats.variants.md).toEqual({ objects: 1, bytes: stored.get(third!.variants.md!.key) });

@@ -43,7 +43,9 @@ describe('profile-picture stats', () => {
     const stored = await app.stored();
     const sizeOf = (user: string, variant: string) => stored.get(records[user]!.variants[variant]!.key)!;
     const run = await runCli(app.dir, ['stats', '--json']);
-    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.code).toBe(0);
+    // Progress on stderr, plain off a terminal: the count of each walk (here small: each at its end).
+    expect(run.stderr).toBe(`stats: listed ${stored.size} objects\nstats: read 2 records\n`);
     expect(JSON.parse(run.stdout)).toEqual({
       users: 2,
       objects: stored.size,
@@ -60,17 +62,23 @@ describe('profile-picture stats', () => {
     });
   });
 
-  it('on a terminal: the same lines, and no JSON unless asked', async () => {
+  it('on a terminal: a counter for each walk, then the same lines, and no JSON unless asked', async () => {
+    const stored = await app.stored();
     const piped = await runCli(app.dir, ['stats']);
     const tty = runCliInTty(app.dir, ['stats']);
     expect(await tty.exited).toBe(0);
-    expect(tty.output()).toBe(piped.stdout.replaceAll('\n', '\r\n'));
+    const output = tty.output();
+    expect(output).toMatch(new RegExp(`stats: listed ${stored.size} objects \\| \\d+s`));
+    expect(output).toMatch(/stats: read 2 records \| \d+s/);
+    expect(output.indexOf('stats: read')).toBeGreaterThan(output.indexOf('stats: listed'));
+    expect(output.endsWith(piped.stdout.replaceAll('\n', '\r\n'))).toBe(true);
+    expect(output).not.toContain('{');
   });
 
   it('plain lines when stdout is not a TTY', async () => {
     const stored = await app.stored();
     const run = await runCli(app.dir, ['stats']);
-    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run).toMatchObject({ code: 0, stderr: `stats: listed ${stored.size} objects\nstats: read 2 records\n` });
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('users with a picture  2');
     expect(lines).toContain(`orphans               2 objects, 1.6 kB`);
@@ -85,12 +93,12 @@ describe('profile-picture sweep', () => {
   it('--dry-run lists exactly the old orphan, deletes nothing; --json gives keys and bytes', async () => {
     const before = await app.stored();
     const plain = await runCli(app.dir, ['sweep', '--dry-run']);
-    expect(plain).toMatchObject({ code: 0, stderr: '' });
+    expect(plain).toMatchObject({ code: 0, stderr: `sweep: listed ${before.size} objects\nsweep: read 2 records\n` });
     expect(plain.stdout).toBe(
       `${ORPHAN_OLD}\nwould delete 1 orphan, 1.2 kB, of ${before.size} objects scanned (older than 1h); nothing deleted\n`,
     );
     const json = await runCli(app.dir, ['sweep', '--dry-run', '--older-than', '0', '--json']);
-    expect(json.code).toBe(0);
+    expect(json).toMatchObject({ code: 0, stderr: plain.stderr });
     const result = JSON.parse(json.stdout) as { keys: string[] };
     expect({ ...result, keys: [...result.keys].sort() }).toEqual({
       scanned: before.size,
@@ -105,7 +113,7 @@ describe('profile-picture sweep', () => {
   it('exit 1 with the error code when deletes fail (STORAGE_FAILED), and a JSON error body with --json', async () => {
     const run = await runCli(app.dir, ['sweep', '--json'], { PP_FAIL_DELETES: '1' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^profile-picture: STORAGE_FAILED: .*\(cause: read-only file system \(injected\)\)\n$/);
+    expect(run.stderr).toMatch(/\nsweep: deleting 0\/1 \(0%\) orphans deleted\nsweep: deleting the storage's own leftovers \(disk: temp files of crashed writes\)…\nprofile-picture: STORAGE_FAILED: [^\n]*\(cause: read-only file system \(injected\)\)\n$/);
     expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'STORAGE_FAILED', cause: 'read-only file system (injected)' } });
     expect((await app.stored()).has(ORPHAN_OLD)).toBe(true);
   });
@@ -113,7 +121,12 @@ describe('profile-picture sweep', () => {
   it('deletes the orphans older than --older-than and keeps every referenced object', async () => {
     const before = await app.stored();
     const run = await runCli(app.dir, ['sweep', '--older-than', '1h']);
-    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run).toMatchObject({
+      code: 0,
+      stderr:
+        `sweep: listed ${before.size} objects\nsweep: read 2 records\nsweep: deleting 1/1 (100%) orphans deleted\n` +
+        "sweep: deleting the storage's own leftovers (disk: temp files of crashed writes)…\n",
+    });
     expect(run.stdout).toBe(`deleted 1 orphan of ${before.size} objects scanned (older than 1h), and 0 temporary files\n`);
     before.delete(ORPHAN_OLD);
     expect(await app.stored()).toEqual(before);
@@ -136,6 +149,26 @@ describe.concurrent('usage', () => {
   ])('%j: exit 2, one line on stderr, nothing on stdout', async (args, message) => {
     const run = await runCli(app.dir, args);
     expect(run).toEqual({ code: 2, stdout: '', stderr: `profile-picture: ${message.replace('<dir>', app.dir)}\n` });
+  });
+
+  it.each([
+    [['stat', '--json'], `unknown command "stat" (commands: ${COMMANDS})`, 'profile-picture --help'],
+    [['--json', 'stats', '--frobnicate'], "Unknown option '--frobnicate'", 'profile-picture stats --help'],
+    [['export', '--json'], 'missing <userId>', 'profile-picture export --help'],
+    [['sweep', '--json', '--older-than', 'an hour'], '--older-than expects a duration such as 90s, 30m, 1h or 2d, not "an hour"', 'profile-picture sweep --help'],
+    [['stats', '--json', '-c', 'nowhere.mjs'], 'config module not found: <dir>/nowhere.mjs', 'profile-picture --help'],
+  ])('%j: exit 2, the same line on stderr, and the error as JSON on stdout', async (args, message, help) => {
+    const run = await runCli(app.dir, args);
+    const expected = message.replace('<dir>', app.dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`profile-picture: ${expected} (see \`${help}\`)\n`);
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'USAGE', message: expected } });
+  });
+
+  it('"--json" as the value of --config is a file name, not the flag: plain usage error', async () => {
+    const run = await runCli(app.dir, ['stats', '--config', '--json']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
   });
 
   it('without a config in the working folder: exit 2 naming the files looked for', async () => {
@@ -263,7 +296,7 @@ describe.concurrent('config module forms', () => {
   ])('%s: the same service', async (file, source) => {
     await writeFile(path.join(app.dir, file), source);
     const run = await runCli(app.dir, ['--config', file, 'stats', '--json']);
-    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ users: 2 });
   });
 });

@@ -2,7 +2,8 @@
  * `regenerate()` edge cases on memory storage and repository (the scenarios on every backend: regenerate-suite.ts):
  * animated records are skipped, fields the render does not build are kept, and a listing that fails midway rejects
  * only once the users in progress are done, a source read that stalls is bounded by the storage timeout and stops
- * with the signal, and a user erased meanwhile, or whose row the app deleted meanwhile, is skipped.
+ * with the signal, a user erased meanwhile, or whose row the app deleted meanwhile, is skipped, and onProgress gets one
+ * growing failure list.
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -174,5 +175,35 @@ describe('regenerate() edge cases', () => {
     const u1 = (keys: string[]) => keys.filter((key) => key.startsWith('profile_pictures/u1/'));
     expect(u1(await listKeys(storage))).toEqual(u1(before));
     expect(await listKeys(storage)).toEqual([...u1(before), ...recordKeys(await table.users.getPicture('u2'))].sort());
+  });
+
+  it('onProgress gets one growing failure list, not a copy per user; what the hook does to it stays out of the result', async () => {
+    // 300 stale records whose only variant is missing from storage: every user fails with NOT_FOUND.
+    const users = memoryUserRepository();
+    const now = new Date().toISOString();
+    const count = 300;
+    for (let index = 0; index < count; index++) {
+      const variant = { key: `profile_pictures/u${index}/x-sm.webp`, width: 24, height: 24, bytes: 1 };
+      const record = { version: `v${index}`, contentHash: '0', contentType: 'image/webp', createdAt: now, updatedAt: now, variants: { sm: variant } };
+      await users.setPicture(`u${index}`, record, null);
+    }
+    const pictures = createProfilePictures({ storage: memoryStorage(), users, variants: { sm: 16 } });
+    const lists = new Set<unknown>();
+    const seen: number[] = [];
+
+    const result = await pictures.regenerate({
+      concurrency: 4,
+      onProgress: ({ scanned, failed }) => {
+        lists.add(failed);
+        seen.push(failed.length - scanned);
+        if (scanned === count) failed.splice(0, failed.length, { userId: 'nobody', code: 'INTERNAL' });
+      },
+    });
+
+    expect({ ...result, failed: result.failed.length }).toEqual({ scanned: count, regenerated: 0, skipped: 0, failed: count, aborted: false });
+    expect(new Set(result.failed.map((failure) => failure.userId)).size).toBe(count);
+    expect(result.failed.every((failure) => failure.code === 'NOT_FOUND')).toBe(true);
+    expect(seen).toEqual(Array(count).fill(0)); // each call read the list as it stood: every user looked at so far
+    expect(lists.size).toBe(1);
   });
 });

@@ -160,6 +160,77 @@ describe('stats specifics', () => {
     expect(result.referenced.bytes).toBe(result.variants.sm!.bytes + result.variants.md!.bytes + result.masters.bytes);
   });
 
+  it('counts each object once however many records name it, and through which field', async () => {
+    // Hand-made records (no upload makes these overlaps: invariant 5), in listing order: a's unknown field holds
+    // what b's variant references; b's variant is held again by c's unknown field; a and c both name one missing key.
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const key = (name: string) => `profile_pictures/${name}/0000000000000000000000aa-sm.webp`;
+    const sizes: Record<string, number> = { shared: 100, second: 20, orphan: 3, heldOnly: 4000 };
+    for (const [name, size] of Object.entries(sizes)) await storage.put(key(name), Buffer.alloc(size), { contentType: 'image/webp' });
+    const now = new Date().toISOString();
+    const record = (variants: Record<string, string>, extra: Record<string, unknown> = {}) => ({
+      version: Math.random().toString(36).slice(2),
+      contentHash: '0',
+      contentType: 'image/webp',
+      createdAt: now,
+      updatedAt: now,
+      variants: Object.fromEntries(Object.entries(variants).map(([name, k]) => [name, { key: k, width: 16, height: 16, bytes: 1 }])),
+      ...extra,
+    });
+    await users.setPicture('a', record({ sm: key('gone') }, { future: { key: key('shared') }, another: [key('heldOnly')] }), null);
+    await users.setPicture('b', record({ sm: key('shared'), md: key('second') }), null);
+    await users.setPicture('c', record({ md: key('second'), sm: key('gone') }, { future: key('shared') }), null);
+    const pictures = createProfilePictures({ storage, users, variants });
+
+    expect(await pictures.stats()).toEqual({
+      users: 3,
+      objects: 4,
+      bytes: 4123,
+      referenced: { objects: 3, bytes: 4120 }, // shared, second, heldOnly: each once
+      variants: { sm: { objects: 1, bytes: 100 }, md: { objects: 1, bytes: 20 } },
+      stills: { objects: 0, bytes: 0 },
+      masters: { objects: 0, bytes: 0 },
+      history: { objects: 0, bytes: 0 },
+      orphans: { objects: 1, bytes: 3 },
+      missing: 1, // named by a and c, counted once
+    });
+  });
+
+  it('onProgress: every 100 objects listed, then every 100 records read, and at the end of each walk', async () => {
+    const storage = memoryStorage();
+    const users = memoryUserRepository();
+    const now = new Date().toISOString();
+    for (let i = 0; i < 150; i++) {
+      const key = `profile_pictures/u${i}/${String(i).padStart(24, '0')}-sm.webp`;
+      await storage.put(key, Buffer.alloc(1), { contentType: 'image/webp' });
+      const record = { version: `v${i}`, contentHash: '0', contentType: 'image/webp', createdAt: now, updatedAt: now };
+      await users.setPicture(`u${i}`, { ...record, variants: { sm: { key, width: 16, height: 16, bytes: 1 } } }, null);
+    }
+    for (let i = 0; i < 130; i++) await storage.put(`profile_pictures/gone/${String(i).padStart(24, '0')}-md.webp`, Buffer.alloc(2), { contentType: 'image/webp' });
+    const pictures = createProfilePictures({ storage, users, variants });
+    const events: unknown[] = [];
+
+    const result = await pictures.stats({
+      onProgress: (progress) => {
+        events.push(progress);
+        throw new Error('display gone (injected)'); // ignored: the count goes on
+      },
+    });
+
+    expect(result).toMatchObject({ users: 150, objects: 280, orphans: { objects: 130, bytes: 260 } });
+    expect(events).toEqual([
+      { phase: 'objects', objects: 100, records: 0 },
+      { phase: 'objects', objects: 200, records: 0 },
+      { phase: 'objects', objects: 280, records: 0 },
+      { phase: 'records', objects: 280, records: 100 },
+      { phase: 'records', objects: 280, records: 150 },
+    ]);
+    await expect(pictures.stats({ onProgress: 42 as never })).rejects.toThrow(
+      new TypeError('[profile-picture] Expected a function for `stats({ onProgress })` but received 42 (number)'),
+    );
+  });
+
   it('rejects with a TypeError naming listPictures() when the repository has none', async () => {
     const { listPictures: _omitted, ...users } = memoryUserRepository();
     const pictures = createProfilePictures({ storage: memoryStorage(), users });

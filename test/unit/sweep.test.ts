@@ -14,6 +14,7 @@ import {
   memoryUserRepository,
   type PictureRecord,
   type StorageAdapter,
+  type SweepProgress,
 } from '../../src/index.js';
 import { distinctImages } from '../helpers/images.js';
 
@@ -308,8 +309,11 @@ describe('sweep with a storage that deletes in batches (deleteMany, as S3 Delete
     const pictures = createProfilePictures({ master: false, storage, users, variants });
     const record = await pictures.upload('42', images[0]!);
     for (let i = 0; i < 2_005; i++) await base.put(`profile_pictures/42/${String(i).padStart(24, '0')}-sm.webp`, new Uint8Array([i % 256]), webp);
-    expect(await pictures.sweep({ olderThan: 0 })).toEqual({ scanned: 2_007, deleted: 2_005, temporary: 0 });
+    const deleted: number[] = [];
+    const onProgress = (progress: SweepProgress) => void (progress.phase === 'deletes' && deleted.push(progress.deleted));
+    expect(await pictures.sweep({ olderThan: 0, onProgress })).toEqual({ scanned: 2_007, deleted: 2_005, temporary: 0 });
     expect(batches).toEqual([1_000, 1_000, 5]);
+    expect(deleted).toEqual([1_000, 2_000, 2_005]); // progress per batch: each passes a multiple of 100, the last ends
     expect(singles).toBe(0);
     expect(await listKeys(base, '')).toEqual(keysOf(record));
   });
@@ -329,6 +333,69 @@ describe('sweep with a storage that deletes in batches (deleteMany, as S3 Delete
     await expect(pictures.sweep({ olderThan: 0 })).rejects.toMatchObject({ code: 'STORAGE_FAILED', details: { operation: 'deleteMany' } });
     expect(calls).toBe(2);
     expect(await listKeys(base, '')).toHaveLength(1_000);
+  });
+});
+
+describe('sweep progress (onProgress)', () => {
+  /** 150 users whose record names one stored object each, and 250 orphans: 400 objects. */
+  async function install(storage: StorageAdapter) {
+    const users = memoryUserRepository();
+    const now = new Date().toISOString();
+    const hex = (i: number) => String(i).padStart(24, '0');
+    for (let i = 0; i < 150; i++) {
+      const key = `profile_pictures/u${i}/${hex(i)}-sm.webp`;
+      await storage.put(key, new Uint8Array([1]), webp);
+      const record = { version: `v${i}`, contentHash: '0', contentType: 'image/webp', createdAt: now, updatedAt: now };
+      await users.setPicture(`u${i}`, { ...record, variants: { sm: { key, width: 16, height: 16, bytes: 1 } } }, null);
+    }
+    for (let i = 0; i < 250; i++) await storage.put(`profile_pictures/gone/${hex(i)}-md.webp`, new Uint8Array([2]), webp);
+    return users;
+  }
+  const at = (phase: string, scanned: number, records: number, orphans: number, deleted: number) => ({ phase, scanned, records, orphans, deleted });
+  const listing = [100, 200, 300, 400].map((scanned) => at('objects', scanned, 0, 0, 0));
+
+  it('reports every 100 objects listed, records read and orphans deleted, each phase once more at its end', async () => {
+    const base = memoryStorage();
+    const storage: StorageAdapter = { ...base, sweepTemporary: async () => 0 }; // a storage with leftovers to sweep
+    const users = await install(storage);
+    const pictures = createProfilePictures({ master: false, storage, users, variants });
+    const events: unknown[] = [];
+
+    const result = await pictures.sweep({ olderThan: 0, onProgress: (progress) => void events.push(progress) });
+
+    expect(result).toEqual({ scanned: 400, deleted: 250, temporary: 0 });
+    expect(events).toEqual([
+      ...listing,
+      at('records', 400, 100, 0, 0),
+      at('records', 400, 150, 250, 0),
+      at('deletes', 400, 150, 250, 100),
+      at('deletes', 400, 150, 250, 200),
+      at('deletes', 400, 150, 250, 250),
+      at('temporary', 400, 150, 250, 250),
+    ]);
+    expect(await listKeys(base, '')).toHaveLength(150);
+  });
+
+  it('a dry run ends with the records; a hook that throws stops nothing; a hook that is no function is refused', async () => {
+    const storage = memoryStorage();
+    const users = await install(storage);
+    const pictures = createProfilePictures({ master: false, storage, users, variants });
+    const events: unknown[] = [];
+    const preview = await pictures.sweep({
+      olderThan: 0,
+      dryRun: true,
+      onProgress: (progress) => {
+        events.push(progress);
+        throw new Error('display gone (injected)');
+      },
+    });
+    expect(preview).toMatchObject({ scanned: 400, deleted: 0, bytes: 250 });
+    expect(preview.keys).toHaveLength(250);
+    expect(events).toEqual([...listing, at('records', 400, 100, 0, 0), at('records', 400, 150, 250, 0)]);
+    await expect(pictures.sweep({ onProgress: 'yes' as never })).rejects.toThrow(
+      new TypeError('[profile-picture] Expected a function for `sweep({ onProgress })` but received "yes" (string)'),
+    );
+    expect(await listKeys(storage, '')).toHaveLength(400);
   });
 });
 

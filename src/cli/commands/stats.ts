@@ -1,6 +1,7 @@
-/** `profile-picture stats`: `pictures.stats()`, printed. */
+/** `profile-picture stats`: `pictures.stats()`, printed, with the count so far on stderr. */
 import type { Command } from '../command.js';
 import { formatBytes, plural, table } from '../format.js';
+import { createPhaseDisplays } from '../progress.js';
 
 export const stats: Command = {
   name: 'stats',
@@ -10,8 +11,19 @@ export const stats: Command = {
     'referenced ones by variant, the orphans (objects no record references; `sweep` deletes them once old enough) ' +
     'and the keys records reference that storage lacks. Reads only.',
   needs: ['stats'],
-  async run({ pictures }) {
-    const result = await pictures.stats();
+  async run({ pictures, counter }) {
+    const displays = createPhaseDisplays();
+    let result;
+    try {
+      result = await pictures.stats({
+        onProgress: ({ phase, objects, records }) =>
+          phase === 'objects'
+            ? displays.show(phase, () => counter('stats: listed', 'objects')).update(objects)
+            : displays.show(phase, () => counter('stats: read', 'records')).update(records),
+      });
+    } finally {
+      displays.stop();
+    }
     const tally = (objects: number, bytes: number) => `${plural(objects, 'objects')}, ${formatBytes(bytes)}`;
     const lines = table([
       ['users with a picture', String(result.users)],

@@ -1,6 +1,7 @@
-/** `profile-picture sweep [--dry-run] [--older-than 1h]`: `pictures.sweep()`, printed. */
+/** `profile-picture sweep [--dry-run] [--older-than 1h]`: `pictures.sweep()`, printed, with its progress on stderr. */
 import { UsageError, type Command } from '../command.js';
 import { formatBytes, parseDuration, plural } from '../format.js';
+import { createPhaseDisplays } from '../progress.js';
 
 export const sweep: Command = {
   name: 'sweep',
@@ -19,14 +20,32 @@ export const sweep: Command = {
     },
   },
   needs: ['sweep'],
-  async run({ pictures, values }) {
+  async run({ pictures, values, progress, counter, note }) {
     const olderThanText = (values['older-than'] as string | undefined) ?? '1h';
     const olderThan = parseDuration(olderThanText);
     if (olderThan === undefined) {
       throw new UsageError(`--older-than expects a duration such as 90s, 30m, 1h or 2d, not ${JSON.stringify(olderThanText)}`, 'sweep');
     }
     const dryRun = values['dry-run'] === true;
-    const result = await pictures.sweep({ olderThan, dryRun });
+    const displays = createPhaseDisplays();
+    let result;
+    try {
+      result = await pictures.sweep({
+        olderThan,
+        dryRun,
+        onProgress({ phase, scanned, records, orphans, deleted }) {
+          if (phase === 'objects') displays.show(phase, () => counter('sweep: listed', 'objects')).update(scanned);
+          else if (phase === 'records') displays.show(phase, () => counter('sweep: read', 'records')).update(records);
+          else if (phase === 'deletes') displays.show(phase, () => progress('sweep: deleting')).update(deleted, orphans, 'orphans deleted');
+          else {
+            displays.stop();
+            note("sweep: deleting the storage's own leftovers (disk: temp files of crashed writes)…");
+          }
+        },
+      });
+    } finally {
+      displays.stop();
+    }
     const scanned = `of ${plural(result.scanned, 'objects')} scanned (older than ${olderThanText})`;
     const lines = dryRun
       ? [
