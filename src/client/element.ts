@@ -331,8 +331,9 @@ export class ProfilePictureUpload extends Base {
         errorOf(body) ??
         (status === 413 ? { code: 'FILE_TOO_LARGE', message: this.#text('tooLargeForServer', upload.file) } : null);
       // A refused file will not pass on a retry; a server fault might, and so will the same file once a 429 says the
-      // wait is over (TOO_MANY_CHANGES, TOO_MANY_UPLOADS): keep the file for one.
-      if (status < 500 && status !== 429) this.#clearFile();
+      // wait is over (TOO_MANY_CHANGES, TOO_MANY_UPLOADS), or on a better connection after a 408 (TIMEOUT: the body
+      // came in too slowly): keep the file for one.
+      if (status < 500 && status !== 429 && status !== 408) this.#clearFile();
       this.#fail(error?.code ?? `HTTP_${status}`, error?.message ?? this.#text('failed', file, { status }), status);
       return null;
     } catch (err) {

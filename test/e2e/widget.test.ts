@@ -246,11 +246,23 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     expect(await tab.locator(`${WIDGET} .status`).textContent()).toBe('Your profile picture has been updated.');
   });
 
-  it("keeps the file after a 429 (a wait, not a refusal) to send again later, and drops it when the server refuses it", async () => {
+  it("keeps the file after a 429 or 408 (a wait or a slow connection, not a refusal) to send again, and drops it when the server refuses it", async () => {
     const tooMany = 'You have changed your profile picture too often; try again in 42 minutes.';
     answers = [
       { status: 429, body: { error: { code: 'TOO_MANY_CHANGES', message: tooMany, details: { retryAfter: 2520 } } }, headers: { 'Retry-After': '2520' } },
-      { status: 429, body: { error: { code: 'TOO_MANY_UPLOADS', message: 'Another upload of yours is still in progress; try again shortly.' } } },
+      // Closing the connection, so the next request opens a new one: Chromium silently sends a request again when a
+      // kept-alive connection answers it 408, and the widget would never see that answer.
+      {
+        status: 429,
+        body: { error: { code: 'TOO_MANY_UPLOADS', message: 'Another upload of yours is still in progress; try again shortly.' } },
+        headers: { Connection: 'close' },
+      },
+      // As the library answers a body that came in too slowly (and it closes the connection).
+      {
+        status: 408,
+        body: { error: { code: 'TIMEOUT', message: 'The upload took longer than 30 seconds; try again on a faster connection.' } },
+        headers: { Connection: 'close' },
+      },
       { status: 403, body: { error: { code: 'LOCKED', message: 'Your profile picture is locked: Under review.', details: { reason: 'Under review.' } } } },
     ];
     await choose('me.png', 'image/png', png64);
@@ -268,12 +280,17 @@ describe.skipIf(!hasChromium)('<profile-picture-upload> in Chromium', () => {
     expect(received[1]!.body).toContain(png64.toString('latin1'));
 
     await tab.locator(`${WIDGET} .upload`).click();
+    await tab.locator(`${WIDGET} .error`, { hasText: 'faster connection' }).waitFor();
+    await state('selected');
+
+    await tab.locator(`${WIDGET} .upload`).click();
     expect(await tab.locator(`${WIDGET} .error`, { hasText: 'locked' }).textContent()).toBe('Your profile picture is locked: Under review.');
     await state('error'); // a refusal: the file is dropped
     expect(await tab.locator(`${WIDGET} .preview img`).isVisible()).toBe(false);
     expect((await events('error')).map((e) => [e.code, e.status])).toEqual([
       ['TOO_MANY_CHANGES', 429],
       ['TOO_MANY_UPLOADS', 429],
+      ['TIMEOUT', 408],
       ['LOCKED', 403],
     ]);
   });
