@@ -403,9 +403,15 @@ function describeS3(name: string, start: () => Promise<Endpoint>, options: { ato
 
           const next = await pictures.upload('42', images[1]!);
           await pictures.flush(); // the replaced picture's objects are deleted after the answer
-          expect(await listKeys(storage, '')).toEqual(
-            [...Object.values(next.variants).map((variant) => variant.key), ...(next.master ? [next.master.key] : [])].sort(),
-          );
+          const expected = [...Object.values(next.variants).map((variant) => variant.key), ...(next.master ? [next.master.key] : [])].sort();
+          // s3rver, unlike S3 and Ceph, keeps an empty object for a PUT cut after its head, written a moment after the
+          // cut: on a loaded machine that can land after the failed upload's rollback deleted its keys. A write landing
+          // late is what sweep() is for. Anything else left (the replaced picture's bytes) would be a real orphan.
+          const leftovers: Array<{ key: string; size: number }> = [];
+          for await (const object of storage.list('')) if (!expected.includes(object.key)) leftovers.push(object);
+          for (const { key, size } of leftovers) expect({ key, size }).toEqual({ key, size: 0 });
+          await pictures.sweep({ olderThan: 0 });
+          expect(await listKeys(storage, '')).toEqual(expected);
         } finally {
           await storage.dispose!();
           await proxy.stop();
