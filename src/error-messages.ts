@@ -14,6 +14,9 @@ const FORMAT_NAMES: Record<string, string> = { jpeg: 'JPEG', png: 'PNG', gif: 'G
 const HEIC_MESSAGE =
   'HEIC photos (the iPhone default) cannot be read here; choose a JPEG, or set the iPhone camera to "Most Compatible" (Settings → Camera → Formats).';
 
+/** The backend calls (backend-call.ts) that only read. */
+const READ_OPERATIONS: ReadonlySet<string> = new Set(['get', 'list', 'getPicture', 'listPictures']);
+
 const DETAILED: Partial<Record<ErrorCode, Detailed>> = {
   FILE_TOO_LARGE: ({ limit }) => (typeof limit === 'number' ? `The file is larger than ${formatBytes(limit)}.` : undefined),
   IMAGE_TOO_LARGE: ({ limit, frames }) =>
@@ -28,6 +31,10 @@ const DETAILED: Partial<Record<ErrorCode, Detailed>> = {
     format === 'heic'
       ? HEIC_MESSAGE
       : typeof accepted === 'string' ? `This file type is not supported; choose a ${listFormats(accepted)} image.` : undefined,
+  // A failed read (serving a picture, reading records, a listing) is no failure to store, whatever the code's name:
+  // the message is what a log shows first. Clients of a 5xx get the code's fixed message either way (errors.ts).
+  STORAGE_FAILED: ({ operation }) =>
+    typeof operation === 'string' && READ_OPERATIONS.has(operation) ? 'The picture could not be read.' : undefined,
   TIMEOUT: ({ timeout }) =>
     typeof timeout === 'number' ? `The upload took longer than ${formatSeconds(timeout)}; try again on a faster connection.` : undefined,
   INVALID_CROP: ({ reason, minSide }) => {

@@ -213,7 +213,7 @@ for (const major of majors) {
         await new Promise((resolve) => setTimeout(resolve, 50));
         // The default onServerError's line (the error with its cause), then the one Fastify logs for any stream.
         expect(app.errors).toEqual([
-          { logged: 'The picture could not be stored.' },
+          { logged: 'The picture could not be read.' },
           { logged: 'response terminated with an error with headers already sent' },
         ]);
       } finally {
@@ -230,7 +230,7 @@ for (const major of majors) {
         await expect(request(app.port, pictures.url(record, 'md'))).rejects.toThrow(); // no answer at all
         await new Promise((resolve) => setTimeout(resolve, 50));
         const seen = app.errors.map((err) => (err as { logged?: string }).logged ?? (err as Error).message);
-        expect(seen).toEqual(['The picture could not be stored.', 'storage connection reset']);
+        expect(seen).toEqual(['The picture could not be read.', 'storage connection reset']);
       } finally {
         await app.close();
       }
@@ -304,7 +304,7 @@ for (const major of majors) {
         const anonymous = await request(started.port, '/upload-profile-picture/', { method: 'POST', headers: JSON_CLIENT });
         expect(anonymous.status).toBe(401);
         const errors = lines.filter((line) => line.level >= 50);
-        expect(errors.map(({ err, msg }) => [err?.code, msg])).toEqual([['STORAGE_FAILED', 'The picture could not be stored.']]);
+        expect(errors.map(({ err, msg }) => [err?.code, msg])).toEqual([['STORAGE_FAILED', 'The picture could not be read.']]);
         // The request's own logger (its reqId), and the storage's error in the serialised stack.
         expect(errors[0]!.reqId).toMatch(/./);
         expect(errors[0]!.err!.stack).toContain(fault.message);

@@ -248,7 +248,7 @@ for (const major of majors) {
       const [output, ...more] = await printedByKoa(() => {});
       expect(more).toEqual([]);
       // Koa's own format (the stack indented by two spaces), then the cause as Node shows it, code included.
-      expect(output).toMatch(/^\n {2}ProfilePictureError: The picture could not be stored\.\n {6}at /);
+      expect(output).toMatch(/^\n {2}ProfilePictureError: The picture could not be read\.\n {6}at /);
       expect(output).toMatch(/\n {2}Caused by: Error: disk full\n {6}at [^]*\n {4}code: 'ENOSPC'\n/);
     });
 

@@ -120,6 +120,17 @@ describe('toErrorBody / toJSON', () => {
     expect(JSON.stringify(error.toJSON())).not.toContain('secret');
   });
 
+  it('STORAGE_FAILED says "read" for a failed read (in logs); its body keeps the fixed message', () => {
+    for (const operation of ['get', 'list', 'getPicture', 'listPictures']) {
+      const error = new ProfilePictureError('STORAGE_FAILED', undefined, { details: { operation } });
+      expect([operation, error.message]).toEqual([operation, 'The picture could not be read.']);
+      expect(toErrorBody(error)).toEqual({ error: { code: 'STORAGE_FAILED', message: 'The picture could not be stored.' } });
+    }
+    for (const operation of ['put', 'delete', 'deleteMany', 'setPicture', 'sweepTemporary']) {
+      expect(new ProfilePictureError('STORAGE_FAILED', undefined, { details: { operation } }).message).toBe('The picture could not be stored.');
+    }
+  });
+
   it('unknown errors become INTERNAL without leaking anything', () => {
     for (const value of [new Error('password=hunter2'), { message: 'x' }, 'boom', undefined]) {
       expect(toErrorBody(value)).toEqual({ error: { code: 'INTERNAL', message: 'Internal error' } });
