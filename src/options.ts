@@ -143,7 +143,7 @@ export interface OutputOptions {
   quality?: number;
 }
 
-/** The master each upload stores when `master` is on (see {@link ProfilePicturesOptions.master}). */
+/** The master each upload stores unless `master` is `false` (see {@link ProfilePicturesOptions.master}). */
 export interface MasterOptions {
   /**
    * Longest side of the master in pixels; larger uploads (or crops) are downscaled to it, smaller ones kept as they
@@ -196,13 +196,14 @@ export interface ProfilePicturesOptions {
   position?: Position;
   /**
    * A clean master stored with each upload, so `regenerate()` can re-render pictures after `variants` or `output`
-   * change: the upload oriented, cropped as asked, metadata stripped, sRGB, downscaled to at most `maxSide` (2048 with
-   * `true`) and re-encoded (JPEG quality 90, or WebP quality 90 when the picture has transparency). Off by default: its
-   * larger decode costs a 12 MP upload about 1.9× the CPU with `maxSide` 2048 (1.2× with 1024), on the response path.
-   * Without a master `regenerate()` works from a record's widest variant and never upscales it. Animated uploads
-   * (`animated: true`) store none.
-   * @default false
-   * @example { master: true } // or { master: { maxSide: 1024 } }: smaller masters, cheaper uploads
+   * change at full quality: the upload oriented, cropped as asked, metadata stripped, sRGB, downscaled to at most
+   * `maxSide` (2048 by default and with `true`) and re-encoded (JPEG quality 90, or WebP quality 90 when the picture has
+   * transparency). On by default, so a picture can later be re-rendered at any size up to it. Its cost: its larger
+   * decode takes a 12 MP upload about 1.9× the CPU of an upload without it (1.2× with `maxSide` 1024), on the response
+   * path, and it adds about 1.4 MB of storage per 12 MP picture. `false` turns it off: `regenerate()` then works from a
+   * record's widest variant and never upscales it. Animated uploads (`animated: true`) store none.
+   * @default { maxSide: 2048 }
+   * @example { master: false } // no master: cheapest uploads; or { master: { maxSide: 1024 } }: about 1.2× the CPU
    * @throws TypeError or RangeError at construction for anything but a boolean or `{ maxSide }` (16–8192).
    */
   master?: boolean | MasterOptions;
@@ -334,7 +335,7 @@ export const DEFAULTS = Object.freeze({
   variants: Object.freeze({ sm: 64, md: 256, lg: 512 }),
   output: Object.freeze({ format: 'webp' as OutputFormat, quality: 82, avifQuality: 50 }),
   position: 'centre' as Position,
-  master: false as const,
+  master: Object.freeze({ maxSide: 2048 }),
   animated: false,
   history: Object.freeze({ keep: 0 }),
   prefix: 'profile_pictures',
@@ -519,18 +520,19 @@ function nested(level: 'limits' | 'output' | 'timeouts' | 'master' | 'history'):
 }
 
 /**
- * Smallest, largest and default `master.maxSide`: below 16 px no variant can come from it; 8192 bounds its memory;
- * 2048 keeps a 1024 px variant sharp after re-rendering.
+ * Smallest and largest `master.maxSide`: below 16 px no variant can come from it; 8192 bounds its memory. The default,
+ * 2048 (`DEFAULTS.master`), keeps a 1024 px variant sharp after re-rendering.
  */
-const MASTER_SIDE = { min: 16, max: 8192, default: 2048 } as const;
+const MASTER_SIDE = { min: 16, max: 8192 } as const;
 
 function resolveMaster(value: unknown): ResolvedOptions['master'] {
-  // Off by default: the master's decode costs an upload about 1.9× the CPU (README, "Master").
-  if (value === undefined || value === false) return false;
-  if (value !== true && !isPlainObject(value)) throw invalidOption('master', 'a boolean or an object', value);
-  const masterIn = value === true ? {} : value;
+  // On by default (issue 11): a re-render after a size or format change then starts from a clean source, at about
+  // 1.9× an upload's CPU (README, "Master"); `false` is the opt-out.
+  if (value === false) return false;
+  if (value !== undefined && value !== true && !isPlainObject(value)) throw invalidOption('master', 'a boolean or an object', value);
+  const masterIn = value === undefined || value === true ? {} : value;
   rejectUnknownKeys('master', masterIn, OPTION_NAMES.master, [...OPTION_NAMES.top, ...nested('output')]);
-  const maxSide = integerInRange('master.maxSide', masterIn.maxSide ?? MASTER_SIDE.default, MASTER_SIDE.min, MASTER_SIDE.max);
+  const maxSide = integerInRange('master.maxSide', masterIn.maxSide ?? DEFAULTS.master.maxSide, MASTER_SIDE.min, MASTER_SIDE.max);
   return Object.freeze({ maxSide });
 }
 

@@ -33,7 +33,7 @@ export function renderReport(results) {
     '',
     'Contenders: **L** = sharp alone in process, 512 px variant only, bytes already in memory (the physical limit); ' +
       '**M** = Express 5 + multer memoryStorage + three independent sharp pipelines + `fs.writeFile` (the peer); ' +
-      '**P** = this library’s Express adapter + `diskStorage`, default options (ours)' +
+      '**P** = this library’s Express adapter + `diskStorage`, default options with `master: false` (ours; no master, like the peer)' +
       Object.entries(meta.variants).map(([name, description]) => `; **${name}** = ${description}`).join('') +
       '. Servers are separate processes on 127.0.0.1, driven over keep-alive HTTP by a closed-loop client.',
     '',

@@ -1,6 +1,8 @@
 /**
- * Contender P (ours) and its variants: the library with default options, exactly as the README wires it, on the
- * framework named by FRAMEWORK (see frameworks.mjs) and the storage named by BENCH_STORAGE. `getUser` gives every
+ * Contender P (ours) and its variants: the library with default options but `master: false`, exactly as the README
+ * wires it, on the framework named by FRAMEWORK (see frameworks.mjs) and the storage named by BENCH_STORAGE. P does
+ * the same work as the peer, which keeps no master, and as P did before masters became the default; BENCH_MASTER=1
+ * (contender R) keeps the defaults, master included, to show what it costs. `getUser` gives every
  * keep-alive connection its own user (the load is many users uploading, as in production, and
  * `limits.uploadsPerUser` applies per user); CSRF protection stays on (the bench client sends no Origin, like curl).
  *
@@ -9,8 +11,8 @@
  *
  * Env: BENCH_NAME (the contender's name in reports, default P), FRAMEWORK (default express), BENCH_STORAGE (`disk`,
  * the default, or `s3`), BENCH_MEDIA_DIR (disk storage root), BENCH_S3 (JSON `{ endpoint, bucket }` of an s3rver),
- * BENCH_MASTER (`1`: `master: true`, each upload also stores a 2048 px master), BENCH_DIST (the built package, default
- * `<repo>/dist`).
+ * BENCH_MASTER (`1`: the defaults, each upload also stores a 2048 px master; otherwise `master: false`), BENCH_DIST
+ * (the built package, default `<repo>/dist`).
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,7 +33,8 @@ const media = path.join(root, 'ours');
 const pictures = core.createProfilePictures({
   storage: await storageOf(storageKind),
   users: core.memoryUserRepository(),
-  ...(process.env.BENCH_MASTER === '1' ? { master: true } : {}),
+  // Like-for-like with the peer unless BENCH_MASTER=1, which measures the defaults.
+  ...(process.env.BENCH_MASTER === '1' ? {} : { master: false }),
 });
 /** One user per client connection. */
 const users = new WeakMap();

@@ -153,11 +153,12 @@ describe.skipIf(!hasChromium).each([
       'variant-sm': 2,
       'variant-md': 2,
       'variant-lg': 2,
-      masters: 0, // the example keeps no master (the library's default): regenerate() renders from the widest variant
+      masters: 2, // the example keeps the library's default: a master per picture, which regenerate() renders from
       orphans: 0,
       missing: 0,
     });
-    expect(files).toHaveLength(6); // 3 variants per picture
+    expect(files).toHaveLength(8); // 3 variants and a master per picture
+    expect(files.filter((file) => file.includes('.master.'))).toHaveLength(2);
     expect(await page.locator('.page-head .muted').textContent()).toBe('2 accounts, 2 with a profile picture.');
     expect(await listedUsers(page)).toEqual([ADMIN, MEMBER]);
     await snap(page, 'overview');
@@ -215,7 +216,7 @@ describe.skipIf(!hasChromium).each([
     expect(await row.locator('.avatar--letter svg').count()).toBe(1); // the initials placeholder
     expect(server.userRow(MEMBER)?.picture).toBeNull();
     await expect.poll(async () => (await fetch(lgUrl)).status).toBe(404);
-    await expect.poll(async () => (await server.storedFiles()).length).toBe(3); // the admin's picture only
+    await expect.poll(async () => (await server.storedFiles()).length).toBe(4); // the admin's picture only, with its master
     // The admin's own picture is untouched.
     expect(server.userRow(ADMIN)?.picture).toBeTruthy();
     expect((await shownStats(page)).users).toBe(1);

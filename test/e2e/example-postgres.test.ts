@@ -75,7 +75,7 @@ for (const { app, bucket, env, serving } of APPS) {
     };
 
     /** `users.picture` of the test user, as PostgreSQL holds it (jsonb, parsed by pg). */
-    async function pictureColumn(): Promise<{ version: string; variants: Record<string, { key: string }> } | null> {
+    async function pictureColumn(): Promise<{ version: string; variants: Record<string, { key: string }>; master?: { key: string } } | null> {
       const { rows } = await db.pool().query('SELECT picture FROM users WHERE username = $1', [username]);
       return rows[0].picture;
     }
@@ -150,6 +150,7 @@ for (const { app, bucket, env, serving } of APPS) {
       expect(answer.headers.location).toBe('/profile/?profile_picture=uploaded');
       const record = await pictureColumn();
       expect(Object.keys(record!.variants).sort()).toEqual(['lg', 'md', 'sm']);
+      expect(record!.master?.key).toMatch(/\.master\.[0-9a-f]{24}\.jpg$/); // stored by default
       expect(await bucketKeys()).toEqual(keysOf(record!));
 
       const page = await browse('GET', answer.headers.location!);
@@ -188,7 +189,8 @@ for (const { app, bucket, env, serving } of APPS) {
       const page = await browse('GET', '/admin/');
       expect(page.status).toBe(200);
       const stat = (name: string) => new RegExp(`data-stat="${name}" data-value="(\\d+)"`).exec(page.text)?.[1];
-      expect([stat('accounts'), stat('users'), stat('objects'), stat('variant-lg')]).toEqual(['1', '1', '3', '1']);
+      // One picture: its three variants and its master (stored by default).
+      expect([stat('accounts'), stat('users'), stat('objects'), stat('variant-lg'), stat('masters')]).toEqual(['1', '1', '4', '1', '1']);
       expect(page.text).toContain(`<tr data-user="${username}">`);
       const status = await browse('GET', '/admin/regenerate/status');
       expect(JSON.parse(status.text)).toMatchObject({ state: 'idle', scanned: 0 });

@@ -24,7 +24,7 @@ export interface RunningExample {
   /** Every stored file under the media directory, relative to it, sorted (on the default engines). */
   storedFiles(): Promise<string[]>;
   /** The `users` row of `username` (picture column parsed) in the SQLite database (on the default engines). */
-  userRow(username: string): { id: string; picture: { version: string; variants: Record<string, { key: string; width: number }> } | null } | undefined;
+  userRow(username: string): { id: string; picture: { version: string; variants: Record<string, { key: string; width: number }>; master?: { key: string } } | null } | undefined;
   /** Stops the server and deletes its directories. */
   stop(): Promise<void>;
 }

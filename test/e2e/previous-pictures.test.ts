@@ -90,7 +90,7 @@ for (const app of ['express-app', 'koa-app'] as const) {
       const secondPixel = await skyPixel(page, LARGE_AVATAR);
       expect(secondPixel).not.toEqual(firstPixel);
       const files = await server.storedFiles();
-      expect(files).toHaveLength(6); // both pictures' sm, md and lg: the first is kept as a previous picture
+      expect(files).toHaveLength(8); // both pictures' sm, md, lg and master: the first is kept as a previous picture
       await screenshot(page, `${prefix}-01-two-uploads`);
 
       // "Use this picture": a form post and a redirect back to the profile page.

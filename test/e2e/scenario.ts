@@ -43,8 +43,8 @@ export function describeBrowserScenario(app: 'express-app' | 'koa-app'): void {
     let shot = 0;
     const snap = (name: string) => screenshot(page, `${prefix}-${String(++shot).padStart(2, '0')}-${name}`);
 
-    /** Files of the user's current picture on disk. */
-    const pictureFiles = async () => (await server.storedFiles()).filter((file) => file.endsWith('.webp'));
+    /** Files of the user's current picture on disk: its variants and its master (stored by default). */
+    const pictureFiles = async () => (await server.storedFiles()).filter((file) => file.endsWith('.webp') || file.includes('.master.'));
 
     /** Starts recording the widget's events; `events()` returns them. */
     const recordWidgetEvents = () =>
@@ -161,7 +161,7 @@ export function describeBrowserScenario(app: 'express-app' | 'koa-app'): void {
 
       const row = server.userRow(USERNAME)!;
       expect(Object.keys(row.picture!.variants).sort()).toEqual(['lg', 'md', 'sm']);
-      expect(await pictureFiles()).toEqual(Object.values(row.picture!.variants).map((v) => v.key).sort());
+      expect(await pictureFiles()).toEqual([...Object.values(row.picture!.variants), row.picture!.master!].map((v) => v.key).sort());
       await snap('profile-uploaded');
     });
 
@@ -215,7 +215,7 @@ export function describeBrowserScenario(app: 'express-app' | 'koa-app'): void {
       // The old files are deleted in the background, just after the answer.
       await vi.waitFor(async () => {
         const newFiles = await pictureFiles();
-        expect(newFiles).toHaveLength(3);
+        expect(newFiles).toHaveLength(4); // sm, md, lg and the master
         expect(newFiles.filter((file) => oldFiles.includes(file))).toEqual([]);
         for (const file of oldFiles) expect(existsSync(join(server.mediaDir, file))).toBe(false);
       });
@@ -278,7 +278,7 @@ export function describeBrowserScenario(app: 'express-app' | 'koa-app'): void {
       // Cancelling changes nothing.
       await dialog.getByRole('button', { name: 'Cancel' }).click();
       await dialog.waitFor({ state: 'hidden' });
-      expect(await pictureFiles()).toHaveLength(3);
+      expect(await pictureFiles()).toHaveLength(4);
 
       await page.getByRole('link', { name: 'Remove picture' }).click();
       await dialog.getByRole('button', { name: 'Remove picture' }).click();

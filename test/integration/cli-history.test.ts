@@ -55,15 +55,16 @@ describe('profile-picture stats with previous pictures', () => {
   it('counts their objects under history, apart from the current pictures, and prints the line', async () => {
     const stored = await app.stored();
     const [first, second, third] = uploads;
-    const keys = [first!, second!].flatMap((record) => Object.values(record.variants).map((variant) => variant.key));
+    // Each previous picture's three variants and its master (stored by default).
+    const keys = [first!, second!].flatMap((record) => [...Object.values(record.variants), record.master!].map((object) => object.key));
     const run = await runCli(app.dir, ['stats', '--json'], env);
     expect(run).toMatchObject({ code: 0, stderr: expect.stringMatching(/^stats: listed \d+ objects\nstats: read \d+ records\n$/) });
     const stats = JSON.parse(run.stdout) as { history: unknown; variants: Record<string, { objects: number }>; orphans: unknown };
-    expect(stats.history).toEqual({ objects: 6, bytes: keys.reduce((sum, key) => sum + stored.get(key)!, 0) });
+    expect(stats.history).toEqual({ objects: 8, bytes: keys.reduce((sum, key) => sum + stored.get(key)!, 0) });
     expect(stats.variants.md).toEqual({ objects: 1, bytes: stored.get(third!.variants.md!.key) });
     expect(stats.orphans).toEqual({ objects: 0, bytes: 0 });
     const plain = await runCli(app.dir, ['stats'], env);
-    expect(plain.stdout).toMatch(/\n {2}history {13}6 objects, \d+(\.\d)? kB\n/);
+    expect(plain.stdout).toMatch(/\n {2}history {13}8 objects, \d+(\.\d)? kB\n/);
   });
 });
 

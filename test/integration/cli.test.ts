@@ -55,7 +55,8 @@ describe('profile-picture stats', () => {
         ['sm', 'md', 'lg'].map((name) => [name, { objects: 2, bytes: sizeOf('ada', name) + sizeOf('bob', name) }]),
       ),
       stills: { objects: 0, bytes: 0 },
-      masters: { objects: 0, bytes: 0 },
+      // The master each upload stores by default.
+      masters: { objects: 2, bytes: stored.get(records.ada!.master!.key)! + stored.get(records.bob!.master!.key)! },
       history: { objects: 0, bytes: 0 },
       orphans: { objects: 2, bytes: 1234 + 321 },
       missing: 0,
@@ -313,7 +314,12 @@ describe('profile-picture export and erase', () => {
     expect(exported.userId).toBe('bob');
     expect(exported.record).toEqual(await app.pictures.get('bob'));
     expect(exported.objects.map((object) => [object.key, object.size])).toEqual([...bob].sort(([a], [b]) => (a < b ? -1 : 1)));
-    expect(exported.objects.every((object) => !object.leftover && object.url === `/media/${object.key}`)).toBe(true);
+    expect(exported.objects.every((object) => !object.leftover)).toBe(true);
+    // Every variant with its URL; the master (stored by default) with none: it is never served.
+    const master = records.bob!.master!.key;
+    expect(exported.objects.filter((object) => object.key !== master).every((object) => object.url === `/media/${object.key}`)).toBe(true);
+    expect(exported.objects.find((object) => object.key === master)).not.toHaveProperty('url');
+    expect(bob.size).toBe(4); // sm, md, lg and the master
     expect(exported.missing).toEqual([]);
     // Without --json: a summary, one line per object.
     const plain = await runCli(app.dir, ['export', 'bob']);

@@ -111,9 +111,11 @@ describe('two app processes sharing one folder and one SQLite file', () => {
 
   it('erase: an upload in process B that wrote objects before the erase listed them fails with 409 CONFLICT erased and leaves nothing', async () => {
     const pending = upload(b, 'erased', images[3]!);
-    // B wrote sm and md and holds lg: the erase runs between its first writes and its commit.
-    while ((await storedUnder('erased')).length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(await admin.erase('erased')).toMatchObject({ objects: 2 });
+    // B wrote sm, md and its master (stored by default) and holds lg: the erase runs between its first writes and its
+    // commit.
+    while ((await storedUnder('erased')).length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await storedUnder('erased')).filter((key) => key.includes('.master.'))).toHaveLength(1);
+    expect(await admin.erase('erased')).toMatchObject({ objects: 3 });
     await writeFile(release, '');
     const res = await pending;
     expect([res.status, res.json.error.code, res.json.error.details]).toEqual([409, 'CONFLICT', { reason: 'erased' }]);

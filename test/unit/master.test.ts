@@ -36,8 +36,8 @@ async function largeRotatedPhoto(): Promise<Buffer> {
 }
 
 describe('master', () => {
-  it('stores the oriented upload downscaled to maxSide, re-encoded as JPEG, sRGB, without any metadata', async () => {
-    const { pictures, storage } = createTestService({ master: true });
+  it('by default stores the oriented upload downscaled to 2048 px, re-encoded as JPEG, sRGB, without any metadata', async () => {
+    const { pictures, storage } = createTestService();
     const photo = await largeRotatedPhoto();
     const record = await pictures.upload('u1', photo);
     const master = record.master!;
@@ -129,6 +129,17 @@ describe('master', () => {
     const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
     expect(record.master).toBeUndefined();
     expect(await listKeys(storage)).toEqual(Object.values(record.variants).map((variant) => variant.key).sort());
+  });
+
+  it('with default options stores exactly the variants and one master', async () => {
+    const { pictures, storage } = createTestService();
+    const record = await pictures.upload('u1', await fx.jpegLeftRedRightBlue());
+    const keys = await listKeys(storage);
+    expect(keys).toEqual([...Object.values(record.variants).map((variant) => variant.key), record.master!.key].sort());
+    expect(keys.filter((key) => key.includes('.master.'))).toHaveLength(1);
+    const meta = await sharp(await readObject(storage, record.master!.key)).metadata();
+    expect(meta).toMatchObject({ format: 'jpeg', width: record.master!.width, height: record.master!.height });
+    expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(2048);
   });
 
   it('has a key no variant key reveals', async () => {
@@ -232,8 +243,11 @@ describe('master', () => {
     expect(create({ maxSide: 8 })).toThrow(RangeError);
     expect(create({ maxSide: 1.5 })).toThrow(/master\.maxSide/);
     expect(create({ maxside: 1024 })).toThrow('Unknown option `master.maxside`; did you mean `master.maxSide`?');
-    // Off by default (its decode costs an upload ~4× the CPU); `true` means a 2048 px master.
-    expect(createProfilePictures({ storage, users }).options.master).toBe(false);
+    // On by default at 2048 px (issue 11), frozen like every resolved option; `true` means the same; `false` turns it off.
+    const byDefault = createProfilePictures({ storage, users }).options.master;
+    expect(byDefault).toEqual({ maxSide: 2048 });
+    expect(Object.isFrozen(byDefault)).toBe(true);
+    expect(createProfilePictures({ storage, users, master: undefined }).options.master).toEqual({ maxSide: 2048 });
     expect(createProfilePictures({ storage, users, master: false }).options.master).toBe(false);
     expect(createProfilePictures({ storage, users, master: true }).options.master).toEqual({ maxSide: 2048 });
     expect(createProfilePictures({ storage, users, master: { maxSide: 1024 } }).options.master).toEqual({ maxSide: 1024 });

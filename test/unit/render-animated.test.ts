@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { frameRgb, gifFrameBomb, meanDifference, quadrantGif, TERMINAL_GIF, TERMINAL_WEBP } from '../fixtures/animated.js';
 import { pngGreen } from '../fixtures/index.js';
-import { createTestService, listKeys, readObject, rejectionOf } from '../fixtures/service.js';
+import { createTestService, listKeys, readObject, recordKeys, rejectionOf } from '../fixtures/service.js';
 
 /** The centred square of the 240×158 fixture: every frame is cut to it. */
 const TERMINAL_SQUARE = { left: 41, top: 0, width: 158, height: 158 };
@@ -114,7 +114,7 @@ describe('one square for every frame', () => {
 });
 
 describe('animated: false (the default)', () => {
-  it('an animated GIF becomes single-frame variants of its first frame, without stills', async () => {
+  it('an animated GIF becomes single-frame variants of its first frame, without stills, and a still master', async () => {
     const { pictures, storage } = createTestService();
     const record = await pictures.upload('u1', TERMINAL_GIF.bytes);
     expect(record.stills).toBeUndefined();
@@ -122,7 +122,10 @@ describe('animated: false (the default)', () => {
     expect((await sharp(large).metadata()).pages ?? 1).toBe(1);
     const frame0 = await frameRgb(TERMINAL_GIF.bytes, 0, (image) => image.extract(TERMINAL_SQUARE).resize(512, 512));
     expect(meanDifference((await frameRgb(large, 0)).data, frame0.data)).toBeLessThan(1.5);
-    expect(await listKeys(storage)).toHaveLength(3);
+    // Three variants and the default master, which is the first frame too: a still can be re-rendered from it.
+    expect(await listKeys(storage)).toEqual(recordKeys(record));
+    expect(await listKeys(storage)).toHaveLength(4);
+    expect((await sharp(await readObject(storage, record.master!.key)).metadata()).pages ?? 1).toBe(1);
   });
 
   it('stays off for an animated WebP with an EXIF rotation even when on (sharp cannot rotate animations)', async () => {
@@ -215,12 +218,16 @@ describe('stills in the record', () => {
   it('sweep keeps the stills; replacing the picture deletes them with the variants', async () => {
     const { pictures, storage, users } = createTestService({ animated: true });
     const animated = await pictures.upload('u1', TERMINAL_WEBP.bytes);
+    // Three variants and their stills; no master, even by default: an animation cannot be re-rendered from one.
+    expect(animated.master).toBeUndefined();
     expect(await listKeys(storage)).toHaveLength(6);
     expect(await pictures.sweep({ olderThan: 0 })).toMatchObject({ deleted: 0 });
     expect(await listKeys(storage)).toHaveLength(6);
     const plain = await pictures.upload('u1', await pngGreen());
     await pictures.flush();
-    expect(await listKeys(storage)).toEqual(Object.values(plain.variants).map((v) => v.key).sort());
+    // A still upload under `animated: true` stores its master as usual.
+    expect(plain.master).toBeDefined();
+    expect(await listKeys(storage)).toEqual(recordKeys(plain));
     expect(await users.getPicture('u1')).not.toHaveProperty('stills');
     expect(animated.stills).toBeDefined();
   });

@@ -66,7 +66,9 @@ describe('default output', () => {
       ['lg', 100, 100],
       ['huge', 1000, 1000],
     ]);
-    expect(await listKeys(storage)).toHaveLength(3); // the three variants (no master: off by default)
+    // The three variants and the master stored by default, nothing else.
+    expect(await listKeys(storage)).toEqual([...Object.values(record.variants).map((variant) => variant.key), record.master!.key].sort());
+    expect(await listKeys(storage)).toHaveLength(4);
   });
 });
 
