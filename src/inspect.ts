@@ -64,7 +64,8 @@ export interface InspectedImage {
   openFrames?(maxPixels: number): Sharp;
   /**
    * The source embeds an ICC profile on 8-bit RGB(A) pixels, so a decode that downscales may convert its colours
-   * after the resize, on far fewer pixels (see master.ts). False for no profile, CMYK, greyscale and 16-bit sources.
+   * after the resize, on far fewer pixels (see colour-after-resize.ts). False for no profile, CMYK, greyscale and
+   * 16-bit sources.
    */
   rgbProfile?: boolean;
   /**

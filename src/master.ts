@@ -16,7 +16,8 @@
  * Why one decode costs more than before: sharp decodes a JPEG at ½ scale only when the target is at most about ⅓ of it,
  * so a master between about a third and the whole of the source's width needs the full decode (measured in the README).
  */
-import sharp, { type Sharp } from 'sharp';
+import sharp from 'sharp';
+import { convertColoursAfterResize } from './colour-after-resize.js';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import { applyOrientation, swapsSides } from './orientation.js';
@@ -109,20 +110,6 @@ export async function renderWithMaster(
     encodeMaster(source, info.channels % 2 === 0, decodeScale > masterScale ? options.maxSide : undefined, fail),
   ]);
   return { picture, master };
-}
-
-/**
- * sharp converts an embedded profile to sRGB right after the decode, before the resize: for a master that takes the
- * full decode, that is every pixel of the photo (~170 ms of CPU for a 12 MP Display P3 photo on a Xeon core, more
- * than the decode itself). Kept instead of applied, the profile travels with the downscaled pixels in an uncompressed
- * TIFF, where the second pipeline converts only those (4× fewer for 4032 → 2048). Resampling in the source's space
- * rather than sRGB changes a channel by about 0.2 levels on average on the bench photo at 2048 px, up to about 1 on
- * graphics with fine detail in colours outside sRGB.
- */
-async function convertColoursAfterResize(pipeline: Sharp): Promise<Sharp> {
-  const tagged = await pipeline.keepIccProfile().tiff({ compression: 'none' }).toBuffer();
-  // Our own intermediate, already within the upload's pixel limit (which may be above sharp's default).
-  return sharp(tagged, { limitInputPixels: false });
 }
 
 /** Encodes decoded raw pixels as the master (oriented), downscaled to fit `maxSide` when given. */

@@ -3,10 +3,10 @@
  *
  * The source is decoded exactly once, with shrink-on-load straight to the largest variant: the optional crop
  * rectangle (given in oriented pixels, mapped to stored ones) is extracted, the result is resized until its short
- * side is the largest variant's and converted to 8-bit sRGB raw pixels. A region (image or crop) longer than
- * {@link MAX_RESIZE_ASPECT} times its short side is first trimmed around its centre, so the intermediate stays near
- * largest × 2·largest pixels whatever the shape (resized whole, a 16×90000 strip would be 512×2.9 million pixels:
- * 4 GB, and sharp aborts the process). Every variant is then derived from that small intermediate — the centred
+ * side is the largest variant's and converted to 8-bit sRGB raw pixels (an embedded profile only after that resize,
+ * see colour-after-resize.ts). A region (image or crop) longer than {@link MAX_RESIZE_ASPECT} times its short side is
+ * first trimmed around its centre, so the intermediate stays near largest × 2·largest pixels whatever the shape
+ * (resized whole, a 16×90000 strip would be 512×2.9 million pixels: 4 GB, and sharp aborts the process). Every variant is then derived from that small intermediate — the centred
  * square cut out (or the one sharp's `attention`/`entropy` strategy picks there, see `position`) and EXIF orientation
  * applied there, where turning it is cheap (see orientation.ts) — and encoded in two lanes: the largest alone, the
  * others one after another beside it. Each is handed to the caller as soon as it is done. Because `failOn:
@@ -16,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
+import { convertColoursAfterResize } from './colour-after-resize.js';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import { sha256Hex } from './keys.js';
@@ -125,6 +126,8 @@ export async function renderVariants(
     // Otherwise 'outside', not 'cover': the centred square is cut in displayed pixels below, which matters when the
     // excess is odd and the orientation mirrors an axis (cover would centre it in stored pixels, one pixel off).
     pipeline = pipeline.resize(largest, largest, { fit: cover ? 'cover' : 'outside' });
+    // A profile is converted on the downscaled pixels, not on every decoded one (colour-after-resize.ts).
+    if (image.rgbProfile && downscales(region ?? image, largest)) pipeline = await convertColoursAfterResize(pipeline);
     intermediate = await withSrgbWorkingSpace(pipeline, image)
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
@@ -291,6 +294,11 @@ export function regionToResize(image: InspectedImage, crop: CropRect | undefined
   const whole = { left: 0, top: 0, width: image.width, height: image.height };
   const region = trimToAspect(crop ?? whole, MAX_RESIZE_ASPECT);
   return crop || region !== whole ? region : undefined;
+}
+
+/** Whether resizing `region` to cover a `side` px square makes it smaller (its short side is longer than `side`). */
+function downscales(region: { width: number; height: number }, side: number): boolean {
+  return Math.min(region.width, region.height) > side;
 }
 
 /** `rect`, given in displayed pixels, in the stored (not yet oriented) pixels of `image`. */
