@@ -53,8 +53,11 @@ export interface InspectedImage {
   height: number;
   /** EXIF orientation of the stored pixels, 1–8 (1 when there is none): {@link open} does not apply it. */
   orientation: number;
-  /** A sharp pipeline over the source's first frame as stored (not oriented), with the pixel limit applied. */
-  open(): Sharp;
+  /**
+   * A sharp pipeline over the source's first frame as stored (not oriented), with the pixel limit applied.
+   * `ignoreIcc` leaves an embedded profile unapplied at the decode (see colour-after-resize.ts).
+   */
+  open(options?: { ignoreIcc?: boolean }): Sharp;
   /** Frames (pages) the header declares: more than 1 for an animated GIF or WebP. Counted, not decoded. */
   frames: number;
   /**
@@ -191,7 +194,7 @@ async function probeWithSharp(
     width: swap ? frameHeight : meta.width,
     height: swap ? meta.width : frameHeight,
     orientation,
-    open: () => sharp(bytes, sharpOptions),
+    open: (options) => sharp(bytes, { ...sharpOptions, ...options }),
     frames,
     rgbProfile: meta.hasProfile === true && meta.space === 'srgb' && meta.depth === 'uchar' && (meta.channels === 3 || meta.channels === 4),
     rgb16Profile: meta.hasProfile === true && meta.space === 'rgb16',

@@ -16,8 +16,8 @@
  * Why one decode costs more than before: sharp decodes a JPEG at ½ scale only when the target is at most about ⅓ of it,
  * so a master between about a third and the whole of the source's width needs the full decode (measured in the README).
  */
-import sharp from 'sharp';
-import { convertColoursAfterResize } from './colour-after-resize.js';
+import sharp, { type Sharp } from 'sharp';
+import { convertingColoursLast } from './colour-after-resize.js';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import { applyOrientation, swapsSides } from './orientation.js';
@@ -81,13 +81,13 @@ export async function renderWithMaster(
 
   let decoded;
   try {
-    let pipeline = image.open();
-    if (extract) pipeline = pipeline.extract(storedRect(extract, image));
-    if (decodeScale < 1) {
-      const box = Math.max(1, Math.round(long * decodeScale));
-      pipeline = pipeline.resize(box, box, { fit: 'inside' });
-      if (image.rgbProfile) pipeline = await convertColoursAfterResize(pipeline);
-    }
+    const box = Math.max(1, Math.round(long * decodeScale));
+    const shape = (decode: Sharp) => {
+      const region = extract ? decode.extract(storedRect(extract, image)) : decode;
+      return decodeScale < 1 ? region.resize(box, box, { fit: 'inside' }) : region;
+    };
+    // A profile is converted on the downscaled pixels, not on every decoded one (colour-after-resize.ts).
+    const pipeline = image.rgbProfile && decodeScale < 1 ? convertingColoursLast(image, shape) : shape(image.open());
     decoded = await withSrgbWorkingSpace(pipeline, image).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (cause) {
     throw fail('CORRUPT_IMAGE', { cause });

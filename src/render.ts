@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
-import { convertColoursAfterResize } from './colour-after-resize.js';
+import { convertingColoursLast } from './colour-after-resize.js';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import { sha256Hex } from './keys.js';
@@ -120,14 +120,13 @@ export async function renderVariants(
   const cover = position === 'centre' && image.orientation === 1;
   let intermediate;
   try {
-    let pipeline = image.open();
-    // An extract before the resize turns off shrink-on-load, so the whole, untrimmed image is never extracted.
-    if (region) pipeline = pipeline.extract(storedRect(region, image));
-    // Otherwise 'outside', not 'cover': the centred square is cut in displayed pixels below, which matters when the
-    // excess is odd and the orientation mirrors an axis (cover would centre it in stored pixels, one pixel off).
-    pipeline = pipeline.resize(largest, largest, { fit: cover ? 'cover' : 'outside' });
+    const shape = (decode: Sharp) =>
+      // An extract before the resize turns off shrink-on-load, so the whole, untrimmed image is never extracted.
+      // Otherwise 'outside', not 'cover': the centred square is cut in displayed pixels below, which matters when the
+      // excess is odd and the orientation mirrors an axis (cover would centre it in stored pixels, one pixel off).
+      (region ? decode.extract(storedRect(region, image)) : decode).resize(largest, largest, { fit: cover ? 'cover' : 'outside' });
     // A profile is converted on the downscaled pixels, not on every decoded one (colour-after-resize.ts).
-    if (image.rgbProfile && downscales(region ?? image, largest)) pipeline = await convertColoursAfterResize(pipeline);
+    const pipeline = image.rgbProfile && downscales(region ?? image, largest) ? convertingColoursLast(image, shape) : shape(image.open());
     intermediate = await withSrgbWorkingSpace(pipeline, image)
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })

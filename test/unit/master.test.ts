@@ -104,7 +104,7 @@ describe('master', () => {
 
   it('converts an upload tagged Display P3 to sRGB, in the master and every variant, with or without alpha', async () => {
     // One sRGB colour, stored as Display P3 numbers with the P3 profile attached (as phones write photos). The master's
-    // colour conversion runs after its downscale (master.ts); ignoring the profile would leave the P3 numbers.
+    // colour conversion runs after its downscale (colour-after-resize.ts); ignoring the profile would leave the P3 numbers.
     const srgb = [40, 180, 90];
     const flat = (channels: 3 | 4) =>
       sharp(fx.rawPixels(3000, 2000, channels, () => (channels === 4 ? [...srgb, 255] : srgb)), { raw: { width: 3000, height: 2000, channels } })
