@@ -194,7 +194,8 @@ async function probeWithSharp(
     width: swap ? frameHeight : meta.width,
     height: swap ? meta.width : frameHeight,
     orientation,
-    open: (options) => sharp(bytes, { ...sharpOptions, ...options }),
+    // Only `ignoreIcc` is taken from the caller: the limits above stay whatever is passed.
+    open: (options) => sharp(bytes, { ...sharpOptions, ignoreIcc: options?.ignoreIcc === true }),
     frames,
     rgbProfile: meta.hasProfile === true && meta.space === 'srgb' && meta.depth === 'uchar' && (meta.channels === 3 || meta.channels === 4),
     rgb16Profile: meta.hasProfile === true && meta.space === 'rgb16',

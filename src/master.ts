@@ -17,7 +17,7 @@
  * so a master between about a third and the whole of the source's width needs the full decode (measured in the README).
  */
 import sharp, { type Sharp } from 'sharp';
-import { convertingColoursLast } from './colour-after-resize.js';
+import { decodeShaped } from './colour-after-resize.js';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import { applyOrientation, swapsSides } from './orientation.js';
@@ -83,11 +83,10 @@ export async function renderWithMaster(
   try {
     const box = Math.max(1, Math.round(long * decodeScale));
     const shape = (decode: Sharp) => {
-      const region = extract ? decode.extract(storedRect(extract, image)) : decode;
-      return decodeScale < 1 ? region.resize(box, box, { fit: 'inside' }) : region;
+      const cut = extract ? decode.extract(storedRect(extract, image)) : decode;
+      return decodeScale < 1 ? cut.resize(box, box, { fit: 'inside' }) : cut;
     };
-    // A profile is converted on the downscaled pixels, not on every decoded one (colour-after-resize.ts).
-    const pipeline = image.rgbProfile && decodeScale < 1 ? convertingColoursLast(image, shape) : shape(image.open());
+    const pipeline = decodeShaped(image, shape, decodeScale < 1);
     decoded = await withSrgbWorkingSpace(pipeline, image).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (cause) {
     throw fail('CORRUPT_IMAGE', { cause });

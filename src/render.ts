@@ -6,17 +6,17 @@
  * side is the largest variant's and converted to 8-bit sRGB raw pixels (an embedded profile only after that resize,
  * see colour-after-resize.ts). A region (image or crop) longer than {@link MAX_RESIZE_ASPECT} times its short side is
  * first trimmed around its centre, so the intermediate stays near largest × 2·largest pixels whatever the shape
- * (resized whole, a 16×90000 strip would be 512×2.9 million pixels: 4 GB, and sharp aborts the process). Every variant is then derived from that small intermediate — the centred
- * square cut out (or the one sharp's `attention`/`entropy` strategy picks there, see `position`) and EXIF orientation
- * applied there, where turning it is cheap (see orientation.ts) — and encoded in two lanes: the largest alone, the
- * others one after another beside it. Each is handed to the caller as soon as it is done. Because `failOn:
- * 'warning'` is set on the source, a truncated or corrupt file fails during that single decode. Nothing of the
- * source's metadata (EXIF, GPS, XMP, ICC, comments) survives: the intermediate is raw pixels and the encoders are
- * never asked to keep metadata.
+ * (resized whole, a 16×90000 strip would be 512×2.9 million pixels: 4 GB, and sharp aborts the process). Every
+ * variant is then derived from that small intermediate — the centred square cut out (or the one sharp's
+ * `attention`/`entropy` strategy picks there, see `position`) and EXIF orientation applied there, where turning it is
+ * cheap (see orientation.ts) — and encoded in two lanes: the largest alone, the others one after another beside it.
+ * Each is handed to the caller as soon as it is done. Because `failOn: 'warning'` is set on the source, a truncated or
+ * corrupt file fails during that single decode. Nothing of the source's metadata (EXIF, GPS, XMP, ICC, comments)
+ * survives: the intermediate is raw pixels and the encoders are never asked to keep metadata.
  */
 import { createHash } from 'node:crypto';
 import sharp, { type Sharp } from 'sharp';
-import { convertingColoursLast } from './colour-after-resize.js';
+import { decodeShaped } from './colour-after-resize.js';
 import type { ErrorFactory } from './errors.js';
 import type { InspectedImage } from './inspect.js';
 import { sha256Hex } from './keys.js';
@@ -120,13 +120,12 @@ export async function renderVariants(
   const cover = position === 'centre' && image.orientation === 1;
   let intermediate;
   try {
-    const shape = (decode: Sharp) =>
-      // An extract before the resize turns off shrink-on-load, so the whole, untrimmed image is never extracted.
-      // Otherwise 'outside', not 'cover': the centred square is cut in displayed pixels below, which matters when the
-      // excess is odd and the orientation mirrors an axis (cover would centre it in stored pixels, one pixel off).
-      (region ? decode.extract(storedRect(region, image)) : decode).resize(largest, largest, { fit: cover ? 'cover' : 'outside' });
-    // A profile is converted on the downscaled pixels, not on every decoded one (colour-after-resize.ts).
-    const pipeline = image.rgbProfile && downscales(region ?? image, largest) ? convertingColoursLast(image, shape) : shape(image.open());
+    // An extract before the resize turns off shrink-on-load, so the whole, untrimmed image is never extracted.
+    // Otherwise 'outside', not 'cover': the centred square is cut in displayed pixels below, which matters when the
+    // excess is odd and the orientation mirrors an axis (cover would centre it in stored pixels, one pixel off).
+    const fit = cover ? 'cover' : 'outside';
+    const shape = (decode: Sharp) => (region ? decode.extract(storedRect(region, image)) : decode).resize(largest, largest, { fit });
+    const pipeline = decodeShaped(image, shape, downscales(region ?? image, largest));
     intermediate = await withSrgbWorkingSpace(pipeline, image)
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
