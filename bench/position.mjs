@@ -1,7 +1,8 @@
 // The cost of each `position` on one photo: `node bench/position.mjs <photo> [runs] [renders per run]` (after
 // `npm run build`). Uploads through a memory-backed service one at a time; runs alternate between the positions so
 // that a change in machine load hits each alike. Prints, per position, the median and min–max of the runs' mean ms
-// per upload, and the load average around the measurement.
+// per upload, and the load average around the measurement. Without a master (`master: false`): the figure is what
+// the position itself costs, not the master's larger decode.
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { createProfilePictures, memoryStorage, memoryUserRepository, POSITIONS } from '../dist/index.js';
@@ -13,7 +14,7 @@ const runs = Number(runsArg);
 const perRun = Number(perRunArg);
 
 const services = Object.fromEntries(
-  POSITIONS.map((position) => [position, createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository(), position })]),
+  POSITIONS.map((position) => [position, createProfilePictures({ storage: memoryStorage(), users: memoryUserRepository(), position, master: false })]),
 );
 for (const position of POSITIONS) await services[position].upload('warm-up', photo);
 
